@@ -1,0 +1,348 @@
+"""Configuration: YAML into typed models that reject unknown keys, with every problem reported at once.
+
+Where it comes from: `--config PATH`, else `$MONITOR_CONFIG`, else `config/watches.yaml`.
+`${VAR}` (or `${VAR:-default}`) anywhere in a string value is replaced from the environment, so
+tokens and passwords live in the environment, never in the file. Each watch and notifier is validated
+by the model its own plugin declares, so the allowed keys are listed in one place per plugin.
+"""
+
+from __future__ import annotations
+
+import os
+import re
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import yaml
+from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
+
+from monitor.errors import ConfigError
+from monitor.http import DEFAULT_USER_AGENT, HttpSettings
+from monitor.schedule import Schedule, parse_duration
+from watchers.base import ScheduleField, WATCH_ID, WatchConfig
+
+DEFAULT_CONFIG = Path("config/watches.yaml")
+DEFAULT_STATE = "sqlite:///data/monitor.db"
+_ENV_REF = re.compile(r"\$\{([A-Za-z_][A-Za-z0-9_]*)(?::-([^}]*))?\}")
+_SIZE = re.compile(r"^\s*(\d+(?:\.\d+)?)\s*([kmg]?i?b?)\s*$", re.IGNORECASE)
+
+
+def parse_size(value: Any) -> int:
+    if isinstance(value, int) and not isinstance(value, bool):
+        return value
+    match = _SIZE.match(str(value))
+    if not match:
+        raise ValueError(f"{value!r} is not a size; use bytes or a unit: 500KB, 10MB")
+    number, unit = float(match.group(1)), match.group(2).lower().rstrip("b").rstrip("i")
+    return int(number * {"": 1, "k": 1024, "m": 1024**2, "g": 1024**3}[unit])
+
+
+class Defaults(BaseModel):
+    model_config = ConfigDict(extra="forbid", arbitrary_types_allowed=True)
+
+    every: ScheduleField = Field(default_factory=lambda: Schedule.parse("10m"))
+    notify: list[str] | None = Field(None, description="default notifiers; unset means all configured ones")
+
+
+class HttpConfig(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+    timeout: float = Field(30.0, gt=0, description="seconds for a whole request")
+    connect_timeout: float = Field(10.0, gt=0)
+    max_bytes: int = Field(10 * 1024 * 1024, gt=0, description="largest body read; accepts 10MB etc.")
+    per_host: int = Field(4, ge=1, le=64, description="concurrent requests to one host")
+    user_agent: str = DEFAULT_USER_AGENT
+
+    @field_validator("max_bytes", mode="before")
+    @classmethod
+    def _size(cls, value: Any) -> int:
+        return parse_size(value)
+
+    @field_validator("timeout", "connect_timeout", mode="before")
+    @classmethod
+    def _seconds(cls, value: Any) -> float:
+        return parse_duration(value)
+
+    def settings(self) -> HttpSettings:
+        return HttpSettings(self.timeout, self.connect_timeout, self.max_bytes, self.per_host, self.user_agent)
+
+
+class DeliveryConfig(BaseModel):
+    """How the outbox retries: exponential backoff from `backoff` up to `backoff_max`, `max_attempts` in all."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    max_attempts: int = Field(8, ge=1)
+    backoff: float = Field(30.0, gt=0)
+    backoff_max: float = Field(3600.0, gt=0)
+
+    @field_validator("backoff", "backoff_max", mode="before")
+    @classmethod
+    def _seconds(cls, value: Any) -> float:
+        return parse_duration(value)
+
+
+class DaemonConfig(BaseModel):
+    """Settings of `monitor run`."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    listen: str = Field("127.0.0.1:9090", description="address for /healthz, /readyz and /metrics")
+    jitter: float = Field(0.1, ge=0, le=1, description="random delay, as a fraction of the interval")
+    down_after: float = Field(3600.0, gt=0, description="alert once when a source fails this long")
+    max_backoff: float = Field(6 * 3600.0, gt=0, description="longest back-off for a failing source")
+    shutdown_grace: float = Field(20.0, gt=0, description="seconds to finish in-flight work on SIGTERM")
+    log_format: str = Field("auto", pattern="^(auto|text|json)$")
+
+    @field_validator("down_after", "max_backoff", "shutdown_grace", mode="before")
+    @classmethod
+    def _seconds(cls, value: Any) -> float:
+        return parse_duration(value)
+
+
+class TopLevel(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+    state: str | None = Field(None, description="database URL: sqlite:///path or postgresql://...")
+    defaults: Defaults = Field(default_factory=Defaults)
+    http: HttpConfig = Field(default_factory=HttpConfig)
+    delivery: DeliveryConfig = Field(default_factory=DeliveryConfig)
+    daemon: DaemonConfig = Field(default_factory=DaemonConfig)
+    notifiers: dict[str, dict[str, Any]] = Field(default_factory=dict)
+    watches: list[dict[str, Any]] = Field(default_factory=list)
+
+
+@dataclass
+class Config:
+    """A loaded, validated configuration. Watches have `every` and `notify` resolved from the defaults."""
+
+    path: Path | None
+    state_url: str
+    defaults: Defaults
+    http: HttpSettings
+    delivery: DeliveryConfig
+    daemon: DaemonConfig
+    notifiers: dict[str, Any]  # name -> notifier config model
+    watches: list[WatchConfig]
+    secrets: set[str] = field(default_factory=set)  # substituted values to mask in any output
+
+    def watch(self, watch_id: str) -> WatchConfig:
+        for watch in self.watches:
+            if watch.id == watch_id:
+                return watch
+        raise KeyError(watch_id)
+
+
+# ---------------------------------------------------------------- locations
+
+
+def _line_map(text: str) -> dict[tuple, int]:
+    """YAML key path -> line number (1-based), for error messages."""
+    lines: dict[tuple, int] = {}
+
+    def walk(node: yaml.Node, path: tuple) -> None:
+        lines.setdefault(path, node.start_mark.line + 1)
+        if isinstance(node, yaml.MappingNode):
+            for key, value in node.value:
+                sub = path + (key.value,)
+                lines[sub] = key.start_mark.line + 1
+                walk(value, sub)
+        elif isinstance(node, yaml.SequenceNode):
+            for index, value in enumerate(node.value):
+                walk(value, path + (index,))
+
+    try:
+        root = yaml.compose(text, Loader=yaml.SafeLoader)
+    except yaml.YAMLError:
+        return lines
+    if root is not None:
+        walk(root, ())
+    return lines
+
+
+def _dotted(path: tuple) -> str:
+    out = ""
+    for part in path:
+        out += f"[{part}]" if isinstance(part, int) else (f".{part}" if out else str(part))
+    return out or "(top level)"
+
+
+class _Problems:
+    def __init__(self, source: str, lines: dict[tuple, int]):
+        self.source, self.lines, self.items = source, lines, []
+
+    def add(self, path: tuple, message: str) -> None:
+        probe = path
+        while probe and probe not in self.lines:
+            probe = probe[:-1]
+        line = self.lines.get(probe)
+        where = f"{self.source}:{line}" if line else self.source
+        self.items.append(f"{where}: {_dotted(path)}: {message}")
+
+    def add_validation(self, base: tuple, error: ValidationError, model: type[BaseModel]) -> None:
+        for err in error.errors():
+            loc = base + tuple(p for p in err["loc"] if not (isinstance(p, str) and p.startswith("function-")))
+            if err["type"] == "extra_forbidden":
+                allowed = ", ".join(sorted(model.model_fields))
+                self.add(loc, f"unknown key {loc[-1]!r}; allowed keys here: {allowed}")
+            elif err["type"] == "missing":
+                self.add(loc, "required key is missing")
+            else:
+                msg = err["msg"].removeprefix("Value error, ")
+                self.add(loc, msg)
+
+
+# ---------------------------------------------------------------- environment
+
+
+def _substitute(value: Any, path: tuple, env: Mapping[str, str], problems: _Problems, secrets: set[str]) -> Any:
+    if isinstance(value, str):
+        def replace(match: re.Match[str]) -> str:
+            name, default = match.group(1), match.group(2)
+            if name in env:
+                secrets.add(env[name]) if env[name] else None
+                return env[name]
+            if default is not None:
+                return default
+            problems.add(path, f"environment variable {name} is not set (export it, or put it in the env file)")
+            return ""
+        return _ENV_REF.sub(replace, value)
+    if isinstance(value, dict):
+        return {k: _substitute(v, path + (k,), env, problems, secrets) for k, v in value.items()}
+    if isinstance(value, list):
+        return [_substitute(v, path + (i,), env, problems, secrets) for i, v in enumerate(value)]
+    return value
+
+
+# ---------------------------------------------------------------- loading
+
+
+def resolve_path(path: str | os.PathLike | None) -> Path:
+    if path:
+        return Path(path)
+    if os.environ.get("MONITOR_CONFIG"):
+        return Path(os.environ["MONITOR_CONFIG"])
+    return DEFAULT_CONFIG
+
+
+def load(path: str | os.PathLike | None = None, *, env: Mapping[str, str] | None = None) -> Config:
+    """Load and validate; raises ConfigError listing every problem with file, line and key path."""
+    config_path = resolve_path(path)
+    try:
+        text = config_path.read_text(encoding="utf-8")
+    except FileNotFoundError:
+        raise ConfigError(f"{config_path}: no such configuration file (pass --config PATH or set MONITOR_CONFIG)") from None
+    except OSError as exc:
+        raise ConfigError(f"{config_path}: cannot read the configuration: {exc.strerror}") from exc
+    return loads(text, source=str(config_path), env=env, path=config_path)
+
+
+def loads(text: str, *, source: str = "<config>", env: Mapping[str, str] | None = None, path: Path | None = None) -> Config:
+    from notifiers import NOTIFIERS
+    from watchers import WATCHERS
+
+    env = os.environ if env is None else env
+    try:
+        raw = yaml.safe_load(text)
+    except yaml.YAMLError as exc:
+        mark = getattr(exc, "problem_mark", None)
+        where = f"{source}:{mark.line + 1}" if mark else source
+        raise ConfigError(f"{where}: not valid YAML: {getattr(exc, 'problem', exc)}") from exc
+    if raw is None:
+        raw = {}
+    problems = _Problems(source, _line_map(text))
+    if not isinstance(raw, dict):
+        raise ConfigError(f"{source}: the configuration must be a mapping with keys like `watches:` and `notifiers:`")
+    secrets: set[str] = set()
+    raw = _substitute(raw, (), env, problems, secrets)
+
+    try:
+        top = TopLevel.model_validate(raw)
+    except ValidationError as exc:
+        problems.add_validation((), exc, TopLevel)
+        raise ConfigError(problems.items) from None
+
+    # notifiers; with none configured, alerts go to the terminal
+    if not top.notifiers:
+        top.notifiers = {"console": {"type": "console"}}
+    if top.defaults.notify is None:
+        top.defaults.notify = list(top.notifiers)
+    notifiers: dict[str, Any] = {}
+    for name, data in top.notifiers.items():
+        where = ("notifiers", name)
+        if not isinstance(data, dict):
+            problems.add(where, "expected a mapping with a `type` key")
+            continue
+        kind = data.get("type")
+        plugin = NOTIFIERS.get(kind)
+        if plugin is None:
+            problems.add(where + ("type",), f"unknown notifier type {kind!r}; known types: {', '.join(sorted(NOTIFIERS))}")
+            continue
+        try:
+            notifiers[name] = plugin.Config.model_validate(data)
+        except ValidationError as exc:
+            problems.add_validation(where, exc, plugin.Config)
+
+    # watches
+    watches: list[WatchConfig] = []
+    seen: dict[str, int] = {}
+    for index, data in enumerate(top.watches):
+        where = ("watches", index)
+        if not isinstance(data, dict):
+            problems.add(where, "expected a mapping with `id` and `type`")
+            continue
+        kind = data.get("type")
+        plugin = WATCHERS.get(kind)
+        if plugin is None:
+            problems.add(where + ("type",), f"unknown watch type {kind!r}; known types: {', '.join(sorted(WATCHERS))}")
+            continue
+        try:
+            watch = plugin.Config.model_validate(data)
+        except ValidationError as exc:
+            problems.add_validation(where, exc, plugin.Config)
+            continue
+        if not WATCH_ID.match(watch.id):
+            problems.add(where + ("id",), f"{watch.id!r} is not a usable id: use letters, digits, '.', '_' and '-'")
+        if watch.id in seen:
+            problems.add(where + ("id",), f"duplicate watch id {watch.id!r} (also watches[{seen[watch.id]}])")
+        seen.setdefault(watch.id, index)
+        update: dict[str, Any] = {}
+        if watch.every is None:
+            update["every"] = top.defaults.every
+        if watch.notify is None:
+            update["notify"] = list(top.defaults.notify)
+        watch = watch.model_copy(update=update)
+        for name in watch.notify or []:
+            if name not in top.notifiers:
+                known = ", ".join(sorted(top.notifiers)) or "none are configured"
+                problems.add(where + ("notify",), f"no notifier named {name!r} (known: {known})")
+        watches.append(watch)
+    for name in top.defaults.notify:
+        if name not in top.notifiers:
+            known = ", ".join(sorted(top.notifiers)) or "none are configured"
+            problems.add(("defaults", "notify"), f"no notifier named {name!r} (known: {known})")
+
+    if problems.items:
+        raise ConfigError(problems.items)
+    state = os.environ.get("MONITOR_STATE") if env is os.environ else env.get("MONITOR_STATE")
+    return Config(
+        path=path,
+        state_url=state or top.state or DEFAULT_STATE,
+        defaults=top.defaults,
+        http=top.http.settings(),
+        delivery=top.delivery,
+        daemon=top.daemon,
+        notifiers=notifiers,
+        watches=watches,
+        secrets=secrets,
+    )
+
+
+def mask(text: str, secrets: set[str]) -> str:
+    """Replace every secret value in `text` with ***, for anything printed or logged."""
+    for secret in sorted(secrets, key=len, reverse=True):
+        if len(secret) >= 4:
+            text = text.replace(secret, "***")
+    return text

@@ -1,0 +1,88 @@
+"""What changed: a pure function of the previous snapshot and the current items.
+
+Invariants (DESIGN.md 2-4):
+- identity, not appearance: items are compared by `key`, so re-ordering or re-rendering never changes
+  anything; an item that rolled off a feed's window and comes back is not new;
+- a failure is not a change: the caller never calls `diff` for a failed check, and `suspicious_empty`
+  turns "the source suddenly lists nothing" into a failure instead of a mass removal;
+- first sight is a baseline: the first diff of a watch records everything and reports nothing, unless
+  asked to.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass, field
+from datetime import datetime
+
+from monitor.models import Change, Item
+from monitor.store import StoredItem
+
+
+@dataclass(frozen=True, slots=True)
+class DiffResult:
+    changes: list[Change]
+    upserts: list[Item]  # rows to write: new, changed, or back from absence
+    seen: list[str]  # present and unchanged
+    gone: list[str]  # present before, absent now
+    duplicates: list[str] = field(default_factory=list)  # keys listed twice by the source (first kept)
+
+
+def changed_fields(before: Item, after: Item) -> tuple[str, ...]:
+    old, new = before.content(), after.content()
+    return tuple(name for name in dict.fromkeys([*old, *new]) if old.get(name) != new.get(name))
+
+
+def diff(
+    watch_id: str,
+    previous: Mapping[str, StoredItem],
+    current: Sequence[Item],
+    *,
+    now: datetime,
+    baseline: bool = False,
+    notify_baseline: bool = False,
+) -> DiffResult:
+    """Changes between the stored snapshot and what the source lists now.
+
+    `baseline` is True on a watch's first successful check: everything is recorded, and changes are
+    only reported when `notify_baseline` is set.
+    """
+    changes: list[Change] = []
+    upserts: list[Item] = []
+    seen: list[str] = []
+    duplicates: list[str] = []
+    current_keys: set[str] = set()
+
+    for item in current:
+        if item.key in current_keys:
+            duplicates.append(item.key)
+            continue
+        current_keys.add(item.key)
+        stored = previous.get(item.key)
+        if stored is None:
+            upserts.append(item)
+            if not baseline or notify_baseline:
+                changes.append(Change(watch_id, "added", item, detected_at=now))
+            continue
+        before = stored.item
+        if before.content_hash != item.content_hash:
+            upserts.append(item)
+            fields = changed_fields(before, item)
+            if not baseline or notify_baseline:
+                changes.append(Change(watch_id, "updated", item, before=before, changed_fields=fields, detected_at=now))
+        elif not stored.present or before.matched != item.matched:
+            upserts.append(item)  # back in the listing (not new), or matched other terms: refresh the row
+        else:
+            seen.append(item.key)
+
+    gone = [key for key, stored in previous.items() if stored.present and key not in current_keys]
+    if not baseline:
+        changes.extend(Change(watch_id, "removed", previous[key].item, detected_at=now) for key in gone)
+    return DiffResult(changes, upserts, seen, gone, duplicates)
+
+
+def suspicious_empty(previous: Mapping[str, StoredItem], parsed_count: int) -> int:
+    """How many items the source had if it now lists none: an error page or a broken parse, not news."""
+    if parsed_count:
+        return 0
+    return sum(1 for stored in previous.values() if stored.present)

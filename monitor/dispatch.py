@@ -1,0 +1,149 @@
+"""The outbox dispatcher: sends pending deliveries, retries with exponential backoff, records outcomes.
+
+At-least-once with a stable idempotency key per (change, notifier): a delivery is marked sent right
+after its channel accepts it, so the only window for a duplicate is between the two (DESIGN
+invariant 1). A permanent error (bad token, unknown channel) marks the delivery failed with the reason
+at once; other errors are retried until `delivery.max_attempts`. One notifier failing never holds up
+another: notifiers are served concurrently, each in its own task.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import os
+import socket
+from collections import defaultdict
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from datetime import datetime, timedelta
+from typing import Any
+
+from monitor.config import Config
+from monitor.errors import NotifyError
+from monitor.models import Delivery, utcnow
+from monitor.store import Store
+from notifiers import NOTIFIERS, Notifier
+from notifiers.console import ConsoleConfig
+
+log = logging.getLogger(__name__)
+
+DEFAULT_NOTIFIER = "console"
+
+
+@dataclass
+class DispatchReport:
+    sent: int = 0
+    retrying: int = 0
+    failed: int = 0
+    errors: list[str] = field(default_factory=list)
+
+    def add(self, other: DispatchReport) -> None:
+        self.sent += other.sent
+        self.retrying += other.retrying
+        self.failed += other.failed
+        self.errors.extend(other.errors)
+
+    def to_dict(self) -> dict[str, Any]:
+        return {"sent": self.sent, "retrying": self.retrying, "failed": self.failed, "errors": self.errors}
+
+
+class _Services:
+    def __init__(self, store: Store, http: Any = None):
+        self.store = store
+        self.http = http
+
+    def remember(self, notifier: str, key: str, value: Any) -> None:
+        self.store.set_notifier_state(notifier, key, value)
+
+    def recall(self, notifier: str, key: str) -> Any:
+        return self.store.get_notifier_state(notifier, key)
+
+
+def build_notifiers(config: Config, store: Store, http: Any = None) -> dict[str, Notifier]:
+    services = _Services(store, http)
+    configured = dict(config.notifiers) or {DEFAULT_NOTIFIER: ConsoleConfig(type="console")}
+    return {name: NOTIFIERS[cfg.type](name, cfg, services) for name, cfg in configured.items()}
+
+
+def default_owner() -> str:
+    return f"{socket.gethostname()}:{os.getpid()}"
+
+
+class Dispatcher:
+    def __init__(self, config: Config, store: Store, notifiers: Mapping[str, Notifier], *, owner: str | None = None):
+        self.config = config
+        self.store = store
+        self.notifiers = dict(notifiers)
+        self.owner = owner or default_owner()
+        self._names = {w.id: w.display_name() for w in config.watches}
+
+    def backoff(self, attempts: int, retry_after: float | None) -> float:
+        policy = self.config.delivery
+        delay = min(policy.backoff * (2 ** max(0, attempts - 1)), policy.backoff_max)
+        return max(delay, retry_after or 0.0)
+
+    async def deliver_due(self, now: datetime | None = None) -> DispatchReport:
+        """Send everything due now. Returns what happened; never raises for a channel's failure."""
+        now = now or utcnow()
+        due = self.store.claim_deliveries(now, self.owner)
+        groups: dict[str, dict[str, list[Delivery]]] = defaultdict(lambda: defaultdict(list))
+        report = DispatchReport()
+        for delivery in due:
+            notifier = self.notifiers.get(delivery.notifier)
+            if notifier is None:
+                reason = f"notifier {delivery.notifier!r} is no longer configured"
+                self.store.mark_failed([delivery.id], reason)
+                report.failed += 1
+                report.errors.append(f"delivery {delivery.id}: {reason}")
+                continue
+            hold_until = notifier.due_at(delivery)
+            if hold_until > now:
+                self.store.postpone([delivery.id], hold_until)
+                continue
+            groups[delivery.notifier][delivery.change.watch_id].append(delivery)
+        results = await asyncio.gather(*(self._serve(self.notifiers[name], by_watch) for name, by_watch in groups.items()))
+        for result in results:
+            report.add(result)
+        return report
+
+    async def _serve(self, notifier: Notifier, by_watch: Mapping[str, list[Delivery]]) -> DispatchReport:
+        report = DispatchReport()
+        for watch_id, deliveries in by_watch.items():
+            for alert in notifier.plan(watch_id, self._names.get(watch_id, watch_id), deliveries):
+                ids = [d.id for d in alert.deliveries]
+                try:
+                    result = await notifier.send(alert)
+                except NotifyError as exc:
+                    self._on_error(alert.deliveries, str(exc), exc.permanent, exc.retry_after, notifier, report)
+                except Exception as exc:  # a bug or an unexpected library error: retry, and say so
+                    log.exception("notifier %s: unexpected error", notifier.name)
+                    self._on_error(alert.deliveries, f"unexpected {type(exc).__name__}: {exc}", False, None, notifier, report)
+                else:
+                    self.store.mark_sent(ids, utcnow(), result)
+                    report.sent += len(ids)
+        return report
+
+    def _on_error(self, deliveries: tuple[Delivery, ...], error: str, permanent: bool, retry_after: float | None,
+                  notifier: Notifier, report: DispatchReport) -> None:
+        ids = [d.id for d in deliveries]
+        attempts = max(d.attempts for d in deliveries) + 1
+        if permanent or attempts >= self.config.delivery.max_attempts:
+            why = error if permanent else f"{error} (gave up after {attempts} attempts)"
+            self.store.mark_failed(ids, why)
+            report.failed += len(ids)
+            report.errors.append(f"notifier {notifier.name}: failed: {why}")
+            log.error("notifier %s: delivery failed: %s", notifier.name, why)
+        else:
+            delay = self.backoff(attempts, retry_after)
+            self.store.mark_retry(ids, error, utcnow() + timedelta(seconds=delay))
+            report.retrying += len(ids)
+            report.errors.append(f"notifier {notifier.name}: {error} (will retry in {delay:.0f}s)")
+            log.warning("notifier %s: %s; retrying in %.0fs", notifier.name, error, delay)
+
+    async def aclose(self) -> None:
+        for notifier in self.notifiers.values():
+            try:
+                await notifier.aclose()
+            except Exception:  # noqa: BLE001 - closing must not mask the real outcome
+                log.debug("closing notifier %s failed", notifier.name, exc_info=True)

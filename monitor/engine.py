@@ -1,0 +1,220 @@
+"""One check cycle: fetch, parse, filter, diff, record; the watches of a cycle run concurrently.
+
+One failing watch never stops the rest: each watch's failure is caught, recorded with its reason and
+reported. A failure is never a change (DESIGN invariant 3): the snapshot is only touched by a
+successful check, and a source that suddenly lists nothing is treated as failing.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import hashlib
+import json
+import logging
+import time
+from collections.abc import Iterable, Mapping, Sequence
+from dataclasses import dataclass, field, replace
+from datetime import datetime, timedelta
+from typing import Any
+
+from monitor.config import Config
+from monitor.diff import diff, suspicious_empty
+from monitor.errors import FetchError, MonitorError, ParseError
+from monitor.http import CycleFetcher, HttpClient
+from monitor.models import Change, Fetched, Item, utcnow
+from monitor.store import CheckWrite, Store, WatchState, new_uid
+from watchers import WATCHERS, Watcher, WatchConfig
+
+log = logging.getLogger(__name__)
+
+# Config keys that do not change what a watch lists: editing them keeps its snapshot as it is.
+_NEUTRAL_KEYS = {"every", "notify", "name", "enabled", "notify_baseline", "alert_removals", "allow_empty"}
+
+
+def fingerprint(watch: WatchConfig) -> str:
+    data = {k: v for k, v in watch.model_dump(mode="json").items() if k not in _NEUTRAL_KEYS}
+    return hashlib.sha256(json.dumps(data, sort_keys=True).encode()).hexdigest()[:16]
+
+
+def build_watchers(config: Config) -> dict[str, Watcher]:
+    return {w.id: WATCHERS[w.type](w) for w in config.watches}
+
+
+@dataclass
+class WatchResult:
+    watch_id: str
+    ok: bool
+    changes: list[Change] = field(default_factory=list)
+    unchanged: bool = False
+    baseline: bool = False
+    error: str | None = None
+    warnings: list[str] = field(default_factory=list)
+    item_count: int = 0
+    seconds: float = 0.0
+    status_changes: list[Change] = field(default_factory=list)  # source down / recovered
+
+    def alerting(self) -> list[Change]:
+        return [c for c in self.changes if c.kind != "removed"]
+
+    def to_dict(self) -> dict[str, Any]:
+        return {
+            "watch": self.watch_id,
+            "ok": self.ok,
+            "error": self.error,
+            "unchanged": self.unchanged,
+            "baseline": self.baseline,
+            "items": self.item_count,
+            "seconds": round(self.seconds, 3),
+            "warnings": self.warnings,
+            "changes": [c.to_dict() for c in self.changes],
+            "status_changes": [c.to_dict() for c in self.status_changes],
+        }
+
+
+class _Context:
+    """The CheckContext handed to a watcher: its previous state and the cycle's shared fetcher."""
+
+    def __init__(self, watch_id: str, state: Mapping[str, Any], fetcher: CycleFetcher):
+        self.watch_id = watch_id
+        self.state = state
+        self._fetcher = fetcher
+
+    async def fetch(self, url: str, *, headers: Mapping[str, str] | None = None, etag: str | None = None,
+                    last_modified: str | None = None) -> Fetched:
+        return await self._fetcher.fetch(url, headers=headers, etag=etag, last_modified=last_modified)
+
+
+def strip_transient(item: Item) -> Item:
+    """Fields named `_x` are for filters only (a page body): they are not stored or diffed."""
+    if any(name.startswith("_") for name in item.fields):
+        return replace(item, fields={k: v for k, v in item.fields.items() if not k.startswith("_")})
+    return item
+
+
+class Engine:
+    def __init__(self, config: Config, store: Store, http: HttpClient, *, dry_run: bool = False,
+                 notify_baseline: bool = False, respect_backoff: bool = False):
+        self.config = config
+        self.store = store
+        self.http = http
+        self.dry_run = dry_run
+        self.notify_baseline = notify_baseline
+        self.respect_backoff = respect_backoff
+        self.watchers = build_watchers(config)
+        self.filters = {w.id: w.keywords.compile() for w in config.watches if w.keywords}
+
+    def routes_for(self, watch: WatchConfig) -> list[str]:
+        return list(watch.notify or [])
+
+    async def run_cycle(self, watch_ids: Sequence[str] | None = None) -> list[WatchResult]:
+        """Check the given watches (default: all enabled ones) once, concurrently."""
+        watches = [w for w in self.config.watches if (w.id in watch_ids if watch_ids else w.enabled)]
+        states = self.store.load_states([w.id for w in watches])
+        fetcher = CycleFetcher(self.http)
+        unchanged: list[tuple[str, str, Mapping[str, Any], Mapping[str, Any] | None]] = []
+        results = await asyncio.gather(*(self._check(w, states.get(w.id), fetcher, unchanged) for w in watches))
+        if unchanged and not self.dry_run:
+            self.store.record_unchanged(unchanged, utcnow())
+        return list(results)
+
+    async def check_one(self, watch: WatchConfig) -> WatchResult:
+        """One watch, outside a cycle (the daemon's scheduled job)."""
+        states = self.store.load_states([watch.id])
+        unchanged: list = []
+        result = await self._check(watch, states.get(watch.id), CycleFetcher(self.http), unchanged)
+        if unchanged and not self.dry_run:
+            self.store.record_unchanged(unchanged, utcnow())
+        return result
+
+    async def _check(self, watch: WatchConfig, state: WatchState | None, fetcher: CycleFetcher,
+                     unchanged: list) -> WatchResult:
+        started = time.perf_counter()
+        now = utcnow()
+        state = state or WatchState(watch.id)
+        result = WatchResult(watch.id, ok=False)
+        if self.respect_backoff and state.not_before and state.not_before > now:
+            result.ok, result.unchanged = True, True
+            result.warnings.append(f"skipped: the source asked to wait until {state.not_before.isoformat()}")
+            return result
+        fp = fingerprint(watch)
+        config_changed = bool(state.fingerprint) and state.fingerprint != fp
+        plugin_state = {} if config_changed or state.fingerprint != fp else dict(state.plugin_state or {})
+        try:
+            outcome = await self.watchers[watch.id].check(_Context(watch.id, plugin_state, fetcher))
+            result.warnings.extend(outcome.warnings)
+            if outcome.items is None:
+                result.ok, result.unchanged, result.item_count = True, True, state.item_count
+                unchanged.append((watch.id, fp, outcome.state, outcome.info or None))
+                self._recovered(watch, state, result, now)
+                return result
+            previous = self.store.load_items(watch.id)
+            missing = 0 if watch.allow_empty else suspicious_empty(previous, len(outcome.items))
+            if missing:
+                raise ParseError(f"the source lists no items now, but had {missing}: treated as a failure "
+                                 "(error page or changed layout?), nothing removed. Set allow_empty: true "
+                                 "if this source can really be empty.")
+            items = outcome.items
+            flt = self.filters.get(watch.id)
+            if flt is not None:
+                items = flt.apply(items)
+            items = [strip_transient(i) for i in items]
+            baseline = not state.baseline_done or config_changed
+            found = diff(watch.id, previous, items, now=now, baseline=baseline,
+                         notify_baseline=self.notify_baseline or watch.notify_baseline)
+            if found.duplicates:
+                result.warnings.append(f"{len(found.duplicates)} items listed twice by the source; kept the first")
+            changes = [replace(c, uid=new_uid()) for c in found.changes]
+            result.ok, result.baseline, result.changes, result.item_count = True, baseline, changes, len(items)
+            if config_changed:
+                result.warnings.append("configuration changed: items re-recorded as a new baseline, no alerts")
+            if not self.dry_run:
+                routes = self._routes(watch, changes)
+                self.store.commit_check(CheckWrite(
+                    watch_id=watch.id, fingerprint=fp, plugin_state=outcome.state, info=outcome.info or None,
+                    upserts=found.upserts, seen=found.seen, gone=found.gone, changes=changes, routes=routes,
+                    item_count=len(items), at=now))
+            self._recovered(watch, state, result, now)
+        except (MonitorError, ValueError) as exc:
+            self._failed(watch, state, result, exc, now)
+        except Exception as exc:  # a bug in a watcher must not stop the other watches
+            log.exception("watch %s: unexpected error", watch.id)
+            self._failed(watch, state, result, exc, now, unexpected=True)
+        finally:
+            result.seconds = time.perf_counter() - started
+        return result
+
+    def _routes(self, watch: WatchConfig, changes: Iterable[Change]) -> dict[str, list[str]]:
+        notifiers = self.routes_for(watch)
+        return {c.uid: ([] if c.kind == "removed" and not watch.alert_removals else notifiers) for c in changes}
+
+    # ---------------------------------------------------------------- failures
+
+    def _failed(self, watch: WatchConfig, state: WatchState, result: WatchResult, exc: BaseException,
+                now: datetime, *, unexpected: bool = False) -> None:
+        message = f"{type(exc).__name__}: {exc}" if unexpected else str(exc)
+        result.ok, result.error = False, message
+        log.warning("watch %s: check failed: %s", watch.id, message, extra={"watch": watch.id})
+        if self.dry_run:
+            return
+        not_before = None
+        if isinstance(exc, FetchError) and exc.retry_after:
+            not_before = now + timedelta(seconds=min(exc.retry_after, 24 * 3600))
+        new_state = self.store.record_failure(watch.id, message, now, not_before=not_before)
+        down_after = self.config.daemon.down_after
+        if (new_state.failing_since and not new_state.down_alerted
+                and (now - new_state.failing_since).total_seconds() >= down_after):
+            item = Item(key=f"status:{watch.id}", title=f"{watch.display_name()} has been failing since "
+                        f"{new_state.failing_since:%Y-%m-%d %H:%M} UTC",
+                        summary=message, fields={"failures": new_state.consecutive_failures})
+            change = Change(watch.id, "source_down", item, detected_at=now, uid=new_uid())
+            self.store.record_status_change(change, self.routes_for(watch), down_alerted=True)
+            result.status_changes.append(change)
+
+    def _recovered(self, watch: WatchConfig, state: WatchState, result: WatchResult, now: datetime) -> None:
+        if self.dry_run or not state.down_alerted:
+            return
+        since = state.failing_since.strftime("%Y-%m-%d %H:%M") if state.failing_since else "earlier"
+        item = Item(key=f"status:{watch.id}", title=f"{watch.display_name()} is working again (failing since {since} UTC)")
+        change = Change(watch.id, "source_recovered", item, detected_at=now, uid=new_uid())
+        self.store.record_status_change(change, self.routes_for(watch), down_alerted=False)
+        result.status_changes.append(change)

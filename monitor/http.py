@@ -1,0 +1,177 @@
+"""The only code that touches the network for sources: one shared async client, with caps.
+
+- one `httpx.AsyncClient` for the process (connection reuse; HTTP keep-alive);
+- a per-host concurrency limit, so a cycle of many watches never hammers one server;
+- a time cap per request (connect, read, and a total deadline) and a size cap on the body, read as a
+  stream so a huge or endless response is cut off without being held in memory;
+- conditional GET (If-None-Match / If-Modified-Since);
+- within one cycle, one request per distinct URL (and validators): watches that share a source share
+  the response (`CycleFetcher`).
+"""
+
+from __future__ import annotations
+
+import asyncio
+import email.utils
+import logging
+import time
+from collections.abc import Mapping
+from dataclasses import dataclass
+from urllib.parse import urlsplit
+
+import httpx
+
+from monitor import __version__
+from monitor.errors import FetchError
+from monitor.models import Fetched
+
+log = logging.getLogger(__name__)
+
+DEFAULT_USER_AGENT = f"court-filing-monitor/{__version__} (+https://github.com/; polite polling)"
+
+
+@dataclass(frozen=True, slots=True)
+class HttpSettings:
+    timeout: float = 30.0  # total seconds for one request, headers and body
+    connect_timeout: float = 10.0
+    max_bytes: int = 10 * 1024 * 1024
+    per_host: int = 4
+    user_agent: str = DEFAULT_USER_AGENT
+
+
+def parse_retry_after(value: str | None, now: float | None = None) -> float | None:
+    """Seconds to wait from a Retry-After header (delta-seconds or an HTTP date); None if absent or bad."""
+    if not value:
+        return None
+    value = value.strip()
+    if value.isdigit():
+        return float(value)
+    try:
+        when = email.utils.parsedate_to_datetime(value)
+    except (TypeError, ValueError):
+        return None
+    return max(0.0, when.timestamp() - (now if now is not None else time.time()))
+
+
+def _reason(status: int) -> str:
+    if status == 429:
+        return "rate limited (HTTP 429)"
+    if status in (401, 403):
+        return f"access refused (HTTP {status}); check the credentials or whether the source blocks bots"
+    if status == 404:
+        return "not found (HTTP 404); check the URL"
+    if status >= 500:
+        return f"server error (HTTP {status}); the source is having trouble, will retry"
+    return f"unexpected HTTP status {status}"
+
+
+class HttpClient:
+    """The process-wide client. Create once, share everywhere, `aclose()` at the end."""
+
+    def __init__(self, settings: HttpSettings | None = None, *, transport: httpx.AsyncBaseTransport | None = None):
+        self.settings = settings or HttpSettings()
+        self._client = httpx.AsyncClient(
+            headers={"User-Agent": self.settings.user_agent, "Accept-Encoding": "gzip, deflate"},
+            timeout=httpx.Timeout(self.settings.timeout, connect=self.settings.connect_timeout),
+            limits=httpx.Limits(max_connections=100, max_keepalive_connections=50),
+            follow_redirects=True,
+            transport=transport,
+        )
+        self._hosts: dict[str, asyncio.Semaphore] = {}
+
+    @property
+    def raw(self) -> httpx.AsyncClient:
+        """The underlying httpx client, for notifiers that speak HTTP (webhooks)."""
+        return self._client
+
+    def _host_slot(self, url: str) -> asyncio.Semaphore:
+        host = urlsplit(url).netloc.lower()
+        slot = self._hosts.get(host)
+        if slot is None:
+            slot = self._hosts[host] = asyncio.Semaphore(self.settings.per_host)
+        return slot
+
+    async def get(
+        self,
+        url: str,
+        *,
+        headers: Mapping[str, str] | None = None,
+        etag: str | None = None,
+        last_modified: str | None = None,
+    ) -> Fetched:
+        """GET with caps. Raises FetchError for network failures, non-2xx answers and oversized bodies."""
+        request_headers = dict(headers or {})
+        if etag:
+            request_headers["If-None-Match"] = etag
+        if last_modified:
+            request_headers["If-Modified-Since"] = last_modified
+        async with self._host_slot(url):
+            try:
+                async with asyncio.timeout(self.settings.timeout):
+                    return await self._get(url, request_headers)
+            except TimeoutError:
+                raise FetchError(f"no complete answer from {url} within {self.settings.timeout:g}s") from None
+            except httpx.TimeoutException as exc:
+                raise FetchError(f"timed out fetching {url} ({type(exc).__name__})") from exc
+            except httpx.HTTPError as exc:
+                raise FetchError(f"could not fetch {url}: {exc or type(exc).__name__}") from exc
+
+    async def _get(self, url: str, headers: dict[str, str]) -> Fetched:
+        async with self._client.stream("GET", url, headers=headers) as response:
+            status = response.status_code
+            if status == 304:
+                return Fetched(url=url, status=304, headers=dict(response.headers), body=b"", not_modified=True,
+                               etag=response.headers.get("etag"), last_modified=response.headers.get("last-modified"))
+            if not 200 <= status < 300:
+                retry_after = parse_retry_after(response.headers.get("retry-after"))
+                raise FetchError(f"{url}: {_reason(status)}", status=status, retry_after=retry_after)
+            declared = response.headers.get("content-length")
+            cap = self.settings.max_bytes
+            if declared and declared.isdigit() and int(declared) > cap:
+                raise FetchError(f"{url}: response of {int(declared):,} bytes is over the {cap:,}-byte cap "
+                                 "(raise http.max_bytes if this source is really that large)")
+            chunks: list[bytes] = []
+            size = 0
+            async for chunk in response.aiter_bytes():
+                size += len(chunk)
+                if size > cap:
+                    raise FetchError(f"{url}: response is over the {cap:,}-byte cap; stopped reading "
+                                     "(raise http.max_bytes if this source is really that large)")
+                chunks.append(chunk)
+            return Fetched(
+                url=str(response.url),
+                status=status,
+                headers=dict(response.headers),
+                body=b"".join(chunks),
+                etag=response.headers.get("etag"),
+                last_modified=response.headers.get("last-modified"),
+            )
+
+    async def aclose(self) -> None:
+        await self._client.aclose()
+
+
+class CycleFetcher:
+    """One cycle's view of the client: identical requests made by several watches are made once."""
+
+    def __init__(self, client: HttpClient):
+        self.client = client
+        self._inflight: dict[tuple, asyncio.Task[Fetched]] = {}
+        self.requests = 0
+
+    async def fetch(
+        self,
+        url: str,
+        *,
+        headers: Mapping[str, str] | None = None,
+        etag: str | None = None,
+        last_modified: str | None = None,
+    ) -> Fetched:
+        key = (url, tuple(sorted((headers or {}).items())), etag, last_modified)
+        task = self._inflight.get(key)
+        if task is None:
+            self.requests += 1
+            task = asyncio.ensure_future(self.client.get(url, headers=headers, etag=etag, last_modified=last_modified))
+            self._inflight[key] = task
+        # shield: one watch being cancelled must not cancel the request others are waiting on
+        return await asyncio.shield(task)

@@ -1,0 +1,68 @@
+"""Plain-text rendering of changes, shared by the console, the `check` report and email/Slack fallbacks."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from monitor.models import Change
+
+LABELS = {
+    "added": "New",
+    "updated": "Updated",
+    "removed": "Removed",
+    "source_down": "Source down",
+    "source_recovered": "Source recovered",
+}
+
+# Item fields worth a line in an alert, in this order, with their labels.
+FIELD_LABELS = [
+    ("case_name", "Case"),
+    ("court", "Court"),
+    ("docket_number", "Docket"),
+    ("entry_number", "Entry"),
+    ("date_filed", "Filed"),
+    ("date_entered", "Entered"),
+    ("agency", "Agency"),
+    ("categories", "Category"),
+    ("document_url", "Document"),
+    ("docket_url", "Docket page"),
+    ("source", "Source"),
+]
+
+
+def shorten(text: str | None, limit: int = 500) -> str:
+    text = " ".join((text or "").split())
+    return text if len(text) <= limit else text[: limit - 1].rstrip() + "…"
+
+
+def _value(value: Any) -> str:
+    if isinstance(value, (list, tuple)):
+        return ", ".join(str(v) for v in value)
+    return str(value)
+
+
+def headline(change: Change, watch_name: str | None = None) -> str:
+    label = LABELS.get(change.kind, change.kind)
+    title = shorten(change.item.title, 200) or change.key
+    return f"[{label}] {watch_name or change.watch_id}: {title}"
+
+
+def change_text(change: Change, watch_name: str | None = None) -> str:
+    item = change.item
+    lines = [headline(change, watch_name)]
+    for name, label in FIELD_LABELS:
+        value = item.fields.get(name)
+        if value not in (None, "", [], ()):
+            lines.append(f"  {label}: {_value(value)}")
+    if item.published:
+        lines.append(f"  Date: {item.published}")
+    if item.summary and change.kind != "updated":
+        lines.append(f"  {shorten(item.summary)}")
+    if change.kind == "updated":
+        for name, (before, after) in change.field_changes().items():
+            lines.append(f"  {name.removeprefix('fields.')}: {shorten(_value(before), 200)!s} -> {shorten(_value(after), 200)!s}")
+    if item.url:
+        lines.append(f"  {item.url}")
+    if item.matched:
+        lines.append(f"  Matched: {', '.join(item.matched)}")
+    return "\n".join(lines)

@@ -1,0 +1,131 @@
+"""The database schema and its versioned migrations, the same for SQLite and PostgreSQL.
+
+Each migration is a function of a connection, applied in its own transaction, recorded in `meta`.
+A database stamped with a newer version than this code knows is refused with a clear error, so an
+older monitor can never scribble over a newer schema.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from datetime import datetime, timezone
+
+import sqlalchemy as sa
+from sqlalchemy.dialects.postgresql import JSONB
+
+
+class UTCDateTime(sa.TypeDecorator):
+    """Timezone-aware UTC datetimes on both backends (SQLite stores text and forgets the zone)."""
+
+    impl = sa.DateTime(timezone=True)
+    cache_ok = True
+
+    def process_bind_param(self, value: datetime | None, dialect: sa.Dialect) -> datetime | None:
+        if value is None:
+            return None
+        if value.tzinfo is None:
+            raise ValueError("naive datetime given to the store; use UTC-aware datetimes")
+        value = value.astimezone(timezone.utc)
+        return value.replace(tzinfo=None) if dialect.name == "sqlite" else value
+
+    def process_result_value(self, value: datetime | None, dialect: sa.Dialect) -> datetime | None:
+        if value is None:
+            return None
+        return value.replace(tzinfo=timezone.utc) if value.tzinfo is None else value.astimezone(timezone.utc)
+
+
+JSONType = sa.JSON().with_variant(JSONB(), "postgresql")
+
+metadata = sa.MetaData()
+
+meta = sa.Table(
+    "meta", metadata,
+    sa.Column("key", sa.String(64), primary_key=True),
+    sa.Column("value", sa.Text, nullable=False),
+)
+
+watch_state = sa.Table(
+    "watch_state", metadata,
+    sa.Column("watch_id", sa.String(100), primary_key=True),
+    sa.Column("fingerprint", sa.String(64), nullable=False, server_default=""),
+    sa.Column("plugin_state", JSONType, nullable=True),
+    sa.Column("info", JSONType, nullable=True),
+    sa.Column("baseline_done", sa.Boolean, nullable=False, server_default=sa.false()),
+    sa.Column("last_check_at", UTCDateTime),
+    sa.Column("last_success_at", UTCDateTime),
+    sa.Column("last_change_at", UTCDateTime),
+    sa.Column("last_error", sa.Text),
+    sa.Column("last_error_at", UTCDateTime),
+    sa.Column("consecutive_failures", sa.Integer, nullable=False, server_default="0"),
+    sa.Column("failing_since", UTCDateTime),
+    sa.Column("down_alerted", sa.Boolean, nullable=False, server_default=sa.false()),
+    sa.Column("not_before", UTCDateTime),  # Retry-After or back-off: no check before this time
+    sa.Column("item_count", sa.Integer, nullable=False, server_default="0"),
+    # leases, for several replicas sharing one database
+    sa.Column("lease_owner", sa.String(200)),
+    sa.Column("lease_until", UTCDateTime),
+)
+
+items = sa.Table(
+    "items", metadata,
+    sa.Column("watch_id", sa.String(100), primary_key=True),
+    sa.Column("key", sa.String(500), primary_key=True),
+    sa.Column("content_hash", sa.String(64), nullable=False),
+    sa.Column("data", JSONType, nullable=False),
+    sa.Column("present", sa.Boolean, nullable=False),
+    sa.Column("first_seen_at", UTCDateTime, nullable=False),
+    sa.Column("last_seen_at", UTCDateTime, nullable=False),
+    sa.Column("gone_since", UTCDateTime),
+    sa.Index("ix_items_key", "key"),
+)
+
+changes = sa.Table(
+    "changes", metadata,
+    sa.Column("id", sa.Integer, primary_key=True, autoincrement=True),
+    sa.Column("uid", sa.String(64), nullable=False, unique=True),
+    sa.Column("watch_id", sa.String(100), nullable=False),
+    sa.Column("kind", sa.String(20), nullable=False),
+    sa.Column("key", sa.String(500), nullable=False),
+    sa.Column("detected_at", UTCDateTime, nullable=False),
+    sa.Column("data", JSONType, nullable=False),
+    sa.Index("ix_changes_watch", "watch_id", "detected_at"),
+    sa.Index("ix_changes_detected", "detected_at"),
+)
+
+deliveries = sa.Table(
+    "deliveries", metadata,
+    sa.Column("id", sa.Integer, primary_key=True, autoincrement=True),
+    sa.Column("change_id", sa.Integer, sa.ForeignKey("changes.id", ondelete="CASCADE"), nullable=False),
+    sa.Column("notifier", sa.String(100), nullable=False),
+    sa.Column("status", sa.String(10), nullable=False),  # pending | sent | failed
+    sa.Column("attempts", sa.Integer, nullable=False, server_default="0"),
+    sa.Column("created_at", UTCDateTime, nullable=False),
+    sa.Column("next_attempt_at", UTCDateTime, nullable=False),
+    sa.Column("last_error", sa.Text),
+    sa.Column("sent_at", UTCDateTime),
+    sa.Column("result", JSONType),
+    sa.Column("claimed_by", sa.String(200)),
+    sa.Column("claimed_until", UTCDateTime),
+    sa.UniqueConstraint("change_id", "notifier", name="uq_delivery_change_notifier"),
+    sa.Index("ix_deliveries_due", "status", "next_attempt_at"),
+)
+
+# Per-notifier memory: a Slack thread per case, the last digest sent, ...
+notifier_state = sa.Table(
+    "notifier_state", metadata,
+    sa.Column("notifier", sa.String(100), primary_key=True),
+    sa.Column("key", sa.String(500), primary_key=True),
+    sa.Column("value", JSONType, nullable=False),
+    sa.Column("updated_at", UTCDateTime, nullable=False),
+)
+
+
+def _v1(conn: sa.Connection) -> None:
+    metadata.create_all(conn, tables=[watch_state, items, changes, deliveries, notifier_state])
+
+
+# (version, description, function). Append only; never edit a released migration.
+MIGRATIONS: list[tuple[int, str, Callable[[sa.Connection], None]]] = [
+    (1, "initial schema", _v1),
+]
+LATEST = MIGRATIONS[-1][0]

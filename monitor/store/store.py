@@ -1,0 +1,471 @@
+"""All SQL lives behind this one class: watch state, current items, change history and the outbox.
+
+The SQL is SQLAlchemy Core, which both SQLite (the default) and PostgreSQL run. The one write that
+matters most, `commit_check`, puts the new snapshot, the changes and one delivery row per (change,
+notifier) in a single transaction (DESIGN invariant 1): a crash before it re-detects the change, a
+crash after it delivers from the outbox.
+"""
+
+from __future__ import annotations
+
+import logging
+import uuid
+from collections.abc import Iterable, Mapping, Sequence
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+from typing import Any
+
+import sqlalchemy as sa
+from sqlalchemy.engine import make_url
+
+from monitor.errors import StoreError
+from monitor.models import Change, Delivery, Item, utcnow
+from monitor.store import schema as s
+
+log = logging.getLogger(__name__)
+
+
+@dataclass(frozen=True, slots=True)
+class WatchState:
+    watch_id: str
+    fingerprint: str = ""
+    plugin_state: Mapping[str, Any] | None = None
+    info: Mapping[str, Any] | None = None
+    baseline_done: bool = False
+    last_check_at: datetime | None = None
+    last_success_at: datetime | None = None
+    last_change_at: datetime | None = None
+    last_error: str | None = None
+    last_error_at: datetime | None = None
+    consecutive_failures: int = 0
+    failing_since: datetime | None = None
+    down_alerted: bool = False
+    not_before: datetime | None = None
+    item_count: int = 0
+    lease_owner: str | None = None
+    lease_until: datetime | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class StoredItem:
+    item: Item
+    present: bool
+    first_seen_at: datetime
+    gone_since: datetime | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class CheckWrite:
+    """Everything one successful, changed check writes, in one transaction."""
+
+    watch_id: str
+    fingerprint: str
+    plugin_state: Mapping[str, Any]
+    info: Mapping[str, Any] | None
+    upserts: Sequence[Item]  # new or changed items, and items that came back
+    seen: Sequence[str]  # keys present now whose stored row is unchanged (last_seen_at bump)
+    gone: Sequence[str]  # keys present before, absent now
+    changes: Sequence[Change]
+    routes: Mapping[str, Sequence[str]]  # change uid -> notifier names (possibly empty)
+    item_count: int
+    at: datetime
+
+
+def _sqlite_pragmas(dbapi_connection: Any, _record: Any) -> None:
+    cursor = dbapi_connection.cursor()
+    cursor.execute("PRAGMA journal_mode=WAL")
+    cursor.execute("PRAGMA synchronous=NORMAL")
+    cursor.execute("PRAGMA busy_timeout=30000")
+    cursor.execute("PRAGMA foreign_keys=ON")
+    cursor.close()
+
+
+def _redact(url: str) -> str:
+    try:
+        return make_url(url).render_as_string(hide_password=True)
+    except Exception:  # noqa: BLE001 - only for messages
+        return "<unparseable database URL>"
+
+
+def create_engine(url: str) -> sa.Engine:
+    """An engine for `sqlite:///path` or `postgresql://...` (driver psycopg 3)."""
+    try:
+        parsed = make_url(url)
+    except sa.exc.ArgumentError as exc:
+        raise StoreError(f"state database URL {url!r} is not valid: use sqlite:///path/monitor.db or postgresql://user@host/db") from exc
+    backend = parsed.get_backend_name()
+    if backend == "sqlite":
+        database = parsed.database
+        if database and database != ":memory:":
+            from pathlib import Path
+
+            Path(database).expanduser().parent.mkdir(parents=True, exist_ok=True)
+        engine = sa.create_engine(parsed, connect_args={"timeout": 30})
+        sa.event.listen(engine, "connect", _sqlite_pragmas)
+        return engine
+    if backend == "postgresql":
+        if parsed.get_driver_name() in ("psycopg2", "postgresql", "") or parsed.drivername == "postgresql":
+            parsed = parsed.set(drivername="postgresql+psycopg")
+        return sa.create_engine(parsed, pool_pre_ping=True, pool_size=5, max_overflow=5)
+    raise StoreError(f"state database {_redact(url)}: unsupported backend {backend!r}; use sqlite:/// or postgresql://")
+
+
+class Store:
+    def __init__(self, engine: sa.Engine, url: str):
+        self.engine = engine
+        self.url = url
+        self.display_url = _redact(url)
+
+    @classmethod
+    def open(cls, url: str, *, migrate: bool = True) -> Store:
+        store = cls(create_engine(url), url)
+        try:
+            if migrate:
+                store.migrate()
+            else:
+                store.check_version()
+        except sa.exc.OperationalError as exc:
+            raise StoreError(f"cannot open the state database {store.display_url}: {exc.orig or exc}") from exc
+        return store
+
+    @property
+    def dialect(self) -> str:
+        return self.engine.dialect.name
+
+    def close(self) -> None:
+        self.engine.dispose()
+
+    # ------------------------------------------------------------ schema
+
+    def schema_version(self, conn: sa.Connection) -> int:
+        if not sa.inspect(conn).has_table("meta"):
+            return 0
+        row = conn.execute(sa.select(s.meta.c.value).where(s.meta.c.key == "schema_version")).first()
+        return int(row[0]) if row else 0
+
+    def check_version(self) -> int:
+        with self.engine.connect() as conn:
+            version = self.schema_version(conn)
+        if version > s.LATEST:
+            raise StoreError(
+                f"the state database {self.display_url} was written by a newer version of the monitor "
+                f"(schema {version}; this version knows up to {s.LATEST}). Upgrade the monitor, or point "
+                "MONITOR_STATE at another database."
+            )
+        return version
+
+    def migrate(self) -> int:
+        """Bring the schema up to date; returns the version. Safe with several replicas starting at once."""
+        self.check_version()
+        with self.engine.begin() as conn:
+            if self.dialect == "postgresql":
+                conn.execute(sa.text("SELECT pg_advisory_xact_lock(727001)"))  # one migrator at a time
+            s.meta.create(conn, checkfirst=True)
+            version = self.schema_version(conn)
+            if version > s.LATEST:
+                raise StoreError(f"the state database {self.display_url} is at schema {version}, newer than {s.LATEST}")
+            for number, description, step in s.MIGRATIONS:
+                if number <= version:
+                    continue
+                log.info("migrating state database to schema %d (%s)", number, description)
+                step(conn)
+                if version == 0:
+                    conn.execute(s.meta.insert().values(key="schema_version", value=str(number)))
+                else:
+                    conn.execute(s.meta.update().where(s.meta.c.key == "schema_version").values(value=str(number)))
+                version = number
+        return version
+
+    def ping(self) -> None:
+        with self.engine.connect() as conn:
+            conn.execute(sa.text("SELECT 1"))
+
+    # ------------------------------------------------------------ watch state
+
+    @staticmethod
+    def _state_from_row(row: Any) -> WatchState:
+        m = row._mapping
+        return WatchState(**{name: m[name] for name in WatchState.__slots__})
+
+    def load_states(self, watch_ids: Iterable[str] | None = None) -> dict[str, WatchState]:
+        query = sa.select(s.watch_state)
+        if watch_ids is not None:
+            query = query.where(s.watch_state.c.watch_id.in_(list(watch_ids)))
+        with self.engine.connect() as conn:
+            return {row.watch_id: self._state_from_row(row) for row in conn.execute(query)}
+
+    def _ensure_state(self, conn: sa.Connection, watch_id: str) -> None:
+        exists = conn.execute(sa.select(s.watch_state.c.watch_id).where(s.watch_state.c.watch_id == watch_id)).first()
+        if not exists:
+            try:
+                with conn.begin_nested():
+                    conn.execute(s.watch_state.insert().values(watch_id=watch_id))
+            except sa.exc.IntegrityError:
+                pass  # another replica inserted it first
+
+    def record_unchanged(self, results: Sequence[tuple[str, str, Mapping[str, Any], Mapping[str, Any] | None]], at: datetime) -> None:
+        """Successful checks that found nothing new: (watch_id, fingerprint, plugin_state, info), batched."""
+        if not results:
+            return
+        with self.engine.begin() as conn:
+            for watch_id, fingerprint, plugin_state, info in results:
+                self._ensure_state(conn, watch_id)
+                values: dict[str, Any] = dict(
+                    fingerprint=fingerprint, plugin_state=dict(plugin_state), last_check_at=at, last_success_at=at,
+                    consecutive_failures=0, failing_since=None, last_error=None, not_before=None,
+                )
+                if info:
+                    values["info"] = dict(info)
+                conn.execute(s.watch_state.update().where(s.watch_state.c.watch_id == watch_id).values(**values))
+
+    def record_failure(self, watch_id: str, error: str, at: datetime, *, not_before: datetime | None = None) -> WatchState:
+        with self.engine.begin() as conn:
+            self._ensure_state(conn, watch_id)
+            t = s.watch_state.c
+            conn.execute(
+                s.watch_state.update().where(t.watch_id == watch_id).values(
+                    last_check_at=at, last_error=error, last_error_at=at,
+                    consecutive_failures=t.consecutive_failures + 1,
+                    failing_since=sa.func.coalesce(t.failing_since, at),
+                    not_before=not_before,
+                )
+            )
+            row = conn.execute(sa.select(s.watch_state).where(t.watch_id == watch_id)).one()
+        return self._state_from_row(row)
+
+    def set_not_before(self, watch_id: str, when: datetime | None) -> None:
+        with self.engine.begin() as conn:
+            conn.execute(s.watch_state.update().where(s.watch_state.c.watch_id == watch_id).values(not_before=when))
+
+    def forget_watch(self, watch_id: str) -> None:
+        """Drop a watch's state and items (its history and deliveries stay)."""
+        with self.engine.begin() as conn:
+            conn.execute(s.items.delete().where(s.items.c.watch_id == watch_id))
+            conn.execute(s.watch_state.delete().where(s.watch_state.c.watch_id == watch_id))
+
+    # ------------------------------------------------------------ items
+
+    def load_items(self, watch_id: str) -> dict[str, StoredItem]:
+        t = s.items.c
+        query = sa.select(t.key, t.data, t.present, t.first_seen_at, t.gone_since).where(t.watch_id == watch_id)
+        with self.engine.connect() as conn:
+            return {
+                row.key: StoredItem(Item.from_dict(row.data), bool(row.present), row.first_seen_at, row.gone_since)
+                for row in conn.execute(query)
+            }
+
+    def find_items(self, key: str, *, exclude_watch: str | None = None) -> list[tuple[str, StoredItem]]:
+        """The same item (by key) as seen by other watches: for one timeline across sources."""
+        t = s.items.c
+        query = sa.select(t.watch_id, t.data, t.present, t.first_seen_at, t.gone_since).where(t.key == key)
+        if exclude_watch:
+            query = query.where(t.watch_id != exclude_watch)
+        with self.engine.connect() as conn:
+            return [
+                (row.watch_id, StoredItem(Item.from_dict(row.data), bool(row.present), row.first_seen_at, row.gone_since))
+                for row in conn.execute(query)
+            ]
+
+    def commit_check(self, write: CheckWrite) -> list[int]:
+        """Snapshot + changes + outbox rows in one transaction. Returns the new change ids."""
+        at = write.at
+        t = s.items.c
+        change_ids: list[int] = []
+        with self.engine.begin() as conn:
+            self._ensure_state(conn, write.watch_id)
+            if write.upserts:
+                keys = [item.key for item in write.upserts]
+                existing = set()
+                for chunk in _chunks(keys, 500):
+                    existing.update(r[0] for r in conn.execute(
+                        sa.select(t.key).where(t.watch_id == write.watch_id, t.key.in_(chunk))))
+                new_rows = [
+                    dict(watch_id=write.watch_id, key=i.key, content_hash=i.content_hash, data=i.to_dict(),
+                         present=True, first_seen_at=at, last_seen_at=at, gone_since=None)
+                    for i in write.upserts if i.key not in existing
+                ]
+                if new_rows:
+                    conn.execute(s.items.insert(), new_rows)
+                for item in write.upserts:
+                    if item.key in existing:
+                        conn.execute(
+                            s.items.update().where(t.watch_id == write.watch_id, t.key == item.key).values(
+                                content_hash=item.content_hash, data=item.to_dict(), present=True,
+                                last_seen_at=at, gone_since=None))
+            for chunk in _chunks(list(write.seen), 500):
+                conn.execute(s.items.update().where(t.watch_id == write.watch_id, t.key.in_(chunk)).values(last_seen_at=at))
+            for chunk in _chunks(list(write.gone), 500):
+                conn.execute(s.items.update().where(t.watch_id == write.watch_id, t.key.in_(chunk)).values(present=False, gone_since=at))
+            for change in write.changes:
+                result = conn.execute(s.changes.insert().values(
+                    uid=change.uid, watch_id=change.watch_id, kind=change.kind, key=change.key,
+                    detected_at=change.detected_at, data=change.to_dict()))
+                change_id = result.inserted_primary_key[0]
+                change_ids.append(change_id)
+                rows = [dict(change_id=change_id, notifier=name, status="pending", attempts=0, created_at=at,
+                             next_attempt_at=at) for name in write.routes.get(change.uid, ())]
+                if rows:
+                    conn.execute(s.deliveries.insert(), rows)
+            values: dict[str, Any] = dict(
+                fingerprint=write.fingerprint, plugin_state=dict(write.plugin_state), baseline_done=True,
+                last_check_at=at, last_success_at=at, consecutive_failures=0, failing_since=None,
+                last_error=None, not_before=None, item_count=write.item_count,
+            )
+            if write.info:
+                values["info"] = dict(write.info)
+            if any(c.kind in ("added", "updated", "removed") for c in write.changes):
+                values["last_change_at"] = at
+            conn.execute(s.watch_state.update().where(s.watch_state.c.watch_id == write.watch_id).values(**values))
+        return change_ids
+
+    def record_status_change(self, change: Change, notifiers: Sequence[str], *, down_alerted: bool) -> None:
+        """A source_down / source_recovered alert, with its outbox rows and the watch's flag, at once."""
+        with self.engine.begin() as conn:
+            self._ensure_state(conn, change.watch_id)
+            result = conn.execute(s.changes.insert().values(
+                uid=change.uid, watch_id=change.watch_id, kind=change.kind, key=change.key,
+                detected_at=change.detected_at, data=change.to_dict()))
+            change_id = result.inserted_primary_key[0]
+            if notifiers:
+                conn.execute(s.deliveries.insert(), [
+                    dict(change_id=change_id, notifier=n, status="pending", attempts=0,
+                         created_at=change.detected_at, next_attempt_at=change.detected_at) for n in notifiers])
+            conn.execute(s.watch_state.update().where(s.watch_state.c.watch_id == change.watch_id)
+                         .values(down_alerted=down_alerted))
+
+    # ------------------------------------------------------------ history
+
+    def history(self, *, watch_id: str | None = None, limit: int = 50, since: datetime | None = None,
+                kinds: Sequence[str] | None = None) -> list[Change]:
+        c = s.changes.c
+        query = sa.select(c.data).order_by(c.id.desc()).limit(limit)
+        if watch_id:
+            query = query.where(c.watch_id == watch_id)
+        if since:
+            query = query.where(c.detected_at >= since)
+        if kinds:
+            query = query.where(c.kind.in_(list(kinds)))
+        with self.engine.connect() as conn:
+            return [Change.from_dict(row.data) for row in conn.execute(query)]
+
+    # ------------------------------------------------------------ outbox
+
+    def _deliveries(self, where: Any, *, limit: int | None = None, order: Any = None) -> list[Delivery]:
+        d, c = s.deliveries.c, s.changes.c
+        query = (sa.select(d.id, d.notifier, d.status, d.attempts, d.next_attempt_at, d.last_error, d.sent_at,
+                           c.data.label("change"))
+                 .join(s.changes, s.changes.c.id == d.change_id).where(where)
+                 .order_by(*(order if order is not None else [d.id])))
+        if limit:
+            query = query.limit(limit)
+        with self.engine.connect() as conn:
+            return [
+                Delivery(id=r.id, change=Change.from_dict(r.change), notifier=r.notifier, status=r.status,
+                         attempts=r.attempts, next_attempt_at=r.next_attempt_at, last_error=r.last_error, sent_at=r.sent_at)
+                for r in conn.execute(query)
+            ]
+
+    def due_deliveries(self, now: datetime, *, limit: int = 500) -> list[Delivery]:
+        d = s.deliveries.c
+        return self._deliveries(sa.and_(d.status == "pending", d.next_attempt_at <= now), limit=limit)
+
+    def claim_deliveries(self, now: datetime, owner: str, *, hold: timedelta = timedelta(minutes=5),
+                         limit: int = 500) -> list[Delivery]:
+        """Due deliveries, claimed for `owner` so that no other replica sends them meanwhile."""
+        d = s.deliveries.c
+        free = sa.or_(d.claimed_until.is_(None), d.claimed_until < now, d.claimed_by == owner)
+        due = sa.and_(d.status == "pending", d.next_attempt_at <= now, free)
+        with self.engine.begin() as conn:
+            query = sa.select(d.id).where(due).order_by(d.id).limit(limit)
+            if self.dialect == "postgresql":
+                query = query.with_for_update(skip_locked=True)
+            ids = [r[0] for r in conn.execute(query)]
+            if not ids:
+                return []
+            conn.execute(s.deliveries.update().where(d.id.in_(ids), due)
+                         .values(claimed_by=owner, claimed_until=now + hold))
+        mine = sa.and_(d.id.in_(ids), d.claimed_by == owner, d.status == "pending")
+        return self._deliveries(mine)
+
+    def pending_deliveries(self, *, limit: int = 200) -> list[Delivery]:
+        return self._deliveries(s.deliveries.c.status == "pending", limit=limit)
+
+    def failed_deliveries(self, *, limit: int = 200) -> list[Delivery]:
+        return self._deliveries(s.deliveries.c.status == "failed", limit=limit)
+
+    def next_due_at(self) -> datetime | None:
+        d = s.deliveries.c
+        with self.engine.connect() as conn:
+            return conn.execute(sa.select(sa.func.min(d.next_attempt_at)).where(d.status == "pending")).scalar()
+
+    def mark_sent(self, delivery_ids: Sequence[int], at: datetime, result: Mapping[str, Any] | None = None) -> None:
+        d = s.deliveries.c
+        with self.engine.begin() as conn:
+            conn.execute(s.deliveries.update().where(d.id.in_(list(delivery_ids))).values(
+                status="sent", sent_at=at, attempts=d.attempts + 1, last_error=None,
+                result=dict(result) if result else None, claimed_by=None, claimed_until=None))
+
+    def mark_retry(self, delivery_ids: Sequence[int], error: str, next_at: datetime) -> None:
+        d = s.deliveries.c
+        with self.engine.begin() as conn:
+            conn.execute(s.deliveries.update().where(d.id.in_(list(delivery_ids))).values(
+                attempts=d.attempts + 1, last_error=error, next_attempt_at=next_at, claimed_by=None, claimed_until=None))
+
+    def postpone(self, delivery_ids: Sequence[int], until: datetime) -> None:
+        """Hold deliveries back (a digest notifier) without counting an attempt."""
+        d = s.deliveries.c
+        with self.engine.begin() as conn:
+            conn.execute(s.deliveries.update().where(d.id.in_(list(delivery_ids))).values(
+                next_attempt_at=until, claimed_by=None, claimed_until=None))
+
+    def mark_failed(self, delivery_ids: Sequence[int], error: str) -> None:
+        d = s.deliveries.c
+        with self.engine.begin() as conn:
+            conn.execute(s.deliveries.update().where(d.id.in_(list(delivery_ids))).values(
+                status="failed", attempts=d.attempts + 1, last_error=error, claimed_by=None, claimed_until=None))
+
+    def retry_failed(self, delivery_ids: Sequence[int] | None = None, *, now: datetime | None = None) -> int:
+        """Put failed deliveries back in the queue (all, or the given ids); returns how many."""
+        d = s.deliveries.c
+        where = d.status == "failed"
+        if delivery_ids:
+            where = sa.and_(where, d.id.in_(list(delivery_ids)))
+        with self.engine.begin() as conn:
+            result = conn.execute(s.deliveries.update().where(where).values(
+                status="pending", attempts=0, next_attempt_at=now or utcnow()))
+        return result.rowcount or 0
+
+    def delivery_counts(self) -> dict[str, int]:
+        d = s.deliveries.c
+        with self.engine.connect() as conn:
+            return {row[0]: row[1] for row in conn.execute(sa.select(d.status, sa.func.count()).group_by(d.status))}
+
+    # ------------------------------------------------------------ notifier memory
+
+    def get_notifier_state(self, notifier: str, key: str) -> Any:
+        n = s.notifier_state.c
+        with self.engine.connect() as conn:
+            row = conn.execute(sa.select(n.value).where(n.notifier == notifier, n.key == key)).first()
+        return row[0] if row else None
+
+    def set_notifier_state(self, notifier: str, key: str, value: Any) -> None:
+        n = s.notifier_state.c
+        with self.engine.begin() as conn:
+            updated = conn.execute(s.notifier_state.update().where(n.notifier == notifier, n.key == key)
+                                   .values(value=value, updated_at=utcnow()))
+            if not updated.rowcount:
+                try:
+                    with conn.begin_nested():
+                        conn.execute(s.notifier_state.insert().values(notifier=notifier, key=key, value=value, updated_at=utcnow()))
+                except sa.exc.IntegrityError:
+                    conn.execute(s.notifier_state.update().where(n.notifier == notifier, n.key == key)
+                                 .values(value=value, updated_at=utcnow()))
+
+
+def new_uid() -> str:
+    return uuid.uuid4().hex
+
+
+def _chunks(values: list, size: int) -> Iterable[list]:
+    for start in range(0, len(values), size):
+        yield values[start:start + size]

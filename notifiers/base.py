@@ -1,0 +1,82 @@
+"""What every notifier is: a typed config model, and `send`, which raises `NotifyError` on failure.
+
+The dispatcher hands a notifier `Alert`s: the pending deliveries of one watch, planned into messages by
+`plan` (one message per change by default; a notifier can digest a burst into one). `send` returns
+an optional small mapping kept with the delivery (a Slack message `ts`), and raises on failure:
+`NotifyError(permanent=True)` for errors retrying cannot fix, anything else is retried with backoff.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
+from datetime import datetime
+from typing import Any, ClassVar, Protocol
+
+from pydantic import BaseModel, ConfigDict, Field
+
+from monitor.models import Change, Delivery, utcnow
+
+
+class NotifierConfig(BaseModel):
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+    type: str = Field(description="the notifier kind")
+
+
+@dataclass(frozen=True, slots=True)
+class Alert:
+    """One message to send: one or more changes of one watch, for one notifier."""
+
+    notifier: str
+    watch_id: str
+    watch_name: str
+    deliveries: tuple[Delivery, ...]
+
+    @property
+    def changes(self) -> list[Change]:
+        return [d.change for d in self.deliveries]
+
+    @property
+    def idempotency_key(self) -> str:
+        """Stable for the same set of deliveries, across retries and restarts."""
+        return "+".join(d.idempotency_key for d in self.deliveries)
+
+
+class NotifierServices(Protocol):
+    """What the core lends notifiers: the shared HTTP client and a small persistent memory."""
+
+    def remember(self, notifier: str, key: str, value: Any) -> None: ...
+    def recall(self, notifier: str, key: str) -> Any: ...
+
+
+class Notifier:
+    kind: ClassVar[str]
+    Config: ClassVar[type[NotifierConfig]] = NotifierConfig
+
+    def __init__(self, name: str, config: NotifierConfig, services: NotifierServices | None = None):
+        self.name = name
+        self.config = config
+        self.services = services
+
+    def plan(self, watch_id: str, watch_name: str, deliveries: Sequence[Delivery]) -> list[Alert]:
+        """Split one watch's due deliveries into messages. Default: one message per change."""
+        return [Alert(self.name, watch_id, watch_name, (d,)) for d in deliveries]
+
+    def due_at(self, delivery: Delivery) -> datetime:
+        """When a pending delivery should go out (a digest notifier holds them back). Default: now."""
+        return delivery.next_attempt_at
+
+    async def send(self, alert: Alert) -> Mapping[str, Any] | None:
+        raise NotImplementedError
+
+    async def send_test(self) -> None:
+        """Send a harmless test message, to check the settings."""
+        raise NotImplementedError
+
+    async def aclose(self) -> None:
+        return None
+
+
+def now() -> datetime:
+    return utcnow()

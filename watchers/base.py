@@ -1,0 +1,158 @@
+"""What every watcher is: a typed config model, and `check`, which fetches through the core and parses.
+
+A watcher never opens its own connection: it asks the `CheckContext` to fetch, which shares one HTTP
+client, enforces size and time caps and per-host limits, and makes sure that watches sharing a URL share
+one request per cycle. Parsing is a pure function of the fetched bytes, so it is testable offline.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from typing import Annotated, Any, ClassVar, Protocol
+
+from pydantic import BaseModel, BeforeValidator, ConfigDict, Field, PlainSerializer
+
+from monitor.filters import KeywordRules
+from monitor.models import Fetched, Item
+from monitor.schedule import Schedule
+
+
+def _to_schedule(value: Any) -> Any:
+    if isinstance(value, Schedule) or value is None:
+        return value
+    if isinstance(value, (str, int, float)) and not isinstance(value, bool):
+        return Schedule.parse(value)
+    raise ValueError("expected an interval like 90s, 5m, 1h, or a cron expression like '*/10 * * * *'")
+
+
+ScheduleField = Annotated[Schedule, BeforeValidator(_to_schedule), PlainSerializer(str)]
+
+WATCH_ID = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._-]{0,99}$")
+
+
+class WatchConfig(BaseModel):
+    """Keys every watch accepts. Each watcher extends this with its own keys; unknown keys are errors."""
+
+    model_config = ConfigDict(extra="forbid", frozen=True, arbitrary_types_allowed=True)
+
+    id: str = Field(description="stable, unique id (letters, digits, . _ -); state is kept under it")
+    type: str = Field(description="the watcher kind")
+    name: str | None = Field(None, description="display name used in alerts (default: the id)")
+    every: ScheduleField | None = Field(None, description="check interval or cron; default from `defaults`")
+    notify: list[str] | None = Field(None, description="notifier names; default from `defaults`")
+    keywords: KeywordRules | None = Field(None, description="keyword rules: any / all / exclude")
+    alert_removals: bool = Field(False, description="also alert when an item disappears from the source")
+    notify_baseline: bool = Field(False, description="alert on the first check too, instead of a silent baseline")
+    allow_empty: bool = Field(False, description="accept an empty result from a source that had items")
+    enabled: bool = True
+
+    def display_name(self) -> str:
+        return self.name or self.id
+
+
+class UrlWatchConfig(WatchConfig):
+    url: str | None = Field(None, description="the source URL (overrides the public default)")
+
+
+@dataclass(frozen=True, slots=True)
+class CheckOutcome:
+    """What one check of one watch found.
+
+    `items` is None when the source is unchanged since the last check (304, or the same bytes): the
+    engine then skips the diff. `state` is the watcher's own state to keep for next time (HTTP
+    validators, a resolved docket id, an API budget). `info` is shown in status (feed coverage, budget
+    left); `warnings` are shown to the user and logged.
+    """
+
+    items: list[Item] | None
+    state: Mapping[str, Any] = field(default_factory=dict)
+    info: Mapping[str, Any] = field(default_factory=dict)
+    warnings: tuple[str, ...] = ()
+
+
+class CheckContext(Protocol):
+    """What the core hands a watcher for one check."""
+
+    watch_id: str
+    state: Mapping[str, Any]
+
+    async def fetch(
+        self,
+        url: str,
+        *,
+        headers: Mapping[str, str] | None = None,
+        etag: str | None = None,
+        last_modified: str | None = None,
+    ) -> Fetched: ...
+
+
+class Watcher:
+    """Base class. Subclasses set `kind`, `Config`, and implement `check` (or `parse`, via UrlWatcher)."""
+
+    kind: ClassVar[str]
+    Config: ClassVar[type[WatchConfig]] = WatchConfig
+
+    def __init__(self, config: WatchConfig):
+        self.config = config
+
+    @property
+    def id(self) -> str:
+        return self.config.id
+
+    def fetch_urls(self) -> list[str]:
+        """The URLs a check will fetch first (for display and for grouping shared sources)."""
+        return []
+
+    async def check(self, ctx: CheckContext) -> CheckOutcome:
+        raise NotImplementedError
+
+
+class UrlWatcher(Watcher):
+    """A watcher that reads one URL per check and parses it: feeds, HTML listings, simple JSON.
+
+    Conditional GET: the ETag and Last-Modified of the last good response are sent back; a 304, or a
+    body byte-identical to the last one, means "unchanged" and skips parsing and diffing altogether.
+    """
+
+    Config: ClassVar[type[WatchConfig]] = UrlWatchConfig
+    default_url: ClassVar[str | None] = None
+
+    @property
+    def url(self) -> str:
+        url = getattr(self.config, "url", None) or self.default_url
+        if not url:
+            raise ValueError(f"watch {self.id!r}: no url configured")
+        return url
+
+    def fetch_urls(self) -> list[str]:
+        return [self.url]
+
+    def request_headers(self) -> Mapping[str, str] | None:
+        return None
+
+    async def check(self, ctx: CheckContext) -> CheckOutcome:
+        previous = ctx.state
+        fetched = await ctx.fetch(
+            self.url,
+            headers=self.request_headers(),
+            etag=previous.get("etag"),
+            last_modified=previous.get("last_modified"),
+        )
+        if fetched.not_modified:
+            return CheckOutcome(items=None, state=previous)
+        body_hash = fetched.body_hash
+        state = {"etag": fetched.etag, "last_modified": fetched.last_modified, "body_hash": body_hash}
+        if body_hash == previous.get("body_hash"):
+            return CheckOutcome(items=None, state=state)
+        items, info = self.parse_with_info(fetched)
+        return CheckOutcome(items=items, state=state, info=info)
+
+    def parse(self, fetched: Fetched) -> list[Item]:
+        """Pure: the items in a fetched body. Raises ParseError when the body is not what it should be."""
+        raise NotImplementedError
+
+    def parse_with_info(self, fetched: Fetched) -> tuple[list[Item], Mapping[str, Any]]:
+        """Items plus facts about the source worth showing in status (a feed's title, its coverage)."""
+        return self.parse(fetched), {}
