@@ -18,8 +18,9 @@ from datetime import datetime, timedelta
 from typing import Any
 
 from monitor.config import Config
-from monitor.diff import diff, suspicious_empty
+from monitor.diff import changed_fields, diff, suspicious_empty
 from monitor.errors import FetchError, MonitorError, ParseError
+from monitor.fusion import merge_known
 from monitor.http import CycleFetcher, HttpClient
 from monitor.models import Change, Fetched, Item, utcnow
 from monitor.store import CheckWrite, Store, WatchState, new_uid
@@ -102,6 +103,7 @@ class Engine:
         self.respect_backoff = respect_backoff
         self.watchers = build_watchers(config)
         self.filters = {w.id: w.keywords.compile() for w in config.watches if w.keywords}
+        self._by_id = {w.id: w for w in config.watches}
 
     def routes_for(self, watch: WatchConfig) -> list[str]:
         return list(watch.notify or [])
@@ -164,11 +166,11 @@ class Engine:
             if found.duplicates:
                 result.warnings.append(f"{len(found.duplicates)} items listed twice by the source; kept the first")
             changes = [replace(c, uid=new_uid()) for c in found.changes]
+            changes, routes = self._fuse(watch, changes)
             result.ok, result.baseline, result.changes, result.item_count = True, baseline, changes, len(items)
             if config_changed:
                 result.warnings.append("configuration changed: items re-recorded as a new baseline, no alerts")
             if not self.dry_run:
-                routes = self._routes(watch, changes)
                 self.store.commit_check(CheckWrite(
                     watch_id=watch.id, fingerprint=fp, plugin_state=outcome.state, info=outcome.info or None,
                     upserts=found.upserts, seen=found.seen, gone=found.gone, changes=changes, routes=routes,
@@ -186,6 +188,38 @@ class Engine:
     def _routes(self, watch: WatchConfig, changes: Iterable[Change]) -> dict[str, list[str]]:
         notifiers = self.routes_for(watch)
         return {c.uid: ([] if c.kind == "removed" and not watch.alert_removals else notifiers) for c in changes}
+
+    def _fuse(self, watch: WatchConfig, changes: list[Change]) -> tuple[list[Change], dict[str, list[str]]]:
+        """Items another watch already knows: an update (or nothing) for the notifiers it serves."""
+        routes = self._routes(watch, changes)
+        mine = self.routes_for(watch)
+        fused: list[Change] = []
+        for change in changes:
+            if change.kind != "added":
+                fused.append(change)
+                continue
+            covered: set[str] = set()
+            known: Item | None = None
+            for other_id, stored in self.store.find_items(change.key, exclude_watch=watch.id):
+                other = self._by_id.get(other_id)
+                if other is None:
+                    continue
+                covered |= set(mine) & set(self.routes_for(other))
+                known = known or stored.item
+            if not covered or known is None:
+                fused.append(change)
+                continue
+            uncovered = [n for n in routes[change.uid] if n not in covered]
+            if uncovered:  # notifiers only this watch serves: it is news to them
+                routes[change.uid] = uncovered
+                fused.append(change)
+            merged = merge_known(known, change.item)
+            if merged is not None:
+                update = Change(watch.id, "updated", merged, before=known, changed_fields=changed_fields(known, merged),
+                                detected_at=change.detected_at, uid=new_uid())
+                routes[update.uid] = [n for n in mine if n in covered]
+                fused.append(update)
+        return fused, routes
 
     # ---------------------------------------------------------------- failures
 

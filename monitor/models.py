@@ -43,6 +43,10 @@ class Fetched:
         return json.loads(self.body)
 
 
+# Item fields that say where or how an item was seen, not what it is: never part of its content.
+NON_CONTENT_FIELDS = frozenset({"source", "sources"})
+
+
 def _canonical(value: Any) -> str:
     return json.dumps(value, sort_keys=True, ensure_ascii=False, separators=(",", ":"), default=str)
 
@@ -74,7 +78,7 @@ class Item:
             "url": self.url,
             "summary": self.summary,
             "published": self.published,
-            **{f"fields.{k}": v for k, v in self.fields.items()},
+            **{f"fields.{k}": v for k, v in self.fields.items() if k not in NON_CONTENT_FIELDS},
         }
 
     @property
