@@ -75,10 +75,19 @@ class WatchResult:
 class _Context:
     """The CheckContext handed to a watcher: its previous state and the cycle's shared fetcher."""
 
-    def __init__(self, watch_id: str, state: Mapping[str, Any], fetcher: CycleFetcher):
+    def __init__(self, watch_id: str, state: Mapping[str, Any], fetcher: CycleFetcher, store: Store, dry_run: bool):
         self.watch_id = watch_id
         self.state = state
         self._fetcher = fetcher
+        self._store = store
+        self._dry_run = dry_run
+
+    def get_shared(self, key: str) -> Any:
+        return self._store.get_notifier_state("_shared", key)
+
+    def set_shared(self, key: str, value: Any) -> None:
+        if not self._dry_run:
+            self._store.set_notifier_state("_shared", key, value)
 
     async def fetch(self, url: str, *, headers: Mapping[str, str] | None = None, etag: str | None = None,
                     last_modified: str | None = None) -> Fetched:
@@ -142,7 +151,7 @@ class Engine:
         config_changed = bool(state.fingerprint) and state.fingerprint != fp
         plugin_state = {} if config_changed or state.fingerprint != fp else dict(state.plugin_state or {})
         try:
-            outcome = await self.watchers[watch.id].check(_Context(watch.id, plugin_state, fetcher))
+            outcome = await self.watchers[watch.id].check(_Context(watch.id, plugin_state, fetcher, self.store, self.dry_run))
             result.warnings.extend(outcome.warnings)
             if outcome.items is None:
                 result.ok, result.unchanged, result.item_count = True, True, state.item_count

@@ -45,8 +45,8 @@ class Schedule:
                 raise ValueError(f"{value!r} is not a valid cron expression: {exc}") from None
             return cls(text=value, cron=value)
         seconds = parse_duration(value)
-        if seconds < 10:
-            raise ValueError(f"{value!r} is too often: the shortest interval is 10s (be polite to sources)")
+        if seconds < 1:
+            raise ValueError(f"{value!r} is too often: the shortest interval is 1s (and be polite: most sources want 5m or more)")
         return cls(text=str(value), seconds=seconds)
 
     def nominal_seconds(self) -> float:

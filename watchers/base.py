@@ -87,6 +87,11 @@ class CheckContext(Protocol):
         last_modified: str | None = None,
     ) -> Fetched: ...
 
+    def get_shared(self, key: str) -> Any:
+        """State shared by all watches and kept across runs (an API's daily call budget)."""
+
+    def set_shared(self, key: str, value: Any) -> None: ...
+
 
 class Watcher:
     """Base class. Subclasses set `kind`, `Config`, and implement `check` (or `parse`, via UrlWatcher)."""
