@@ -117,11 +117,13 @@ def cmd_check(config: Config, args: argparse.Namespace) -> int:
     if unknown:
         print(f"error: no watch named {', '.join(map(repr, unknown))} (known: {', '.join(sorted(known)) or 'none'})", file=sys.stderr)
         return EXIT_USAGE
-    if args.json:
-        from notifiers.console import ConsoleNotifier
+    from notifiers.console import ConsoleNotifier
 
-        ConsoleNotifier.force_stream = "stderr"  # keep stdout pure JSON
-    results, report = asyncio.run(_check(config, args))
+    ConsoleNotifier.force_stream = "stderr" if args.json else None  # keep stdout pure JSON
+    try:
+        results, report = asyncio.run(_check(config, args))
+    finally:
+        ConsoleNotifier.force_stream = None
     names = {w.id: w.display_name() for w in config.watches}
     ok = all(r.ok for r in results) and not report.failed and not report.retrying
     if args.json:

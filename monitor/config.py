@@ -293,6 +293,11 @@ def loads(text: str, *, source: str = "<config>", env: Mapping[str, str] | None 
         if not isinstance(data, dict):
             problems.add(where, "expected a mapping with `id` and `type`")
             continue
+        raw_id = data.get("id")
+        if isinstance(raw_id, str):
+            if raw_id in seen:
+                problems.add(where + ("id",), f"duplicate watch id {raw_id!r} (also watches[{seen[raw_id]}])")
+            seen.setdefault(raw_id, index)
         kind = data.get("type")
         plugin = WATCHERS.get(kind)
         if plugin is None:
@@ -305,9 +310,6 @@ def loads(text: str, *, source: str = "<config>", env: Mapping[str, str] | None 
             continue
         if not WATCH_ID.match(watch.id):
             problems.add(where + ("id",), f"{watch.id!r} is not a usable id: use letters, digits, '.', '_' and '-'")
-        if watch.id in seen:
-            problems.add(where + ("id",), f"duplicate watch id {watch.id!r} (also watches[{seen[watch.id]}])")
-        seen.setdefault(watch.id, index)
         update: dict[str, Any] = {}
         if watch.every is None:
             update["every"] = top.defaults.every

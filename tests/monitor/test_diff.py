@@ -1,0 +1,77 @@
+"""The pure diff: identity by key, baseline silence, updates with before and after, removals recorded."""
+
+from __future__ import annotations
+
+from datetime import datetime, timezone
+
+from monitor.diff import diff, suspicious_empty
+from monitor.models import Item
+from monitor.store import StoredItem
+
+NOW = datetime(2026, 11, 24, tzinfo=timezone.utc)
+
+
+def item(n: int, title: str | None = None) -> Item:
+    return Item(key=f"k{n}", title=title or f"Title {n}", url=f"https://example.org/{n}")
+
+
+def snapshot(*items: Item, gone: tuple[str, ...] = ()) -> dict[str, StoredItem]:
+    return {i.key: StoredItem(i, i.key not in gone, NOW) for i in items}
+
+
+def test_first_sight_is_a_silent_baseline():
+    """The first diff records every item and reports no change."""
+    result = diff("w", {}, [item(1), item(2)], now=NOW, baseline=True)
+    assert result.changes == [] and [i.key for i in result.upserts] == ["k1", "k2"]
+
+
+def test_baseline_can_notify_when_asked():
+    """With notify_baseline the first diff reports every item as added."""
+    result = diff("w", {}, [item(1)], now=NOW, baseline=True, notify_baseline=True)
+    assert [c.kind for c in result.changes] == ["added"]
+
+
+def test_reordering_is_not_a_change():
+    """The same items in another order produce no change."""
+    result = diff("w", snapshot(item(1), item(2)), [item(2), item(1)], now=NOW)
+    assert result.changes == [] and sorted(result.seen) == ["k1", "k2"]
+
+
+def test_edited_title_is_one_update_with_before_and_after():
+    """A changed title is one `updated` change carrying both versions."""
+    result = diff("w", snapshot(item(1)), [item(1, "Corrected title")], now=NOW)
+    [change] = result.changes
+    assert change.kind == "updated" and change.changed_fields == ("title",)
+    assert change.field_changes() == {"title": ("Title 1", "Corrected title")}
+
+
+def test_item_that_comes_back_is_not_new():
+    """An item that rolled off the listing and returns unchanged is not reported again."""
+    result = diff("w", snapshot(item(1), item(2), gone=("k2",)), [item(1), item(2)], now=NOW)
+    assert result.changes == [] and [i.key for i in result.upserts] == ["k2"]
+
+
+def test_removal_is_recorded():
+    """An item missing from the source is a `removed` change (alerting on it is the engine's choice)."""
+    result = diff("w", snapshot(item(1), item(2)), [item(1)], now=NOW)
+    assert [(c.kind, c.key) for c in result.changes] == [("removed", "k2")] and result.gone == ["k2"]
+
+
+def test_duplicate_keys_keep_the_first():
+    """A source listing one item twice yields one item, and the duplicate is reported."""
+    result = diff("w", {}, [item(1), item(1, "dupe")], now=NOW)
+    assert [c.item.title for c in result.changes] == ["Title 1"] and result.duplicates == ["k1"]
+
+
+def test_empty_result_from_a_source_that_had_items_is_suspicious():
+    """Zero items where there were some is flagged (treated as a failure by the engine)."""
+    assert suspicious_empty(snapshot(item(1), item(2)), 0) == 2
+    assert suspicious_empty(snapshot(item(1)), 1) == 0
+    assert suspicious_empty({}, 0) == 0
+
+
+def test_matched_terms_are_not_content():
+    """Matching other keyword terms refreshes the row but is not an update."""
+    before = snapshot(item(1).with_matched(("sanctuary",)))
+    result = diff("w", before, [item(1).with_matched(("Chicago",))], now=NOW)
+    assert result.changes == [] and [i.matched for i in result.upserts] == [("Chicago",)]
