@@ -66,3 +66,50 @@ def write_config(tmp_path):
         return path
 
     return write
+
+
+PG_ADMIN_URL = os.environ.get("MONITOR_TEST_PG_ADMIN", "postgresql://postgres@127.0.0.1:5432/postgres")
+PG_TEST_DB = os.environ.get("MONITOR_TEST_PG_DB", "monitor_test")
+
+
+def _pg_available() -> str | None:
+    """Create the test database if needed; None when PostgreSQL cannot be reached."""
+    import sqlalchemy as sa
+
+    try:
+        engine = sa.create_engine(PG_ADMIN_URL.replace("postgresql://", "postgresql+psycopg://"),
+                                  isolation_level="AUTOCOMMIT", connect_args={"connect_timeout": 3})
+        with engine.connect() as conn:
+            exists = conn.execute(sa.text("SELECT 1 FROM pg_database WHERE datname = :d"), {"d": PG_TEST_DB}).first()
+            if not exists:
+                conn.execute(sa.text(f'CREATE DATABASE "{PG_TEST_DB}"'))
+        engine.dispose()
+    except Exception as exc:  # noqa: BLE001
+        return f"PostgreSQL not reachable at {PG_ADMIN_URL}: {exc}"
+    return None
+
+
+@pytest.fixture
+def pg_url():
+    """A clean PostgreSQL database URL. In CI (CI=true) an unreachable server fails instead of skipping."""
+    import sqlalchemy as sa
+
+    problem = _pg_available()
+    if problem:
+        if os.environ.get("CI"):
+            pytest.fail(problem)
+        pytest.skip(problem)
+    url = PG_ADMIN_URL.rsplit("/", 1)[0] + "/" + PG_TEST_DB
+    engine = sa.create_engine(url.replace("postgresql://", "postgresql+psycopg://"))
+    with engine.begin() as conn:
+        conn.execute(sa.text("DROP SCHEMA public CASCADE; CREATE SCHEMA public"))
+    engine.dispose()
+    return url
+
+
+@pytest.fixture(params=["sqlite", "postgresql"])
+def store_url(request, tmp_path):
+    """The store's tests run against both backends."""
+    if request.param == "sqlite":
+        return f"sqlite:///{tmp_path / 'state.db'}"
+    return request.getfixturevalue("pg_url")

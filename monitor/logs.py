@@ -1,0 +1,157 @@
+"""Logging for `monitor run`: readable text on a terminal, JSON lines for a log collector.
+
+- Format: `daemon.log_format` is `text`, `json`, or `auto` (the default): text when standard error is a
+  terminal, JSON lines when it is not (a container, systemd's journal, a file).
+- The watch id is on every line that has one: code that knows it passes `extra={"watch": id}`, and
+  everything logged while the daemon checks a watch (the fetch, the parser, a library) gets it from the
+  `current_watch` context variable, which the daemon sets for the duration of each check.
+- Secrets never reach the output: a filter on the handler replaces every configured secret value (the
+  `${VAR}` substitutions of the config) with `***` in the message, its arguments and any traceback,
+  whichever logger the line comes from (httpx logs full URLs, and a URL may carry a token).
+"""
+
+from __future__ import annotations
+
+import contextvars
+import json
+import logging
+import sys
+import traceback
+from collections.abc import Iterable, Iterator
+from contextlib import contextmanager
+from datetime import datetime, timezone
+from typing import Any, TextIO
+
+from monitor.config import mask
+
+current_watch: contextvars.ContextVar[str | None] = contextvars.ContextVar("current_watch", default=None)
+
+# Attributes every LogRecord has; anything else on a record came from `extra=` and goes into JSON lines.
+_STANDARD = set(vars(logging.makeLogRecord({}))) | {"message", "asctime", "taskName", "watch"}
+
+# Libraries that are chatty at INFO (httpx logs every request, APScheduler every job run).
+_QUIET = ("httpx", "httpcore", "apscheduler", "sqlalchemy", "asyncio")
+
+
+@contextmanager
+def watch_context(watch_id: str) -> Iterator[None]:
+    """Everything logged inside this block (in this task) carries `watch_id`."""
+    token = current_watch.set(watch_id)
+    try:
+        yield
+    finally:
+        current_watch.reset(token)
+
+
+class WatchFilter(logging.Filter):
+    """Sets `record.watch`: from `extra={"watch": ...}` if given, else from the current check, else None."""
+
+    def filter(self, record: logging.LogRecord) -> bool:
+        if getattr(record, "watch", None) is None:
+            record.watch = current_watch.get()
+        return True
+
+
+class SecretFilter(logging.Filter):
+    """Masks secret values in the message, its arguments and the traceback of every record it sees."""
+
+    def __init__(self, secrets: Iterable[str] = ()):
+        super().__init__()
+        self.secrets: set[str] = set(secrets)
+
+    def update(self, secrets: Iterable[str]) -> None:
+        """New secrets after a configuration reload."""
+        self.secrets = set(secrets)
+
+    def filter(self, record: logging.LogRecord) -> bool:
+        if not self.secrets:
+            return True
+        try:
+            message = record.getMessage()
+        except Exception:  # noqa: BLE001 - a bad format string must not lose the line
+            message = f"{record.msg!r} {record.args!r}"
+        record.msg, record.args = mask(message, self.secrets), None
+        if record.exc_info and not record.exc_text:
+            record.exc_text = "".join(traceback.format_exception(*record.exc_info)).rstrip("\n")
+        if record.exc_text:
+            record.exc_text = mask(record.exc_text, self.secrets)
+        if record.stack_info:
+            record.stack_info = mask(record.stack_info, self.secrets)
+        for key, value in list(vars(record).items()):
+            if key not in _STANDARD and isinstance(value, str):
+                setattr(record, key, mask(value, self.secrets))
+        return True
+
+
+class TextFormatter(logging.Formatter):
+    """`2025-02-07 18:04:05 WARNING  monitor.engine [sf-v-trump]: check failed: ...`"""
+
+    def __init__(self) -> None:
+        super().__init__("%(asctime)s %(levelname)-7s %(name)s%(watch_part)s: %(message)s", "%Y-%m-%d %H:%M:%S")
+
+    def format(self, record: logging.LogRecord) -> str:
+        watch = getattr(record, "watch", None)
+        record.watch_part = f" [{watch}]" if watch else ""
+        return super().format(record)
+
+
+class JsonFormatter(logging.Formatter):
+    """One JSON object per line: ts, level, logger, msg, watch (when known), extras, exc (when any)."""
+
+    def format(self, record: logging.LogRecord) -> str:
+        out: dict[str, Any] = {
+            "ts": datetime.fromtimestamp(record.created, timezone.utc).isoformat(timespec="milliseconds"),
+            "level": record.levelname.lower(),
+            "logger": record.name,
+            "msg": record.getMessage(),
+        }
+        watch = getattr(record, "watch", None)
+        if watch:
+            out["watch"] = watch
+        for key, value in vars(record).items():
+            if key not in _STANDARD and key != "watch_part" and key not in out:
+                out[key] = value
+        if record.exc_info and not record.exc_text:
+            record.exc_text = self.formatException(record.exc_info)
+        if record.exc_text:
+            out["exc"] = record.exc_text
+        if record.stack_info:
+            out["stack"] = record.stack_info
+        return json.dumps(out, ensure_ascii=False, default=str)
+
+
+def use_json(log_format: str, stream: TextIO) -> bool:
+    """JSON lines for `json`, text for `text`; for `auto`, text only when `stream` is a terminal."""
+    if log_format == "json":
+        return True
+    if log_format == "text":
+        return False
+    isatty = getattr(stream, "isatty", None)
+    try:
+        return not (isatty and isatty())
+    except ValueError:  # a closed stream
+        return True
+
+
+def setup(verbose: int = 0, log_format: str = "auto", secrets: Iterable[str] = (), *,
+          stream: TextIO | None = None) -> SecretFilter:
+    """Configure the root logger for the daemon; returns the secret filter, to update on reload.
+
+    Level: INFO by default (start, reload, failures, deliveries), DEBUG with `-v`. Chatty libraries stay at
+    WARNING unless `-vv`.
+    """
+    stream = stream or sys.stderr
+    handler = logging.StreamHandler(stream)
+    handler.setFormatter(JsonFormatter() if use_json(log_format, stream) else TextFormatter())
+    handler.addFilter(WatchFilter())
+    secret_filter = SecretFilter(secrets)
+    handler.addFilter(secret_filter)
+    root = logging.getLogger()
+    for old in list(root.handlers):
+        root.removeHandler(old)
+    root.addHandler(handler)
+    root.setLevel(logging.DEBUG if verbose else logging.INFO)
+    for name in _QUIET:
+        logging.getLogger(name).setLevel(logging.NOTSET if verbose >= 2 else logging.WARNING)
+    logging.captureWarnings(True)
+    return secret_filter
