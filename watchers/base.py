@@ -98,6 +98,9 @@ class Watcher:
 
     kind: ClassVar[str]
     Config: ClassVar[type[WatchConfig]] = WatchConfig
+    # A minimal working config (without id/type), used in the docs and by the contract test that runs
+    # every watcher against a misbehaving local server. "{base}" stands for that server's base URL.
+    example: ClassVar[dict[str, Any]] = {}
 
     def __init__(self, config: WatchConfig):
         self.config = config

@@ -190,6 +190,7 @@ class FeedWatcher(UrlWatcher):
 
     kind: ClassVar[str] = "feed"
     Config: ClassVar[type[WatchConfig]] = FeedConfig
+    example: ClassVar[dict[str, Any]] = {"url": "{base}/news/rss"}
 
     def parse(self, fetched: Fetched) -> list[Item]:
         return self.parse_with_info(fetched)[0]

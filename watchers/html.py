@@ -83,6 +83,8 @@ class HtmlWatcher(UrlWatcher):
 
     kind: ClassVar[str] = "html"
     Config: ClassVar[type[WatchConfig]] = HtmlConfig
+    example: ClassVar[dict[str, Any]] = {"url": "{base}/news", "item": "div.views-row",
+                                         "fields": {"title": "h3 a", "link": "h3 a @href", "date": "time @datetime"}}
 
     def parse(self, fetched: Fetched) -> list[Item]:
         return self.parse_with_info(fetched)[0]
@@ -95,6 +97,11 @@ class HtmlWatcher(UrlWatcher):
             rows = list(_bs4_rows(fetched.body, config.item, config.fields))  # type: ignore[attr-defined]
         else:
             rows = list(_lxml_rows(fetched.body, config.item, config.fields))  # type: ignore[attr-defined]
+        if not rows and not config.allow_empty:
+            # On a first check this is usually a wrong selector; later, an error page or a redesign.
+            raise ParseError(f"{fetched.url}: the item selector {config.item!r} matches nothing on this page "
+                             "(a wrong selector, an error page, or a redesign?). Set allow_empty: true if the "
+                             "listing can really be empty.")
         items, skipped = [], 0
         for row in rows:
             item = self._item(row, fetched.url)

@@ -36,6 +36,7 @@ class Seen:
 class ReplayServer:
     def __init__(self) -> None:
         self.routes: dict[str, Route | list[Route]] = {}
+        self.default: Route | None = None  # answer for any path without a route
         self.requests: list[Seen] = []
         self._lock = threading.Lock()
         server = self
@@ -54,6 +55,8 @@ class ReplayServer:
                     route = server.routes.get(self.path)
                     if route is None:
                         route = server.routes.get(self.path.split("?")[0])
+                    if route is None:
+                        route = server.default
                     if isinstance(route, list):  # a sequence of answers, the last one repeats
                         route = route.pop(0) if len(route) > 1 else route[0]
                 if route is None:
