@@ -120,12 +120,28 @@ notifier_state = sa.Table(
 )
 
 
+# Running `monitor run` processes sharing this database, with the configuration each has loaded.
+replicas = sa.Table(
+    "replicas", metadata,
+    sa.Column("owner", sa.String(200), primary_key=True),
+    sa.Column("started_at", UTCDateTime, nullable=False),
+    sa.Column("last_seen", UTCDateTime, nullable=False),
+    sa.Column("config_digest", sa.String(64), nullable=False, server_default=""),
+    sa.Column("version", sa.String(32), nullable=False, server_default=""),
+)
+
+
 def _v1(conn: sa.Connection) -> None:
     metadata.create_all(conn, tables=[watch_state, items, changes, deliveries, notifier_state])
+
+
+def _v2(conn: sa.Connection) -> None:
+    replicas.create(conn)
 
 
 # (version, description, function). Append only; never edit a released migration.
 MIGRATIONS: list[tuple[int, str, Callable[[sa.Connection], None]]] = [
     (1, "initial schema", _v1),
+    (2, "replica heartbeats", _v2),
 ]
 LATEST = MIGRATIONS[-1][0]

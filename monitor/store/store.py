@@ -233,6 +233,56 @@ class Store:
             row = conn.execute(sa.select(s.watch_state).where(t.watch_id == watch_id)).one()
         return self._state_from_row(row)
 
+    # ------------------------------------------------------------ leases (several replicas)
+
+    def try_lease(self, watch_id: str, owner: str, now: datetime, *, hold: timedelta,
+                  min_interval: timedelta) -> bool:
+        """Claim a due watch for `owner`; True means this replica checks it now and nobody else does.
+
+        One atomic UPDATE, so it is race-free on PostgreSQL (a concurrent claimer blocks on the row, then
+        re-reads it and finds the lease taken) and on SQLite (one writer at a time). A watch is due when
+        it was last checked at least `min_interval` ago; a lease left by a replica that died expires after
+        `hold`, and then another replica takes the watch over.
+        """
+        t = s.watch_state.c
+        with self.engine.begin() as conn:
+            self._ensure_state(conn, watch_id)
+            result = conn.execute(
+                s.watch_state.update()
+                .where(t.watch_id == watch_id,
+                       sa.or_(t.lease_until.is_(None), t.lease_until < now, t.lease_owner == owner),
+                       sa.or_(t.last_check_at.is_(None), t.last_check_at <= now - min_interval))
+                .values(lease_owner=owner, lease_until=now + hold))
+        return result.rowcount == 1
+
+    def heartbeat(self, owner: str, now: datetime, *, config_digest: str, version: str) -> None:
+        """Record that replica `owner` is alive and which configuration it runs."""
+        r = s.replicas.c
+        with self.engine.begin() as conn:
+            updated = conn.execute(s.replicas.update().where(r.owner == owner)
+                                   .values(last_seen=now, config_digest=config_digest, version=version))
+            if not updated.rowcount:
+                conn.execute(s.replicas.insert().values(owner=owner, started_at=now, last_seen=now,
+                                                        config_digest=config_digest, version=version))
+
+    def replicas(self) -> list[dict[str, Any]]:
+        with self.engine.connect() as conn:
+            rows = conn.execute(sa.select(s.replicas).order_by(s.replicas.c.started_at))
+            return [dict(row._mapping) for row in rows]
+
+    def forget_replica(self, owner: str) -> None:
+        """A replica shutting down cleanly: drop its heartbeat and hand back its leases at once."""
+        t = s.watch_state.c
+        with self.engine.begin() as conn:
+            conn.execute(s.replicas.delete().where(s.replicas.c.owner == owner))
+            conn.execute(s.watch_state.update().where(t.lease_owner == owner).values(lease_owner=None, lease_until=None))
+
+    def release_lease(self, watch_id: str, owner: str) -> None:
+        t = s.watch_state.c
+        with self.engine.begin() as conn:
+            conn.execute(s.watch_state.update().where(t.watch_id == watch_id, t.lease_owner == owner)
+                         .values(lease_owner=None, lease_until=None))
+
     def set_not_before(self, watch_id: str, when: datetime | None) -> None:
         with self.engine.begin() as conn:
             conn.execute(s.watch_state.update().where(s.watch_state.c.watch_id == watch_id).values(not_before=when))

@@ -131,3 +131,30 @@ def test_unreachable_postgres_is_a_clear_error():
     with pytest.raises(StoreError, match=r"cannot open the state database postgresql://u:\*\*\*@127.0.0.1:1/x") as info:
         Store.open("postgresql://u:secret@127.0.0.1:1/x?connect_timeout=2")
     assert "secret" not in str(info.value)
+
+
+def test_lease_is_exclusive_and_expires(store_url):
+    """A due watch is leased to one replica; the lease blocks others until it expires; a check ends the due-ness."""
+    store = Store.open(store_url)
+    hold, interval = timedelta(minutes=2), timedelta(minutes=5)
+    assert store.try_lease("w", "a", T0, hold=hold, min_interval=interval)
+    assert not store.try_lease("w", "b", T0 + timedelta(seconds=1), hold=hold, min_interval=interval)
+    # replica a died mid-check: after the hold, b takes over
+    assert store.try_lease("w", "b", T0 + timedelta(minutes=3), hold=hold, min_interval=interval)
+    store.record_unchanged([("w", "fp", {}, None)], T0 + timedelta(minutes=3))
+    store.release_lease("w", "b")
+    # checked just now: not due again for anyone until the interval has passed
+    assert not store.try_lease("w", "a", T0 + timedelta(minutes=4), hold=hold, min_interval=interval)
+    assert store.try_lease("w", "a", T0 + timedelta(minutes=8), hold=hold, min_interval=interval)
+
+
+def test_heartbeats_and_clean_goodbye(store_url):
+    """Replicas record heartbeats with their config digest; a clean shutdown drops them and their leases."""
+    store = Store.open(store_url)
+    store.heartbeat("host:1", T0, config_digest="abc", version="0.1.0")
+    store.heartbeat("host:1", T0 + timedelta(seconds=10), config_digest="def", version="0.1.0")
+    [replica] = store.replicas()
+    assert replica["config_digest"] == "def" and replica["last_seen"] == T0 + timedelta(seconds=10)
+    assert store.try_lease("w", "host:1", T0, hold=timedelta(minutes=2), min_interval=timedelta(minutes=5))
+    store.forget_replica("host:1")
+    assert store.replicas() == [] and store.load_states()["w"].lease_owner is None
