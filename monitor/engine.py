@@ -28,6 +28,8 @@ from watchers import WATCHERS, Watcher, WatchConfig
 
 log = logging.getLogger(__name__)
 
+SHARED_RESPONSE_TTL = 30.0
+
 # Config keys that do not change what a watch lists: editing them keeps its snapshot as it is.
 _NEUTRAL_KEYS = {"every", "notify", "name", "enabled", "notify_baseline", "alert_removals", "allow_empty"}
 
@@ -113,6 +115,9 @@ class Engine:
         self.watchers = build_watchers(config)
         self.filters = {w.id: w.keywords.compile() for w in config.watches if w.keywords}
         self._by_id = {w.id: w for w in config.watches}
+        # The daemon checks watches one by one at jittered moments: watches sharing a URL (many cases in
+        # one court feed) still share one request if they fire within this many seconds of each other.
+        self._shared_fetcher = CycleFetcher(http, ttl=SHARED_RESPONSE_TTL)
 
     def routes_for(self, watch: WatchConfig) -> list[str]:
         return list(watch.notify or [])
@@ -132,7 +137,7 @@ class Engine:
         """One watch, outside a cycle (the daemon's scheduled job)."""
         states = self.store.load_states([watch.id])
         unchanged: list = []
-        result = await self._check(watch, states.get(watch.id), CycleFetcher(self.http), unchanged)
+        result = await self._check(watch, states.get(watch.id), self._shared_fetcher, unchanged)
         if unchanged and not self.dry_run:
             self.store.record_unchanged(unchanged, utcnow())
         return result
@@ -159,7 +164,8 @@ class Engine:
                 self._recovered(watch, state, result, now)
                 return result
             previous = self.store.load_items(watch.id)
-            missing = 0 if watch.allow_empty else suspicious_empty(previous, len(outcome.items))
+            listed = outcome.source_count if outcome.source_count is not None else len(outcome.items)
+            missing = 0 if watch.allow_empty else suspicious_empty(previous, listed)
             if missing:
                 raise ParseError(f"the source lists no items now, but had {missing}: treated as a failure "
                                  "(error page or changed layout?), nothing removed. Set allow_empty: true "

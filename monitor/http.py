@@ -152,12 +152,34 @@ class HttpClient:
 
 
 class CycleFetcher:
-    """One cycle's view of the client: identical requests made by several watches are made once."""
+    """Shares responses: identical requests made by several watches are made once.
 
-    def __init__(self, client: HttpClient):
+    Requests are keyed by URL and headers, not by validators, so a watch added today (no ETag yet) and
+    one that has checked for months share the court's one request. A 304 only answers callers that sent
+    the same validators; anyone else gets a fresh unconditional request. With `ttl`, responses are
+    reused for that many seconds (the daemon, whose watches fire at different moments); without it,
+    for the life of the object (one `check` cycle).
+    """
+
+    def __init__(self, client: HttpClient, *, ttl: float | None = None):
         self.client = client
-        self._inflight: dict[tuple, asyncio.Task[Fetched]] = {}
+        self.ttl = ttl
+        self._cache: dict[tuple, tuple[float, tuple[str | None, str | None], asyncio.Task[Fetched]]] = {}
         self.requests = 0
+
+    def _purge(self, now: float) -> None:
+        if self.ttl is None:
+            return
+        for key in [k for k, (at, _, task) in self._cache.items() if now - at > self.ttl and task.done()]:
+            del self._cache[key]
+
+    def _start(self, key: tuple, url: str, headers: Mapping[str, str] | None, validators: tuple[str | None, str | None],
+               now: float) -> asyncio.Task[Fetched]:
+        self.requests += 1
+        task = asyncio.ensure_future(self.client.get(url, headers=headers, etag=validators[0], last_modified=validators[1]))
+        task.add_done_callback(lambda t: t.cancelled() or t.exception())  # retrieved: no "never retrieved" noise
+        self._cache[key] = (now, validators, task)
+        return task
 
     async def fetch(
         self,
@@ -167,11 +189,22 @@ class CycleFetcher:
         etag: str | None = None,
         last_modified: str | None = None,
     ) -> Fetched:
-        key = (url, tuple(sorted((headers or {}).items())), etag, last_modified)
-        task = self._inflight.get(key)
-        if task is None:
-            self.requests += 1
-            task = asyncio.ensure_future(self.client.get(url, headers=headers, etag=etag, last_modified=last_modified))
-            self._inflight[key] = task
+        now = time.monotonic()
+        self._purge(now)
+        key = (url, tuple(sorted((headers or {}).items())))
+        mine = (etag, last_modified)
+        entry = self._cache.get(key)
+        if entry is None or (self.ttl is not None and now - entry[0] > self.ttl):
+            task = self._start(key, url, headers, mine, now)
+        else:
+            task = entry[2]
         # shield: one watch being cancelled must not cancel the request others are waiting on
-        return await asyncio.shield(task)
+        fetched = await asyncio.shield(task)
+        if fetched.not_modified and self._cache.get(key, (0, mine))[1] != mine:
+            # a 304 answers only the validators that were sent; this caller needs the body
+            fresh = ("unconditional",) + key
+            entry = self._cache.get(fresh)
+            task = entry[2] if entry and (self.ttl is None or now - entry[0] <= self.ttl) else \
+                self._start(fresh, url, headers, (None, None), now)
+            fetched = await asyncio.shield(task)
+        return fetched

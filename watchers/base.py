@@ -68,6 +68,9 @@ class CheckOutcome:
 
     items: list[Item] | None
     state: Mapping[str, Any] = field(default_factory=dict)
+    # How many items the source listed before the watcher kept only its own (a court feed lists every
+    # case): the "suddenly empty" guard looks at this, so a quiet case in a busy feed is not a failure.
+    source_count: int | None = None
     info: Mapping[str, Any] = field(default_factory=dict)
     warnings: tuple[str, ...] = ()
 

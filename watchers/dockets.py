@@ -30,7 +30,10 @@ _DISTRICT = re.compile(
     """,
     re.IGNORECASE | re.VERBOSE,
 )
-_APPELLATE = re.compile(r"^\s*(?P<year>\d{2})\s*-\s*(?P<number>\d{1,6})\s*$")
+# Appellate (`21-14262`, `19-8054`) and bankruptcy numbers without a type (`18-00079`, `16-10992-smb`):
+# the digits are kept as written (`18-00079` stays padded) and judge initials are a suffix.
+_NUMBER_ONLY = re.compile(r"^\s*(?:(?P<office>\d{1,2})\s*:\s*)?(?P<year>\d{2})\s*-\s*(?P<number>\d{1,6})"
+                          r"(?P<rest>(?:\s*-\s*[a-z]{1,6})*)\s*$", re.IGNORECASE)
 
 
 @dataclass(frozen=True, slots=True)
@@ -43,6 +46,7 @@ class DocketNumber:
     type: str | None = None
     number: int | None = None
     suffixes: tuple[str, ...] = ()  # judge initials and defendant number, as given
+    digits: str | None = None  # the sequence number as written, for number-only forms
 
     @property
     def valid(self) -> bool:
@@ -54,7 +58,8 @@ class DocketNumber:
         if not self.valid:
             return self.text.strip()
         if self.type is None:
-            return f"{self.year}-{self.number}"
+            core = f"{self.year}-{self.digits or self.number}"
+            return f"{self.office}:{core}" if self.office else core
         core = f"{self.year}-{self.type}-{self.number:05d}"
         return f"{self.office}:{core}" if self.office else core
 
@@ -82,9 +87,12 @@ def parse_docket_number(text: str | None) -> DocketNumber:
         office = str(int(match.group("office"))) if match.group("office") else None
         return DocketNumber(text, office, match.group("year"), match.group("type").lower(),
                             int(match.group("number")), rest)
-    match = _APPELLATE.match(text)
+    match = _NUMBER_ONLY.match(text)
     if match:
-        return DocketNumber(text, None, match.group("year"), None, int(match.group("number")))
+        rest = tuple(p.strip() for p in (match.group("rest") or "").split("-") if p.strip())
+        office = str(int(match.group("office"))) if match.group("office") else None
+        return DocketNumber(text, office, match.group("year"), None, int(match.group("number")), rest,
+                            digits=match.group("number"))
     return DocketNumber(text)
 
 
@@ -144,6 +152,9 @@ def entry_item(
     """
     number = str(entry_number) if entry_number not in (None, "") else None
     label = f"#{number}" if number else "Minute entry"
+    # Squashed, so that every source's spelling of the same text is the same content.
+    short_description = " ".join((short_description or "").split()) or None
+    description = " ".join((description or "").split()) or None
     text = short_description or (description or "").split(". ")[0][:160] or "(no description)"
     fields: dict[str, Any] = {
         "court": court,
