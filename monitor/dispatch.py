@@ -70,6 +70,35 @@ def default_owner() -> str:
     return f"{socket.gethostname()}:{os.getpid()}"
 
 
+def _pid_alive(pid: int) -> bool:
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except PermissionError:  # alive, someone else's
+        return True
+    return True
+
+
+def release_dead_local_owners(store: Store, now: datetime) -> list[str]:
+    """Claims and leases held by processes of this host that no longer exist are freed at once.
+
+    Without this, a `monitor check` or daemon restarted after a crash (with a new pid) would wait for
+    the dead process's claims to expire before resending its deliveries. Owners on other hosts are left
+    to expire: only their own host can tell whether they are alive.
+    """
+    host = socket.gethostname()
+    freed = []
+    for owner in store.claim_owners(now):
+        name, _, pid = owner.rpartition(":")
+        if name == host and pid.isdigit() and int(pid) != os.getpid() and not _pid_alive(int(pid)):
+            store.release_owner(owner)
+            freed.append(owner)
+    if freed:
+        log.info("freed claims of dead processes: %s", ", ".join(freed))
+    return freed
+
+
 class Dispatcher:
     def __init__(self, config: Config, store: Store, notifiers: Mapping[str, Notifier], *, owner: str | None = None):
         self.config = config
@@ -86,7 +115,9 @@ class Dispatcher:
     async def deliver_due(self, now: datetime | None = None) -> DispatchReport:
         """Send everything due now. Returns what happened; never raises for a channel's failure."""
         now = now or utcnow()
-        due = self.store.claim_deliveries(now, self.owner)
+        release_dead_local_owners(self.store, now)
+        # A modest batch, so that sending it (Slack paces one message a second) ends well within the claim.
+        due = self.store.claim_deliveries(now, self.owner, hold=timedelta(minutes=10), limit=100)
         groups: dict[str, dict[str, list[Delivery]]] = defaultdict(lambda: defaultdict(list))
         report = DispatchReport()
         for delivery in due:
@@ -109,19 +140,19 @@ class Dispatcher:
 
     async def _serve(self, notifier: Notifier, by_watch: Mapping[str, list[Delivery]]) -> DispatchReport:
         report = DispatchReport()
-        for watch_id, deliveries in by_watch.items():
-            for alert in notifier.plan(watch_id, self._names.get(watch_id, watch_id), deliveries):
-                ids = [d.id for d in alert.deliveries]
-                try:
-                    result = await notifier.send(alert)
-                except NotifyError as exc:
-                    self._on_error(alert.deliveries, str(exc), exc.permanent, exc.retry_after, notifier, report)
-                except Exception as exc:  # a bug or an unexpected library error: retry, and say so
-                    log.exception("notifier %s: unexpected error", notifier.name)
-                    self._on_error(alert.deliveries, f"unexpected {type(exc).__name__}: {exc}", False, None, notifier, report)
-                else:
-                    self.store.mark_sent(ids, utcnow(), result)
-                    report.sent += len(ids)
+        due = {watch_id: (self._names.get(watch_id, watch_id), deliveries) for watch_id, deliveries in by_watch.items()}
+        for alert in notifier.plan_all(due):
+            ids = [d.id for d in alert.deliveries]
+            try:
+                result = await notifier.send(alert)
+            except NotifyError as exc:
+                self._on_error(alert.deliveries, str(exc), exc.permanent, exc.retry_after, notifier, report)
+            except Exception as exc:  # a bug or an unexpected library error: retry, and say so
+                log.exception("notifier %s: unexpected error", notifier.name)
+                self._on_error(alert.deliveries, f"unexpected {type(exc).__name__}: {exc}", False, None, notifier, report)
+            else:
+                self.store.mark_sent(ids, utcnow(), result)
+                report.sent += len(ids)
         return report
 
     def _on_error(self, deliveries: tuple[Delivery, ...], error: str, permanent: bool, retry_after: float | None,

@@ -9,7 +9,7 @@ an optional small mapping kept with the delivery (a Slack message `ts`), and rai
 from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any, ClassVar, Protocol
 
@@ -26,12 +26,22 @@ class NotifierConfig(BaseModel):
 
 @dataclass(frozen=True, slots=True)
 class Alert:
-    """One message to send: one or more changes of one watch, for one notifier."""
+    """One message to send: one or more changes of one watch, for one notifier.
+
+    A digest across watches (`Notifier.plan_all`) carries the display name of each watch in
+    `watch_names`; `name_of` finds a change's watch name either way.
+    """
 
     notifier: str
     watch_id: str
     watch_name: str
     deliveries: tuple[Delivery, ...]
+    watch_names: Mapping[str, str] = field(default_factory=dict)
+
+    def name_of(self, watch_id: str) -> str:
+        if watch_id in self.watch_names:
+            return self.watch_names[watch_id]
+        return self.watch_name if watch_id == self.watch_id else watch_id
 
     @property
     def changes(self) -> list[Change]:
@@ -62,6 +72,15 @@ class Notifier:
     def plan(self, watch_id: str, watch_name: str, deliveries: Sequence[Delivery]) -> list[Alert]:
         """Split one watch's due deliveries into messages. Default: one message per change."""
         return [Alert(self.name, watch_id, watch_name, (d,)) for d in deliveries]
+
+    def plan_all(self, due: Mapping[str, tuple[str, Sequence[Delivery]]]) -> list[Alert]:
+        """Split all of this notifier's due deliveries (watch id -> (watch name, deliveries)) into messages.
+
+        Default: `plan` each watch on its own. A notifier that digests across watches (an hourly email)
+        overrides this.
+        """
+        return [alert for watch_id, (watch_name, deliveries) in due.items()
+                for alert in self.plan(watch_id, watch_name, deliveries)]
 
     def due_at(self, delivery: Delivery) -> datetime:
         """When a pending delivery should go out (a digest notifier holds them back). Default: now."""

@@ -437,6 +437,21 @@ class Store:
         mine = sa.and_(d.id.in_(ids), d.claimed_by == owner, d.status == "pending")
         return self._deliveries(mine)
 
+    def claim_owners(self, now: datetime) -> set[str]:
+        """Owners holding unexpired delivery claims or watch leases."""
+        d, t = s.deliveries.c, s.watch_state.c
+        with self.engine.connect() as conn:
+            owners = {r[0] for r in conn.execute(sa.select(d.claimed_by).distinct().where(d.claimed_until >= now))}
+            owners |= {r[0] for r in conn.execute(sa.select(t.lease_owner).distinct().where(t.lease_until >= now))}
+        return {o for o in owners if o}
+
+    def release_owner(self, owner: str) -> None:
+        """Free every claim and lease of an owner known to be dead (a crashed process on this host)."""
+        d, t = s.deliveries.c, s.watch_state.c
+        with self.engine.begin() as conn:
+            conn.execute(s.deliveries.update().where(d.claimed_by == owner).values(claimed_by=None, claimed_until=None))
+            conn.execute(s.watch_state.update().where(t.lease_owner == owner).values(lease_owner=None, lease_until=None))
+
     def pending_deliveries(self, *, limit: int = 200) -> list[Delivery]:
         return self._deliveries(s.deliveries.c.status == "pending", limit=limit)
 

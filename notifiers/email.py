@@ -1,0 +1,352 @@
+"""`email`: send alerts by email (SMTP, through aiosmtplib), one per change or as a digest.
+
+Keys:
+- `host` (required), `port` (default 465 with `tls`, 587 with `starttls`, else 25).
+- `starttls` (default false): upgrade the connection with STARTTLS (port 587, most providers); the
+  upgrade is required, never optional, so nobody in between can strip it.
+- `tls` (default false): implicit TLS from the first byte (port 465). Not together with `starttls`.
+- `verify` (default true): verify the server's certificate and name. `ca_file`: a PEM bundle to trust
+  instead of the system's (a relay with a private CA). Turn `verify` off only for a relay you trust.
+- `username`, `password`: from the environment (`"${SMTP_USER}"`, `"${SMTP_PASSWORD}"`); never logged or
+  printed. Credentials are refused over an unencrypted connection unless the host is this machine.
+- `from` (required; `sender` is the same key): the sender, `alerts@example.org` or
+  `Court monitor <alerts@example.org>`.
+- `to` (required): a list of recipients (they are the only envelope recipients, whatever a message says).
+- `subject_prefix` (default none): put before every subject, e.g. `"[cases]"`.
+- `digest`: `immediate` (default: one email per change; a burst of `digest_threshold` (default 5) or
+  more changes of one watch is one email), `hourly` (changes are held until the next full hour, then
+  everything pending goes out in one email, across watches), or `daily` (held until `daily_at`, default
+  `08:00`, in `timezone`, default `UTC`, e.g. `America/Los_Angeles`). A digest is sent by the
+  dispatcher's first run after the boundary (`monitor run` does that on its own; with cron'd
+  `monitor check`, by the first check after it). Everything is held, "source down" alerts included;
+  `monitor deliveries` lists what is waiting.
+- `timeout` (default 30): seconds for the SMTP conversation.
+
+Subjects say what happened: "New filing #112 in San Francisco v. Trump", "Updated: filing #112 in ...",
+"New from DOJ news: Justice Department Sues Illinois ...", "3 new items: DOJ news". Each email has a
+plain-text and an HTML part with the same content (see `notifiers.format`). Messages are built with the
+standard library's `EmailMessage`, which refuses line breaks in headers; subjects are squashed to one
+line first, so a title carrying "\\nBcc: someone" cannot add a header or a recipient.
+
+Delivery: SMTP 4xx answers and connection problems are temporary (the outbox retries with backoff);
+5xx answers (authentication failed, sender or all recipients refused, message rejected) fail the
+delivery at once with the server's reply. If only some recipients are refused, the email counts as sent
+and the refused addresses are logged and kept with the delivery. The Message-ID is derived from the
+deliveries' idempotency key, so if a crash between the server accepting a message and the outbox
+recording it causes a resend, the copy carries the same Message-ID and most mail systems show it once.
+Alerts about one case share a `References` header, so mail clients thread them.
+"""
+
+from __future__ import annotations
+
+import email.policy
+import hashlib
+import html
+import logging
+from collections.abc import Mapping, Sequence
+from datetime import datetime, time, timedelta, timezone
+from email.message import EmailMessage
+from email.utils import formatdate, getaddresses, parseaddr
+from typing import Any, ClassVar, Literal
+from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
+
+import aiosmtplib
+from pydantic import ConfigDict, Field, SecretStr, field_validator, model_validator
+
+from monitor.errors import NotifyError
+from monitor.models import Delivery
+from monitor.render import shorten
+from notifiers.base import Alert, Notifier, NotifierConfig
+from notifiers.format import Content, describe, digest_headline, plain_text
+
+log = logging.getLogger(__name__)
+
+_LOCAL_HOSTS = {"localhost", "127.0.0.1", "::1"}
+# SMTP's policy (CRLF, 7-bit safe: non-ASCII text is encoded, so no server needs 8BITMIME), but lines are
+# not folded before 998 characters (RFC 5322's hard limit): the standard folding at 78 moves a long
+# subject to a continuation line, which some parsers read back with a leading space.
+POLICY = email.policy.SMTP.clone(max_line_length=998, cte_type="7bit")
+
+
+def _address(value: str) -> str:
+    if "\r" in value or "\n" in value:
+        raise ValueError("an address may not contain a line break")
+    name, addr = parseaddr(value)
+    if "@" not in addr or addr.startswith("@") or addr.endswith("@"):
+        raise ValueError(f"{value!r} is not an email address")
+    return value.strip()
+
+
+class EmailConfig(NotifierConfig):
+    model_config = ConfigDict(validate_by_name=True, validate_by_alias=True)  # `from`, or `sender`
+
+    host: str = Field(description="SMTP server")
+    port: int | None = Field(None, ge=1, le=65535, description="default 465 (tls), 587 (starttls) or 25")
+    starttls: bool = Field(False, description="upgrade with STARTTLS (required when set)")
+    tls: bool = Field(False, description="implicit TLS (port 465)")
+    verify: bool = Field(True, description="verify the server certificate")
+    ca_file: str | None = Field(None, description="PEM bundle to trust instead of the system CAs")
+    username: SecretStr | None = Field(None, description="from ${SMTP_USER}")
+    password: SecretStr | None = Field(None, description="from ${SMTP_PASSWORD}")
+    sender: str = Field(alias="from", description="the From address")
+    to: list[str] = Field(min_length=1, description="recipients")
+    subject_prefix: str = Field("", description="before every subject, e.g. [cases]")
+    digest: Literal["immediate", "hourly", "daily"] = "immediate"
+    daily_at: str = Field("08:00", description="HH:MM, for digest: daily")
+    timezone: str = Field("UTC", description="IANA zone for daily_at and hour boundaries")
+    digest_threshold: int = Field(5, ge=2, description="immediate mode: a burst this big is one email")
+    timeout: float = Field(30.0, gt=0, le=600)
+
+    @field_validator("to", mode="before")
+    @classmethod
+    def _to_list(cls, value: Any) -> Any:
+        return [value] if isinstance(value, str) else value
+
+    @field_validator("to")
+    @classmethod
+    def _recipients(cls, value: list[str]) -> list[str]:
+        return [_address(v) for v in value]
+
+    @field_validator("sender")
+    @classmethod
+    def _sender(cls, value: str) -> str:
+        return _address(value)
+
+    @field_validator("subject_prefix")
+    @classmethod
+    def _prefix(cls, value: str) -> str:
+        return " ".join(value.split())
+
+    @field_validator("daily_at")
+    @classmethod
+    def _daily_at(cls, value: str) -> str:
+        try:
+            time.fromisoformat(value)
+        except ValueError:
+            raise ValueError(f"{value!r} is not a time of day; use HH:MM, like 08:00") from None
+        return value
+
+    @field_validator("timezone")
+    @classmethod
+    def _zone(cls, value: str) -> str:
+        try:
+            ZoneInfo(value)
+        except (ZoneInfoNotFoundError, ValueError):
+            raise ValueError(f"unknown time zone {value!r}; use an IANA name like America/Los_Angeles") from None
+        return value
+
+    @model_validator(mode="after")
+    def _transport(self) -> EmailConfig:
+        if self.tls and self.starttls:
+            raise ValueError("choose one of tls (implicit TLS, port 465) and starttls (port 587)")
+        if (self.username is None) != (self.password is None):
+            raise ValueError("give both username and password, or neither")
+        if self.username is not None and not (self.tls or self.starttls) and self.host.lower() not in _LOCAL_HOSTS:
+            raise ValueError("refusing to send the SMTP password unencrypted: set starttls: true or tls: true")
+        return self
+
+    @property
+    def effective_port(self) -> int:
+        return self.port or (465 if self.tls else 587 if self.starttls else 25)
+
+
+def next_boundary(when: datetime, digest: str, zone: ZoneInfo, daily_at: time) -> datetime:
+    """The first hour (or day at `daily_at`) boundary strictly after `when`, in UTC."""
+    local = when.astimezone(zone)
+    if digest == "hourly":
+        return local.replace(minute=0, second=0, microsecond=0).astimezone(timezone.utc) + timedelta(hours=1)
+    today = datetime.combine(local.date(), daily_at, tzinfo=zone)
+    boundary = today if today > local else datetime.combine(local.date() + timedelta(days=1), daily_at, tzinfo=zone)
+    return boundary.astimezone(timezone.utc)
+
+
+def _hash(text: str, size: int = 32) -> str:
+    return hashlib.sha256(text.encode()).hexdigest()[:size]
+
+
+# ---------------------------------------------------------------- rendering
+
+
+_STYLE_MUTED = "color:#555;font-size:13px"
+
+
+def _href(url: str | None, label: str) -> str:
+    if url and url.lower().startswith(("http://", "https://")):
+        return f'<a href="{html.escape(url, quote=True)}">{html.escape(label)}</a>'
+    return html.escape(label)
+
+
+def content_html(content: Content, *, heading: bool = True) -> str:
+    e = html.escape
+    out = []
+    if heading:
+        out.append(f"<h2 style=\"font-size:18px\">{e(content.headline)}</h2>")
+    if content.title and content.kind != "status":
+        out.append(f"<p style=\"font-size:16px\"><strong>{_href(content.title_url, content.title)}</strong></p>")
+    if content.facts:
+        rows = "".join(f"<tr><th align=\"left\" style=\"padding-right:12px\">{e(k)}</th><td>{e(v)}</td></tr>"
+                       for k, v in content.facts)
+        out.append(f"<table>{rows}</table>")
+    if content.body:
+        out.append(f"<p>{e(content.body)}</p>")
+    if content.changes:
+        items = "".join(f"<li><strong>{e(c.label)}</strong>: <del>{e(c.before)}</del> &rarr; <ins>{e(c.after)}</ins></li>"
+                        for c in content.changes)
+        out.append(f"<p>What changed:</p><ul>{items}</ul>")
+    if content.links:
+        out.append("<p>" + " &middot; ".join(_href(x.url, x.label) for x in content.links) + "</p>")
+    if content.matched:
+        out.append(f"<p style=\"{_STYLE_MUTED}\">Matched: {e(', '.join(content.matched))}</p>")
+    return "\n".join(out)
+
+
+def _page(body: str, footer: str) -> str:
+    return ("<!DOCTYPE html><html><body style=\"font-family:sans-serif;line-height:1.4\">\n"
+            f"{body}\n<hr><p style=\"{_STYLE_MUTED}\">{html.escape(footer)}</p>\n</body></html>\n")
+
+
+def render(alert: Alert) -> tuple[str, str, str, Content | None]:
+    """(subject, text, html, content of a single-change alert) for an alert of one or many changes."""
+    contents = [describe(c, alert.name_of(c.watch_id)) for c in alert.changes]
+    watches = list(dict.fromkeys(c.watch_name for c in contents))
+    footer = f"Sent by the court-filing monitor (watch: {', '.join(watches)})."
+    if len(contents) == 1:
+        content = contents[0]
+        return content.headline, f"{plain_text(content)}\n\n-- \n{footer}\n", _page(content_html(content), footer), content
+    subject = digest_headline(alert.changes, [c.watch_name for c in contents])
+    text_parts = [subject, ""]
+    html_parts = [f"<h2 style=\"font-size:18px\">{html.escape(subject)}</h2>"]
+    for index, content in enumerate(contents, 1):
+        text_parts += [f"{index}. {content.headline}", *(f"   {line}" for line in plain_text(content).splitlines()[1:]), ""]
+        html_parts.append(f"<h3 style=\"font-size:16px;margin-top:24px\">{index}. {html.escape(content.headline)}</h3>"
+                          + content_html(content, heading=False))
+    return subject, "\n".join(text_parts) + f"\n-- \n{footer}\n", _page("\n".join(html_parts), footer), None
+
+
+# ---------------------------------------------------------------- the notifier
+
+
+class EmailNotifier(Notifier):
+    kind: ClassVar[str] = "email"
+    Config: ClassVar[type[NotifierConfig]] = EmailConfig
+
+    def __init__(self, name: str, config: NotifierConfig, services: Any = None):
+        super().__init__(name, config, services)
+        self.cfg: EmailConfig = config  # type: ignore[assignment]
+        self._zone = ZoneInfo(self.cfg.timezone)
+        self._daily_at = time.fromisoformat(self.cfg.daily_at)
+        self._domain = parseaddr(self.cfg.sender)[1].rpartition("@")[2] or "localhost"
+
+    # ------------------------------------------------------------ planning
+
+    def due_at(self, delivery: Delivery) -> datetime:
+        """Immediate: now. A digest: the first boundary after the change was found (retries wait longer)."""
+        if self.cfg.digest == "immediate":
+            return delivery.next_attempt_at
+        boundary = next_boundary(delivery.change.detected_at, self.cfg.digest, self._zone, self._daily_at)
+        return max(boundary, delivery.next_attempt_at)
+
+    def plan(self, watch_id: str, watch_name: str, deliveries: Sequence[Delivery]) -> list[Alert]:
+        if len(deliveries) >= self.cfg.digest_threshold:
+            return [Alert(self.name, watch_id, watch_name, tuple(deliveries))]
+        return super().plan(watch_id, watch_name, deliveries)
+
+    def plan_all(self, due: Mapping[str, tuple[str, Sequence[Delivery]]]) -> list[Alert]:
+        """A digest mode sends everything due in one email, across watches."""
+        if self.cfg.digest == "immediate" or not due:
+            return super().plan_all(due)
+        names = {watch_id: name for watch_id, (name, _) in due.items()}
+        deliveries = tuple(d for _, batch in due.values() for d in batch)
+        if len(names) == 1:
+            (watch_id, name), = names.items()
+            return [Alert(self.name, watch_id, name, deliveries, names)]
+        return [Alert(self.name, "*", ", ".join(names.values()), deliveries, names)]
+
+    # ------------------------------------------------------------ messages
+
+    def build_message(self, alert: Alert) -> EmailMessage:
+        subject, text, markup, content = render(alert)
+        return self._message(subject, text, markup, alert.idempotency_key,
+                             content.group if content else _common_group(alert))
+
+    def _message(self, subject: str, text: str, markup: str, key: str, group: str | None) -> EmailMessage:
+        message = EmailMessage(policy=POLICY)
+        prefix = f"{self.cfg.subject_prefix} " if self.cfg.subject_prefix else ""
+        message["Subject"] = shorten(prefix + subject, 250)  # one line: no header can be smuggled in
+        message["From"] = self.cfg.sender
+        message["To"] = ", ".join(self.cfg.to)
+        message["Date"] = formatdate(usegmt=True)
+        message["Message-ID"] = f"<{_hash(key)}.alert@{self._domain}>"
+        message["Auto-Submitted"] = "auto-generated"  # RFC 3834: no vacation auto-replies
+        if group:
+            thread = f"<{_hash(group, 24)}.case@{self._domain}>"
+            message["References"] = thread
+            message["In-Reply-To"] = thread
+        message.set_content(text)
+        message.add_alternative(markup, subtype="html")
+        return message
+
+    # ------------------------------------------------------------ sending
+
+    async def send(self, alert: Alert) -> Mapping[str, Any] | None:
+        message = self.build_message(alert)
+        refused = await self._deliver(message)
+        result: dict[str, Any] = {"message_id": message["Message-ID"]}
+        if refused:
+            result["refused"] = refused
+        return result
+
+    async def send_test(self) -> None:
+        text = (f"Test message from the court-filing monitor (notifier {self.name!r}).\n"
+                "Alerts will come from this address, to these recipients.\n")
+        markup = _page(f"<p>{html.escape(text)}</p>", "Sent by the court-filing monitor.")
+        key = f"test:{datetime.now(timezone.utc).isoformat()}:{self.name}"
+        await self._deliver(self._message("Test message from the court-filing monitor", text, markup, key, None))
+
+    async def _deliver(self, message: EmailMessage) -> list[str]:
+        """Send; returns refused recipients when some (not all) were refused. Raises NotifyError."""
+        cfg = self.cfg
+        where = f"email notifier {self.name!r} ({cfg.host}:{cfg.effective_port})"
+        try:
+            errors, _ = await aiosmtplib.send(
+                message.as_bytes(policy=POLICY),  # flattened here: aiosmtplib would fold at 78
+                sender=parseaddr(cfg.sender)[1],
+                recipients=[addr for _, addr in getaddresses(cfg.to)],
+                hostname=cfg.host,
+                port=cfg.effective_port,
+                username=cfg.username.get_secret_value() if cfg.username else None,
+                password=cfg.password.get_secret_value() if cfg.password else None,
+                use_tls=cfg.tls,
+                start_tls=cfg.starttls,
+                validate_certs=cfg.verify,
+                cert_bundle=cfg.ca_file,
+                timeout=cfg.timeout,
+            )
+        except aiosmtplib.SMTPRecipientsRefused as exc:
+            codes = [r.code for r in exc.recipients]
+            detail = "; ".join(f"{r.recipient}: {r.code} {r.message}" for r in exc.recipients)
+            permanent = all(code >= 500 for code in codes)
+            raise NotifyError(f"{where}: every recipient was refused: {detail}", permanent=permanent) from None
+        except aiosmtplib.SMTPAuthenticationError as exc:
+            raise NotifyError(f"{where}: login refused ({exc.code} {exc.message}); check SMTP username and password",
+                              permanent=exc.code >= 500) from None
+        except aiosmtplib.SMTPSenderRefused as exc:
+            raise NotifyError(f"{where}: sender {exc.sender} refused ({exc.code} {exc.message}); check `from`",
+                              permanent=exc.code >= 500) from None
+        except aiosmtplib.SMTPResponseException as exc:
+            what = "message refused" if isinstance(exc, aiosmtplib.SMTPDataError) else "server said"
+            temporary = exc.code < 500 or isinstance(exc, aiosmtplib.SMTPConnectResponseError)
+            raise NotifyError(f"{where}: {what} {exc.code} {exc.message}", permanent=not temporary) from None
+        except aiosmtplib.SMTPNotSupported as exc:
+            raise NotifyError(f"{where}: {exc}; check starttls/tls for this server", permanent=True) from None
+        except (aiosmtplib.SMTPException, OSError) as exc:  # connection, TLS, timeouts: try again later
+            raise NotifyError(f"{where}: could not send: {exc or type(exc).__name__}") from None
+        refused = [f"{rcpt}: {response.code} {response.message}" for rcpt, response in (errors or {}).items()]
+        if refused:
+            log.warning("%s: some recipients were refused: %s", where, "; ".join(refused))
+        return refused
+
+
+def _common_group(alert: Alert) -> str | None:
+    groups = {c.item.group for c in alert.changes}
+    return groups.pop() if len(groups) == 1 else None
