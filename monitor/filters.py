@@ -17,9 +17,10 @@ from monitor.models import Item
 
 
 def _term_pattern(term: str) -> re.Pattern[str]:
-    words = [re.escape(w) for w in term.split()]
-    # Lookarounds instead of \b so that terms ending in punctuation ("U.S.C.") still match whole.
-    return re.compile(r"(?<!\w)" + r"\s+".join(words) + r"(?!\w)", re.IGNORECASE)
+    words = [re.escape(w) for w in term.replace("§", " ").split()]
+    # Lookarounds instead of \b so that terms ending in punctuation ("U.S.C.") still match whole;
+    # a section sign between words is skipped, so "8 U.S.C. 1373" matches "8 U.S.C. § 1373".
+    return re.compile(r"(?<!\w)" + r"(?:\s|§)+".join(words) + r"(?!\w)", re.IGNORECASE)
 
 
 class KeywordRules(BaseModel):
@@ -52,6 +53,8 @@ class KeywordFilter:
                 parts.append(item.summary or "")
             else:
                 value = item.fields.get(name)
+                if value is None and not name.startswith("_"):
+                    value = item.fields.get("_" + name)  # a body kept for filters only (`_body`)
                 if isinstance(value, str):
                     parts.append(value)
                 elif isinstance(value, (list, tuple)):

@@ -2,6 +2,7 @@
 
 Keys:
 - `url` (required): the feed.
+- `agency`: a name to show on each item as its agency (e.g. "Department of Justice").
 - `include_body` (default false): also keep the full `content:encoded` / Atom `content` text on each item
   (keyword rules always see it; keeping it makes edits to the body count as updates).
 - plus the keys every watch has (`every`, `notify`, `keywords`, ...).
@@ -41,6 +42,7 @@ NS = {
 
 class FeedConfig(UrlWatchConfig):
     url: str = Field(description="the feed URL")
+    agency: str | None = Field(None, description="agency name shown on each item")
     include_body: bool = False
 
 
@@ -185,6 +187,13 @@ def parse_entry(entry: etree._Element, base_url: str, *, include_body: bool = Fa
                 published=iso_date(date), fields=fields)
 
 
+def with_agency(item: Item, agency: str | None) -> Item:
+    if not agency:
+        return item
+    return Item(key=item.key, title=item.title, url=item.url, summary=item.summary, published=item.published,
+                group=item.group or f"agency:{agency}", fields={**item.fields, "agency": agency}, matched=item.matched)
+
+
 class FeedWatcher(UrlWatcher):
     """RSS 2.0, RSS 1.0 and Atom feeds."""
 
@@ -199,4 +208,6 @@ class FeedWatcher(UrlWatcher):
         root = parse_xml(fetched.body, fetched.url)
         include_body = getattr(self.config, "include_body", False)
         items = [parse_entry(e, fetched.url, include_body=include_body) for e in entries(root)]
-        return [i for i in items if i is not None], {"feed": channel_info(root)}
+        agency = getattr(self.config, "agency", None)
+        kept = [with_agency(i, agency) for i in items if i is not None]
+        return kept, {"feed": channel_info(root)}

@@ -9,6 +9,7 @@ Keys:
   Default: `{title: "a", link: "a @href"}`.
 - `key`: the field that identifies an item (default `link`, falling back to `title`). Links are made
   absolute against the page URL and canonicalised before they are used as identity.
+- `agency`: a name to show on each item as its agency (e.g. "County of Santa Clara").
 - `engine`: `lxml` (default; lxml.html with cssselect, about 20 times faster on a 30 KB page) or
   `bs4` (BeautifulSoup over lxml, with soupsieve's selectors such as `:-soup-contains("Sanctuary")`).
 
@@ -56,6 +57,7 @@ class HtmlConfig(UrlWatchConfig):
     fields: dict[str, str] = Field(default_factory=lambda: {"title": "a", "link": "a @href"})
     key: str | None = Field(None, description="field used as identity (default: link, else title)")
     engine: Literal["lxml", "bs4"] = "lxml"
+    agency: str | None = Field(None, description="agency name shown on each item")
 
     @field_validator("fields")
     @classmethod
@@ -133,7 +135,11 @@ class HtmlWatcher(UrlWatcher):
         date = fields.pop("date", None)
         for name in LINK_FIELDS:
             fields.pop(name, None)
-        return Item(key=key, title=title, url=link, summary=summary, published=iso_date(date), fields=fields)
+        agency = getattr(self.config, "agency", None)
+        if agency:
+            fields["agency"] = agency
+        return Item(key=key, title=title, url=link, summary=summary, published=iso_date(date), fields=fields,
+                    group=f"agency:{agency}" if agency else None)
 
 
 def _lxml_rows(body: bytes, item_selector: str, specs: Mapping[str, str]):
