@@ -36,6 +36,8 @@ def _parser() -> argparse.ArgumentParser:
     p.add_argument("--notify-baseline", action="store_true", help="alert on a watch's first check too")
 
     p = sub.add_parser("run", parents=[common], help="run the daemon: scheduled checks, deliveries, /healthz, /metrics")
+    p.add_argument("--listen", metavar="HOST:PORT",
+                   help="address for /healthz, /readyz and /metrics (default: $MONITOR_LISTEN or daemon.listen; port 0 picks one)")
     p.add_argument("--once", action="store_true", help=argparse.SUPPRESS)
 
     sub.add_parser("validate", parents=[common], help="check the configuration and report every problem")
@@ -206,6 +208,7 @@ def cmd_status(config: Config, args: argparse.Namespace) -> int:
             "last_change": st.last_change_at.isoformat() if st and st.last_change_at else None,
             "consecutive_failures": st.consecutive_failures if st else 0,
             "last_error": st.last_error if st else None,
+            "not_before": st.not_before.isoformat() if st and st.not_before else None,
             "items": st.item_count if st else 0,
             "info": dict(st.info or {}) if st else {},
             "lease": {"owner": st.lease_owner, "until": st.lease_until.isoformat() if st.lease_until else None}

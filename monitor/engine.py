@@ -17,7 +17,7 @@ from dataclasses import dataclass, field, replace
 from datetime import datetime, timedelta
 from typing import Any
 
-from monitor.config import Config
+from monitor.config import Config, mask
 from monitor.diff import changed_fields, diff, suspicious_empty
 from monitor.errors import FetchError, MonitorError, ParseError
 from monitor.fusion import merge_known
@@ -35,7 +35,10 @@ _NEUTRAL_KEYS = {"every", "notify", "name", "enabled", "notify_baseline", "alert
 
 
 def fingerprint(watch: WatchConfig) -> str:
-    data = {k: v for k, v in watch.model_dump(mode="json").items() if k not in _NEUTRAL_KEYS}
+    """A digest of the config keys that decide what a watch lists; when it changes, the watch re-baselines."""
+    plugin = WATCHERS.get(watch.type)
+    neutral = _NEUTRAL_KEYS | (plugin.neutral_keys if plugin else frozenset())
+    data = {k: v for k, v in watch.model_dump(mode="json").items() if k not in neutral}
     return hashlib.sha256(json.dumps(data, sort_keys=True).encode()).hexdigest()[:16]
 
 
@@ -77,19 +80,18 @@ class WatchResult:
 class _Context:
     """The CheckContext handed to a watcher: its previous state and the cycle's shared fetcher."""
 
-    def __init__(self, watch_id: str, state: Mapping[str, Any], fetcher: CycleFetcher, store: Store, dry_run: bool):
+    def __init__(self, watch_id: str, state: Mapping[str, Any], fetcher: CycleFetcher, store: Store):
         self.watch_id = watch_id
         self.state = state
         self._fetcher = fetcher
         self._store = store
-        self._dry_run = dry_run
 
     def get_shared(self, key: str) -> Any:
         return self._store.get_notifier_state("_shared", key)
 
     def set_shared(self, key: str, value: Any) -> None:
-        if not self._dry_run:
-            self._store.set_notifier_state("_shared", key, value)
+        # Kept even in a dry run: it counts real API calls made (a daily budget), not findings.
+        self._store.set_notifier_state("_shared", key, value)
 
     async def fetch(self, url: str, *, headers: Mapping[str, str] | None = None, etag: str | None = None,
                     last_modified: str | None = None) -> Fetched:
@@ -137,10 +139,18 @@ class Engine:
         """One watch, outside a cycle (the daemon's scheduled job)."""
         states = self.store.load_states([watch.id])
         unchanged: list = []
-        result = await self._check(watch, states.get(watch.id), self._shared_fetcher, unchanged)
+        result = await self._check(watch, states.get(watch.id), self._fetcher_for(watch), unchanged)
         if unchanged and not self.dry_run:
             self.store.record_unchanged(unchanged, utcnow())
         return result
+
+    def _fetcher_for(self, watch: WatchConfig) -> CycleFetcher:
+        """The shared fetcher, unless the watch comes round within the sharing window itself: it would be
+        handed its own previous response instead of the source's current one."""
+        every = watch.every
+        if every is not None and every.nominal_seconds() <= SHARED_RESPONSE_TTL:
+            return CycleFetcher(self.http)
+        return self._shared_fetcher
 
     async def _check(self, watch: WatchConfig, state: WatchState | None, fetcher: CycleFetcher,
                      unchanged: list) -> WatchResult:
@@ -156,7 +166,7 @@ class Engine:
         config_changed = bool(state.fingerprint) and state.fingerprint != fp
         plugin_state = {} if config_changed or state.fingerprint != fp else dict(state.plugin_state or {})
         try:
-            outcome = await self.watchers[watch.id].check(_Context(watch.id, plugin_state, fetcher, self.store, self.dry_run))
+            outcome = await self.watchers[watch.id].check(_Context(watch.id, plugin_state, fetcher, self.store))
             result.warnings.extend(outcome.warnings)
             if outcome.items is None:
                 result.ok, result.unchanged, result.item_count = True, True, state.item_count
@@ -241,6 +251,7 @@ class Engine:
     def _failed(self, watch: WatchConfig, state: WatchState, result: WatchResult, exc: BaseException,
                 now: datetime, *, unexpected: bool = False) -> None:
         message = f"{type(exc).__name__}: {exc}" if unexpected else str(exc)
+        message = mask(message, self.config.secrets)  # a URL may carry a token: never stored or alerted
         result.ok, result.error = False, message
         log.warning("watch %s: check failed: %s", watch.id, message, extra={"watch": watch.id})
         if self.dry_run:

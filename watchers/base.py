@@ -104,6 +104,9 @@ class Watcher:
     # A minimal working config (without id/type), used in the docs and by the contract test that runs
     # every watcher against a misbehaving local server. "{base}" stands for that server's base URL.
     example: ClassVar[dict[str, Any]] = {}
+    # Config keys of this kind that do not change what it lists (a token, a budget): editing them keeps
+    # the watch's snapshot and state instead of re-baselining it.
+    neutral_keys: ClassVar[frozenset[str]] = frozenset()
 
     def __init__(self, config: WatchConfig):
         self.config = config
