@@ -101,6 +101,14 @@ class DaemonConfig(BaseModel):
     def _seconds(cls, value: Any) -> float:
         return parse_duration(value)
 
+    @field_validator("listen")
+    @classmethod
+    def _listen(cls, value: str) -> str:
+        from monitor.health import parse_listen
+
+        parse_listen(value)
+        return value
+
 
 class TopLevel(BaseModel):
     model_config = ConfigDict(extra="forbid")
@@ -219,6 +227,42 @@ def _substitute(value: Any, path: tuple, env: Mapping[str, str], problems: _Prob
 # ---------------------------------------------------------------- loading
 
 
+def _plugin_config(data: Any, where: tuple, registry: Mapping[str, Any], what: str, problems: _Problems) -> Any:
+    """Validate one watch or notifier with the config model its own plugin declares; None if invalid."""
+    if not isinstance(data, dict):
+        problems.add(where, "expected a mapping with a `type` key")
+        return None
+    kind = data.get("type")
+    plugin = registry.get(kind)
+    if plugin is None:
+        problems.add(where + ("type",), f"unknown {what} type {kind!r}; known types: {', '.join(sorted(registry))}")
+        return None
+    try:
+        return plugin.Config.model_validate(data)
+    except ValidationError as exc:
+        problems.add_validation(where, exc, plugin.Config)
+        return None
+
+
+def _secret_values(model: BaseModel) -> set[str]:
+    """Values of SecretStr fields (a token that came from a default, not from ${VAR}): masked too."""
+    from pydantic import SecretStr
+
+    found = set()
+    for name in type(model).model_fields:
+        value = getattr(model, name, None)
+        if isinstance(value, SecretStr) and value.get_secret_value():
+            found.add(value.get_secret_value())
+    return found
+
+
+def _check_notifier_names(names: list[str], where: tuple, known: Mapping[str, Any], problems: _Problems) -> None:
+    for name in names:
+        if name not in known:
+            listed = ", ".join(sorted(known)) or "none are configured"
+            problems.add(where, f"no notifier named {name!r} (known: {listed})")
+
+
 def resolve_path(path: str | os.PathLike | None) -> Path:
     if path:
         return Path(path)
@@ -271,42 +315,22 @@ def loads(text: str, *, source: str = "<config>", env: Mapping[str, str] | None 
         top.defaults.notify = list(top.notifiers)
     notifiers: dict[str, Any] = {}
     for name, data in top.notifiers.items():
-        where = ("notifiers", name)
-        if not isinstance(data, dict):
-            problems.add(where, "expected a mapping with a `type` key")
-            continue
-        kind = data.get("type")
-        plugin = NOTIFIERS.get(kind)
-        if plugin is None:
-            problems.add(where + ("type",), f"unknown notifier type {kind!r}; known types: {', '.join(sorted(NOTIFIERS))}")
-            continue
-        try:
-            notifiers[name] = plugin.Config.model_validate(data)
-        except ValidationError as exc:
-            problems.add_validation(where, exc, plugin.Config)
+        model = _plugin_config(data, ("notifiers", name), NOTIFIERS, "notifier", problems)
+        if model is not None:
+            notifiers[name] = model
 
     # watches
     watches: list[WatchConfig] = []
     seen: dict[str, int] = {}
     for index, data in enumerate(top.watches):
         where = ("watches", index)
-        if not isinstance(data, dict):
-            problems.add(where, "expected a mapping with `id` and `type`")
-            continue
-        raw_id = data.get("id")
+        raw_id = data.get("id") if isinstance(data, dict) else None
         if isinstance(raw_id, str):
             if raw_id in seen:
                 problems.add(where + ("id",), f"duplicate watch id {raw_id!r} (also watches[{seen[raw_id]}])")
             seen.setdefault(raw_id, index)
-        kind = data.get("type")
-        plugin = WATCHERS.get(kind)
-        if plugin is None:
-            problems.add(where + ("type",), f"unknown watch type {kind!r}; known types: {', '.join(sorted(WATCHERS))}")
-            continue
-        try:
-            watch = plugin.Config.model_validate(data)
-        except ValidationError as exc:
-            problems.add_validation(where, exc, plugin.Config)
+        watch = _plugin_config(data, where, WATCHERS, "watch", problems)
+        if watch is None:
             continue
         if not WATCH_ID.match(watch.id):
             problems.add(where + ("id",), f"{watch.id!r} is not a usable id: use letters, digits, '.', '_' and '-'")
@@ -316,18 +340,14 @@ def loads(text: str, *, source: str = "<config>", env: Mapping[str, str] | None 
         if watch.notify is None:
             update["notify"] = list(top.defaults.notify)
         watch = watch.model_copy(update=update)
-        for name in watch.notify or []:
-            if name not in top.notifiers:
-                known = ", ".join(sorted(top.notifiers)) or "none are configured"
-                problems.add(where + ("notify",), f"no notifier named {name!r} (known: {known})")
+        _check_notifier_names(watch.notify or [], where + ("notify",), top.notifiers, problems)
         watches.append(watch)
-    for name in top.defaults.notify:
-        if name not in top.notifiers:
-            known = ", ".join(sorted(top.notifiers)) or "none are configured"
-            problems.add(("defaults", "notify"), f"no notifier named {name!r} (known: {known})")
+    _check_notifier_names(top.defaults.notify, ("defaults", "notify"), top.notifiers, problems)
 
     if problems.items:
         raise ConfigError(problems.items)
+    for model in [*watches, *notifiers.values()]:
+        secrets.update(_secret_values(model))
     state = os.environ.get("MONITOR_STATE") if env is os.environ else env.get("MONITOR_STATE")
     return Config(
         path=path,

@@ -15,9 +15,11 @@ from __future__ import annotations
 import contextvars
 import json
 import logging
+import os
+import re
 import sys
 import traceback
-from collections.abc import Iterable, Iterator
+from collections.abc import Iterable, Iterator, Mapping
 from contextlib import contextmanager
 from datetime import datetime, timezone
 from typing import Any, TextIO
@@ -29,8 +31,21 @@ current_watch: contextvars.ContextVar[str | None] = contextvars.ContextVar("curr
 # Attributes every LogRecord has; anything else on a record came from `extra=` and goes into JSON lines.
 _STANDARD = set(vars(logging.makeLogRecord({}))) | {"message", "asctime", "taskName", "watch"}
 
-# Libraries that are chatty at INFO (httpx logs every request, APScheduler every job run).
-_QUIET = ("httpx", "httpcore", "apscheduler", "sqlalchemy", "asyncio")
+# Libraries that are chatty at INFO (httpx logs every request, APScheduler every job run): heard with -vv.
+_QUIET = ("httpx", "apscheduler")
+# ... and those that stay at WARNING even then (SQL echo, connection-level detail).
+_SILENT = ("httpcore", "sqlalchemy", "asyncio")
+
+
+# Environment variables whose values are masked even when the config never references them (a watcher
+# may read COURTLISTENER_TOKEN itself): defence in depth on top of the config's `${VAR}` substitutions.
+_SECRET_NAME = re.compile(r"TOKEN|PASSWORD|PASSWD|SECRET|CREDENTIAL|API_?KEY|PRIVATE_KEY", re.IGNORECASE)
+
+
+def environment_secrets(env: Mapping[str, str] | None = None) -> set[str]:
+    """Values of environment variables named like secrets (`*_TOKEN`, `*_PASSWORD`, ...), 6+ characters."""
+    env = os.environ if env is None else env
+    return {value for name, value in env.items() if _SECRET_NAME.search(name) and len(value) >= 6}
 
 
 @contextmanager
@@ -137,8 +152,8 @@ def setup(verbose: int = 0, log_format: str = "auto", secrets: Iterable[str] = (
           stream: TextIO | None = None) -> SecretFilter:
     """Configure the root logger for the daemon; returns the secret filter, to update on reload.
 
-    Level: INFO by default (start, reload, failures, deliveries), DEBUG with `-v`. Chatty libraries stay at
-    WARNING unless `-vv`.
+    Level: INFO by default (start, reload, failures, deliveries), DEBUG with `-v`; `-vv` adds each HTTP
+    request (httpx) and each job run (APScheduler). SQLAlchemy, httpcore and asyncio stay at WARNING.
     """
     stream = stream or sys.stderr
     handler = logging.StreamHandler(stream)
@@ -153,5 +168,7 @@ def setup(verbose: int = 0, log_format: str = "auto", secrets: Iterable[str] = (
     root.setLevel(logging.DEBUG if verbose else logging.INFO)
     for name in _QUIET:
         logging.getLogger(name).setLevel(logging.NOTSET if verbose >= 2 else logging.WARNING)
+    for name in _SILENT:
+        logging.getLogger(name).setLevel(logging.WARNING)
     logging.captureWarnings(True)
     return secret_filter

@@ -1,0 +1,601 @@
+"""`monitor run`: the long-running daemon — scheduled checks, the outbox dispatcher, probes and metrics.
+
+How it runs
+- **Scheduling**: APScheduler's `AsyncIOScheduler`, one job per enabled watch: an interval trigger for
+  `every: 10m`, a cron trigger for `every: "*/15 8-18 * * 1-5"` (numeric weekdays mean what they mean to
+  cron: 0 or 7 is Sunday). Jobs run with `max_instances=1` (never two checks of one watch at once),
+  `coalesce=True` (runs missed while the process was busy collapse into one) and a misfire grace of
+  half the interval (a run later than that is dropped: the next one is nearer).
+- **Jitter**: `daemon.jitter` is a fraction of the interval. The first run of each watch is spread at
+  random over that fraction of its interval (or waits for the interval to pass since its last recorded
+  check, so a restart loop never hammers a source), and every later run is delayed by a random amount up
+  to the same fraction, so watches on one host drift apart instead of firing together.
+- **One seam per check**: `Daemon.run_watch(watch_id)` is the whole scheduled job; it calls
+  `Engine.check_one(watch)`. A multi-replica lease wraps this one method.
+- **Back-off**: a failing source is not checked again until `interval * 2^(failures-1)` (capped at
+  `daemon.max_backoff`) has passed since its last check; scheduled runs that fall inside that window are
+  skipped (metric outcome `skipped`). The window is computed from the watch's stored state
+  (`consecutive_failures`, `last_check_at`), so it survives restarts and is the same for every replica,
+  and the first success returns the watch to its normal interval. A `Retry-After` from the source is
+  stored as `not_before` by the engine and honoured the same way.
+- **Source down / recovered**: the engine records one `source_down` change when a watch has failed for
+  `daemon.down_after`, and one `source_recovered` change at its next success, through the outbox.
+- **Dispatcher**: a loop beside the scheduler: deliver what is due, then sleep until the next delivery
+  is due (`store.next_due_at()`) or `DISPATCH_POLL` seconds, woken at once when a check records changes.
+- **Signals**: SIGTERM or SIGINT stops scheduling, lets in-flight checks finish and the outbox drain, all
+  within `daemon.shutdown_grace` seconds, then exits 0. Work still running at the deadline is cancelled;
+  every store write is one transaction, so a cancelled check records nothing and is simply done again
+  after the restart, and a pending delivery stays in the outbox. A second signal stops waiting.
+  SIGHUP reloads the configuration file: a valid one replaces the watches' jobs (added, removed,
+  rescheduled) and the notifiers; an invalid one is rejected, its problems logged, and the running
+  configuration stays. `state`, `http` and `daemon.listen` changes need a restart (a warning says so).
+- **Probes**: `/healthz`, `/readyz`, `/metrics` on `daemon.listen` (`--listen` or `MONITOR_LISTEN` override
+  it); see `monitor.health` and `monitor.metrics`.
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import logging
+import os
+import random
+import signal
+import sys
+import time
+from dataclasses import dataclass
+from datetime import datetime, timedelta, timezone
+from pathlib import Path
+
+from apscheduler.schedulers.asyncio import AsyncIOScheduler
+from apscheduler.triggers.cron import CronTrigger
+from apscheduler.triggers.interval import IntervalTrigger
+from sqlalchemy.engine import make_url
+
+from monitor import logs
+from monitor.app import Runtime, runtime
+from monitor.config import Config, load, mask
+from monitor.dispatch import DispatchReport, Dispatcher, build_notifiers
+from monitor.engine import Engine, WatchResult
+from monitor.errors import ConfigError, MonitorError, StoreError
+from monitor.health import Endpoints, HealthServer, Heartbeat, parse_listen
+from monitor.metrics import CONTENT_TYPE, Metrics
+from monitor.models import utcnow
+from monitor.schedule import Schedule
+from monitor.store import WatchState
+from watchers import WatchConfig
+
+log = logging.getLogger(__name__)
+
+EXIT_OK, EXIT_FAILED, EXIT_USAGE = 0, 1, 2
+HEARTBEAT = 5.0  # seconds between scheduler heartbeats
+HEARTBEAT_MAX_AGE = 30.0  # /healthz fails when the last heartbeat is older than this
+DISPATCH_POLL = 10.0  # the dispatcher looks at the outbox at least this often
+DISPATCH_MIN_GAP = 1.0  # ... and at most this often when nothing it can claim is due
+COUNTS_EVERY = 30.0  # refresh the outbox gauges at least this often
+READY_TIMEOUT = 5.0  # a database that does not answer a ping within this is not ready
+_CRON_DAYS = ("sun", "mon", "tue", "wed", "thu", "fri", "sat")
+
+
+# ---------------------------------------------------------------- pure helpers
+
+
+def backoff_delay(interval: float, failures: int, cap: float) -> float:
+    """Seconds from a failed check to the next one: `interval * 2^(failures-1)`, at most `cap`."""
+    if failures <= 1:
+        return interval
+    return min(interval * 2 ** min(failures - 1, 32), max(cap, interval))
+
+
+def hold_until(state: WatchState | None, interval: float, cap: float) -> datetime | None:
+    """The earliest time a watch may be checked again, or None: `Retry-After`, and back-off while failing.
+
+    Scheduled runs come on a fixed grid (plus jitter), so the back-off window ends half an interval early:
+    a run is never skipped for arriving a little before the exact back-off time.
+    """
+    if state is None:
+        return None
+    holds = [state.not_before] if state.not_before else []
+    if state.consecutive_failures >= 1 and state.last_check_at:
+        delay = backoff_delay(interval, state.consecutive_failures, cap)
+        holds.append(state.last_check_at + timedelta(seconds=delay - interval / 2))
+    return max(holds) if holds else None
+
+
+def cron_dow(field: str) -> str:
+    """A cron day-of-week field with numbers turned into names (0 and 7 are Sunday, as in cron).
+
+    APScheduler 3 numbers weekdays from Monday = 0, so `1-5` would mean Tuesday to Saturday there;
+    names mean the same to both.
+    """
+    if field in ("*", "?"):
+        return "*"
+    days: list[int] = []
+    for part in field.lower().split(","):
+        body, _, step_text = part.partition("/")
+        step = int(step_text) if step_text else 1
+        if body == "*":
+            low, high = 0, 6
+        elif "-" in body:
+            a, b = body.split("-", 1)
+            low, high = _cron_day(a), _cron_day(b)
+            if high == 0 and low > 0:  # "5-7": 7 is Sunday at the end of the week
+                high = 7
+        else:
+            low = high = _cron_day(body)
+            if step_text:
+                high = 6
+        if low > high:
+            raise ValueError(f"day-of-week range {body!r} runs backwards")
+        days.extend(d % 7 for d in range(low, high + 1, step))
+    return ",".join(_CRON_DAYS[d] for d in sorted(set(days)))
+
+
+def _cron_day(text: str) -> int:
+    if text.isdigit() and 0 <= int(text) <= 7:
+        return int(text) % 7 if int(text) != 7 else 0
+    if text[:3] in _CRON_DAYS:
+        return _CRON_DAYS.index(text[:3])
+    raise ValueError(f"{text!r} is not a day of the week (0-7 or sun-sat)")
+
+
+def cron_trigger(expr: str, *, jitter: float | None = None) -> CronTrigger:
+    """`CronTrigger.from_crontab` with cron's weekday numbering, in UTC."""
+    fields = expr.split()
+    if len(fields) == 5:
+        fields[4] = cron_dow(fields[4])
+    trigger = CronTrigger.from_crontab(" ".join(fields), timezone=timezone.utc)
+    trigger.jitter = jitter or None
+    return trigger
+
+
+def _aware(value: datetime | None) -> datetime | None:
+    if value is not None and value.tzinfo is None:
+        return value.replace(tzinfo=timezone.utc)
+    return value
+
+
+@dataclass(frozen=True)
+class _Job:
+    schedule: str
+    interval: float  # the interval, or a cron schedule's rough one (for back-off and jitter)
+
+
+# ---------------------------------------------------------------- the daemon
+
+
+class Daemon:
+    """One process: a scheduler of checks, an outbox dispatcher and a probe server on one event loop."""
+
+    def __init__(self, config: Config, *, listen: str | None = None, verbose: int = 0,
+                 secret_filter: logs.SecretFilter | None = None):
+        self.config = config
+        self.config_path = config.path
+        self.listen = listen or config.daemon.listen
+        self.verbose = verbose
+        self.secret_filter = secret_filter
+        self.metrics = Metrics()
+        self.heartbeat = Heartbeat(HEARTBEAT_MAX_AGE)
+        self.health: HealthServer | None = None
+        self.scheduler: AsyncIOScheduler | None = None
+        self.rt: Runtime | None = None
+        self.engine: Engine | None = None
+        self.dispatcher: Dispatcher | None = None
+        self._jobs: dict[str, _Job] = {}
+        self._inflight: set[asyncio.Task] = set()
+        self._wake = asyncio.Event()
+        self._stop = asyncio.Event()
+        self._force = asyncio.Event()
+        self._stopping = False
+        self._draining = False
+        self._delivering = False
+        self._dispatch_lock = asyncio.Lock()
+        self._reload_lock = asyncio.Lock()
+        self._reload_tasks: set[asyncio.Task] = set()
+        self._counts_at = 0.0
+
+    # ------------------------------------------------------------ lifecycle
+
+    async def serve(self) -> int:
+        """Run until SIGTERM/SIGINT; returns the exit status."""
+        try:
+            host, port = parse_listen(self.listen)
+        except ValueError as exc:
+            log.error("%s", exc)
+            return EXIT_USAGE
+        async with runtime(self.config, respect_backoff=True) as rt:
+            self.rt, self.engine, self.dispatcher = rt, rt.engine, rt.dispatcher
+            self.health = HealthServer(Endpoints(self.heartbeat.probe, self._ready, self.metrics.render, CONTENT_TYPE))
+            try:
+                bound = await self.health.start(host, port)
+            except OSError as exc:
+                log.error("cannot listen on %s for /healthz and /metrics: %s (set daemon.listen, --listen or "
+                          "MONITOR_LISTEN to a free address)", self.listen, exc.strerror or exc)
+                return EXIT_FAILED
+            self.scheduler = AsyncIOScheduler(timezone=timezone.utc)
+            self.scheduler.add_job(self._beat, IntervalTrigger(seconds=HEARTBEAT, timezone=timezone.utc),
+                                   id="_heartbeat", name="heartbeat", next_run_time=utcnow(), max_instances=1, coalesce=True,
+                                   misfire_grace_time=None)
+            self._sync_jobs()
+            self.scheduler.start()
+            dispatcher = asyncio.create_task(self._dispatch_loop(), name="dispatcher")
+            self._install_signals()
+            log.info("monitor running: %d watches, notifiers: %s; state %s; health and metrics on %s",
+                     len(self._jobs), ", ".join(sorted(self.dispatcher.notifiers)) or "none",
+                     rt.store.display_url, self.health.url,
+                     extra={"listen": f"{bound[0]}:{bound[1]}", "pid": os.getpid()})
+            await self._stop.wait()
+            await self._shutdown(dispatcher)
+        log.info("stopped")
+        return EXIT_OK
+
+    async def run_once(self) -> int:
+        """`monitor run --once`: every enabled watch once through `run_watch`, deliver, exit."""
+        async with runtime(self.config, respect_backoff=True) as rt:
+            self.rt, self.engine, self.dispatcher = rt, rt.engine, rt.dispatcher
+            results = await asyncio.gather(*(self.run_watch(w.id) for w in self.config.watches if w.enabled))
+            report = await self._deliver()
+        ok = all(r is None or r.ok for r in results) and not (report.failed or report.retrying)
+        return EXIT_OK if ok else EXIT_FAILED
+
+    def _install_signals(self) -> None:
+        loop = asyncio.get_running_loop()
+        for sig in (signal.SIGTERM, signal.SIGINT):
+            loop.add_signal_handler(sig, self.request_stop, sig.name)
+        if hasattr(signal, "SIGHUP"):
+            loop.add_signal_handler(signal.SIGHUP, self.request_reload)
+
+    def request_stop(self, why: str = "stop requested") -> None:
+        if self._stopping:
+            log.warning("%s again: not waiting for in-flight work any longer", why)
+            self._force.set()
+            return
+        self._stopping = True
+        log.info("%s: stopping; finishing in-flight checks and deliveries (up to %gs)", why,
+                 self.config.daemon.shutdown_grace)
+        self._stop.set()
+
+    def request_reload(self) -> None:
+        if self._stopping:
+            return
+        task = asyncio.get_running_loop().create_task(self.reload(), name="reload")
+        self._reload_tasks.add(task)
+        task.add_done_callback(self._reload_tasks.discard)
+
+    async def _shutdown(self, dispatcher: asyncio.Task) -> None:
+        loop = asyncio.get_running_loop()
+        deadline = loop.time() + self.config.daemon.shutdown_grace
+        assert self.scheduler is not None
+        self.scheduler.pause()  # nothing new starts; running checks carry on
+        if self._inflight:
+            log.info("waiting for %d in-flight checks", len(self._inflight))
+            pending = await self._wait(set(self._inflight), deadline)
+            if pending:
+                log.warning("cancelling %d checks still running at the shutdown deadline", len(pending))
+                for task in pending:
+                    task.cancel()
+                await asyncio.wait(pending, timeout=2.0)
+        self._draining = True  # the dispatcher makes one last pass over the outbox, then returns
+        self._wake.set()
+        pending = await self._wait({dispatcher}, deadline)
+        if pending:
+            if self._delivering:
+                log.warning("deliveries still running at the shutdown deadline were cancelled; they stay in the "
+                            "outbox and go out after the restart")
+            dispatcher.cancel()
+            await asyncio.wait({dispatcher}, timeout=2.0)
+        self.scheduler.shutdown(wait=False)
+        await asyncio.sleep(0)  # let the scheduler's shutdown callback run on the loop
+        if self.health is not None:
+            await self.health.close()
+        for task in self._reload_tasks:
+            task.cancel()
+        if self.dispatcher is not None and self.rt is not None and self.dispatcher is not self.rt.dispatcher:
+            await self.dispatcher.aclose()  # a reloaded one; runtime() closes the original
+
+    async def _wait(self, tasks: set[asyncio.Task], deadline: float) -> set[asyncio.Task]:
+        """Wait for all `tasks` until `deadline` or a second signal; returns those still running."""
+        remaining = deadline - asyncio.get_running_loop().time()
+        if tasks and remaining > 0 and not self._force.is_set():
+            everything = asyncio.ensure_future(asyncio.wait(tasks))
+            force = asyncio.ensure_future(self._force.wait())
+            await asyncio.wait({everything, force}, timeout=remaining, return_when=asyncio.FIRST_COMPLETED)
+            everything.cancel()  # stops waiting; the tasks themselves run on
+            force.cancel()
+        return {t for t in tasks if not t.done()}
+
+    # ------------------------------------------------------------ jobs
+
+    def _job_for(self, watch: WatchConfig) -> _Job:
+        schedule: Schedule = watch.every or self.config.defaults.every
+        interval = schedule.seconds if schedule.seconds is not None else schedule.nominal_seconds()
+        return _Job(str(schedule), float(interval))
+
+    def _sync_jobs(self) -> tuple[list[str], list[str], list[str]]:
+        """Make the scheduler's jobs match the configuration; returns (added, removed, rescheduled)."""
+        assert self.scheduler is not None and self.rt is not None
+        wanted = {w.id: w for w in self.config.watches if w.enabled}
+        removed = [job_id for job_id in self._jobs if job_id not in wanted]
+        for job_id in removed:
+            if self.scheduler.get_job(job_id):
+                self.scheduler.remove_job(job_id)
+            del self._jobs[job_id]
+            self.metrics.forget_watch(job_id)
+        added, changed = [], []
+        states = self.rt.store.load_states(list(wanted)) if wanted else {}
+        now = utcnow()
+        for watch_id, watch in wanted.items():
+            job = self._job_for(watch)
+            if self._jobs.get(watch_id) == job:
+                continue
+            (changed if watch_id in self._jobs else added).append(watch_id)
+            self._add_job(watch, job, states.get(watch_id), now)
+            self._jobs[watch_id] = job
+            self.metrics.add_watch(watch_id)
+        return added, removed, changed
+
+    def _add_job(self, watch: WatchConfig, job: _Job, state: WatchState | None, now: datetime) -> None:
+        assert self.scheduler is not None
+        schedule: Schedule = watch.every or self.config.defaults.every
+        spread = self.config.daemon.jitter * job.interval
+        options = dict(id=watch.id, name=f"check {watch.id}", args=[watch.id], max_instances=1, coalesce=True,
+                       misfire_grace_time=max(1, int(job.interval / 2)), replace_existing=True)
+        if schedule.cron:
+            self.scheduler.add_job(self.run_watch, cron_trigger(schedule.cron, jitter=spread), **options)
+            return
+        last = _aware(state.last_check_at) if state else None
+        base = max(now, last + timedelta(seconds=job.interval)) if last else now
+        first = base + timedelta(seconds=random.uniform(0, spread))
+        trigger = IntervalTrigger(seconds=job.interval, start_date=first, timezone=timezone.utc, jitter=spread or None)
+        self.scheduler.add_job(self.run_watch, trigger, next_run_time=first, **options)
+
+    def _interval(self, watch_id: str) -> float:
+        job = self._jobs.get(watch_id)
+        if job is not None:
+            return job.interval
+        return self._job_for(self.config.watch(watch_id)).interval
+
+    # ------------------------------------------------------------ the check
+
+    async def run_watch(self, watch_id: str) -> WatchResult | None:
+        """One scheduled check of one watch — the single seam a multi-replica lease will wrap.
+
+        Skips the check while the watch backs off or a `Retry-After` holds; otherwise calls
+        `Engine.check_one`, updates the metrics and wakes the dispatcher when something was recorded.
+        Never raises: a failure is logged and counted, and the next run comes as scheduled.
+        """
+        engine = self.engine
+        assert engine is not None and self.rt is not None
+        try:
+            watch = engine.config.watch(watch_id)
+        except KeyError:
+            return None  # removed by a reload after this run was scheduled
+        if self._stopping:
+            return None
+        task = asyncio.current_task()
+        if task is not None:
+            self._inflight.add(task)
+        store = self.rt.store
+        with logs.watch_context(watch_id):
+            try:
+                now = utcnow()
+                state = store.load_states([watch_id]).get(watch_id)
+                hold = _aware(hold_until(state, self._interval(watch_id), self.config.daemon.max_backoff))
+                if hold is not None and hold > now:
+                    self.metrics.observe_check(watch_id, "skipped", None)
+                    log.debug("backing off until %s (%d failures in a row)", hold.isoformat(timespec="seconds"),
+                              state.consecutive_failures if state else 0)
+                    return None
+                result = await engine.check_one(watch)
+                self._after_check(watch_id, result)
+                return result
+            except asyncio.CancelledError:
+                if not self._stopping:
+                    raise
+                log.info("check cancelled at the shutdown deadline: nothing recorded, it runs again after the restart")
+                return None
+            except Exception as exc:  # the store is down, or a bug: log, count, and keep the schedule
+                self.metrics.observe_check(watch_id, "failed", None)
+                if isinstance(exc, MonitorError):
+                    log.error("check could not run: %s", exc)
+                else:
+                    log.exception("check could not run")
+                return None
+            finally:
+                if task is not None:
+                    self._inflight.discard(task)
+
+    def _after_check(self, watch_id: str, result: WatchResult) -> None:
+        assert self.rt is not None
+        if not result.ok:
+            outcome = "failed"
+        elif result.baseline:
+            outcome = "baseline"
+        elif result.changes:
+            outcome = "changed"
+        else:
+            outcome = "unchanged"
+        recorded = list(result.changes) + list(result.status_changes)
+        self.metrics.observe_check(watch_id, outcome, result.seconds, (c.kind for c in recorded))
+        for warning in result.warnings:
+            (log.debug if warning.startswith("skipped:") else log.warning)("%s", warning)
+        if result.ok and result.baseline and not result.alerting():
+            log.info("baseline recorded: %d items (first check: no alerts)", result.item_count)
+        elif result.changes:
+            counts = {k: sum(1 for c in result.changes if c.kind == k) for k in ("added", "updated", "removed")}
+            log.info("changes: %s (%d items)", ", ".join(f"{n} {k}" for k, n in counts.items() if n), result.item_count)
+        else:
+            log.debug("checked in %.2fs: %s", result.seconds, outcome)
+        for change in result.status_changes:
+            log.warning("%s: %s", change.kind.replace("_", " "), change.item.title)
+        state = self.rt.store.load_states([watch_id]).get(watch_id)
+        if state is not None:
+            self.metrics.observe_state(watch_id, consecutive_failures=state.consecutive_failures,
+                                       down=state.down_alerted, last_success=_aware(state.last_success_at),
+                                       info=state.info)
+        if recorded:
+            self._wake.set()
+
+    # ------------------------------------------------------------ the dispatcher
+
+    async def _dispatch_loop(self) -> None:
+        """Deliver what is due; sleep until the next is due, a poll, or a wake-up; a last pass on shutdown."""
+        while True:
+            final = self._draining
+            self._wake.clear()
+            report = DispatchReport()
+            next_due: datetime | None = None
+            try:
+                report = await self._deliver()
+                next_due = _aware(self.rt.store.next_due_at()) if self.rt else None
+            except Exception as exc:  # noqa: BLE001 - the store is down: try again later
+                log.error("delivering alerts failed: %s", exc)
+                next_due = None
+            if final:
+                return
+            delay = DISPATCH_POLL
+            if next_due is not None:
+                wait = (next_due - utcnow()).total_seconds()
+                busy = report.sent or report.retrying or report.failed
+                delay = min(DISPATCH_POLL, max(wait, 0.0 if busy else DISPATCH_MIN_GAP))
+            try:
+                await asyncio.wait_for(self._wake.wait(), delay)
+            except TimeoutError:
+                pass
+
+    async def _deliver(self) -> DispatchReport:
+        async with self._dispatch_lock:
+            assert self.dispatcher is not None
+            self._delivering = True
+            try:
+                report = await self.dispatcher.deliver_due()
+            finally:
+                self._delivering = False
+        self.metrics.observe_dispatch(report.sent, report.retrying, report.failed)
+        if report.sent:
+            log.info("delivered %d alert%s", report.sent, "" if report.sent == 1 else "s")
+        if report.sent or report.retrying or report.failed or time.monotonic() - self._counts_at > COUNTS_EVERY:
+            self._refresh_counts()
+        return report
+
+    def _refresh_counts(self) -> None:
+        if self.rt is None:
+            return
+        try:
+            self.metrics.set_deliveries(self.rt.store.delivery_counts())
+            self._counts_at = time.monotonic()
+        except Exception as exc:  # noqa: BLE001 - a gauge must not break the loop
+            log.debug("cannot count deliveries: %s", exc)
+
+    # ------------------------------------------------------------ probes
+
+    async def _beat(self) -> None:
+        self.heartbeat.beat()
+        self.metrics.beat(time.time())
+        if time.monotonic() - self._counts_at > COUNTS_EVERY:
+            self._refresh_counts()
+
+    async def _ready(self) -> tuple[bool, str]:
+        if self._stopping:
+            return False, "shutting down"
+        assert self.rt is not None
+        store = self.rt.store
+        try:
+            await asyncio.wait_for(asyncio.to_thread(store.ping), READY_TIMEOUT)
+        except TimeoutError:
+            return False, f"state database {store.display_url} did not answer within {READY_TIMEOUT:g}s"
+        except Exception as exc:  # noqa: BLE001 - any failure means not ready
+            reason = mask(str(getattr(exc, "orig", None) or exc).splitlines()[0], self.config.secrets)
+            return False, f"state database {store.display_url} unreachable: {reason}"
+        return True, "ready"
+
+    # ------------------------------------------------------------ reload
+
+    async def reload(self) -> bool:
+        """Load the configuration file again; apply it if valid, else log why and keep the old one."""
+        async with self._reload_lock:
+            assert self.rt is not None
+            path = self.config_path
+            log.info("SIGHUP: reloading the configuration from %s", path)
+            try:
+                new = load(path)
+                engine = Engine(new, self.rt.store, self.rt.http, respect_backoff=True)
+                dispatcher = Dispatcher(new, self.rt.store, build_notifiers(new, self.rt.store, self.rt.http),
+                                        owner=self.rt.dispatcher.owner)
+            except ConfigError as exc:
+                self.metrics.reloads.labels("error").inc()
+                log.error("configuration rejected, the running one stays (%d problem%s):", len(exc.problems),
+                          "" if len(exc.problems) == 1 else "s")
+                for problem in exc.problems:
+                    log.error("  %s", problem)
+                return False
+            except Exception as exc:  # noqa: BLE001 - a plugin failing to start: same outcome
+                self.metrics.reloads.labels("error").inc()
+                log.error("configuration rejected, the running one stays: %s", exc)
+                return False
+            old = self.config
+            if new.state_url != old.state_url:
+                log.warning("`state` changed: the daemon keeps using %s until it is restarted", self.rt.store.display_url)
+            if new.http != old.http:
+                log.warning("`http` settings changed: they apply after a restart")
+            if new.daemon.listen != old.daemon.listen:
+                log.warning("`daemon.listen` changed: it applies after a restart")
+            secrets = (self.secret_filter.secrets if self.secret_filter else set()) | _secrets(new)
+            if new.daemon.log_format != old.daemon.log_format:
+                self.secret_filter = logs.setup(self.verbose, new.daemon.log_format, secrets)
+            elif self.secret_filter is not None:
+                self.secret_filter.update(secrets)
+            async with self._dispatch_lock:  # never swap notifiers under a running delivery
+                previous, self.dispatcher = self.dispatcher, dispatcher
+            self.engine, self.config = engine, new
+            if previous is not None and previous is not self.rt.dispatcher:
+                await previous.aclose()
+            added, removed, changed = self._sync_jobs()
+            self.metrics.reloads.labels("ok").inc()
+            log.info("configuration reloaded: %d watches (added: %s; removed: %s; rescheduled: %s), notifiers: %s",
+                     len(self._jobs), ", ".join(added) or "none", ", ".join(removed) or "none",
+                     ", ".join(changed) or "none", ", ".join(sorted(dispatcher.notifiers)) or "none")
+            self._wake.set()
+            return True
+
+
+# ---------------------------------------------------------------- entry point
+
+
+def _secrets(config: Config) -> set[str]:
+    """Everything to mask in logs: the config's `${VAR}` values, secret-named env vars, the database password."""
+    secrets = set(config.secrets) | logs.environment_secrets()
+    try:
+        password = make_url(config.state_url).password
+    except Exception:  # noqa: BLE001 - an unparseable URL is reported by the store
+        password = None
+    if password and len(str(password)) >= 4:
+        secrets.add(str(password))
+    return secrets
+
+
+def main(args: argparse.Namespace) -> int:
+    """`monitor run`. Exit status: 0 stopped cleanly; 1 could not start (state database unreachable, address
+    in use), which a supervisor should retry, or `--once` saw a failure; 2 configuration error, which
+    retrying cannot fix."""
+    try:
+        config = load(getattr(args, "config", None))
+    except ConfigError as exc:
+        print(f"configuration error{'s' if len(exc.problems) > 1 else ''}:", file=sys.stderr)
+        for problem in exc.problems:
+            print(f"  {problem}", file=sys.stderr)
+        return EXIT_USAGE
+    if config.path is not None:
+        config.path = Path(config.path).resolve()  # SIGHUP re-reads the same file even after a chdir
+    secret_filter = logs.setup(getattr(args, "verbose", 0), config.daemon.log_format, _secrets(config))
+    listen = getattr(args, "listen", None) or os.environ.get("MONITOR_LISTEN") or None
+    daemon = Daemon(config, listen=listen, verbose=getattr(args, "verbose", 0), secret_filter=secret_filter)
+    try:
+        if getattr(args, "once", False):
+            return asyncio.run(daemon.run_once())
+        return asyncio.run(daemon.serve())
+    except StoreError as exc:
+        log.error("cannot start: %s", exc)
+        return EXIT_FAILED
+    except KeyboardInterrupt:  # a signal before the handlers were installed
+        return EXIT_OK
