@@ -192,12 +192,20 @@ def _open_store(config: Config):
 
 
 def cmd_status(config: Config, args: argparse.Namespace) -> int:
+    from monitor.models import utcnow
+
     store = _open_store(config)
     try:
         states = store.load_states()
         counts = store.delivery_counts()
+        replicas = store.replicas()
     finally:
         store.close()
+    now = utcnow()
+    live = {r["owner"] for r in replicas if (now - r["last_seen"]).total_seconds() < 60}
+    replica_rows = [{"owner": r["owner"], "started": r["started_at"].isoformat(), "last_seen": r["last_seen"].isoformat(),
+                     "config_digest": r["config_digest"][:12], "version": r["version"], "alive": r["owner"] in live}
+                    for r in replicas]
     rows: list[dict[str, Any]] = []
     for watch in config.watches:
         st = states.get(watch.id)
@@ -211,11 +219,11 @@ def cmd_status(config: Config, args: argparse.Namespace) -> int:
             "not_before": st.not_before.isoformat() if st and st.not_before else None,
             "items": st.item_count if st else 0,
             "info": dict(st.info or {}) if st else {},
-            "lease": {"owner": st.lease_owner, "until": st.lease_until.isoformat() if st.lease_until else None}
-            if st and st.lease_owner else None,
+            "lease": _lease(st, live, now) if st and st.lease_owner else None,
         })
     if args.json:
-        print(mask(json.dumps({"watches": rows, "deliveries": counts}, indent=2, ensure_ascii=False), config.secrets))
+        print(mask(json.dumps({"watches": rows, "deliveries": counts, "replicas": replica_rows}, indent=2,
+                              ensure_ascii=False), config.secrets))
         return EXIT_OK
     print(f"{'WATCH':<28} {'LAST CHECK':<19} {'LAST CHANGE':<19} {'ITEMS':>5} {'FAILS':>5}  STATUS")
     for row, watch in zip(rows, config.watches):
@@ -228,8 +236,26 @@ def cmd_status(config: Config, args: argparse.Namespace) -> int:
             if key.startswith("_"):
                 continue
             print(f"{'':<28}   {key}: {mask(json.dumps(value, ensure_ascii=False) if not isinstance(value, str) else value, config.secrets)}")
+        if row["lease"]:
+            lease = row["lease"]
+            print(f"{'':<28}   lease: {lease['owner']} until {lease['until']}{' (STALE)' if lease['stale'] else ''}")
     print("deliveries: " + (", ".join(f"{n} {s}" for s, n in sorted(counts.items())) or "none"))
+    if replica_rows:
+        print("replicas:")
+        for r in replica_rows:
+            print(f"  {r['owner']:<32} {'alive' if r['alive'] else 'STALE (no heartbeat for 60s)':<30} "
+                  f"since {r['started'][:19]}  config {r['config_digest']}  v{r['version']}")
+        digests = {r["config_digest"] for r in replica_rows if r["alive"]}
+        if len(digests) > 1:
+            print("  warning: live replicas run different configurations")
     return EXIT_OK
+
+
+def _lease(state, live: set[str], now: datetime) -> dict[str, Any]:
+    """Who holds a watch, and whether that lease is stale (expired, or its replica stopped beating)."""
+    expired = state.lease_until is None or state.lease_until < now
+    return {"owner": state.lease_owner, "until": state.lease_until.isoformat() if state.lease_until else None,
+            "stale": expired or state.lease_owner not in live}
 
 
 def cmd_history(config: Config, args: argparse.Namespace) -> int:

@@ -95,8 +95,11 @@ class DaemonConfig(BaseModel):
     max_backoff: float = Field(6 * 3600.0, gt=0, description="longest back-off for a failing source")
     shutdown_grace: float = Field(20.0, gt=0, description="seconds to finish in-flight work on SIGTERM")
     log_format: str = Field("auto", pattern="^(auto|text|json)$")
+    lease: float = Field(120.0, gt=0, description="how long a replica holds a watch it is checking; a dead "
+                         "replica's watches are taken over after this")
+    config_poll: float = Field(30.0, gt=0, description="how often the config file is re-read for changes")
 
-    @field_validator("down_after", "max_backoff", "shutdown_grace", mode="before")
+    @field_validator("down_after", "max_backoff", "shutdown_grace", "lease", "config_poll", mode="before")
     @classmethod
     def _seconds(cls, value: Any) -> float:
         return parse_duration(value)

@@ -8,10 +8,18 @@ How it runs
   half the interval (a run later than that is dropped: the next one is nearer).
 - **Jitter**: `daemon.jitter` is a fraction of the interval. The first run of each watch is spread at
   random over that fraction of its interval (or waits for the interval to pass since its last recorded
-  check, so a restart loop never hammers a source), and every later run is delayed by a random amount up
-  to the same fraction, so watches on one host drift apart instead of firing together.
-- **One seam per check**: `Daemon.run_watch(watch_id)` is the whole scheduled job; it calls
-  `Engine.check_one(watch)`. A multi-replica lease wraps this one method.
+  check, so a restart loop never hammers a source); later runs keep that phase, so watches stay spread
+  out. (Cron watches get a random delay up to the same fraction on every run.)
+- **Several replicas** (one PostgreSQL database, no other service): every replica schedules every watch,
+  and `Daemon.run_watch` first takes the watch's lease in the database (`Store.try_lease`: one atomic
+  UPDATE). A watch is due when nobody started a check of it in the last `(1 - jitter) × 0.9` of its
+  interval, so each watch is checked about once per interval by whichever replica comes first, and
+  never by two at once. A lease is released when the check ends; one left by a replica that died
+  expires after `daemon.lease`, and another replica takes the watch over. Deliveries are claimed the
+  same way (`FOR UPDATE SKIP LOCKED`). Each replica records a heartbeat with a digest of its
+  configuration (`monitor status` lists them and any stale lease), re-reads its configuration file
+  every `daemon.config_poll` and reloads when it changed, and warns when replicas run different
+  configurations.
 - **Back-off**: a failing source is not checked again until `interval * 2^(failures-1)` (capped at
   `daemon.max_backoff`) has passed since its last check; scheduled runs that fall inside that window are
   skipped (metric outcome `skipped`). The window is computed from the watch's stored state
@@ -74,6 +82,7 @@ DISPATCH_POLL = 10.0  # the dispatcher looks at the outbox at least this often
 DISPATCH_MIN_GAP = 1.0  # ... and at most this often when nothing it can claim is due
 COUNTS_EVERY = 30.0  # refresh the outbox gauges at least this often
 READY_TIMEOUT = 5.0  # a database that does not answer a ping within this is not ready
+REPLICA_BEAT = 10.0  # seconds between replica heartbeats in the database
 _CRON_DAYS = ("sun", "mon", "tue", "wed", "thu", "fri", "sat")
 
 
@@ -193,7 +202,16 @@ class Daemon:
         self._reload_lock = asyncio.Lock()
         self._reload_tasks: set[asyncio.Task] = set()
         self._counts_at = 0.0
+        self.config_digest = file_digest(self.config_path)  # of the configuration running
+        self._file_digest = self.config_digest  # of the file as last looked at (a broken edit is tried once)
+        self._warned_digests: set[str] = set()
+        self._config_checked = 0.0
 
+    @property
+    def owner(self) -> str:
+        """This replica's name in leases, claims and heartbeats: host:pid."""
+        assert self.rt is not None
+        return self.rt.dispatcher.owner
     # ------------------------------------------------------------ lifecycle
 
     async def serve(self) -> int:
@@ -217,6 +235,9 @@ class Daemon:
                                    id="_heartbeat", name="heartbeat", next_run_time=utcnow(), max_instances=1, coalesce=True,
                                    misfire_grace_time=None)
             self._sync_jobs()
+            self.scheduler.add_job(self._replica_beat, IntervalTrigger(seconds=REPLICA_BEAT, timezone=timezone.utc),
+                                   id="_replica", name="replica heartbeat", next_run_time=utcnow(), max_instances=1,
+                                   coalesce=True, misfire_grace_time=None)
             self.scheduler.start()
             dispatcher = asyncio.create_task(self._dispatch_loop(), name="dispatcher")
             self._install_signals()
@@ -226,6 +247,10 @@ class Daemon:
                      extra={"listen": f"{bound[0]}:{bound[1]}", "pid": os.getpid()})
             await self._stop.wait()
             await self._shutdown(dispatcher)
+            try:
+                rt.store.forget_replica(self.owner)  # hand back any lease at once
+            except Exception as exc:  # noqa: BLE001 - leases expire by themselves anyway
+                log.debug("could not remove the replica heartbeat: %s", exc)
         log.info("stopped")
         return EXIT_OK
 
@@ -346,7 +371,9 @@ class Daemon:
         last = _aware(state.last_check_at) if state else None
         base = max(now, last + timedelta(seconds=job.interval)) if last else now
         first = base + timedelta(seconds=random.uniform(0, spread))
-        trigger = IntervalTrigger(seconds=job.interval, start_date=first, timezone=timezone.utc, jitter=spread or None)
+        # no per-run jitter: the random first run spreads the watches, and a steady phase keeps each watch's
+        # checks one interval apart (which the replicas' lease rule relies on)
+        trigger = IntervalTrigger(seconds=job.interval, start_date=first, timezone=timezone.utc)
         self.scheduler.add_job(self.run_watch, trigger, next_run_time=first, **options)
 
     def _interval(self, watch_id: str) -> float:
@@ -386,7 +413,17 @@ class Daemon:
                     log.debug("backing off until %s (%d failures in a row)", hold.isoformat(timespec="seconds"),
                               state.consecutive_failures if state else 0)
                     return None
-                result = await engine.check_one(watch)
+                interval = self._interval(watch_id)
+                due_gap = interval * (1 - self.config.daemon.jitter) * 0.9
+                if not store.try_lease(watch_id, self.owner, now, hold=timedelta(seconds=self.config.daemon.lease),
+                                       min_interval=timedelta(seconds=due_gap)):
+                    self.metrics.observe_check(watch_id, "other_replica", None)
+                    log.debug("checked or being checked by another replica: skipped")
+                    return None
+                try:
+                    result = await engine.check_one(watch)
+                finally:
+                    store.release_lease(watch_id, self.owner)
                 self._after_check(watch_id, result)
                 return result
             except asyncio.CancelledError:
@@ -495,6 +532,33 @@ class Daemon:
         if time.monotonic() - self._counts_at > COUNTS_EVERY:
             self._refresh_counts()
 
+    async def _replica_beat(self) -> None:
+        """Heartbeat in the database; reload when the configuration file changed; warn on drift."""
+        if self.rt is None or self._stopping:
+            return
+        from monitor import __version__
+
+        try:
+            now = utcnow()
+            self.rt.store.heartbeat(self.owner, now, config_digest=self.config_digest, version=__version__)
+            live = [r for r in self.rt.store.replicas()
+                    if (now - _aware(r["last_seen"])).total_seconds() < 3 * REPLICA_BEAT]
+        except Exception as exc:  # noqa: BLE001 - the store is down: /readyz says so
+            log.debug("replica heartbeat failed: %s", exc)
+            return
+        others = {r["config_digest"] for r in live if r["owner"] != self.owner} - {self.config_digest, ""}
+        for digest in others - self._warned_digests:
+            log.warning("another replica runs a different configuration (%s, this one %s): make every replica "
+                        "read the same file", digest[:12], self.config_digest[:12])
+        self._warned_digests |= others
+        if time.monotonic() - self._config_checked >= self.config.daemon.config_poll:
+            self._config_checked = time.monotonic()
+            digest = file_digest(self.config_path)
+            if digest and digest != self._file_digest:
+                self._file_digest = digest
+                log.info("the configuration file changed")
+                await self.reload()
+
     async def _ready(self) -> tuple[bool, str]:
         if self._stopping:
             return False, "shutting down"
@@ -516,7 +580,9 @@ class Daemon:
         async with self._reload_lock:
             assert self.rt is not None
             path = self.config_path
-            log.info("SIGHUP: reloading the configuration from %s", path)
+            log.info("reloading the configuration from %s", path)
+            digest = file_digest(path)
+            self._file_digest = digest
             try:
                 new = load(path)
                 engine = Engine(new, self.rt.store, self.rt.http, respect_backoff=True)
@@ -551,6 +617,7 @@ class Daemon:
             if previous is not None and previous is not self.rt.dispatcher:
                 await previous.aclose()
             added, removed, changed = self._sync_jobs()
+            self.config_digest = digest
             self.metrics.reloads.labels("ok").inc()
             log.info("configuration reloaded: %d watches (added: %s; removed: %s; rescheduled: %s), notifiers: %s",
                      len(self._jobs), ", ".join(added) or "none", ", ".join(removed) or "none",
@@ -560,6 +627,16 @@ class Daemon:
 
 
 # ---------------------------------------------------------------- entry point
+
+
+def file_digest(path: Path | None) -> str:
+    """sha256 of the configuration file, to tell replicas' configurations apart ("" if unreadable)."""
+    import hashlib
+
+    try:
+        return hashlib.sha256(Path(path).read_bytes()).hexdigest() if path else ""
+    except OSError:
+        return ""
 
 
 def _secrets(config: Config) -> set[str]:

@@ -116,8 +116,10 @@ class Dispatcher:
         """Send everything due now. Returns what happened; never raises for a channel's failure."""
         now = now or utcnow()
         release_dead_local_owners(self.store, now)
-        # A modest batch, so that sending it (Slack paces one message a second) ends well within the claim.
-        due = self.store.claim_deliveries(now, self.owner, hold=timedelta(minutes=10), limit=100)
+        # A modest batch, so that sending it (Slack paces one message a second) ends within the claim, and
+        # a claim as long as a watch lease: a replica that dies holds its deliveries no longer than that.
+        hold = timedelta(seconds=max(60.0, self.config.daemon.lease))
+        due = self.store.claim_deliveries(now, self.owner, hold=hold, limit=50)
         groups: dict[str, dict[str, list[Delivery]]] = defaultdict(lambda: defaultdict(list))
         report = DispatchReport()
         for delivery in due:

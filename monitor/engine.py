@@ -125,15 +125,43 @@ class Engine:
         return list(watch.notify or [])
 
     async def run_cycle(self, watch_ids: Sequence[str] | None = None) -> list[WatchResult]:
-        """Check the given watches (default: all enabled ones) once, concurrently."""
+        """Check the given watches (default: all enabled ones) once, concurrently.
+
+        When daemons are running against the same database, each watch is leased first, so a manual
+        check never runs at the same moment as a daemon's check of that watch (which could alert twice).
+        """
         watches = [w for w in self.config.watches if (w.id in watch_ids if watch_ids else w.enabled)]
         states = self.store.load_states([w.id for w in watches])
         fetcher = CycleFetcher(self.http)
         unchanged: list[tuple[str, str, Mapping[str, Any], Mapping[str, Any] | None]] = []
-        results = await asyncio.gather(*(self._check(w, states.get(w.id), fetcher, unchanged) for w in watches))
+        owner = self._lease_owner() if not self.dry_run else None
+        results = await asyncio.gather(*(self._leased_check(w, states.get(w.id), fetcher, unchanged, owner)
+                                         for w in watches))
         if unchanged and not self.dry_run:
             self.store.record_unchanged(unchanged, utcnow())
         return list(results)
+
+    def _lease_owner(self) -> str | None:
+        """This process's lease owner name if daemons share the database (heartbeat within a minute)."""
+        from monitor.dispatch import default_owner
+
+        now = utcnow()
+        alive = [r for r in self.store.replicas() if (now - r["last_seen"]).total_seconds() < 60]
+        return f"check:{default_owner()}" if alive else None
+
+    async def _leased_check(self, watch: WatchConfig, state: WatchState | None, fetcher: CycleFetcher,
+                            unchanged: list, owner: str | None) -> WatchResult:
+        if owner is None:
+            return await self._check(watch, state, fetcher, unchanged)
+        hold = timedelta(seconds=self.config.daemon.lease)
+        if not self.store.try_lease(watch.id, owner, utcnow(), hold=hold, min_interval=timedelta(0)):
+            result = WatchResult(watch.id, ok=True, unchanged=True, item_count=state.item_count if state else 0)
+            result.warnings.append("skipped: a running daemon is checking this watch right now")
+            return result
+        try:
+            return await self._check(watch, state, fetcher, unchanged)
+        finally:
+            self.store.release_lease(watch.id, owner)
 
     async def check_one(self, watch: WatchConfig) -> WatchResult:
         """One watch, outside a cycle (the daemon's scheduled job)."""

@@ -44,26 +44,34 @@ meta = sa.Table(
     sa.Column("value", sa.Text, nullable=False),
 )
 
+def _watch_state_v1_columns() -> list[sa.Column]:
+    """watch_state as schema 1 made it (fresh Column objects each call: a column has one table)."""
+    return [
+        sa.Column("watch_id", sa.String(100), primary_key=True),
+        sa.Column("fingerprint", sa.String(64), nullable=False, server_default=""),
+        sa.Column("plugin_state", JSONType, nullable=True),
+        sa.Column("info", JSONType, nullable=True),
+        sa.Column("baseline_done", sa.Boolean, nullable=False, server_default=sa.false()),
+        sa.Column("last_check_at", UTCDateTime),
+        sa.Column("last_success_at", UTCDateTime),
+        sa.Column("last_change_at", UTCDateTime),
+        sa.Column("last_error", sa.Text),
+        sa.Column("last_error_at", UTCDateTime),
+        sa.Column("consecutive_failures", sa.Integer, nullable=False, server_default="0"),
+        sa.Column("failing_since", UTCDateTime),
+        sa.Column("down_alerted", sa.Boolean, nullable=False, server_default=sa.false()),
+        sa.Column("not_before", UTCDateTime),  # Retry-After or back-off: no check before this time
+        sa.Column("item_count", sa.Integer, nullable=False, server_default="0"),
+        # leases, for several replicas sharing one database
+        sa.Column("lease_owner", sa.String(200)),
+        sa.Column("lease_until", UTCDateTime),
+    ]
+
+
 watch_state = sa.Table(
     "watch_state", metadata,
-    sa.Column("watch_id", sa.String(100), primary_key=True),
-    sa.Column("fingerprint", sa.String(64), nullable=False, server_default=""),
-    sa.Column("plugin_state", JSONType, nullable=True),
-    sa.Column("info", JSONType, nullable=True),
-    sa.Column("baseline_done", sa.Boolean, nullable=False, server_default=sa.false()),
-    sa.Column("last_check_at", UTCDateTime),
-    sa.Column("last_success_at", UTCDateTime),
-    sa.Column("last_change_at", UTCDateTime),
-    sa.Column("last_error", sa.Text),
-    sa.Column("last_error_at", UTCDateTime),
-    sa.Column("consecutive_failures", sa.Integer, nullable=False, server_default="0"),
-    sa.Column("failing_since", UTCDateTime),
-    sa.Column("down_alerted", sa.Boolean, nullable=False, server_default=sa.false()),
-    sa.Column("not_before", UTCDateTime),  # Retry-After or back-off: no check before this time
-    sa.Column("item_count", sa.Integer, nullable=False, server_default="0"),
-    # leases, for several replicas sharing one database
-    sa.Column("lease_owner", sa.String(200)),
-    sa.Column("lease_until", UTCDateTime),
+    *_watch_state_v1_columns(),
+    sa.Column("leased_at", UTCDateTime),  # added by migration 3: when the current lease was taken
 )
 
 items = sa.Table(
@@ -132,16 +140,26 @@ replicas = sa.Table(
 
 
 def _v1(conn: sa.Connection) -> None:
-    metadata.create_all(conn, tables=[watch_state, items, changes, deliveries, notifier_state])
+    # The tables as they were in schema 1: later migrations add to them, so `watch_state` is built
+    # without the columns they add.
+    sa.Table("watch_state", sa.MetaData(), *_watch_state_v1_columns()).create(conn)
+    metadata.create_all(conn, tables=[items, changes, deliveries, notifier_state])
 
 
 def _v2(conn: sa.Connection) -> None:
     replicas.create(conn)
 
 
+def _v3(conn: sa.Connection) -> None:
+    # When the current lease was taken: replicas use it to check a watch once per interval.
+    column_type = UTCDateTime().impl.compile(dialect=conn.dialect)
+    conn.execute(sa.text(f"ALTER TABLE watch_state ADD COLUMN leased_at {column_type}"))
+
+
 # (version, description, function). Append only; never edit a released migration.
 MIGRATIONS: list[tuple[int, str, Callable[[sa.Connection], None]]] = [
     (1, "initial schema", _v1),
     (2, "replica heartbeats", _v2),
+    (3, "lease start times", _v3),
 ]
 LATEST = MIGRATIONS[-1][0]

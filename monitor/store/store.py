@@ -44,6 +44,7 @@ class WatchState:
     item_count: int = 0
     lease_owner: str | None = None
     lease_until: datetime | None = None
+    leased_at: datetime | None = None
 
 
 @dataclass(frozen=True, slots=True)
@@ -239,10 +240,10 @@ class Store:
                   min_interval: timedelta) -> bool:
         """Claim a due watch for `owner`; True means this replica checks it now and nobody else does.
 
-        One atomic UPDATE, so it is race-free on PostgreSQL (a concurrent claimer blocks on the row, then
-        re-reads it and finds the lease taken) and on SQLite (one writer at a time). A watch is due when
-        it was last checked at least `min_interval` ago; a lease left by a replica that died expires after
-        `hold`, and then another replica takes the watch over.
+        Due means nobody started a check of it in the last `min_interval`. One atomic UPDATE, so it is
+        race-free on PostgreSQL (a concurrent claimer blocks on the row, then re-reads it and finds the
+        lease taken) and on SQLite (one writer at a time). A lease left by a replica that died expires
+        after `hold`; then another replica takes the watch over.
         """
         t = s.watch_state.c
         with self.engine.begin() as conn:
@@ -250,9 +251,9 @@ class Store:
             result = conn.execute(
                 s.watch_state.update()
                 .where(t.watch_id == watch_id,
-                       sa.or_(t.lease_until.is_(None), t.lease_until < now, t.lease_owner == owner),
-                       sa.or_(t.last_check_at.is_(None), t.last_check_at <= now - min_interval))
-                .values(lease_owner=owner, lease_until=now + hold))
+                       sa.or_(t.lease_until.is_(None), t.lease_until < now),
+                       sa.or_(t.leased_at.is_(None), t.leased_at <= now - min_interval))
+                .values(lease_owner=owner, lease_until=now + hold, leased_at=now))
         return result.rowcount == 1
 
     def heartbeat(self, owner: str, now: datetime, *, config_digest: str, version: str) -> None:

@@ -134,18 +134,30 @@ def test_unreachable_postgres_is_a_clear_error():
 
 
 def test_lease_is_exclusive_and_expires(store_url):
-    """A due watch is leased to one replica; the lease blocks others until it expires; a check ends the due-ness."""
+    """A due watch is leased to one replica; the lease blocks others until released or expired; then it is due again after the interval."""
     store = Store.open(store_url)
     hold, interval = timedelta(minutes=2), timedelta(minutes=5)
     assert store.try_lease("w", "a", T0, hold=hold, min_interval=interval)
     assert not store.try_lease("w", "b", T0 + timedelta(seconds=1), hold=hold, min_interval=interval)
-    # replica a died mid-check: after the hold, b takes over
-    assert store.try_lease("w", "b", T0 + timedelta(minutes=3), hold=hold, min_interval=interval)
-    store.record_unchanged([("w", "fp", {}, None)], T0 + timedelta(minutes=3))
-    store.release_lease("w", "b")
-    # checked just now: not due again for anyone until the interval has passed
-    assert not store.try_lease("w", "a", T0 + timedelta(minutes=4), hold=hold, min_interval=interval)
-    assert store.try_lease("w", "a", T0 + timedelta(minutes=8), hold=hold, min_interval=interval)
+    store.release_lease("w", "a")
+    # released, but checked within the interval: not due for anyone
+    assert not store.try_lease("w", "b", T0 + timedelta(minutes=4), hold=hold, min_interval=interval)
+    assert store.try_lease("w", "b", T0 + timedelta(minutes=5), hold=hold, min_interval=interval)
+    # b dies holding the lease: nobody takes it until the hold expires, then a does
+    assert not store.try_lease("w", "a", T0 + timedelta(minutes=6, seconds=59), hold=hold, min_interval=timedelta(0))
+    assert store.try_lease("w", "a", T0 + timedelta(minutes=7, seconds=1), hold=hold, min_interval=timedelta(0))
+
+
+def test_schema_2_database_is_migrated_to_3(store_url):
+    """A database at schema 2 (before lease start times) is upgraded in place, keeping its rows."""
+    store = Store.open(store_url)
+    with store.engine.begin() as conn:
+        conn.execute(sa.text("ALTER TABLE watch_state DROP COLUMN leased_at"))
+        conn.execute(schema.meta.update().values(value="2"))
+        conn.execute(sa.text("INSERT INTO watch_state (watch_id) VALUES ('old')"))
+    store = Store.open(store_url)
+    assert store.check_version() == 3 and "old" in store.load_states()
+    assert store.try_lease("old", "a", T0, hold=timedelta(minutes=1), min_interval=timedelta(minutes=1))
 
 
 def test_heartbeats_and_clean_goodbye(store_url):

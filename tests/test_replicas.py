@@ -1,0 +1,177 @@
+"""Several `monitor run` replicas on one PostgreSQL database: each watch checked once, each alert sent once.
+
+Real subprocesses, the real PostgreSQL on 127.0.0.1:5432, and a replay server standing in for 300
+sources (tiny RSS feeds with ETags) and for a webhook receiver.
+"""
+
+from __future__ import annotations
+
+import json
+import time
+from collections import Counter, defaultdict
+
+import pytest
+import sqlalchemy as sa
+
+from tests.conftest import run_cli
+from tests.support.daemon import DaemonProcess
+
+pytestmark = [pytest.mark.postgres, pytest.mark.slow]
+
+EVERY = 4.0
+LEASE = 3.0
+
+
+def feed(i: int, extra: int = 0) -> bytes:
+    items = "".join(
+        f"<item><title>Notice {i}.{n}</title><link>https://example.org/{i}/{n}</link>"
+        f"<pubDate>Mon, 03 Feb 2025 12:00:00 +0000</pubDate></item>" for n in range(2 + extra))
+    return f'<?xml version="1.0"?><rss version="2.0"><channel><title>Source {i}</title>{items}</channel></rss>'.encode()
+
+
+def write_config(tmp_path, pg_url: str, server, watches: int) -> object:
+    lines = [
+        f"state: {pg_url}",
+        f"daemon: {{jitter: 0.1, lease: {LEASE}s, shutdown_grace: 5s, config_poll: 2s, log_format: json}}",
+        "delivery: {backoff: 1s, backoff_max: 2s}",
+        f"notifiers:\n  hook: {{type: webhook, url: '{server.url('/hook')}'}}",
+        "watches:",
+    ]
+    lines += [f"  - {{id: w{i:03d}, type: feed, url: '{server.url(f'/f/{i}')}', every: {EVERY:g}s}}" for i in range(watches)]
+    path = tmp_path / "replicas.yaml"
+    path.write_text("\n".join(lines) + "\n")
+    return path
+
+
+def serve_feeds(server, count: int, *, delay: float = 0.0, changed: range = range(0)) -> None:
+    for i in range(count):
+        server.set(f"/f/{i}", feed(i, 1 if i in changed else 0), etag=True, delay=delay)
+    server.set("/hook", b"ok", content_type="text/plain")
+
+
+def baselined(pg_url: str) -> int:
+    engine = sa.create_engine(pg_url.replace("postgresql://", "postgresql+psycopg://"))
+    try:
+        with engine.connect() as conn:
+            return conn.execute(sa.text("SELECT count(*) FROM watch_state WHERE baseline_done")).scalar() or 0
+    except sa.exc.ProgrammingError:
+        return 0  # schema not there yet
+    finally:
+        engine.dispose()
+
+
+def checks_done(replica: DaemonProcess) -> float:
+    """Checks this replica ran itself (not those it left to another replica), from its /metrics."""
+    _, text = replica.get("/metrics")
+    total = 0.0
+    for line in text.splitlines():
+        if line.startswith("monitor_checks_total{") and 'outcome="other_replica"' not in line \
+                and 'outcome="skipped"' not in line:
+            total += float(line.rpartition(" ")[2])
+    return total
+
+
+def start(n: int, config, tmp_path) -> list[DaemonProcess]:
+    replicas = [DaemonProcess(config, tmp_path, name=f"replica{k}") for k in range(n)]
+    for r in replicas:
+        r.base_url  # waits for "monitor running"
+    return replicas
+
+
+def stop_all(replicas: list[DaemonProcess]) -> None:
+    for r in replicas:
+        if r.proc.poll() is None:
+            r.signal(15)
+    for r in replicas:
+        if r.proc.poll() is None:
+            r.wait(20)
+
+
+def wait_until(predicate, timeout: float, what: str):
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        value = predicate()
+        if value:
+            return value
+        time.sleep(0.2)
+    raise AssertionError(f"timed out after {timeout}s waiting for {what}")
+
+
+def test_three_replicas_check_each_watch_once_per_interval(tmp_path, pg_url, server):
+    """Three replicas over 300 watches for several intervals: each watch about once per interval, never twice at once, all replicas working."""
+    serve_feeds(server, 300)
+    config = write_config(tmp_path, pg_url, server, 300)
+    replicas = start(3, config, tmp_path)
+    try:
+        wait_until(lambda: baselined(pg_url) == 300, 60, "all 300 baselines")
+        window_start = time.monotonic()
+        time.sleep(4 * EVERY)
+        window_end = time.monotonic()
+        status = json.loads(run_cli("status", "--config", str(config), "--json").out)
+        done = [checks_done(r) for r in replicas]
+    finally:
+        stop_all(replicas)
+    assert [r.proc.returncode for r in replicas] == [0, 0, 0]
+
+    times: dict[str, list[float]] = defaultdict(list)
+    for seen in server.requests:
+        if seen.path.startswith("/f/"):
+            times[seen.path].append(seen.at)
+    # Request times lag lease times by however long a busy event loop takes to send them, so the spacing
+    # of requests is noisy; two checks at once would show as two requests within a fraction of a second.
+    min_gap = 1.0
+    for path, stamps in times.items():
+        steady = [t for t in stamps if t >= window_start - EVERY]  # the start-up burst queues requests
+        gaps = [b - a for a, b in zip(steady, steady[1:])]
+        assert not gaps or min(gaps) >= min_gap, f"{path} checked twice at once ({min(gaps):.2f}s apart)"
+        in_window = sum(1 for t in stamps if window_start <= t < window_end)
+        assert 3 <= in_window <= 5, f"{path}: {in_window} checks in {4 * EVERY:g}s at one per {EVERY:g}s"
+    assert len(times) == 300
+    assert all(d > 30 for d in done), f"every replica should share the work: {done}"
+    assert sum(r["alive"] for r in status["replicas"]) == 3
+
+
+def test_killed_replica_is_taken_over_and_every_change_delivered_once(tmp_path, pg_url, server):
+    """SIGKILL of one replica mid-cycle: its watches are checked by the others within the lease time, and each change is delivered exactly once."""
+    count = 120
+    serve_feeds(server, count)
+    config = write_config(tmp_path, pg_url, server, count)
+    replicas = start(3, config, tmp_path)
+    try:
+        wait_until(lambda: baselined(pg_url) == count, 60, "all baselines")
+        serve_feeds(server, count, delay=0.8, changed=range(30))  # slow sources: checks are in flight
+        time.sleep(EVERY / 2)
+        replicas[0].kill()
+        killed_at = time.monotonic()
+        hooks = lambda: [s for s in server.requests if s.path == "/hook"]  # noqa: E731
+        wait_until(lambda: len({json.loads(s.body)["key"] for s in hooks()}) >= 30, 60, "30 distinct alerts")
+        time.sleep(2 * EVERY)  # room for any duplicate to show up
+        posts = hooks()
+        after_kill = {s.path for s in server.requests if s.path.startswith("/f/") and s.at > killed_at}
+    finally:
+        stop_all(replicas[1:])
+
+    keys = Counter(json.loads(s.body)["key"] for s in posts)
+    assert set(keys) == {f"url:https://example.org/{i}/2" for i in range(30)}
+    assert all(n == 1 for n in keys.values()), f"delivered more than once: {[k for k, n in keys.items() if n > 1]}"
+    idempotency = Counter(s.headers.get("Idempotency-Key") for s in posts)
+    assert all(n == 1 for n in idempotency.values())
+    assert after_kill == {f"/f/{i}" for i in range(count)}, "every watch, the dead replica's too, is checked again"
+
+
+def test_status_shows_replicas_and_stale_leases(tmp_path, pg_url, server):
+    """`monitor status` lists live replicas and marks a lease left by a killed replica as stale."""
+    serve_feeds(server, 3, delay=3.0)
+    config = write_config(tmp_path, pg_url, server, 3)
+    [replica] = start(1, config, tmp_path)
+    try:
+        wait_until(lambda: any(s.path.startswith("/f/") for s in server.requests), 20, "a check in flight")
+        time.sleep(0.3)
+        replica.kill()
+        time.sleep(LEASE + 0.5)
+        status = json.loads(run_cli("status", "--config", str(config), "--json").out)
+    finally:
+        stop_all([replica])
+    leases = [w["lease"] for w in status["watches"] if w["lease"]]
+    assert leases and all(lease["stale"] for lease in leases)
+    assert status["replicas"] and not status["replicas"][0]["alive"] or status["replicas"][0]["owner"]
