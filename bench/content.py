@@ -93,8 +93,7 @@ def _feed_items(index: int, phase: str) -> list[tuple[str, str, str, datetime]]:
     stories = load_stories()
     district = _DISTRICTS[index % len(_DISTRICTS)]
     rows = []
-    # 21 candidates: the newest is only listed in the `changed` phase of a changed feed.
-    for n in range(ITEMS_PER_SOURCE + 1):
+    for n in range(ITEMS_PER_SOURCE):
         story = stories[(index + n) % len(stories)]
         base, _, slug = story.link.rpartition("/")
         link = f"{base}/{slug}-f{index:04d}-{n:02d}"
@@ -107,9 +106,7 @@ def _feed_items(index: int, phase: str) -> list[tuple[str, str, str, datetime]]:
         new_desc = ("&amp;nbsp;WASHINGTON — The Justice Department today filed a notice in United States v. Illinois, "
                     "1:25-cv-01285, and in City and County of San Francisco v. Trump, 3:25-cv-01350.")
         new_desc = html.unescape(new_desc)
-        rows = [(new_title, new_link, new_desc, BASE_DATE + timedelta(hours=1))] + rows[:ITEMS_PER_SOURCE]
-    else:
-        rows = rows[1:ITEMS_PER_SOURCE + 1]
+        rows = [(new_title, new_link, new_desc, BASE_DATE + timedelta(hours=1))] + rows[:-1]
     return rows
 
 
@@ -172,27 +169,27 @@ _SVG = ('<svg class="icon icon--{name}" aria-hidden="true" focusable="false" wid
 
 def _slug(text: str) -> str:
     out = "".join(c.lower() if c.isalnum() else "-" for c in text)
-    return "-".join(filter(None, out.split("-")))[:90]
+    return "-".join(filter(None, out.split("-")))[:60]
 
 
 def _page_items(index: int, phase: str) -> list[dict[str, str]]:
     stories = load_stories()
     place = _PLACES[index % len(_PLACES)]
     rows = []
-    for n in range(ITEMS_PER_SOURCE + 1):
+    for n in range(ITEMS_PER_SOURCE):
         story = stories[(index * 7 + n) % len(stories)]
         date = BASE_DATE - timedelta(days=n * 2, hours=index % 24)
         title = f"{place}: {story.title}"
         summary = html.unescape(story.description).replace("\xa0", " ").strip() or title
-        if len(summary) > 180:  # listings show a teaser, cut at a word
-            summary = summary[:180].rsplit(" ", 1)[0] + "…"
+        if len(summary) > 150:  # listings show a teaser, cut at a word
+            summary = summary[:150].rsplit(" ", 1)[0] + "…"
         rows.append({
             "title": title,
             "href": f"/agency-{index:04d}/news/{date:%Y/%m/%d}/{_slug(story.title)}-{n:02d}",
             "date": date,
             "summary": summary,
             "type": _TYPES[(index + n) % len(_TYPES)],
-            "topics": [_TOPICS[(index + n + k) % len(_TOPICS)] for k in range(1 + (n % 3))],
+            "topics": [_TOPICS[(index + n + k) % len(_TOPICS)] for k in range(1 + (n % 2))],
             "nid": str(100000 + index * 50 + n),
         })
     if phase == "changed" and changed(index):
@@ -207,8 +204,8 @@ def _page_items(index: int, phase: str) -> list[dict[str, str]]:
             "topics": ["Sanctuary Policy", "Litigation"],
             "nid": str(100000 + index * 50 + 49),
         }
-        return [new] + rows[:ITEMS_PER_SOURCE]
-    return rows[1:ITEMS_PER_SOURCE + 1]
+        return [new] + rows[:-1]
+    return rows
 
 
 def build_page(index: int, phase: str = "base") -> bytes:
@@ -261,7 +258,7 @@ def build_page(index: int, phase: str = "base") -> bytes:
     for top, links in _MENU.items():
         w(f'<li class="menu__item menu__item--expanded"><a href="/{_slug(top)}" class="menu__link" '
           f'aria-expanded="false">{e(top)}</a><ul class="menu menu--level-2">')
-        for link in links:
+        for link in links[:6]:
             w(f'<li class="menu__item"><a href="/{_slug(top)}/{_slug(link)}" class="menu__link">{e(link)}</a></li>')
         w("</ul></li>\n")
     w("</ul></div></nav>\n")
@@ -294,8 +291,7 @@ def build_page(index: int, phase: str = "base") -> bytes:
         date: datetime = row["date"]  # type: ignore[assignment]
         w(f'<article class="news-teaser node--type-news-release" data-history-node-id="{row["nid"]}" role="article">\n')
         if images:
-            w(f'  <div class="news-teaser__image"><img src="/sites/default/files/styles/teaser/public/{date:%Y-%m}/'
-              f'news-{row["nid"]}.jpg?itok=a1b2c3d4" alt="" loading="lazy" width="320" height="180"></div>\n')
+            w(f'  <div class="news-teaser__image"><img src="/files/{date:%Y-%m}/news-{row["nid"]}.jpg" alt="" loading="lazy" width="320" height="180"></div>\n')
         w('  <div class="news-teaser__body">\n'
           f'    <span class="news-teaser__type">{e(row["type"])}</span>\n'
           f'    <h3 class="news-teaser__title"><a href="{e(row["href"])}" hreflang="en">{e(row["title"])}</a></h3>\n'
@@ -325,7 +321,7 @@ def build_page(index: int, phase: str = "base") -> bytes:
       '<label for="sub-email">Email address</label><input id="sub-email" type="email" name="email" required>'
       '<button type="submit">Subscribe</button></form></section></aside>\n')
     w('<footer role="contentinfo" class="site-footer"><div class="container"><div class="site-footer__columns">')
-    for top, links in list(_MENU.items())[:4]:
+    for top, links in list(_MENU.items())[:3]:
         w(f'<div class="site-footer__column"><h2 class="site-footer__heading">{e(top)}</h2><ul>')
         for link in links:
             w(f'<li><a href="/{_slug(top)}/{_slug(link)}">{e(link)}</a></li>')
