@@ -120,6 +120,9 @@ class HttpClient:
         async with self._client.stream("GET", url, headers=headers) as response:
             status = response.status_code
             if status == 304:
+                # No body, but it must be read: a response closed unread takes its connection with it,
+                # and every "unchanged" check would then open (and TLS-handshake) a new one.
+                await response.aread()
                 return Fetched(url=url, status=304, headers=dict(response.headers), body=b"", not_modified=True,
                                etag=response.headers.get("etag"), last_modified=response.headers.get("last-modified"))
             if not 200 <= status < 300:
