@@ -184,6 +184,7 @@ class Engine:
                      unchanged: list) -> WatchResult:
         started = time.perf_counter()
         now = utcnow()
+        never_checked = state is None  # no state row, so no items either: they are written together
         state = state or WatchState(watch.id)
         result = WatchResult(watch.id, ok=False)
         if self.respect_backoff and state.not_before and state.not_before > now:
@@ -201,7 +202,7 @@ class Engine:
                 unchanged.append((watch.id, fp, outcome.state, outcome.info or None))
                 self._recovered(watch, state, result, now)
                 return result
-            previous = self.store.load_items(watch.id)
+            previous = {} if never_checked else self.store.load_items(watch.id)
             listed = outcome.source_count if outcome.source_count is not None else len(outcome.items)
             missing = 0 if watch.allow_empty else suspicious_empty(previous, listed)
             if missing:
@@ -227,7 +228,7 @@ class Engine:
                 self.store.commit_check(CheckWrite(
                     watch_id=watch.id, fingerprint=fp, plugin_state=outcome.state, info=outcome.info or None,
                     upserts=found.upserts, seen=found.seen, gone=found.gone, changes=changes, routes=routes,
-                    item_count=len(items), at=now))
+                    item_count=len(items), at=now, known=frozenset(previous)))
             self._recovered(watch, state, result, now)
         except (MonitorError, ValueError) as exc:
             self._failed(watch, state, result, exc, now)

@@ -70,6 +70,9 @@ class CheckWrite:
     routes: Mapping[str, Sequence[str]]  # change uid -> notifier names (possibly empty)
     item_count: int
     at: datetime
+    # Keys the store held for this watch when the check began (the engine has just loaded them): saves
+    # a SELECT per check. None: look them up.
+    known: frozenset[str] | None = None
 
 
 def _sqlite_pragmas(dbapi_connection: Any, _record: Any) -> None:
@@ -116,6 +119,7 @@ class Store:
         self.engine = engine
         self.url = url
         self.display_url = _redact(url)
+        self._state_updates: dict[tuple[str, ...], Any] = {}
 
     @classmethod
     def open(cls, url: str, *, migrate: bool = True) -> Store:
@@ -196,28 +200,46 @@ class Store:
             return {row.watch_id: self._state_from_row(row) for row in conn.execute(query)}
 
     def _ensure_state(self, conn: sa.Connection, watch_id: str) -> None:
-        exists = conn.execute(sa.select(s.watch_state.c.watch_id).where(s.watch_state.c.watch_id == watch_id)).first()
-        if not exists:
-            try:
-                with conn.begin_nested():
-                    conn.execute(s.watch_state.insert().values(watch_id=watch_id))
-            except sa.exc.IntegrityError:
-                pass  # another replica inserted it first
+        self._ensure_states(conn, [watch_id])
+
+    def _ensure_states(self, conn: sa.Connection, watch_ids: Sequence[str]) -> None:
+        """Create missing watch_state rows: one INSERT ... ON CONFLICT DO NOTHING (SQLite 3.24+ and
+        PostgreSQL), race-free across replicas, instead of a SELECT and a savepointed INSERT per watch."""
+        if not watch_ids:
+            return
+        if self.dialect == "postgresql":
+            from sqlalchemy.dialects.postgresql import insert
+        else:
+            from sqlalchemy.dialects.sqlite import insert
+        conn.execute(insert(s.watch_state).on_conflict_do_nothing(), [{"watch_id": w} for w in watch_ids])
+
+    def _state_update(self, columns: tuple[str, ...]) -> Any:
+        """`UPDATE watch_state SET <columns> WHERE watch_id = :w_id`, built once per set of columns (a
+        statement built per call costs its construction and a fresh cache key every time)."""
+        stmt = self._state_updates.get(columns)
+        if stmt is None:
+            stmt = self._state_updates[columns] = (
+                s.watch_state.update().where(s.watch_state.c.watch_id == sa.bindparam("w_id"))
+                .values({c: sa.bindparam(c) for c in columns}))
+        return stmt
 
     def record_unchanged(self, results: Sequence[tuple[str, str, Mapping[str, Any], Mapping[str, Any] | None]], at: datetime) -> None:
-        """Successful checks that found nothing new: (watch_id, fingerprint, plugin_state, info), batched."""
+        """Successful checks that found nothing new: (watch_id, fingerprint, plugin_state, info), batched:
+        one executemany per set of columns, not two statements per watch."""
         if not results:
             return
+        common = dict(last_check_at=at, last_success_at=at, consecutive_failures=0, failing_since=None,
+                      last_error=None, not_before=None)
+        groups: dict[tuple[str, ...], list[dict[str, Any]]] = {}
+        for watch_id, fingerprint, plugin_state, info in results:
+            values: dict[str, Any] = dict(fingerprint=fingerprint, plugin_state=dict(plugin_state), **common)
+            if info:
+                values["info"] = dict(info)
+            groups.setdefault(tuple(values), []).append({"w_id": watch_id, **values})
         with self.engine.begin() as conn:
-            for watch_id, fingerprint, plugin_state, info in results:
-                self._ensure_state(conn, watch_id)
-                values: dict[str, Any] = dict(
-                    fingerprint=fingerprint, plugin_state=dict(plugin_state), last_check_at=at, last_success_at=at,
-                    consecutive_failures=0, failing_since=None, last_error=None, not_before=None,
-                )
-                if info:
-                    values["info"] = dict(info)
-                conn.execute(s.watch_state.update().where(s.watch_state.c.watch_id == watch_id).values(**values))
+            self._ensure_states(conn, [r[0] for r in results])
+            for columns, rows in groups.items():
+                conn.execute(self._state_update(columns), rows)
 
     def record_failure(self, watch_id: str, error: str, at: datetime, *, not_before: datetime | None = None) -> WatchState:
         with self.engine.begin() as conn:
@@ -326,8 +348,8 @@ class Store:
             self._ensure_state(conn, write.watch_id)
             if write.upserts:
                 keys = [item.key for item in write.upserts]
-                existing = set()
-                for chunk in _chunks(keys, 500):
+                existing = set() if write.known is None else write.known.intersection(keys)
+                for chunk in (_chunks(keys, 500) if write.known is None else ()):
                     existing.update(r[0] for r in conn.execute(
                         sa.select(t.key).where(t.watch_id == write.watch_id, t.key.in_(chunk))))
                 new_rows = [
@@ -366,7 +388,7 @@ class Store:
                 values["info"] = dict(write.info)
             if any(c.kind in ("added", "updated", "removed") for c in write.changes):
                 values["last_change_at"] = at
-            conn.execute(s.watch_state.update().where(s.watch_state.c.watch_id == write.watch_id).values(**values))
+            conn.execute(self._state_update(tuple(values)), {"w_id": write.watch_id, **values})
         return change_ids
 
     def record_status_change(self, change: Change, notifiers: Sequence[str], *, down_alerted: bool) -> None:
