@@ -1,16 +1,14 @@
-"""Notifier kinds: one module per channel, registered in this one explicit table."""
+"""Notifier kinds: one module per channel, registered in this one explicit table;
+imported on first use, so a configuration of feeds never loads slack_sdk or aiosmtplib."""
 
+from monitor.registry import LazyRegistry
 from notifiers.base import Alert, Notifier, NotifierConfig
-from notifiers.console import ConsoleNotifier
-from notifiers.email import EmailNotifier
-from notifiers.slack import SlackNotifier
-from notifiers.webhook import WebhookNotifier
 
-NOTIFIERS: dict[str, type[Notifier]] = {
-    ConsoleNotifier.kind: ConsoleNotifier,
-    SlackNotifier.kind: SlackNotifier,
-    EmailNotifier.kind: EmailNotifier,
-    WebhookNotifier.kind: WebhookNotifier,
-}
+NOTIFIERS = LazyRegistry({
+    "console": "notifiers.console:ConsoleNotifier",
+    "slack": "notifiers.slack:SlackNotifier",
+    "email": "notifiers.email:EmailNotifier",
+    "webhook": "notifiers.webhook:WebhookNotifier",
+})
 
 __all__ = ["Alert", "Notifier", "NotifierConfig", "NOTIFIERS"]
