@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import asyncio
 import hashlib
+from collections import Counter
 import json
 import logging
 import time
@@ -132,7 +133,9 @@ class Engine:
         """
         watches = [w for w in self.config.watches if (w.id in watch_ids if watch_ids else w.enabled)]
         states = self.store.load_states([w.id for w in watches])
-        fetcher = CycleFetcher(self.http)
+        # how many watches fetch each URL, so the cycle can drop a body once all of them have it
+        expected = Counter(url for w in watches for url in self.watchers[w.id].fetch_urls())
+        fetcher = CycleFetcher(self.http, expected=expected)
         unchanged: list[tuple[str, str, Mapping[str, Any], Mapping[str, Any] | None]] = []
         owner = self._lease_owner() if not self.dry_run else None
         results = await asyncio.gather(*(self._leased_check(w, states.get(w.id), fetcher, unchanged, owner)

@@ -162,12 +162,19 @@ class CycleFetcher:
     the same validators; anyone else gets a fresh unconditional request. With `ttl`, responses are
     reused for that many seconds (the daemon, whose watches fire at different moments); without it,
     for the life of the object (one `check` cycle).
+
+    `expected` (URL -> how many watches of the cycle will fetch it, from `Watcher.fetch_urls`) lets a
+    cycle let go of a response once every watch that needs it has it, so that it holds the bodies being
+    parsed rather than every body fetched (1,000 sources of 30 KB: 28 MiB less at the peak). A URL not
+    announced is kept to the end, as before.
     """
 
-    def __init__(self, client: HttpClient, *, ttl: float | None = None):
+    def __init__(self, client: HttpClient, *, ttl: float | None = None, expected: Mapping[str, int] | None = None):
         self.client = client
         self.ttl = ttl
         self._cache: dict[tuple, tuple[float, tuple[str | None, str | None], asyncio.Task[Fetched]]] = {}
+        self._remaining = dict(expected or {}) if ttl is None else {}
+        self._keys: dict[str, list[tuple]] = {}  # url -> its cache keys, for letting go of them
         self.requests = 0
 
     def _purge(self, now: float) -> None:
@@ -182,6 +189,8 @@ class CycleFetcher:
         task = asyncio.ensure_future(self.client.get(url, headers=headers, etag=validators[0], last_modified=validators[1]))
         task.add_done_callback(lambda t: t.cancelled() or t.exception())  # retrieved: no "never retrieved" noise
         self._cache[key] = (now, validators, task)
+        if self._remaining:
+            self._keys.setdefault(url, []).append(key)
         return task
 
     async def fetch(
@@ -192,6 +201,26 @@ class CycleFetcher:
         etag: str | None = None,
         last_modified: str | None = None,
     ) -> Fetched:
+        try:
+            return await self._fetch(url, headers, etag, last_modified)
+        finally:
+            self._consumed(url)
+
+    def _consumed(self, url: str) -> None:
+        left = self._remaining.get(url)
+        if left is None:
+            return
+        if left > 1:
+            self._remaining[url] = left - 1
+            return
+        del self._remaining[url]
+        for key in self._keys.pop(url, ()):
+            entry = self._cache.get(key)
+            if entry is not None and entry[2].done():
+                del self._cache[key]
+
+    async def _fetch(self, url: str, headers: Mapping[str, str] | None, etag: str | None,
+                     last_modified: str | None) -> Fetched:
         now = time.monotonic()
         self._purge(now)
         key = (url, tuple(sorted((headers or {}).items())))
