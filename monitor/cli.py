@@ -158,7 +158,7 @@ async def _check(config: Config, args: argparse.Namespace):
 
     async with runtime(config, dry_run=args.dry_run, notify_baseline=args.notify_baseline) as rt:
         results = await rt.engine.run_cycle(args.watches or None)
-        report = DispatchReport() if args.dry_run else await rt.dispatcher.deliver_due()
+        report = DispatchReport() if args.dry_run else await rt.dispatcher.deliver_due(drain=True)
     return results, report
 
 
@@ -339,7 +339,7 @@ async def _deliver(config: Config):
     from monitor.app import runtime
 
     async with runtime(config) as rt:
-        return await rt.dispatcher.deliver_due()
+        return await rt.dispatcher.deliver_due(drain=True)
 
 
 def cmd_test_notifier(config: Config, args: argparse.Namespace) -> int:

@@ -29,6 +29,7 @@ from notifiers.console import ConsoleConfig
 log = logging.getLogger(__name__)
 
 DEFAULT_NOTIFIER = "console"
+DELIVERY_BATCH = 50
 
 
 @dataclass
@@ -112,14 +113,28 @@ class Dispatcher:
         delay = min(policy.backoff * (2 ** max(0, attempts - 1)), policy.backoff_max)
         return max(delay, retry_after or 0.0)
 
-    async def deliver_due(self, now: datetime | None = None) -> DispatchReport:
-        """Send everything due now. Returns what happened; never raises for a channel's failure."""
+    async def deliver_due(self, now: datetime | None = None, *, drain: bool = False) -> DispatchReport:
+        """Send what is due now: one batch (the daemon's loop comes back for the next), or with `drain`
+        batch after batch until nothing due is left (`monitor check`, which runs once). Returns what
+        happened; never raises for a channel's failure."""
         now = now or utcnow()
         release_dead_local_owners(self.store, now)
         # A modest batch, so that sending it (Slack paces one message a second) ends within the claim, and
         # a claim as long as a watch lease: a replica that dies holds its deliveries no longer than that.
         hold = timedelta(seconds=max(60.0, self.config.daemon.lease))
-        due = self.store.claim_deliveries(now, self.owner, hold=hold, limit=50)
+        report = DispatchReport()
+        seen: set[int] = set()
+        while True:
+            due = [d for d in self.store.claim_deliveries(now, self.owner, hold=hold, limit=DELIVERY_BATCH)
+                   if d.id not in seen]
+            if not due:
+                return report
+            seen.update(d.id for d in due)
+            report.add(await self._deliver(due, now))
+            if not drain:
+                return report
+
+    async def _deliver(self, due: list[Delivery], now: datetime) -> DispatchReport:
         groups: dict[str, dict[str, list[Delivery]]] = defaultdict(lambda: defaultdict(list))
         report = DispatchReport()
         for delivery in due:
