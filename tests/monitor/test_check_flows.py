@@ -286,3 +286,14 @@ def test_keyword_filter_and_matched_terms(server, write_config):
     report = check(path)
     [change] = report["watches"][0]["changes"]
     assert set(change["item"]["matched"]) == {"sanctuary", "Cook County"}
+
+
+def test_check_delivers_every_due_alert_not_only_one_batch(server, doj_config):
+    """A check that finds more new items than one outbox batch (50) delivers them all in the same run."""
+    check(doj_config)
+    burst = b"".join(NEW_ITEM.replace(b"justice-department-sues-illinois", f"release-{n}".encode())
+                     .replace(b"Sues Illinois", f"Sues Illinois ({n})".encode()) for n in range(60))
+    server.set("/news/rss", DOJ.replace(b"<item>", burst + b"<item>", 1))
+    report = check(doj_config)
+    assert len(changes(report)) == 60 and report["deliveries"]["sent"] == 60
+    assert json.loads(run_cli("deliveries", "--config", str(doj_config), "--json").out) == []
