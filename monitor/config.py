@@ -100,6 +100,8 @@ class DaemonConfig(BaseModel):
     lease: float = Field(120.0, gt=0, description="how long a replica holds a watch it is checking; a dead "
                          "replica's watches are taken over after this")
     config_poll: float = Field(30.0, gt=0, description="how often the config file is re-read for changes")
+    max_checks: int = Field(32, ge=1, le=1000, description="checks one process runs at once; further runs wait "
+                            "their turn, first come first served, without holding their leases")
 
     @field_validator("down_after", "max_backoff", "shutdown_grace", "lease", "config_poll", mode="before")
     @classmethod

@@ -202,6 +202,7 @@ class Daemon:
         self._reload_lock = asyncio.Lock()
         self._reload_tasks: set[asyncio.Task] = set()
         self._counts_at = 0.0
+        self._slots = asyncio.Semaphore(config.daemon.max_checks)  # checks running at once
         self.config_digest = file_digest(self.config_path)  # of the configuration running
         self._file_digest = self.config_digest  # of the file as last looked at (a broken edit is tried once)
         self._warned_digests: set[str] = set()
@@ -400,8 +401,6 @@ class Daemon:
         if self._stopping:
             return None
         task = asyncio.current_task()
-        if task is not None:
-            self._inflight.add(task)
         store = self.rt.store
         with logs.watch_context(watch_id):
             try:
@@ -413,19 +412,16 @@ class Daemon:
                     log.debug("backing off until %s (%d failures in a row)", hold.isoformat(timespec="seconds"),
                               state.consecutive_failures if state else 0)
                     return None
-                interval = self._interval(watch_id)
-                due_gap = interval * (1 - self.config.daemon.jitter) * 0.9
-                if not store.try_lease(watch_id, self.owner, now, hold=timedelta(seconds=self.config.daemon.lease),
-                                       min_interval=timedelta(seconds=due_gap)):
-                    self.metrics.observe_check(watch_id, "other_replica", None)
-                    log.debug("checked or being checked by another replica: skipped")
-                    return None
-                try:
-                    result = await engine.check_one(watch)
-                finally:
-                    store.release_lease(watch_id, self.owner)
-                self._after_check(watch_id, result)
-                return result
+                # Bounded concurrency, taken before the lease: a run waits its turn (first come, first
+                # served, so an overloaded replica still gets round to every watch) without holding the
+                # watch's lease, so another replica may take the watch meanwhile. While it waits,
+                # APScheduler drops this watch's further runs (max_instances=1): the queue stays bounded.
+                async with self._slots:
+                    if self._stopping:
+                        return None
+                    if task is not None:
+                        self._inflight.add(task)
+                    return await self._leased_check(watch, utcnow())
             except asyncio.CancelledError:
                 if not self._stopping:
                     raise
@@ -441,6 +437,23 @@ class Daemon:
             finally:
                 if task is not None:
                     self._inflight.discard(task)
+
+    async def _leased_check(self, watch: WatchConfig, now: datetime) -> WatchResult | None:
+        """Take the watch's lease (skip if another replica checked or is checking it), check, release."""
+        assert self.engine is not None and self.rt is not None
+        store, watch_id = self.rt.store, watch.id
+        due_gap = self._interval(watch_id) * (1 - self.config.daemon.jitter) * 0.9
+        if not store.try_lease(watch_id, self.owner, now, hold=timedelta(seconds=self.config.daemon.lease),
+                               min_interval=timedelta(seconds=due_gap)):
+            self.metrics.observe_check(watch_id, "other_replica", None)
+            log.debug("checked or being checked by another replica: skipped")
+            return None
+        try:
+            result = await self.engine.check_one(watch)
+        finally:
+            store.release_lease(watch_id, self.owner)
+        self._after_check(watch_id, result)
+        return result
 
     def _after_check(self, watch_id: str, result: WatchResult) -> None:
         assert self.rt is not None

@@ -170,5 +170,10 @@ def setup(verbose: int = 0, log_format: str = "auto", secrets: Iterable[str] = (
         logging.getLogger(name).setLevel(logging.NOTSET if verbose >= 2 else logging.WARNING)
     for name in _SILENT:
         logging.getLogger(name).setLevel(logging.WARNING)
+    # APScheduler warns once per missed or overlapping run; a busy replica would log thousands of lines a
+    # minute. Those runs are counted in the metrics (outcome `busy`), so its warnings need -vv to show.
+    if verbose < 2:
+        logging.getLogger("apscheduler.executors").setLevel(logging.ERROR)
+        logging.getLogger("apscheduler.scheduler").setLevel(logging.ERROR)
     logging.captureWarnings(True)
     return secret_filter

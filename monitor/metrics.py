@@ -4,7 +4,7 @@ Names (all prefixed `monitor_`):
 
 | metric | type | labels | what |
 |---|---|---|---|
-| `monitor_checks_total` | counter | watch, outcome | checks by outcome: `changed`, `unchanged`, `baseline`, `failed`, `skipped` (backing off) |
+| `monitor_checks_total` | counter | watch, outcome | checks by outcome: `changed`, `unchanged`, `baseline`, `failed`, `skipped` (backing off), `other_replica` (another replica has it) |
 | `monitor_changes_total` | counter | kind | recorded changes: `added`, `updated`, `removed`, `source_down`, `source_recovered` |
 | `monitor_check_duration_seconds` | histogram | watch | wall time of one check (fetch, parse, diff, record) |
 | `monitor_watch_consecutive_failures` | gauge | watch | failed checks in a row (0 when healthy) |

@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import io
 import os
-import sys
 from contextlib import redirect_stderr, redirect_stdout
 from dataclasses import dataclass
 from pathlib import Path
@@ -113,3 +112,17 @@ def store_url(request, tmp_path):
     if request.param == "sqlite":
         return f"sqlite:///{tmp_path / 'state.db'}"
     return request.getfixturevalue("pg_url")
+
+
+def check_json(path, *extra: str) -> dict:
+    """`monitor check --json` on a config: the report, plus its exit status as `exit`, and `watch` when there
+    is exactly one watch."""
+    import json
+
+    result = run_cli("check", "--config", str(path), "--json", *extra)
+    assert result.code in (0, 1), result.err
+    report = json.loads(result.out)
+    report["exit"] = result.code
+    if len(report["watches"]) == 1:
+        report["watch"] = report["watches"][0]
+    return report

@@ -11,8 +11,7 @@ from pathlib import Path
 
 import pytest
 
-from tests.conftest import DATA, run_cli
-from tests.support.http_server import Route
+from tests.conftest import DATA, check_json, run_cli
 
 DOJ = (DATA / "core" / "doj_news.xml").read_bytes()
 DOCKET = (DATA / "core" / "mad_193254_docket.html").read_bytes()
@@ -33,11 +32,7 @@ def with_new_item(feed: bytes) -> bytes:
 
 
 def check(path: Path, *extra: str) -> dict:
-    result = run_cli("check", "--config", str(path), "--json", *extra)
-    assert result.code in (0, 1), result.err
-    report = json.loads(result.out)
-    report["exit"] = result.code
-    return report
+    return check_json(path, *extra)
 
 
 def changes(report: dict, watch: str | None = None) -> list[tuple[str, str]]:

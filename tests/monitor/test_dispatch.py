@@ -6,7 +6,7 @@ import asyncio
 import socket
 import subprocess
 import sys
-from datetime import timedelta
+
 
 from monitor.config import loads
 from monitor.dispatch import Dispatcher, build_notifiers

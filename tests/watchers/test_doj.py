@@ -14,7 +14,7 @@ import pytest
 
 from monitor.errors import ParseError
 from monitor.models import Fetched
-from tests.conftest import DATA, run_cli
+from tests.conftest import DATA, check_json, run_cli
 from watchers.doj import DojConfig, DojWatcher
 
 API = DATA / "press" / "doj" / "api_v1_press_releases_pagesize20_truncated_to_2.json"
@@ -45,11 +45,7 @@ def derived_page(indices: list[int], page: int, pagesize: int, edit=None) -> byt
 
 
 def check(path: Path, *extra: str) -> dict:
-    result = run_cli("check", "--config", str(path), "--json", *extra)
-    assert result.code in (0, 1), result.err
-    report = json.loads(result.out)
-    report["exit"] = result.code
-    return report
+    return check_json(path, *extra)
 
 
 def watch_report(report: dict) -> dict:
@@ -302,7 +298,7 @@ def test_malformed_api_response_fails_the_check_and_records_nothing(server, doj_
     assert not watch["ok"] and message in watch["error"] and watch["changes"] == []
     assert history(config, "--all") == []
     text = run_cli("check", "--config", str(config))
-    assert text.code == 1 and f"doj-api: FAILED: " in text.out and message in text.out
+    assert text.code == 1 and "doj-api: FAILED: " in text.out and message in text.out
     server.set(query(0, 2), API, content_type="application/json")
     recovered = check(config)
     assert recovered["exit"] == 0 and watch_report(recovered)["changes"] == []

@@ -14,7 +14,7 @@ import pytest
 
 from monitor.errors import ParseError
 from monitor.models import Fetched
-from tests.conftest import DATA, run_cli
+from tests.conftest import DATA, check_json, run_cli
 from watchers.federal_register import FederalRegisterConfig, FederalRegisterWatcher
 
 SINCE = DATA / "federal_register" / "presidential_documents_since_2026-09-25.json"
@@ -61,12 +61,7 @@ def parse(body: bytes, **config) -> list:
 
 
 def check(path: Path, *extra: str) -> dict:
-    result = run_cli("check", "--config", str(path), "--json", *extra)
-    assert result.code in (0, 1), result.err
-    report = json.loads(result.out)
-    report["exit"] = result.code
-    [report["watch"]] = report["watches"]
-    return report
+    return check_json(path, *extra)
 
 
 @pytest.fixture

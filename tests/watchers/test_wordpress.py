@@ -12,7 +12,7 @@ from pathlib import Path
 import pytest
 
 from monitor.models import Fetched
-from tests.conftest import DATA, run_cli
+from tests.conftest import DATA, check_json, run_cli
 from watchers.whitehouse import DEFAULT_URL, WhiteHouseConfig, WhiteHouseWatcher
 from watchers.wordpress import WordPressConfig, WordPressWatcher, post_key, site_name
 
@@ -54,12 +54,7 @@ def parse(body: bytes = FEED, kind: str = "whitehouse", **config) -> list:
 
 
 def check(path: Path, *extra: str) -> dict:
-    result = run_cli("check", "--config", str(path), "--json", *extra)
-    assert result.code in (0, 1), result.err
-    report = json.loads(result.out)
-    report["exit"] = result.code
-    [report["watch"]] = report["watches"]
-    return report
+    return check_json(path, *extra)
 
 
 @pytest.fixture
