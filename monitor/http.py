@@ -113,6 +113,9 @@ class HttpClient:
                 raise FetchError(f"no complete answer from {url} within {self.settings.timeout:g}s") from None
             except httpx.TimeoutException as exc:
                 raise FetchError(f"timed out fetching {url} ({type(exc).__name__})") from exc
+            except httpx.ConnectError as exc:
+                raise FetchError(f"could not connect to {urlsplit(url).netloc} for {url}: {exc or 'refused'} "
+                                 "(check the URL, the network and any proxy)") from exc
             except httpx.HTTPError as exc:
                 raise FetchError(f"could not fetch {url}: {exc or type(exc).__name__}") from exc
 
