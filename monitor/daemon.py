@@ -56,7 +56,6 @@ from datetime import datetime, timedelta, timezone
 from pathlib import Path
 
 from apscheduler.schedulers.asyncio import AsyncIOScheduler
-from apscheduler.triggers.cron import CronTrigger
 from apscheduler.triggers.interval import IntervalTrigger
 from sqlalchemy.engine import make_url
 
@@ -69,6 +68,7 @@ from monitor.errors import ConfigError, MonitorError, StoreError
 from monitor.health import Endpoints, HealthServer, Heartbeat, parse_listen
 from monitor.metrics import CONTENT_TYPE, Metrics
 from monitor.models import utcnow
+from monitor.backoff import hold_until
 from monitor.schedule import Schedule
 from monitor.store import WatchState
 from watchers import WatchConfig
@@ -83,79 +83,6 @@ DISPATCH_MIN_GAP = 1.0  # ... and at most this often when nothing it can claim i
 COUNTS_EVERY = 30.0  # refresh the outbox gauges at least this often
 READY_TIMEOUT = 5.0  # a database that does not answer a ping within this is not ready
 REPLICA_BEAT = 10.0  # seconds between replica heartbeats in the database
-_CRON_DAYS = ("sun", "mon", "tue", "wed", "thu", "fri", "sat")
-
-
-# ---------------------------------------------------------------- pure helpers
-
-
-def backoff_delay(interval: float, failures: int, cap: float) -> float:
-    """Seconds from a failed check to the next one: `interval * 2^(failures-1)`, at most `cap`."""
-    if failures <= 1:
-        return interval
-    return min(interval * 2 ** min(failures - 1, 32), max(cap, interval))
-
-
-def hold_until(state: WatchState | None, interval: float, cap: float) -> datetime | None:
-    """The earliest time a watch may be checked again, or None: `Retry-After`, and back-off while failing.
-
-    Scheduled runs come on a fixed grid (plus jitter), so the back-off window ends half an interval early:
-    a run is never skipped for arriving a little before the exact back-off time.
-    """
-    if state is None:
-        return None
-    holds = [state.not_before] if state.not_before else []
-    if state.consecutive_failures >= 1 and state.last_check_at:
-        delay = backoff_delay(interval, state.consecutive_failures, cap)
-        holds.append(state.last_check_at + timedelta(seconds=delay - interval / 2))
-    return max(holds) if holds else None
-
-
-def cron_dow(field: str) -> str:
-    """A cron day-of-week field with numbers turned into names (0 and 7 are Sunday, as in cron).
-
-    APScheduler 3 numbers weekdays from Monday = 0, so `1-5` would mean Tuesday to Saturday there;
-    names mean the same to both.
-    """
-    if field in ("*", "?"):
-        return "*"
-    days: list[int] = []
-    for part in field.lower().split(","):
-        body, _, step_text = part.partition("/")
-        step = int(step_text) if step_text else 1
-        if body == "*":
-            low, high = 0, 6
-        elif "-" in body:
-            a, b = body.split("-", 1)
-            low, high = _cron_day(a), _cron_day(b)
-            if high == 0 and low > 0:  # "5-7": 7 is Sunday at the end of the week
-                high = 7
-        else:
-            low = high = _cron_day(body)
-            if step_text:
-                high = 6
-        if low > high:
-            raise ValueError(f"day-of-week range {body!r} runs backwards")
-        days.extend(d % 7 for d in range(low, high + 1, step))
-    return ",".join(_CRON_DAYS[d] for d in sorted(set(days)))
-
-
-def _cron_day(text: str) -> int:
-    if text.isdigit() and 0 <= int(text) <= 7:
-        return int(text) % 7 if int(text) != 7 else 0
-    if text[:3] in _CRON_DAYS:
-        return _CRON_DAYS.index(text[:3])
-    raise ValueError(f"{text!r} is not a day of the week (0-7 or sun-sat)")
-
-
-def cron_trigger(expr: str, *, jitter: float | None = None) -> CronTrigger:
-    """`CronTrigger.from_crontab` with cron's weekday numbering, in UTC."""
-    fields = expr.split()
-    if len(fields) == 5:
-        fields[4] = cron_dow(fields[4])
-    trigger = CronTrigger.from_crontab(" ".join(fields), timezone=timezone.utc)
-    trigger.jitter = jitter or None
-    return trigger
 
 
 def _aware(value: datetime | None) -> datetime | None:
@@ -367,7 +294,7 @@ class Daemon:
         options = dict(id=watch.id, name=f"check {watch.id}", args=[watch.id], max_instances=1, coalesce=True,
                        misfire_grace_time=max(1, int(job.interval / 2)), replace_existing=True)
         if schedule.cron:
-            self.scheduler.add_job(self.run_watch, cron_trigger(schedule.cron, jitter=spread), **options)
+            self.scheduler.add_job(self.run_watch, schedule.trigger(jitter=spread), **options)
             return
         last = _aware(state.last_check_at) if state else None
         base = max(now, last + timedelta(seconds=job.interval)) if last else now

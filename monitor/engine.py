@@ -196,7 +196,7 @@ class Engine:
             return result
         fp = fingerprint(watch)
         config_changed = bool(state.fingerprint) and state.fingerprint != fp
-        plugin_state = {} if config_changed or state.fingerprint != fp else dict(state.plugin_state or {})
+        plugin_state = {} if state.fingerprint != fp else dict(state.plugin_state or {})  # new or changed: afresh
         try:
             outcome = await self.watchers[watch.id].check(_Context(watch.id, plugin_state, fetcher, self.store))
             result.warnings.extend(outcome.warnings)

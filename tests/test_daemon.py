@@ -13,7 +13,8 @@ from datetime import datetime, timedelta, timezone
 
 import pytest
 
-from monitor.daemon import backoff_delay, cron_dow, cron_trigger, hold_until
+from monitor.backoff import backoff_delay, hold_until
+from monitor.schedule import cron_dow, cron_trigger
 from monitor.store import WatchState
 from tests.support.daemon import DaemonProcess
 from tests.support.http_server import Route

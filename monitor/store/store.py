@@ -12,15 +12,17 @@ import logging
 import uuid
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
-from datetime import datetime, timedelta
+from datetime import datetime
 from typing import Any
 
 import sqlalchemy as sa
 from sqlalchemy.engine import make_url
 
 from monitor.errors import StoreError
-from monitor.models import Change, Delivery, Item, utcnow
+from monitor.models import Change, Item
 from monitor.store import schema as s
+from monitor.store.outbox import OutboxStore
+from monitor.store.replicas import ReplicaStore
 
 log = logging.getLogger(__name__)
 
@@ -114,7 +116,9 @@ def create_engine(url: str) -> sa.Engine:
     raise StoreError(f"state database {_redact(url)}: unsupported backend {backend!r}; use sqlite:/// or postgresql://")
 
 
-class Store:
+class Store(ReplicaStore, OutboxStore):
+    """The whole store: watch state, items and history here; leases and the outbox in their mixins."""
+
     def __init__(self, engine: sa.Engine, url: str):
         self.engine = engine
         self.url = url
@@ -132,10 +136,6 @@ class Store:
         except sa.exc.OperationalError as exc:
             raise StoreError(f"cannot open the state database {store.display_url}: {exc.orig or exc}") from exc
         return store
-
-    @property
-    def dialect(self) -> str:
-        return self.engine.dialect.name
 
     def close(self) -> None:
         self.engine.dispose()
@@ -256,56 +256,6 @@ class Store:
             row = conn.execute(sa.select(s.watch_state).where(t.watch_id == watch_id)).one()
         return self._state_from_row(row)
 
-    # ------------------------------------------------------------ leases (several replicas)
-
-    def try_lease(self, watch_id: str, owner: str, now: datetime, *, hold: timedelta,
-                  min_interval: timedelta) -> bool:
-        """Claim a due watch for `owner`; True means this replica checks it now and nobody else does.
-
-        Due means nobody started a check of it in the last `min_interval`. One atomic UPDATE, so it is
-        race-free on PostgreSQL (a concurrent claimer blocks on the row, then re-reads it and finds the
-        lease taken) and on SQLite (one writer at a time). A lease left by a replica that died expires
-        after `hold`; then another replica takes the watch over.
-        """
-        t = s.watch_state.c
-        with self.engine.begin() as conn:
-            self._ensure_state(conn, watch_id)
-            result = conn.execute(
-                s.watch_state.update()
-                .where(t.watch_id == watch_id,
-                       sa.or_(t.lease_until.is_(None), t.lease_until < now),
-                       sa.or_(t.leased_at.is_(None), t.leased_at <= now - min_interval))
-                .values(lease_owner=owner, lease_until=now + hold, leased_at=now))
-        return result.rowcount == 1
-
-    def heartbeat(self, owner: str, now: datetime, *, config_digest: str, version: str) -> None:
-        """Record that replica `owner` is alive and which configuration it runs."""
-        r = s.replicas.c
-        with self.engine.begin() as conn:
-            updated = conn.execute(s.replicas.update().where(r.owner == owner)
-                                   .values(last_seen=now, config_digest=config_digest, version=version))
-            if not updated.rowcount:
-                conn.execute(s.replicas.insert().values(owner=owner, started_at=now, last_seen=now,
-                                                        config_digest=config_digest, version=version))
-
-    def replicas(self) -> list[dict[str, Any]]:
-        with self.engine.connect() as conn:
-            rows = conn.execute(sa.select(s.replicas).order_by(s.replicas.c.started_at))
-            return [dict(row._mapping) for row in rows]
-
-    def forget_replica(self, owner: str) -> None:
-        """A replica shutting down cleanly: drop its heartbeat and hand back its leases at once."""
-        t = s.watch_state.c
-        with self.engine.begin() as conn:
-            conn.execute(s.replicas.delete().where(s.replicas.c.owner == owner))
-            conn.execute(s.watch_state.update().where(t.lease_owner == owner).values(lease_owner=None, lease_until=None))
-
-    def release_lease(self, watch_id: str, owner: str) -> None:
-        t = s.watch_state.c
-        with self.engine.begin() as conn:
-            conn.execute(s.watch_state.update().where(t.watch_id == watch_id, t.lease_owner == owner)
-                         .values(lease_owner=None, lease_until=None))
-
     def set_not_before(self, watch_id: str, when: datetime | None) -> None:
         with self.engine.begin() as conn:
             conn.execute(s.watch_state.update().where(s.watch_state.c.watch_id == watch_id).values(not_before=when))
@@ -420,135 +370,6 @@ class Store:
             query = query.where(c.kind.in_(list(kinds)))
         with self.engine.connect() as conn:
             return [Change.from_dict(row.data) for row in conn.execute(query)]
-
-    # ------------------------------------------------------------ outbox
-
-    def _deliveries(self, where: Any, *, limit: int | None = None, order: Any = None) -> list[Delivery]:
-        d, c = s.deliveries.c, s.changes.c
-        query = (sa.select(d.id, d.notifier, d.status, d.attempts, d.next_attempt_at, d.last_error, d.sent_at,
-                           c.data.label("change"))
-                 .join(s.changes, s.changes.c.id == d.change_id).where(where)
-                 .order_by(*(order if order is not None else [d.id])))
-        if limit:
-            query = query.limit(limit)
-        with self.engine.connect() as conn:
-            return [
-                Delivery(id=r.id, change=Change.from_dict(r.change), notifier=r.notifier, status=r.status,
-                         attempts=r.attempts, next_attempt_at=r.next_attempt_at, last_error=r.last_error, sent_at=r.sent_at)
-                for r in conn.execute(query)
-            ]
-
-    def due_deliveries(self, now: datetime, *, limit: int = 500) -> list[Delivery]:
-        d = s.deliveries.c
-        return self._deliveries(sa.and_(d.status == "pending", d.next_attempt_at <= now), limit=limit)
-
-    def claim_deliveries(self, now: datetime, owner: str, *, hold: timedelta = timedelta(minutes=5),
-                         limit: int = 500) -> list[Delivery]:
-        """Due deliveries, claimed for `owner` so that no other replica sends them meanwhile."""
-        d = s.deliveries.c
-        free = sa.or_(d.claimed_until.is_(None), d.claimed_until < now, d.claimed_by == owner)
-        due = sa.and_(d.status == "pending", d.next_attempt_at <= now, free)
-        with self.engine.begin() as conn:
-            query = sa.select(d.id).where(due).order_by(d.id).limit(limit)
-            if self.dialect == "postgresql":
-                query = query.with_for_update(skip_locked=True)
-            ids = [r[0] for r in conn.execute(query)]
-            if not ids:
-                return []
-            conn.execute(s.deliveries.update().where(d.id.in_(ids), due)
-                         .values(claimed_by=owner, claimed_until=now + hold))
-        mine = sa.and_(d.id.in_(ids), d.claimed_by == owner, d.status == "pending")
-        return self._deliveries(mine)
-
-    def claim_owners(self, now: datetime) -> set[str]:
-        """Owners holding unexpired delivery claims or watch leases."""
-        d, t = s.deliveries.c, s.watch_state.c
-        with self.engine.connect() as conn:
-            owners = {r[0] for r in conn.execute(sa.select(d.claimed_by).distinct().where(d.claimed_until >= now))}
-            owners |= {r[0] for r in conn.execute(sa.select(t.lease_owner).distinct().where(t.lease_until >= now))}
-        return {o for o in owners if o}
-
-    def release_owner(self, owner: str) -> None:
-        """Free every claim and lease of an owner known to be dead (a crashed process on this host)."""
-        d, t = s.deliveries.c, s.watch_state.c
-        with self.engine.begin() as conn:
-            conn.execute(s.deliveries.update().where(d.claimed_by == owner).values(claimed_by=None, claimed_until=None))
-            conn.execute(s.watch_state.update().where(t.lease_owner == owner).values(lease_owner=None, lease_until=None))
-
-    def pending_deliveries(self, *, limit: int = 200) -> list[Delivery]:
-        return self._deliveries(s.deliveries.c.status == "pending", limit=limit)
-
-    def failed_deliveries(self, *, limit: int = 200) -> list[Delivery]:
-        return self._deliveries(s.deliveries.c.status == "failed", limit=limit)
-
-    def next_due_at(self) -> datetime | None:
-        d = s.deliveries.c
-        with self.engine.connect() as conn:
-            return conn.execute(sa.select(sa.func.min(d.next_attempt_at)).where(d.status == "pending")).scalar()
-
-    def mark_sent(self, delivery_ids: Sequence[int], at: datetime, result: Mapping[str, Any] | None = None) -> None:
-        d = s.deliveries.c
-        with self.engine.begin() as conn:
-            conn.execute(s.deliveries.update().where(d.id.in_(list(delivery_ids))).values(
-                status="sent", sent_at=at, attempts=d.attempts + 1, last_error=None,
-                result=dict(result) if result else None, claimed_by=None, claimed_until=None))
-
-    def mark_retry(self, delivery_ids: Sequence[int], error: str, next_at: datetime) -> None:
-        d = s.deliveries.c
-        with self.engine.begin() as conn:
-            conn.execute(s.deliveries.update().where(d.id.in_(list(delivery_ids))).values(
-                attempts=d.attempts + 1, last_error=error, next_attempt_at=next_at, claimed_by=None, claimed_until=None))
-
-    def postpone(self, delivery_ids: Sequence[int], until: datetime) -> None:
-        """Hold deliveries back (a digest notifier) without counting an attempt."""
-        d = s.deliveries.c
-        with self.engine.begin() as conn:
-            conn.execute(s.deliveries.update().where(d.id.in_(list(delivery_ids))).values(
-                next_attempt_at=until, claimed_by=None, claimed_until=None))
-
-    def mark_failed(self, delivery_ids: Sequence[int], error: str) -> None:
-        d = s.deliveries.c
-        with self.engine.begin() as conn:
-            conn.execute(s.deliveries.update().where(d.id.in_(list(delivery_ids))).values(
-                status="failed", attempts=d.attempts + 1, last_error=error, claimed_by=None, claimed_until=None))
-
-    def retry_failed(self, delivery_ids: Sequence[int] | None = None, *, now: datetime | None = None) -> int:
-        """Put failed deliveries back in the queue (all, or the given ids); returns how many."""
-        d = s.deliveries.c
-        where = d.status == "failed"
-        if delivery_ids:
-            where = sa.and_(where, d.id.in_(list(delivery_ids)))
-        with self.engine.begin() as conn:
-            result = conn.execute(s.deliveries.update().where(where).values(
-                status="pending", attempts=0, next_attempt_at=now or utcnow()))
-        return result.rowcount or 0
-
-    def delivery_counts(self) -> dict[str, int]:
-        d = s.deliveries.c
-        with self.engine.connect() as conn:
-            return {row[0]: row[1] for row in conn.execute(sa.select(d.status, sa.func.count()).group_by(d.status))}
-
-    # ------------------------------------------------------------ notifier memory
-
-    def get_notifier_state(self, notifier: str, key: str) -> Any:
-        n = s.notifier_state.c
-        with self.engine.connect() as conn:
-            row = conn.execute(sa.select(n.value).where(n.notifier == notifier, n.key == key)).first()
-        return row[0] if row else None
-
-    def set_notifier_state(self, notifier: str, key: str, value: Any) -> None:
-        n = s.notifier_state.c
-        with self.engine.begin() as conn:
-            updated = conn.execute(s.notifier_state.update().where(n.notifier == notifier, n.key == key)
-                                   .values(value=value, updated_at=utcnow()))
-            if not updated.rowcount:
-                try:
-                    with conn.begin_nested():
-                        conn.execute(s.notifier_state.insert().values(notifier=notifier, key=key, value=value, updated_at=utcnow()))
-                except sa.exc.IntegrityError:
-                    conn.execute(s.notifier_state.update().where(n.notifier == notifier, n.key == key)
-                                 .values(value=value, updated_at=utcnow()))
-
 
 def new_uid() -> str:
     return uuid.uuid4().hex

@@ -147,3 +147,11 @@ def test_shipped_config_validates(monkeypatch):
     env = {"SLACK_BOT_TOKEN": "xoxb-test", "COURTLISTENER_TOKEN": "0" * 40, "SMTP_USER": "u", "SMTP_PASSWORD": "p"}
     config = loads(shipped.read_text(), source=str(shipped), env=env)
     assert config.watches, "the shipped config should watch something"
+
+
+def test_cron_weekdays_mean_what_they_mean_to_cron():
+    """Validation reads cron weekdays as cron does (0 and 7 are Sunday), the same as the daemon schedules them."""
+    config = loads("watches:\n  - {id: s, type: feed, url: 'http://x/', every: '0 9 * * 7'}\n"
+                   "  - {id: w, type: feed, url: 'http://x/', every: '0 9 * * 1-5'}\n", env={})
+    assert config.watch("s").every.nominal_seconds() == 7 * 86400
+    assert config.watch("w").every.cron == "0 9 * * 1-5"

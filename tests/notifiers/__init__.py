@@ -98,3 +98,12 @@ class Outbox:
 
     def close(self) -> None:
         self.store.close()
+
+
+def deliver(box: Outbox, *changes: Change, now: datetime | None = None) -> DispatchReport:
+    """Record `changes` (if any) in the outbox, then run one real delivery pass."""
+    import asyncio
+
+    if changes:
+        box.record(changes)
+    return asyncio.run(box.deliver(now))

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import asyncio
 from datetime import datetime, time, timedelta, timezone
 from zoneinfo import ZoneInfo
 
@@ -10,7 +9,7 @@ import pytest
 
 from monitor.errors import ConfigError
 from notifiers.email import next_boundary
-from tests.notifiers import SF, Outbox, added, config, filing, release, updated
+from tests.notifiers import deliver, SF, Outbox, added, config, filing, release, updated
 from tests.support.smtp_server import SmtpServer, make_certificate, server_context
 
 
@@ -32,11 +31,6 @@ def outbox(tmp_path, smtp):
     yield box
     box.close()
 
-
-def deliver(box: Outbox, *changes, now=None):
-    if changes:
-        box.record(changes)
-    return asyncio.run(box.deliver(now))
 
 
 def test_new_filing_is_one_email_with_text_and_html(outbox, smtp):

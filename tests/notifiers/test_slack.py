@@ -15,7 +15,7 @@ from notifiers.base import Alert
 from notifiers.format import describe
 from notifiers.slack import MAX_BLOCKS, SlackNotifier, digest_message
 from tests.conftest import run_cli
-from tests.notifiers import SF, SLACK_TOKEN, Outbox, added, config, filing, release, updated
+from tests.notifiers import deliver, SF, SLACK_TOKEN, Outbox, added, config, filing, release, updated
 from tests.support.slack_server import Answer, SlackServer
 
 
@@ -37,11 +37,6 @@ def outbox(tmp_path, slack):
     yield box
     box.close()
 
-
-def deliver(box: Outbox, *changes, now=None):
-    if changes:
-        box.record(changes)
-    return asyncio.run(box.deliver(now))
 
 
 def test_new_filing_is_one_well_formed_message(outbox, slack):

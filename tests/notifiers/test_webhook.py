@@ -10,7 +10,7 @@ from datetime import timedelta
 import pytest
 
 from monitor.models import utcnow
-from tests.notifiers import SF, Outbox, added, config, filing, updated
+from tests.notifiers import deliver, SF, Outbox, added, config, filing, updated
 
 HOOK_TOKEN = "hook-secret-4242"
 
@@ -22,11 +22,6 @@ def outbox(tmp_path, server):
     yield box
     box.close()
 
-
-def deliver(box: Outbox, *changes):
-    if changes:
-        box.record(changes)
-    return asyncio.run(box.deliver())
 
 
 def test_each_change_is_posted_as_json_with_its_idempotency_key(outbox, server):

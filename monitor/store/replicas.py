@@ -1,0 +1,67 @@
+"""Store methods for several replicas: watch leases and replica heartbeats."""
+
+from __future__ import annotations
+
+from datetime import datetime, timedelta
+from typing import Any
+
+import sqlalchemy as sa
+
+from monitor.store import schema as s
+
+
+class ReplicaStore:
+    """Mixed into `Store` (which provides `engine` and `_ensure_state`)."""
+
+    engine: sa.Engine
+
+    def _ensure_state(self, conn: sa.Connection, watch_id: str) -> None:
+        raise NotImplementedError
+
+    def try_lease(self, watch_id: str, owner: str, now: datetime, *, hold: timedelta,
+                  min_interval: timedelta) -> bool:
+        """Claim a due watch for `owner`; True means this replica checks it now and nobody else does.
+
+        Due means nobody started a check of it in the last `min_interval`. One atomic UPDATE, so it is
+        race-free on PostgreSQL (a concurrent claimer blocks on the row, then re-reads it and finds the
+        lease taken) and on SQLite (one writer at a time). A lease left by a replica that died expires
+        after `hold`; then another replica takes the watch over.
+        """
+        t = s.watch_state.c
+        with self.engine.begin() as conn:
+            self._ensure_state(conn, watch_id)
+            result = conn.execute(
+                s.watch_state.update()
+                .where(t.watch_id == watch_id,
+                       sa.or_(t.lease_until.is_(None), t.lease_until < now),
+                       sa.or_(t.leased_at.is_(None), t.leased_at <= now - min_interval))
+                .values(lease_owner=owner, lease_until=now + hold, leased_at=now))
+        return result.rowcount == 1
+
+    def heartbeat(self, owner: str, now: datetime, *, config_digest: str, version: str) -> None:
+        """Record that replica `owner` is alive and which configuration it runs."""
+        r = s.replicas.c
+        with self.engine.begin() as conn:
+            updated = conn.execute(s.replicas.update().where(r.owner == owner)
+                                   .values(last_seen=now, config_digest=config_digest, version=version))
+            if not updated.rowcount:
+                conn.execute(s.replicas.insert().values(owner=owner, started_at=now, last_seen=now,
+                                                        config_digest=config_digest, version=version))
+
+    def replicas(self) -> list[dict[str, Any]]:
+        with self.engine.connect() as conn:
+            rows = conn.execute(sa.select(s.replicas).order_by(s.replicas.c.started_at))
+            return [dict(row._mapping) for row in rows]
+
+    def forget_replica(self, owner: str) -> None:
+        """A replica shutting down cleanly: drop its heartbeat and hand back its leases at once."""
+        t = s.watch_state.c
+        with self.engine.begin() as conn:
+            conn.execute(s.replicas.delete().where(s.replicas.c.owner == owner))
+            conn.execute(s.watch_state.update().where(t.lease_owner == owner).values(lease_owner=None, lease_until=None))
+
+    def release_lease(self, watch_id: str, owner: str) -> None:
+        t = s.watch_state.c
+        with self.engine.begin() as conn:
+            conn.execute(s.watch_state.update().where(t.watch_id == watch_id, t.lease_owner == owner)
+                         .values(lease_owner=None, lease_until=None))
