@@ -68,24 +68,67 @@ def write_config(tmp_path):
 
 
 PG_ADMIN_URL = os.environ.get("MONITOR_TEST_PG_ADMIN", "postgresql://postgres@127.0.0.1:5432/postgres")
-PG_TEST_DB = os.environ.get("MONITOR_TEST_PG_DB", "monitor_test")
+# One database per test run (pid in the name), so that two runs at once (two checkouts, CI beside a
+# developer) never drop each other's schema. Databases of runs that died are dropped at the next start.
+PG_TEST_PREFIX = "monitor_test_"
+PG_TEST_DB = os.environ.get("MONITOR_TEST_PG_DB", f"{PG_TEST_PREFIX}{os.getpid()}")
+_pg_state: dict[str, str | None] = {}
+
+
+def _pid_alive(pid: int) -> bool:
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except PermissionError:
+        return True
+    return True
+
+
+def _pg_admin():
+    import sqlalchemy as sa
+
+    return sa.create_engine(PG_ADMIN_URL.replace("postgresql://", "postgresql+psycopg://"),
+                            isolation_level="AUTOCOMMIT", connect_args={"connect_timeout": 3})
 
 
 def _pg_available() -> str | None:
-    """Create the test database if needed; None when PostgreSQL cannot be reached."""
+    """Create this run's test database once; None when PostgreSQL is there, else why not."""
     import sqlalchemy as sa
 
+    if "problem" in _pg_state:
+        return _pg_state["problem"]
     try:
-        engine = sa.create_engine(PG_ADMIN_URL.replace("postgresql://", "postgresql+psycopg://"),
-                                  isolation_level="AUTOCOMMIT", connect_args={"connect_timeout": 3})
+        engine = _pg_admin()
         with engine.connect() as conn:
-            exists = conn.execute(sa.text("SELECT 1 FROM pg_database WHERE datname = :d"), {"d": PG_TEST_DB}).first()
-            if not exists:
+            names = [r[0] for r in conn.execute(sa.text("SELECT datname FROM pg_database WHERE datname LIKE :p"),
+                                                {"p": PG_TEST_PREFIX + "%"})]
+            for name in names:  # left behind by a run that was killed
+                pid = name.removeprefix(PG_TEST_PREFIX)
+                if name != PG_TEST_DB and pid.isdigit() and not _pid_alive(int(pid)):
+                    conn.execute(sa.text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
+            if PG_TEST_DB not in names:
                 conn.execute(sa.text(f'CREATE DATABASE "{PG_TEST_DB}"'))
         engine.dispose()
+        _pg_state["problem"] = None
     except Exception as exc:  # noqa: BLE001
-        return f"PostgreSQL not reachable at {PG_ADMIN_URL}: {exc}"
-    return None
+        _pg_state["problem"] = f"PostgreSQL not reachable at {PG_ADMIN_URL}: {exc}"
+    return _pg_state["problem"]
+
+
+def pytest_sessionfinish(session, exitstatus):
+    """Drop this run's database (only if this run created it: a given MONITOR_TEST_PG_DB is left alone)."""
+    import sqlalchemy as sa
+
+    if _pg_state.get("problem", "unused") is not None or "MONITOR_TEST_PG_DB" in os.environ:
+        return
+    try:
+        engine = _pg_admin()
+        with engine.connect() as conn:
+            conn.execute(sa.text(f'DROP DATABASE IF EXISTS "{PG_TEST_DB}" WITH (FORCE)'))
+        engine.dispose()
+    except Exception:  # noqa: BLE001 - the next run drops it
+        pass
 
 
 @pytest.fixture
