@@ -57,6 +57,16 @@ class UrlWatchConfig(WatchConfig):
 
 
 @dataclass(frozen=True, slots=True)
+class Gap:
+    """A blind spot the people who get the alerts must hear about, once when it opens and once when it
+    closes (a court feed that publishes only some entry types; an API budget spent, so a case goes
+    unchecked until a given time). At most one open gap per `kind` per watch."""
+
+    kind: str  # e.g. "coverage", "budget"; the engine adds its own: "stale", "access"
+    message: str  # said when it opens: what is not seen, since when, what to do about it
+
+
+@dataclass(frozen=True, slots=True)
 class CheckOutcome:
     """What one check of one watch found.
 
@@ -73,6 +83,9 @@ class CheckOutcome:
     source_count: int | None = None
     info: Mapping[str, Any] = field(default_factory=dict)
     warnings: tuple[str, ...] = ()
+    # The watcher's gaps open as of this check, all of them (a kind it reported before and not now has
+    # closed); None when this check cannot tell (a 304 answer), so whatever was open stays open.
+    gaps: tuple[Gap, ...] | None = None
 
 
 class CheckContext(Protocol):
