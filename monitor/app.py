@@ -11,6 +11,7 @@ from typing import AsyncIterator
 
 import httpx
 
+from monitor import logs
 from monitor.config import Config
 from monitor.dispatch import Dispatcher, build_notifiers
 from monitor.engine import Engine
@@ -33,6 +34,7 @@ async def runtime(config: Config, *, store: Store | None = None, dry_run: bool =
                   owner: str | None = None) -> AsyncIterator[Runtime]:
     own_store = store is None
     store = store or Store.open(config.state_url)
+    store.secrets = logs.all_secrets(config)  # masked in every text the store writes
     http = HttpClient(config.http, transport=transport)
     engine = Engine(config, store, http, dry_run=dry_run, notify_baseline=notify_baseline, respect_backoff=respect_backoff)
     dispatcher = Dispatcher(config, store, build_notifiers(config, store, http), owner=owner)

@@ -35,6 +35,8 @@ def _parser() -> argparse.ArgumentParser:
     p.add_argument("--dry-run", action="store_true", help="detect and print, but record and send nothing")
     p.add_argument("--json", action="store_true", help="print a machine-readable report on stdout")
     p.add_argument("--notify-baseline", action="store_true", help="alert on a watch's first check too")
+    p.add_argument("--force", action="store_true",
+                   help="check even the watches whose source asked us to wait (Retry-After)")
 
     p = sub.add_parser("run", parents=[common], help="run the daemon: scheduled checks, deliveries, /healthz, /metrics")
     p.add_argument("--listen", metavar="HOST:PORT",
@@ -156,7 +158,8 @@ async def _check(config: Config, args: argparse.Namespace):
     from monitor.app import runtime
     from monitor.dispatch import DispatchReport
 
-    async with runtime(config, dry_run=args.dry_run, notify_baseline=args.notify_baseline) as rt:
+    async with runtime(config, dry_run=args.dry_run, notify_baseline=args.notify_baseline,
+                       respect_backoff=not args.force) as rt:
         results = await rt.engine.run_cycle(args.watches or None)
         report = DispatchReport() if args.dry_run else await rt.dispatcher.deliver_due(drain=True)
     return results, report

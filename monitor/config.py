@@ -265,11 +265,21 @@ def _secret_values(model: BaseModel) -> set[str]:
     """Values of SecretStr fields (a token that came from a default, not from ${VAR}): masked too."""
     from pydantic import SecretStr
 
-    found = set()
+    found: set[str] = set()
+
+    def walk(value: Any) -> None:
+        if isinstance(value, SecretStr):
+            if value.get_secret_value():
+                found.add(value.get_secret_value())
+        elif isinstance(value, Mapping):  # a webhook's headers: {name: SecretStr}
+            for item in value.values():
+                walk(item)
+        elif isinstance(value, (list, tuple)):
+            for item in value:
+                walk(item)
+
     for name in type(model).model_fields:
-        value = getattr(model, name, None)
-        if isinstance(value, SecretStr) and value.get_secret_value():
-            found.add(value.get_secret_value())
+        walk(getattr(model, name, None))
     return found
 
 

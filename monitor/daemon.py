@@ -57,7 +57,6 @@ from pathlib import Path
 
 from apscheduler.schedulers.asyncio import AsyncIOScheduler
 from apscheduler.triggers.interval import IntervalTrigger
-from sqlalchemy.engine import make_url
 
 from monitor import logs
 from monitor.app import Runtime, runtime
@@ -129,6 +128,7 @@ class Daemon:
         self._reload_lock = asyncio.Lock()
         self._reload_tasks: set[asyncio.Task] = set()
         self._counts_at = 0.0
+        self._counts_task: asyncio.Task | None = None
         self._slots = asyncio.Semaphore(config.daemon.max_checks)  # checks running at once
         self.config_digest = file_digest(self.config_path)  # of the configuration running
         self._file_digest = self.config_digest  # of the file as last looked at (a broken edit is tried once)
@@ -162,7 +162,7 @@ class Daemon:
             self.scheduler.add_job(self._beat, IntervalTrigger(seconds=HEARTBEAT, timezone=timezone.utc),
                                    id="_heartbeat", name="heartbeat", next_run_time=utcnow(), max_instances=1, coalesce=True,
                                    misfire_grace_time=None)
-            self._sync_jobs()
+            await self._sync_jobs()
             self.scheduler.add_job(self._replica_beat, IntervalTrigger(seconds=REPLICA_BEAT, timezone=timezone.utc),
                                    id="_replica", name="replica heartbeat", next_run_time=utcnow(), max_instances=1,
                                    coalesce=True, misfire_grace_time=None)
@@ -176,7 +176,7 @@ class Daemon:
             await self._stop.wait()
             await self._shutdown(dispatcher)
             try:
-                rt.store.forget_replica(self.owner)  # hand back any lease at once
+                await rt.store.aio.forget_replica(self.owner)  # hand back any lease at once
             except Exception as exc:  # noqa: BLE001 - leases expire by themselves anyway
                 log.debug("could not remove the replica heartbeat: %s", exc)
         log.info("stopped")
@@ -264,7 +264,7 @@ class Daemon:
         interval = schedule.seconds if schedule.seconds is not None else schedule.nominal_seconds()
         return _Job(str(schedule), float(interval))
 
-    def _sync_jobs(self) -> tuple[list[str], list[str], list[str]]:
+    async def _sync_jobs(self) -> tuple[list[str], list[str], list[str]]:
         """Make the scheduler's jobs match the configuration; returns (added, removed, rescheduled)."""
         assert self.scheduler is not None and self.rt is not None
         wanted = {w.id: w for w in self.config.watches if w.enabled}
@@ -275,7 +275,7 @@ class Daemon:
             del self._jobs[job_id]
             self.metrics.forget_watch(job_id)
         added, changed = [], []
-        states = self.rt.store.load_states(list(wanted)) if wanted else {}
+        states = await self.rt.store.aio.load_states(list(wanted)) if wanted else {}
         now = utcnow()
         for watch_id, watch in wanted.items():
             job = self._job_for(watch)
@@ -332,7 +332,7 @@ class Daemon:
         with logs.watch_context(watch_id):
             try:
                 now = utcnow()
-                state = store.load_states([watch_id]).get(watch_id)
+                state = (await store.aio.load_states([watch_id])).get(watch_id)
                 hold = _aware(hold_until(state, self._interval(watch_id), self.config.daemon.max_backoff))
                 if hold is not None and hold > now:
                     self.metrics.observe_check(watch_id, "skipped", None)
@@ -356,7 +356,9 @@ class Daemon:
                 return None
             except Exception as exc:  # the store is down, or a bug: log, count, and keep the schedule
                 self.metrics.observe_check(watch_id, "failed", None)
-                if isinstance(exc, MonitorError):
+                if store.lost and str(exc) == store.lost:
+                    log.debug("check could not run: %s", exc)  # said once already, and /readyz says it
+                elif isinstance(exc, MonitorError):
                     log.error("check could not run: %s", exc)
                 else:
                     log.exception("check could not run")
@@ -370,19 +372,19 @@ class Daemon:
         assert self.engine is not None and self.rt is not None
         store, watch_id = self.rt.store, watch.id
         due_gap = self._interval(watch_id) * (1 - self.config.daemon.jitter) * 0.9
-        if not store.try_lease(watch_id, self.owner, now, hold=timedelta(seconds=self.config.daemon.lease),
-                               min_interval=timedelta(seconds=due_gap)):
+        if not await store.aio.try_lease(watch_id, self.owner, now, hold=timedelta(seconds=self.config.daemon.lease),
+                                         min_interval=timedelta(seconds=due_gap)):
             self.metrics.observe_check(watch_id, "other_replica", None)
             log.debug("checked or being checked by another replica: skipped")
             return None
         try:
             result = await self.engine.check_one(watch)
         finally:
-            store.release_lease(watch_id, self.owner)
-        self._after_check(watch_id, result)
+            await store.aio.release_lease(watch_id, self.owner)
+        await self._after_check(watch_id, result)
         return result
 
-    def _after_check(self, watch_id: str, result: WatchResult) -> None:
+    async def _after_check(self, watch_id: str, result: WatchResult) -> None:
         assert self.rt is not None
         if not result.ok:
             outcome = "failed"
@@ -405,7 +407,7 @@ class Daemon:
             log.debug("checked in %.2fs: %s", result.seconds, outcome)
         for change in result.status_changes:
             log.warning("%s: %s", change.kind.replace("_", " "), change.item.title)
-        state = self.rt.store.load_states([watch_id]).get(watch_id)
+        state = (await self.rt.store.aio.load_states([watch_id])).get(watch_id)
         if state is not None:
             self.metrics.observe_state(watch_id, consecutive_failures=state.consecutive_failures,
                                        down=state.down_alerted, last_success=_aware(state.last_success_at),
@@ -424,9 +426,10 @@ class Daemon:
             next_due: datetime | None = None
             try:
                 report = await self._deliver()
-                next_due = _aware(self.rt.store.next_due_at()) if self.rt else None
+                next_due = _aware(await self.rt.store.aio.next_due_at()) if self.rt else None
             except Exception as exc:  # noqa: BLE001 - the store is down: try again later
-                log.error("delivering alerts failed: %s", exc)
+                lost = self.rt is not None and self.rt.store.lost
+                (log.debug if lost and str(exc) == lost else log.error)("delivering alerts failed: %s", exc)
                 next_due = None
             if final:
                 return
@@ -452,25 +455,26 @@ class Daemon:
         if report.sent:
             log.info("delivered %d alert%s", report.sent, "" if report.sent == 1 else "s")
         if report.sent or report.retrying or report.failed or time.monotonic() - self._counts_at > COUNTS_EVERY:
-            self._refresh_counts()
+            await self._refresh_counts()
         return report
 
-    def _refresh_counts(self) -> None:
+    async def _refresh_counts(self) -> None:
         if self.rt is None:
             return
         try:
-            self.metrics.set_deliveries(self.rt.store.delivery_counts())
             self._counts_at = time.monotonic()
+            self.metrics.set_deliveries(await self.rt.store.aio.delivery_counts())
         except Exception as exc:  # noqa: BLE001 - a gauge must not break the loop
             log.debug("cannot count deliveries: %s", exc)
 
     # ------------------------------------------------------------ probes
 
     async def _beat(self) -> None:
+        """The liveness heartbeat: never waits for the database (a locked one must not make /healthz fail)."""
         self.heartbeat.beat()
         self.metrics.beat(time.time())
-        if time.monotonic() - self._counts_at > COUNTS_EVERY:
-            self._refresh_counts()
+        if time.monotonic() - self._counts_at > COUNTS_EVERY and (self._counts_task is None or self._counts_task.done()):
+            self._counts_task = asyncio.get_running_loop().create_task(self._refresh_counts(), name="outbox gauges")
 
     async def _replica_beat(self) -> None:
         """Heartbeat in the database; reload when the configuration file changed; warn on drift."""
@@ -480,8 +484,8 @@ class Daemon:
 
         try:
             now = utcnow()
-            self.rt.store.heartbeat(self.owner, now, config_digest=self.config_digest, version=__version__)
-            live = [r for r in self.rt.store.replicas()
+            await self.rt.store.aio.heartbeat(self.owner, now, config_digest=self.config_digest, version=__version__)
+            live = [r for r in await self.rt.store.aio.replicas()
                     if (now - _aware(r["last_seen"])).total_seconds() < 3 * REPLICA_BEAT]
         except Exception as exc:  # noqa: BLE001 - the store is down: /readyz says so
             log.debug("replica heartbeat failed: %s", exc)
@@ -505,12 +509,12 @@ class Daemon:
         assert self.rt is not None
         store = self.rt.store
         try:
-            await asyncio.wait_for(asyncio.to_thread(store.ping), READY_TIMEOUT)
+            # the default executor, not the store's threads: those may all be waiting on a lock
+            problem = await asyncio.wait_for(asyncio.to_thread(store.health), READY_TIMEOUT)
         except TimeoutError:
             return False, f"state database {store.display_url} did not answer within {READY_TIMEOUT:g}s"
-        except Exception as exc:  # noqa: BLE001 - any failure means not ready
-            reason = mask(str(getattr(exc, "orig", None) or exc).splitlines()[0], self.config.secrets)
-            return False, f"state database {store.display_url} unreachable: {reason}"
+        if problem:
+            return False, mask(problem, store.secrets | self.config.secrets)
         return True, "ready"
 
     # ------------------------------------------------------------ reload
@@ -547,6 +551,7 @@ class Daemon:
             if new.daemon.listen != old.daemon.listen:
                 log.warning("`daemon.listen` changed: it applies after a restart")
             secrets = (self.secret_filter.secrets if self.secret_filter else set()) | _secrets(new)
+            self.rt.store.secrets = set(self.rt.store.secrets) | secrets
             if new.daemon.log_format != old.daemon.log_format:
                 self.secret_filter = logs.setup(self.verbose, new.daemon.log_format, secrets)
             elif self.secret_filter is not None:
@@ -556,7 +561,7 @@ class Daemon:
             self.engine, self.config = engine, new
             if previous is not None and previous is not self.rt.dispatcher:
                 await previous.aclose()
-            added, removed, changed = self._sync_jobs()
+            added, removed, changed = await self._sync_jobs()
             self.config_digest = digest
             self.metrics.reloads.labels("ok").inc()
             log.info("configuration reloaded: %d watches (added: %s; removed: %s; rescheduled: %s), notifiers: %s",
@@ -581,14 +586,7 @@ def file_digest(path: Path | None) -> str:
 
 def _secrets(config: Config) -> set[str]:
     """Everything to mask in logs: the config's `${VAR}` values, secret-named env vars, the database password."""
-    secrets = set(config.secrets) | logs.environment_secrets()
-    try:
-        password = make_url(config.state_url).password
-    except Exception:  # noqa: BLE001 - an unparseable URL is reported by the store
-        password = None
-    if password and len(str(password)) >= 4:
-        secrets.add(str(password))
-    return secrets
+    return logs.all_secrets(config)
 
 
 def main(args: argparse.Namespace) -> int:

@@ -118,14 +118,15 @@ class Dispatcher:
         batch after batch until nothing due is left (`monitor check`, which runs once). Returns what
         happened; never raises for a channel's failure."""
         now = now or utcnow()
-        release_dead_local_owners(self.store, now)
+        db = self.store.aio  # every store call from here runs off the event loop
+        await db.call(release_dead_local_owners, self.store, now)
         # A modest batch, so that sending it (Slack paces one message a second) ends within the claim, and
         # a claim as long as a watch lease: a replica that dies holds its deliveries no longer than that.
         hold = timedelta(seconds=max(60.0, self.config.daemon.lease))
         report = DispatchReport()
         seen: set[int] = set()
         while True:
-            due = [d for d in self.store.claim_deliveries(now, self.owner, hold=hold, limit=DELIVERY_BATCH)
+            due = [d for d in await db.claim_deliveries(now, self.owner, hold=hold, limit=DELIVERY_BATCH)
                    if d.id not in seen]
             if not due:
                 return report
@@ -141,13 +142,13 @@ class Dispatcher:
             notifier = self.notifiers.get(delivery.notifier)
             if notifier is None:
                 reason = f"notifier {delivery.notifier!r} is no longer configured"
-                self.store.mark_failed([delivery.id], reason)
+                await self.store.aio.mark_failed([delivery.id], reason)
                 report.failed += 1
                 report.errors.append(f"delivery {delivery.id}: {reason}")
                 continue
             hold_until = notifier.due_at(delivery)
             if hold_until > now:
-                self.store.postpone([delivery.id], hold_until)
+                await self.store.aio.postpone([delivery.id], hold_until)
                 continue
             groups[delivery.notifier][delivery.change.watch_id].append(delivery)
         results = await asyncio.gather(*(self._serve(self.notifiers[name], by_watch) for name, by_watch in groups.items()))
@@ -163,28 +164,30 @@ class Dispatcher:
             try:
                 result = await notifier.send(alert)
             except NotifyError as exc:
-                self._on_error(alert.deliveries, str(exc), exc.permanent, exc.retry_after, notifier, report)
+                await self._on_error(alert.deliveries, str(exc), exc.permanent, exc.retry_after, notifier, report)
             except Exception as exc:  # a bug or an unexpected library error: retry, and say so
                 log.exception("notifier %s: unexpected error", notifier.name)
-                self._on_error(alert.deliveries, f"unexpected {type(exc).__name__}: {exc}", False, None, notifier, report)
+                await self._on_error(alert.deliveries, f"unexpected {type(exc).__name__}: {exc}", False, None, notifier,
+                                     report)
             else:
-                self.store.mark_sent(ids, utcnow(), result)
+                await self.store.aio.mark_sent(ids, utcnow(), result)
                 report.sent += len(ids)
         return report
 
-    def _on_error(self, deliveries: tuple[Delivery, ...], error: str, permanent: bool, retry_after: float | None,
-                  notifier: Notifier, report: DispatchReport) -> None:
+    async def _on_error(self, deliveries: tuple[Delivery, ...], error: str, permanent: bool,
+                        retry_after: float | None, notifier: Notifier, report: DispatchReport) -> None:
+        error = self.store.mask(error) or ""  # a receiver's error page may echo our credentials
         ids = [d.id for d in deliveries]
         attempts = max(d.attempts for d in deliveries) + 1
         if permanent or attempts >= self.config.delivery.max_attempts:
             why = error if permanent else f"{error} (gave up after {attempts} attempts)"
-            self.store.mark_failed(ids, why)
+            await self.store.aio.mark_failed(ids, why)
             report.failed += len(ids)
             report.errors.append(f"notifier {notifier.name}: failed: {why}")
             log.error("notifier %s: delivery failed: %s", notifier.name, why)
         else:
             delay = self.backoff(attempts, retry_after)
-            self.store.mark_retry(ids, error, utcnow() + timedelta(seconds=delay))
+            await self.store.aio.mark_retry(ids, error, utcnow() + timedelta(seconds=delay))
             report.retrying += len(ids)
             report.errors.append(f"notifier {notifier.name}: {error} (will retry in {delay:.0f}s)")
             log.warning("notifier %s: %s; retrying in %.0fs", notifier.name, error, delay)

@@ -20,7 +20,7 @@ from typing import Any
 
 from monitor.config import Config, mask
 from monitor.diff import changed_fields, diff, suspicious_empty
-from monitor.errors import FetchError, MonitorError, ParseError
+from monitor.errors import FetchError, MonitorError, ParseError, StoreError
 from monitor.fusion import merge_known
 from monitor.http import CycleFetcher, HttpClient
 from monitor.models import Change, Fetched, Item, utcnow
@@ -106,11 +106,47 @@ def strip_transient(item: Item) -> Item:
     return item
 
 
+# How long `monitor check` holds the watches it checks: past any one watch's longest check, so that a
+# daemon or another `check` never checks them at the same time. A crashed `check` on this host is freed
+# at once (its pid is gone); elsewhere its leases expire after this.
+MANUAL_LEASE = 900.0
+
+
+def mask_item(item: Item, secrets: set[str]) -> Item:
+    """The item with every secret value in its text replaced by ***: a link joined to a URL that carries a
+    token, a page that echoes a credential. Done once, where items enter the pipeline, so the stored
+    snapshot, the diff and every alert agree (masking only on output would make every check an update)."""
+    def has(value: Any) -> bool:
+        if isinstance(value, str):
+            return any(secret in value for secret in secrets)
+        if isinstance(value, Mapping):
+            return any(has(v) for v in value.values())
+        if isinstance(value, (list, tuple)):
+            return any(has(v) for v in value)
+        return False
+
+    def clean(value: Any) -> Any:
+        if isinstance(value, str):
+            return mask(value, secrets)
+        if isinstance(value, Mapping):
+            return {k: clean(v) for k, v in value.items()}
+        if isinstance(value, (list, tuple)):
+            return type(value)(clean(v) for v in value)
+        return value
+
+    if not (has(item.key) or has(item.title) or has(item.url) or has(item.summary) or has(item.published)
+            or has(item.group) or has(item.fields)):
+        return item
+    return replace(item, key=clean(item.key), title=clean(item.title), url=clean(item.url), summary=clean(item.summary),
+                   published=clean(item.published), group=clean(item.group), fields=clean(dict(item.fields)))
+
+
 class Engine:
     def __init__(self, config: Config, store: Store, http: HttpClient, *, dry_run: bool = False,
                  notify_baseline: bool = False, respect_backoff: bool = False):
         self.config = config
         self.store = store
+        self.db = store.aio  # every store call from here runs off the event loop
         self.http = http
         self.dry_run = dry_run
         self.notify_baseline = notify_baseline
@@ -128,51 +164,54 @@ class Engine:
     async def run_cycle(self, watch_ids: Sequence[str] | None = None) -> list[WatchResult]:
         """Check the given watches (default: all enabled ones) once, concurrently.
 
-        When daemons are running against the same database, each watch is leased first, so a manual
-        check never runs at the same moment as a daemon's check of that watch (which could alert twice).
+        Each watch is leased first, whether or not a daemon is running: a watch that another process (a
+        daemon, another `monitor check`) is checking right now is skipped, never checked at the same
+        moment from the same old snapshot (which would alert twice). A dry run records nothing and
+        leases nothing.
         """
+        from monitor.dispatch import default_owner, release_dead_local_owners
+
         watches = [w for w in self.config.watches if (w.id in watch_ids if watch_ids else w.enabled)]
-        states = self.store.load_states([w.id for w in watches])
-        # how many watches fetch each URL, so the cycle can drop a body once all of them have it
-        expected = Counter(url for w in watches for url in self.watchers[w.id].fetch_urls())
-        fetcher = CycleFetcher(self.http, expected=expected)
-        unchanged: list[tuple[str, str, Mapping[str, Any], Mapping[str, Any] | None]] = []
-        owner = self._lease_owner() if not self.dry_run else None
-        results = await asyncio.gather(*(self._leased_check(w, states.get(w.id), fetcher, unchanged, owner)
-                                         for w in watches))
-        if unchanged and not self.dry_run:
-            self.store.record_unchanged(unchanged, utcnow())
+        ids = [w.id for w in watches]
+        owner = None if self.dry_run else f"check:{default_owner()}"
+        held = set(ids)
+        if owner is not None and ids:
+            now = utcnow()
+            await self.db.call(release_dead_local_owners, self.store, now)
+            hold = timedelta(seconds=max(self.config.daemon.lease, MANUAL_LEASE))
+            held = await self.db.lease_many(ids, owner, now, hold=hold)
+        try:
+            states = await self.db.load_states(ids)
+            # how many watches fetch each URL, so the cycle can drop a body once all of them have it
+            expected = Counter(url for w in watches if w.id in held for url in self.watchers[w.id].fetch_urls())
+            fetcher = CycleFetcher(self.http, expected=expected)
+            unchanged: list[tuple[str, str, Mapping[str, Any], Mapping[str, Any] | None]] = []
+            results = await asyncio.gather(*(
+                self._check(w, states.get(w.id), fetcher, unchanged) if w.id in held else self._skipped(w, states.get(w.id))
+                for w in watches))
+            if unchanged and not self.dry_run:
+                await self.db.record_unchanged(unchanged, utcnow())
+        finally:
+            if owner is not None and held:
+                try:
+                    await self.db.release_many(sorted(held), owner)
+                except Exception as exc:  # noqa: BLE001 - they expire, and a dead pid's are freed at once
+                    log.warning("could not hand back the leases of this check: %s", exc)
         return list(results)
 
-    def _lease_owner(self) -> str | None:
-        """This process's lease owner name if daemons share the database (heartbeat within a minute)."""
-        from monitor.dispatch import default_owner
-
-        now = utcnow()
-        alive = [r for r in self.store.replicas() if (now - r["last_seen"]).total_seconds() < 60]
-        return f"check:{default_owner()}" if alive else None
-
-    async def _leased_check(self, watch: WatchConfig, state: WatchState | None, fetcher: CycleFetcher,
-                            unchanged: list, owner: str | None) -> WatchResult:
-        if owner is None:
-            return await self._check(watch, state, fetcher, unchanged)
-        hold = timedelta(seconds=self.config.daemon.lease)
-        if not self.store.try_lease(watch.id, owner, utcnow(), hold=hold, min_interval=timedelta(0)):
-            result = WatchResult(watch.id, ok=True, unchanged=True, item_count=state.item_count if state else 0)
-            result.warnings.append("skipped: a running daemon is checking this watch right now")
-            return result
-        try:
-            return await self._check(watch, state, fetcher, unchanged)
-        finally:
-            self.store.release_lease(watch.id, owner)
+    async def _skipped(self, watch: WatchConfig, state: WatchState | None) -> WatchResult:
+        result = WatchResult(watch.id, ok=True, unchanged=True, item_count=state.item_count if state else 0)
+        result.warnings.append("skipped: another process is checking this watch right now (a running daemon or "
+                               "another `monitor check`); its alerts come from there")
+        return result
 
     async def check_one(self, watch: WatchConfig) -> WatchResult:
-        """One watch, outside a cycle (the daemon's scheduled job)."""
-        states = self.store.load_states([watch.id])
+        """One watch, outside a cycle (the daemon's scheduled job, which holds the watch's lease)."""
+        states = await self.db.load_states([watch.id])
         unchanged: list = []
         result = await self._check(watch, states.get(watch.id), self._fetcher_for(watch), unchanged)
         if unchanged and not self.dry_run:
-            self.store.record_unchanged(unchanged, utcnow())
+            await self.db.record_unchanged(unchanged, utcnow())
         return result
 
     def _fetcher_for(self, watch: WatchConfig) -> CycleFetcher:
@@ -187,13 +226,17 @@ class Engine:
                      unchanged: list) -> WatchResult:
         started = time.perf_counter()
         now = utcnow()
-        never_checked = state is None  # no state row, so no items either: they are written together
+        never_checked = state is None or not state.last_check_at  # no items either: written together
         state = state or WatchState(watch.id)
         result = WatchResult(watch.id, ok=False)
-        if self.respect_backoff and state.not_before and state.not_before > now:
-            result.ok, result.unchanged = True, True
-            result.warnings.append(f"skipped: the source asked to wait until {state.not_before.isoformat()}")
-            return result
+        if state.not_before and state.not_before > now:
+            until = state.not_before.strftime("%Y-%m-%d %H:%M:%S UTC")
+            if self.respect_backoff:
+                result.ok, result.unchanged, result.item_count = True, True, state.item_count
+                result.warnings.append(f"skipped: the source asked to wait until {until} (Retry-After); "
+                                       "`monitor check --force` checks it anyway")
+                return result
+            result.warnings.append(f"checked although the source asked to wait until {until} (--force)")
         fp = fingerprint(watch)
         config_changed = bool(state.fingerprint) and state.fingerprint != fp
         plugin_state = {} if state.fingerprint != fp else dict(state.plugin_state or {})  # new or changed: afresh
@@ -202,10 +245,10 @@ class Engine:
             result.warnings.extend(outcome.warnings)
             if outcome.items is None:
                 result.ok, result.unchanged, result.item_count = True, True, state.item_count
-                unchanged.append((watch.id, fp, outcome.state, outcome.info or None))
-                self._recovered(watch, state, result, now)
+                unchanged.append((watch.id, fp, self._masked_state(outcome.state), self._masked_state(outcome.info) or None))
+                await self._recovered(watch, state, result, now)
                 return result
-            previous = {} if never_checked else self.store.load_items(watch.id)
+            previous = {} if never_checked else await self.db.load_items(watch.id)
             listed = outcome.source_count if outcome.source_count is not None else len(outcome.items)
             missing = 0 if watch.allow_empty else suspicious_empty(previous, listed)
             if missing:
@@ -213,6 +256,9 @@ class Engine:
                                  "(error page or changed layout?), nothing removed. Set allow_empty: true "
                                  "if this source can really be empty.")
             items = outcome.items
+            secrets = self.store.secrets
+            if secrets:  # secrets stop here: nothing stored, diffed or alerted carries one
+                items = [mask_item(i, secrets) for i in items]
             flt = self.filters.get(watch.id)
             if flt is not None:
                 items = flt.apply(items)
@@ -223,33 +269,50 @@ class Engine:
             if found.duplicates:
                 result.warnings.append(f"{len(found.duplicates)} items listed twice by the source; kept the first")
             changes = [replace(c, uid=new_uid()) for c in found.changes]
-            changes, routes = self._fuse(watch, changes)
+            changes, routes = await self._fuse(watch, changes)
             result.ok, result.baseline, result.changes, result.item_count = True, baseline, changes, len(items)
             if config_changed:
                 result.warnings.append("configuration changed: items re-recorded as a new baseline, no alerts")
             if not self.dry_run:
-                self.store.commit_check(CheckWrite(
-                    watch_id=watch.id, fingerprint=fp, plugin_state=outcome.state, info=outcome.info or None,
+                await self.db.commit_check(CheckWrite(
+                    watch_id=watch.id, fingerprint=fp, plugin_state=self._masked_state(outcome.state),
+                    info=self._masked_state(outcome.info) or None,
                     upserts=found.upserts, seen=found.seen, gone=found.gone, changes=changes, routes=routes,
                     item_count=len(items), at=now, known=frozenset(previous)))
-            self._recovered(watch, state, result, now)
+            await self._recovered(watch, state, result, now)
         except (MonitorError, ValueError) as exc:
-            self._failed(watch, state, result, exc, now)
+            result.changes = []
+            await self._failed(watch, state, result, exc, now)
         except Exception as exc:  # a bug in a watcher must not stop the other watches
             log.exception("watch %s: unexpected error", watch.id)
-            self._failed(watch, state, result, exc, now, unexpected=True)
+            result.changes = []
+            await self._failed(watch, state, result, exc, now, unexpected=True)
         finally:
             result.seconds = time.perf_counter() - started
         return result
+
+    def _masked_state(self, value: Mapping[str, Any] | None) -> Mapping[str, Any]:
+        """A watcher's state or status facts, with any secret masked (a URL with a token in it)."""
+        if not value:
+            return value or {}
+        secrets = self.store.secrets
+        if not secrets:
+            return value
+        text = json.dumps(value, default=str)
+        if not any(secret in text for secret in secrets):
+            return value
+        return json.loads(mask(text, secrets))
 
     def _routes(self, watch: WatchConfig, changes: Iterable[Change]) -> dict[str, list[str]]:
         notifiers = self.routes_for(watch)
         return {c.uid: ([] if c.kind == "removed" and not watch.alert_removals else notifiers) for c in changes}
 
-    def _fuse(self, watch: WatchConfig, changes: list[Change]) -> tuple[list[Change], dict[str, list[str]]]:
+    async def _fuse(self, watch: WatchConfig, changes: list[Change]) -> tuple[list[Change], dict[str, list[str]]]:
         """Items another watch already knows: an update (or nothing) for the notifiers it serves."""
         routes = self._routes(watch, changes)
         mine = self.routes_for(watch)
+        added = [c.key for c in changes if c.kind == "added"]
+        elsewhere = await self.db.find_items_many(added, exclude_watch=watch.id) if added else {}
         fused: list[Change] = []
         for change in changes:
             if change.kind != "added":
@@ -257,7 +320,7 @@ class Engine:
                 continue
             covered: set[str] = set()
             known: Item | None = None
-            for other_id, stored in self.store.find_items(change.key, exclude_watch=watch.id):
+            for other_id, stored in elsewhere.get(change.key, ()):
                 other = self._by_id.get(other_id)
                 if other is None:
                     continue
@@ -280,10 +343,10 @@ class Engine:
 
     # ---------------------------------------------------------------- failures
 
-    def _failed(self, watch: WatchConfig, state: WatchState, result: WatchResult, exc: BaseException,
-                now: datetime, *, unexpected: bool = False) -> None:
+    async def _failed(self, watch: WatchConfig, state: WatchState, result: WatchResult, exc: BaseException,
+                      now: datetime, *, unexpected: bool = False) -> None:
         message = f"{type(exc).__name__}: {exc}" if unexpected else str(exc)
-        message = mask(message, self.config.secrets)  # a URL may carry a token: never stored or alerted
+        message = mask(message, self.store.secrets | self.config.secrets)  # a URL may carry a token
         result.ok, result.error = False, message
         log.warning("watch %s: check failed: %s", watch.id, message, extra={"watch": watch.id})
         if self.dry_run:
@@ -291,22 +354,27 @@ class Engine:
         not_before = None
         if isinstance(exc, FetchError) and exc.retry_after:
             not_before = now + timedelta(seconds=min(exc.retry_after, 24 * 3600))
-        new_state = self.store.record_failure(watch.id, message, now, not_before=not_before)
-        down_after = self.config.daemon.down_after
-        if (new_state.failing_since and not new_state.down_alerted
-                and (now - new_state.failing_since).total_seconds() >= down_after):
-            item = Item(key=f"status:{watch.id}", title=f"{watch.display_name()} has been failing since "
-                        f"{new_state.failing_since:%Y-%m-%d %H:%M} UTC",
-                        summary=message, fields={"failures": new_state.consecutive_failures})
-            change = Change(watch.id, "source_down", item, detected_at=now, uid=new_uid())
-            self.store.record_status_change(change, self.routes_for(watch), down_alerted=True)
-            result.status_changes.append(change)
+        try:
+            new_state = await self.db.record_failure(watch.id, message, now, not_before=not_before)
+            down_after = self.config.daemon.down_after
+            if (new_state.failing_since and not new_state.down_alerted
+                    and (now - new_state.failing_since).total_seconds() >= down_after):
+                item = Item(key=f"status:{watch.id}", title=f"{watch.display_name()} has been failing since "
+                            f"{new_state.failing_since:%Y-%m-%d %H:%M} UTC",
+                            summary=message, fields={"failures": new_state.consecutive_failures})
+                change = Change(watch.id, "source_down", item, detected_at=now, uid=new_uid())
+                await self.db.record_status_change(change, self.routes_for(watch), down_alerted=True)
+                result.status_changes.append(change)
+        except StoreError as store_exc:  # the failure itself cannot be recorded (the database is the problem)
+            if str(store_exc) not in message:
+                result.error = f"{message}; and it could not be recorded: {store_exc}"
+            log.error("watch %s: %s", watch.id, store_exc, extra={"watch": watch.id})
 
-    def _recovered(self, watch: WatchConfig, state: WatchState, result: WatchResult, now: datetime) -> None:
+    async def _recovered(self, watch: WatchConfig, state: WatchState, result: WatchResult, now: datetime) -> None:
         if self.dry_run or not state.down_alerted:
             return
         since = state.failing_since.strftime("%Y-%m-%d %H:%M") if state.failing_since else "earlier"
         item = Item(key=f"status:{watch.id}", title=f"{watch.display_name()} is working again (failing since {since} UTC)")
         change = Change(watch.id, "source_recovered", item, detected_at=now, uid=new_uid())
-        self.store.record_status_change(change, self.routes_for(watch), down_alerted=False)
+        await self.db.record_status_change(change, self.routes_for(watch), down_alerted=False)
         result.status_changes.append(change)

@@ -48,6 +48,21 @@ def environment_secrets(env: Mapping[str, str] | None = None) -> set[str]:
     return {value for name, value in env.items() if _SECRET_NAME.search(name) and len(value) >= 6}
 
 
+def all_secrets(config: Any) -> set[str]:
+    """Everything to mask wherever text enters storage or output: the configuration's `${VAR}` values and
+    secret fields, environment variables named like secrets, and the database password."""
+    from sqlalchemy.engine import make_url
+
+    secrets = set(config.secrets) | environment_secrets()
+    try:
+        password = make_url(config.state_url).password
+    except Exception:  # noqa: BLE001 - an unparseable URL is reported by the store
+        password = None
+    if password and len(str(password)) >= 4:
+        secrets.add(str(password))
+    return secrets
+
+
 @contextmanager
 def watch_context(watch_id: str) -> Iterator[None]:
     """Everything logged inside this block (in this task) carries `watch_id`."""

@@ -33,6 +33,16 @@ def _isolated_env(monkeypatch, tmp_path):
     ConsoleNotifier.force_stream = None
 
 
+@pytest.fixture(autouse=True)
+def _stop_daemons():
+    """Whatever a test does (fails, times out), every `monitor run` it started is stopped afterwards."""
+    yield
+    from tests.support.daemon import RUNNING, stop_all_daemons
+
+    if RUNNING:
+        stop_all_daemons()
+
+
 @dataclass
 class CliResult:
     code: int

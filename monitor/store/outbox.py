@@ -91,7 +91,11 @@ class OutboxStore:
                 status="sent", sent_at=at, attempts=d.attempts + 1, last_error=None,
                 result=dict(result) if result else None, claimed_by=None, claimed_until=None))
 
+    def mask(self, text: str | None) -> str | None:
+        raise NotImplementedError
+
     def mark_retry(self, delivery_ids: Sequence[int], error: str, next_at: datetime) -> None:
+        error = self.mask(error) or ""  # a receiver's error page may echo the request's credentials
         d = s.deliveries.c
         with self.engine.begin() as conn:
             conn.execute(s.deliveries.update().where(d.id.in_(list(delivery_ids))).values(
@@ -105,6 +109,7 @@ class OutboxStore:
                 next_attempt_at=until, claimed_by=None, claimed_until=None))
 
     def mark_failed(self, delivery_ids: Sequence[int], error: str) -> None:
+        error = self.mask(error) or ""
         d = s.deliveries.c
         with self.engine.begin() as conn:
             conn.execute(s.deliveries.update().where(d.id.in_(list(delivery_ids))).values(

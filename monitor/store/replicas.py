@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Iterable, Sequence
 from datetime import datetime, timedelta
 from typing import Any
 
@@ -16,6 +17,9 @@ class ReplicaStore:
     engine: sa.Engine
 
     def _ensure_state(self, conn: sa.Connection, watch_id: str) -> None:
+        raise NotImplementedError
+
+    def _ensure_states(self, conn: sa.Connection, watch_ids: Sequence[str]) -> None:
         raise NotImplementedError
 
     def try_lease(self, watch_id: str, owner: str, now: datetime, *, hold: timedelta,
@@ -37,6 +41,32 @@ class ReplicaStore:
                        sa.or_(t.leased_at.is_(None), t.leased_at <= now - min_interval))
                 .values(lease_owner=owner, lease_until=now + hold, leased_at=now))
         return result.rowcount == 1
+
+    def lease_many(self, watch_ids: Sequence[str], owner: str, now: datetime, *, hold: timedelta) -> set[str]:
+        """Lease every given watch that nobody else holds, at once; returns those now held by `owner`.
+
+        For `monitor check`: whoever else holds a watch (a daemon, another `check`) is checking it right
+        now, and checking it at the same time would read the same old snapshot and alert twice.
+        """
+        t = s.watch_state.c
+        held: set[str] = set()
+        with self.engine.begin() as conn:
+            self._ensure_states(conn, list(watch_ids))
+            for chunk in _chunks(list(watch_ids), 500):
+                conn.execute(
+                    s.watch_state.update()
+                    .where(t.watch_id.in_(chunk), sa.or_(t.lease_until.is_(None), t.lease_until < now, t.lease_owner == owner))
+                    .values(lease_owner=owner, lease_until=now + hold, leased_at=now))
+                held.update(r[0] for r in conn.execute(
+                    sa.select(t.watch_id).where(t.watch_id.in_(chunk), t.lease_owner == owner)))
+        return held
+
+    def release_many(self, watch_ids: Sequence[str], owner: str) -> None:
+        t = s.watch_state.c
+        with self.engine.begin() as conn:
+            for chunk in _chunks(list(watch_ids), 500):
+                conn.execute(s.watch_state.update().where(t.watch_id.in_(chunk), t.lease_owner == owner)
+                             .values(lease_owner=None, lease_until=None))
 
     def heartbeat(self, owner: str, now: datetime, *, config_digest: str, version: str) -> None:
         """Record that replica `owner` is alive and which configuration it runs."""
@@ -65,3 +95,8 @@ class ReplicaStore:
         with self.engine.begin() as conn:
             conn.execute(s.watch_state.update().where(t.watch_id == watch_id, t.lease_owner == owner)
                          .values(lease_owner=None, lease_until=None))
+
+
+def _chunks(values: list, size: int) -> Iterable[list]:
+    for start in range(0, len(values), size):
+        yield values[start:start + size]

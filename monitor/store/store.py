@@ -9,11 +9,15 @@ crash after it delivers from the outbox.
 from __future__ import annotations
 
 import logging
+import os
+import sqlite3
 import uuid
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import datetime, timedelta
+from pathlib import Path
 from typing import Any
+from urllib.parse import quote
 
 import sqlalchemy as sa
 from sqlalchemy.engine import make_url
@@ -21,6 +25,8 @@ from sqlalchemy.engine import make_url
 from monitor.errors import StoreError
 from monitor.models import Change, Item
 from monitor.store import schema as s
+from monitor.store.aio import AsyncStore
+from monitor.store.locks import LeaseFile
 from monitor.store.outbox import OutboxStore
 from monitor.store.replicas import ReplicaStore
 
@@ -77,11 +83,17 @@ class CheckWrite:
     known: frozenset[str] | None = None
 
 
+# How long a SQLite write waits for another process's lock before giving up. Well below the daemon's
+# 30 s heartbeat limit (though store calls run off the event loop anyway), and long enough for any
+# ordinary transaction of another process to finish.
+SQLITE_BUSY_TIMEOUT = 10.0
+
+
 def _sqlite_pragmas(dbapi_connection: Any, _record: Any) -> None:
     cursor = dbapi_connection.cursor()
     cursor.execute("PRAGMA journal_mode=WAL")
     cursor.execute("PRAGMA synchronous=NORMAL")
-    cursor.execute("PRAGMA busy_timeout=30000")
+    cursor.execute(f"PRAGMA busy_timeout={int(SQLITE_BUSY_TIMEOUT * 1000)}")
     cursor.execute("PRAGMA foreign_keys=ON")
     cursor.close()
 
@@ -93,20 +105,42 @@ def _redact(url: str) -> str:
         return "<unparseable database URL>"
 
 
+def sqlite_path(url: str) -> Path | None:
+    """The file of a `sqlite:///path` URL (None for PostgreSQL or an in-memory database)."""
+    try:
+        parsed = make_url(url)
+    except sa.exc.ArgumentError:
+        return None
+    database = parsed.database
+    if parsed.get_backend_name() != "sqlite" or not database or database == ":memory:" or database.startswith("file:"):
+        return None
+    return Path(database).expanduser().absolute()
+
+
 def create_engine(url: str) -> sa.Engine:
-    """An engine for `sqlite:///path` or `postgresql://...` (driver psycopg 3)."""
+    """An engine for `sqlite:///path` or `postgresql://...` (driver psycopg 3).
+
+    A SQLite file is created here if it does not exist yet, and from then on opened in `mode=rw`: if it
+    is deleted under a running monitor, SQLite then refuses to open it instead of quietly creating an
+    empty one (which would re-baseline every watch and lose what was new in between).
+    """
     try:
         parsed = make_url(url)
     except sa.exc.ArgumentError as exc:
         raise StoreError(f"state database URL {url!r} is not valid: use sqlite:///path/monitor.db or postgresql://user@host/db") from exc
     backend = parsed.get_backend_name()
     if backend == "sqlite":
-        database = parsed.database
-        if database and database != ":memory:":
-            from pathlib import Path
-
-            Path(database).expanduser().parent.mkdir(parents=True, exist_ok=True)
-        engine = sa.create_engine(parsed, connect_args={"timeout": 30})
+        path = sqlite_path(url)
+        if path is not None:
+            try:
+                path.parent.mkdir(parents=True, exist_ok=True)
+                if not path.exists():
+                    sqlite3.connect(path).close()
+            except (OSError, sqlite3.Error) as exc:
+                raise StoreError(f"cannot create the state database {path}: {getattr(exc, 'strerror', None) or exc} "
+                                 "(check that its directory exists and is writable, or set MONITOR_STATE)") from exc
+            parsed = parsed.set(database="file:" + quote(str(path))).update_query_dict({"mode": "rw", "uri": "true"})
+        engine = sa.create_engine(parsed, connect_args={"timeout": SQLITE_BUSY_TIMEOUT})
         sa.event.listen(engine, "connect", _sqlite_pragmas)
         return engine
     if backend == "postgresql":
@@ -114,6 +148,29 @@ def create_engine(url: str) -> sa.Engine:
             parsed = parsed.set(drivername="postgresql+psycopg")
         return sa.create_engine(parsed, pool_pre_ping=True, pool_size=5, max_overflow=5)
     raise StoreError(f"state database {_redact(url)}: unsupported backend {backend!r}; use sqlite:/// or postgresql://")
+
+
+def _readable(database: str, error: BaseException) -> str | None:
+    """A database error as one sentence for the user (what happened, what to do), or None to keep it."""
+    text = str(getattr(error, "orig", None) or error).lower()
+    if "database is locked" in text or "database table is locked" in text:
+        return (f"the state database {database} is locked by another process; gave up after "
+                f"{SQLITE_BUSY_TIMEOUT:g} s (another monitor, a backup tool or an open sqlite3 shell holding a "
+                "write transaction?); the check is repeated at its next run")
+    if "readonly database" in text or "read-only" in text:
+        return (f"the state database {database} cannot be written (the file or its directory is read-only, "
+                "or the disk is full); fix its permissions, then the next check records again")
+    if "unable to open database file" in text:
+        return (f"the state database {database} cannot be opened: it was deleted or moved, or its directory is "
+                "not accessible; restore it from a backup, or restart the monitor to begin a new one (every "
+                "watch then records a new silent baseline)")
+    if "disk i/o error" in text or "database disk image is malformed" in text or "file is not a database" in text:
+        return (f"the state database {database} is damaged or its disk failed ({text.strip()}); restore it "
+                "from a backup")
+    if "no such table" in text:
+        return (f"the state database {database} has lost its tables (replaced by another file?); restore it "
+                "from a backup, or point MONITOR_STATE at the right file")
+    return None
 
 
 class Store(ReplicaStore, OutboxStore):
@@ -124,6 +181,125 @@ class Store(ReplicaStore, OutboxStore):
         self.url = url
         self.display_url = _redact(url)
         self._state_updates: dict[tuple[str, ...], Any] = {}
+        self._aio: AsyncStore | None = None
+        # Values masked in any text the store writes (errors, alerts): secrets stop here, once.
+        self.secrets: set[str] = set()
+        # The SQLite file this store opened (device, inode): a file deleted or replaced under a running
+        # monitor is noticed at the next transaction instead of being written blindly.
+        self.path = sqlite_path(url)
+        self._identity: tuple[int, int] | None = None
+        self._file_leases: LeaseFile | None = None
+        self.lost: str | None = None
+        sa.event.listen(engine, "handle_error", self._on_error)
+        if self.path is not None:
+            sa.event.listen(engine, "begin", self._guard)
+
+    # ------------------------------------------------------------ leases
+    # SQLite: leases are record locks on a side file (monitor/store/locks.py), instant and freed by the
+    # kernel when a process dies; PostgreSQL: lease rows (monitor/store/replicas.py), across hosts.
+
+    @property
+    def file_leases(self) -> LeaseFile | None:
+        if self.path is None:
+            return None
+        if self._file_leases is None:
+            self._file_leases = LeaseFile.for_database(self.path)
+        return self._file_leases
+
+    def try_lease(self, watch_id: str, owner: str, now: datetime, *, hold: timedelta, min_interval: timedelta) -> bool:
+        leases = self.file_leases
+        if leases is not None:
+            return leases.acquire(watch_id)
+        return super().try_lease(watch_id, owner, now, hold=hold, min_interval=min_interval)
+
+    def release_lease(self, watch_id: str, owner: str) -> None:
+        leases = self.file_leases
+        if leases is not None:
+            leases.release(watch_id)
+            return
+        super().release_lease(watch_id, owner)
+
+    def lease_many(self, watch_ids: Sequence[str], owner: str, now: datetime, *, hold: timedelta) -> set[str]:
+        leases = self.file_leases
+        if leases is not None:
+            return {w for w in watch_ids if leases.acquire(w)}
+        return super().lease_many(watch_ids, owner, now, hold=hold)
+
+    def release_many(self, watch_ids: Sequence[str], owner: str) -> None:
+        leases = self.file_leases
+        if leases is not None:
+            for watch_id in watch_ids:
+                leases.release(watch_id)
+            return
+        super().release_many(watch_ids, owner)
+
+    @property
+    def aio(self) -> AsyncStore:
+        """The same store for async code: each call runs off the event loop (see `monitor.store.aio`)."""
+        if self._aio is None:
+            self._aio = AsyncStore(self)
+        return self._aio
+
+    def mask(self, text: str | None) -> str | None:
+        if not text or not self.secrets:
+            return text
+        from monitor.config import mask
+
+        return mask(text, self.secrets)
+
+    # ------------------------------------------------------------ the database file itself
+
+    def _remember_identity(self) -> None:
+        if self.path is not None:
+            st = os.stat(self.path)
+            self._identity = (st.st_dev, st.st_ino)
+
+    def _guard(self, _conn: Any = None) -> None:
+        """Refuse to go on with a SQLite file that is no longer the one this store opened."""
+        if self.lost:
+            raise StoreError(self.lost)
+        if self.path is None or self._identity is None:
+            return
+        try:
+            st = os.stat(self.path)
+        except FileNotFoundError:
+            self.lost = (f"the state database {self.path} was deleted while the monitor was running; nothing "
+                         "more is recorded or sent until it is restored from a backup, or the monitor is "
+                         "restarted to begin a new one (every watch then records a new silent baseline)")
+            log.error("%s", self.lost)
+            raise StoreError(self.lost) from None
+        except OSError as exc:
+            raise StoreError(f"the state database {self.path} cannot be reached: {exc.strerror}") from exc
+        if (st.st_dev, st.st_ino) != self._identity:
+            self.lost = (f"the state database {self.path} was replaced by another file while the monitor was "
+                         "running; restart the monitor to use the new file (if that was intended), or put the "
+                         "original back")
+            log.error("%s", self.lost)
+            raise StoreError(self.lost)
+
+    def _on_error(self, context: Any) -> None:
+        """Database errors the user can act on become one readable StoreError, never SQL and a traceback."""
+        if getattr(context, "is_pre_ping", False):
+            return
+        message = _readable(str(self.path) if self.path else self.display_url, context.original_exception)
+        if message:
+            raise StoreError(message) from context.original_exception
+
+    def health(self) -> str | None:
+        """Why the store cannot be used right now (deleted, replaced, read-only, unreachable), or None."""
+        try:
+            self._guard()
+            if self.path is not None:
+                for target in (self.path, self.path.parent):
+                    if not os.access(target, os.W_OK):
+                        return (f"the state database {self.path} cannot be written ({target} is read-only); "
+                                "fix its permissions")
+            self.ping()
+        except StoreError as exc:
+            return str(exc)
+        except Exception as exc:  # noqa: BLE001 - any failure means unusable
+            return f"state database {self.display_url} unreachable: {str(getattr(exc, 'orig', None) or exc).splitlines()[0]}"
+        return None
 
     @classmethod
     def open(cls, url: str, *, migrate: bool = True) -> Store:
@@ -134,10 +310,17 @@ class Store(ReplicaStore, OutboxStore):
             else:
                 store.check_version()
         except sa.exc.OperationalError as exc:
+            store.engine.dispose()
             raise StoreError(f"cannot open the state database {store.display_url}: {exc.orig or exc}") from exc
+        except BaseException:
+            store.engine.dispose()
+            raise
+        store._remember_identity()
         return store
 
     def close(self) -> None:
+        if self._aio is not None:
+            self._aio.shutdown()
         self.engine.dispose()
 
     # ------------------------------------------------------------ schema
@@ -242,6 +425,7 @@ class Store(ReplicaStore, OutboxStore):
                 conn.execute(self._state_update(columns), rows)
 
     def record_failure(self, watch_id: str, error: str, at: datetime, *, not_before: datetime | None = None) -> WatchState:
+        error = self.mask(error) or ""
         with self.engine.begin() as conn:
             self._ensure_state(conn, watch_id)
             t = s.watch_state.c
@@ -288,6 +472,20 @@ class Store(ReplicaStore, OutboxStore):
                 (row.watch_id, StoredItem(Item.from_dict(row.data), bool(row.present), row.first_seen_at, row.gone_since))
                 for row in conn.execute(query)
             ]
+
+    def find_items_many(self, keys: Sequence[str], *, exclude_watch: str | None = None) -> dict[str, list[tuple[str, StoredItem]]]:
+        """`find_items` for many keys in one query: key -> [(watch_id, item)] as other watches hold it."""
+        t = s.items.c
+        found: dict[str, list[tuple[str, StoredItem]]] = {}
+        with self.engine.connect() as conn:
+            for chunk in _chunks(list(dict.fromkeys(keys)), 500):
+                query = sa.select(t.watch_id, t.key, t.data, t.present, t.first_seen_at, t.gone_since).where(t.key.in_(chunk))
+                if exclude_watch:
+                    query = query.where(t.watch_id != exclude_watch)
+                for row in conn.execute(query.order_by(t.first_seen_at, t.watch_id)):
+                    found.setdefault(row.key, []).append(
+                        (row.watch_id, StoredItem(Item.from_dict(row.data), bool(row.present), row.first_seen_at, row.gone_since)))
+        return found
 
     def commit_check(self, write: CheckWrite) -> list[int]:
         """Snapshot + changes + outbox rows in one transaction. Returns the new change ids."""

@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+import os
 from datetime import datetime, timedelta, timezone
+from pathlib import Path
 
 import pytest
 import sqlalchemy as sa
@@ -133,9 +135,10 @@ def test_unreachable_postgres_is_a_clear_error():
     assert "secret" not in str(info.value)
 
 
-def test_lease_is_exclusive_and_expires(store_url):
+@pytest.mark.postgres
+def test_lease_is_exclusive_and_expires(pg_url):
     """A due watch is leased to one replica; the lease blocks others until released or expired; then it is due again after the interval."""
-    store = Store.open(store_url)
+    store = Store.open(pg_url)
     hold, interval = timedelta(minutes=2), timedelta(minutes=5)
     assert store.try_lease("w", "a", T0, hold=hold, min_interval=interval)
     assert not store.try_lease("w", "b", T0 + timedelta(seconds=1), hold=hold, min_interval=interval)
@@ -169,4 +172,41 @@ def test_heartbeats_and_clean_goodbye(store_url):
     assert replica["config_digest"] == "def" and replica["last_seen"] == T0 + timedelta(seconds=10)
     assert store.try_lease("w", "host:1", T0, hold=timedelta(minutes=2), min_interval=timedelta(minutes=5))
     store.forget_replica("host:1")
-    assert store.replicas() == [] and store.load_states()["w"].lease_owner is None
+    assert store.replicas() == []
+    assert all(state.lease_owner is None for state in store.load_states().values())
+
+
+LEASE_HOLDER = """
+import sys, time
+from datetime import datetime, timedelta, timezone
+from monitor.store import Store
+store = Store.open(sys.argv[1])
+assert store.try_lease("w", "other", datetime.now(timezone.utc), hold=timedelta(minutes=2), min_interval=timedelta(0))
+print("held", flush=True)
+time.sleep(60)
+"""
+
+
+def test_sqlite_leases_are_exclusive_across_processes_and_die_with_their_holder(tmp_path):
+    """SQLite leases are file locks: another process holding a watch keeps it from us, and its death (SIGKILL)
+    frees the watch at once, with no stale lease to wait out; one process cannot hold a watch twice."""
+    import subprocess
+    import sys
+
+    url = f"sqlite:///{tmp_path / 'state.db'}"
+    store = Store.open(url)
+    hold, none = timedelta(minutes=2), timedelta(0)
+    holder = subprocess.Popen([sys.executable, "-c", LEASE_HOLDER, url], stdout=subprocess.PIPE, text=True,
+                              env={**os.environ, "PYTHONPATH": str(Path(__file__).resolve().parents[2])})
+    try:
+        assert holder.stdout.readline().strip() == "held"
+        assert not store.try_lease("w", "me", T0, hold=hold, min_interval=none)
+        assert store.lease_many(["w", "x"], "me", T0, hold=hold) == {"x"}
+        assert not store.try_lease("x", "me", T0, hold=hold, min_interval=none)  # held by this process already
+    finally:
+        holder.kill()
+        holder.wait()
+    assert store.try_lease("w", "me", T0, hold=hold, min_interval=none)
+    store.release_many(["w", "x"], "me")
+    assert store.lease_many(["w", "x"], "me", T0, hold=hold) == {"w", "x"}
+    assert store.load_states() == {}  # nothing written to the database for a lease

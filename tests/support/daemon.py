@@ -21,6 +21,36 @@ from typing import Any
 
 REPO = Path(__file__).resolve().parents[2]
 
+# Every daemon a test starts, so that the `_stop_daemons` fixture (tests/conftest.py) stops whatever a
+# failed or timed-out test left running: a leftover `monitor run` would hold leases in the shared
+# PostgreSQL database and break the next test.
+RUNNING: set["DaemonProcess"] = set()
+
+
+def _die_with_parent() -> None:
+    """In the child, before exec: die when the test process dies, even by SIGKILL (Linux)."""
+    try:
+        import ctypes
+
+        ctypes.CDLL("libc.so.6", use_errno=True).prctl(1, signal.SIGKILL)  # PR_SET_PDEATHSIG
+    except (OSError, AttributeError):
+        pass
+
+
+def stop_all_daemons() -> None:
+    """SIGTERM every daemon still running, then SIGKILL whatever has not stopped within its grace."""
+    for daemon in list(RUNNING):
+        if daemon.proc.poll() is None:
+            daemon.proc.send_signal(signal.SIGTERM)
+    deadline = time.monotonic() + 10
+    for daemon in list(RUNNING):
+        try:
+            daemon.proc.wait(max(0.1, deadline - time.monotonic()))
+        except subprocess.TimeoutExpired:
+            daemon.proc.kill()
+            daemon.proc.wait(5)
+        RUNNING.discard(daemon)
+
 
 class DaemonProcess:
     def __init__(self, config: Path, workdir: Path, *, name: str = "daemon", env: dict[str, str] | None = None,
@@ -31,7 +61,9 @@ class DaemonProcess:
         full_env.pop("MONITOR_LISTEN", None)
         cmd = [sys.executable, "-m", "monitor", "run", "--config", str(config), "--listen", "127.0.0.1:0", *args]
         with open(self.out_path, "wb") as out, open(self.err_path, "wb") as err:
-            self.proc = subprocess.Popen(cmd, stdout=out, stderr=err, cwd=workdir, env=full_env)
+            self.proc = subprocess.Popen(cmd, stdout=out, stderr=err, cwd=workdir, env=full_env,
+                                         preexec_fn=_die_with_parent if sys.platform == "linux" else None)
+        RUNNING.add(self)
         self._base_url: str | None = None
 
     # ---------------------------------------------------------------- output
@@ -83,7 +115,7 @@ class DaemonProcess:
     @property
     def base_url(self) -> str:
         if self._base_url is None:
-            record = self.wait_log("monitor running", timeout=15)
+            record = self.wait_log("monitor running", timeout=60)  # a loaded machine starts slowly
             self._base_url = f"http://{record['listen']}"
         return self._base_url
 

@@ -39,6 +39,10 @@ class ReplayServer:
         self.routes: dict[str, Route | list[Route]] = {}
         self.default: Route | None = None  # answer for any path without a route
         self.requests: list[Seen] = []
+        # requests being answered right now, and the most ever answered at once, per path: two checks of
+        # one watch at the same moment show as 2 here, whatever the machine's speed
+        self.in_flight: dict[str, int] = {}
+        self.peak_in_flight: dict[str, int] = {}
         self._lock = threading.Lock()
         server = self
 
@@ -86,10 +90,17 @@ class ReplayServer:
                     self.wfile.write(payload)
 
             def _serve_quietly(self) -> None:
+                path = self.path.split("?")[0]
+                with server._lock:
+                    now = server.in_flight[path] = server.in_flight.get(path, 0) + 1
+                    server.peak_in_flight[path] = max(now, server.peak_in_flight.get(path, 0))
                 try:
                     self._serve()
                 except (BrokenPipeError, ConnectionResetError):
                     pass  # the client gave up (a timeout test): not the server's problem
+                finally:
+                    with server._lock:
+                        server.in_flight[path] -= 1
 
             do_GET = do_POST = do_HEAD = _serve_quietly
 
