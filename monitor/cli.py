@@ -238,10 +238,12 @@ def cmd_status(config: Config, args: argparse.Namespace) -> int:
             "items": st.item_count if st else 0,
             "info": dict(st.info or {}) if st else {},
             "lease": _lease(st, live, now) if st and st.lease_owner else None,
+            "gaps": dict((st.gaps or {}).get("open") or {}) if st else {},
         })
+    cases = _case_rows(config, states)
     if args.json:
-        print(mask(json.dumps({"watches": rows, "deliveries": counts, "replicas": replica_rows}, indent=2,
-                              ensure_ascii=False), config.secrets))
+        print(mask(json.dumps({"watches": rows, "cases": cases, "deliveries": counts, "replicas": replica_rows},
+                              indent=2, ensure_ascii=False), config.secrets))
         return EXIT_OK
     print(f"{'WATCH':<28} {'LAST CHECK':<19} {'LAST CHANGE':<19} {'ITEMS':>5} {'FAILS':>5}  STATUS")
     for row, watch in zip(rows, config.watches):
@@ -257,6 +259,15 @@ def cmd_status(config: Config, args: argparse.Namespace) -> int:
         if row["lease"]:
             lease = row["lease"]
             print(f"{'':<28}   lease: {lease['owner']} until {lease['until']}{' (STALE)' if lease['stale'] else ''}")
+        for kind, gap in row["gaps"].items():
+            print(f"{'':<28}   GAP ({kind}, since {gap.get('since', '?')[:16]}): {mask(gap.get('message', ''), config.secrets)}")
+    if cases:
+        print("cases:")
+        for case in cases:
+            print(f"  {case['court']} {case['docket_number']}")
+            for source in case["sources"]:
+                print(f"    {source['watch']:<26} {source['type']:<14} {source['coverage']:<40} "
+                      f"last saw something {_when_iso(source['last_change'])}")
     print("deliveries: " + (", ".join(f"{n} {s}" for s, n in sorted(counts.items())) or "none"))
     if replica_rows:
         print("replicas:")
@@ -267,6 +278,47 @@ def cmd_status(config: Config, args: argparse.Namespace) -> int:
         if len(digests) > 1:
             print("  warning: live replicas run different configurations")
     return EXIT_OK
+
+
+def _when_iso(value: str | None) -> str:
+    return value[:19].replace("T", " ") if value else "never"
+
+
+def _case_rows(config: Config, states: dict[str, Any]) -> list[dict[str, Any]]:
+    """Per followed case (court and docket number): which watches cover it, how completely, and when each
+    last saw something new."""
+    from watchers import WATCHERS
+
+    cases: list[dict[str, Any]] = []
+    for watch in config.watches:
+        if not watch.enabled:
+            continue
+        watcher = WATCHERS[watch.type](watch)
+        st = states.get(watch.id)
+        info = dict(st.info or {}) if st else {}
+        gaps = (st.gaps or {}).get("open") or {} if st else {}
+        if watcher.complete_dockets:
+            coverage = "complete docket"
+        elif info.get("coverage") == "partial":
+            coverage = "partial: " + ", ".join(info.get("entry_types") or [])
+        elif info.get("coverage") == "all":
+            coverage = "every entry type"
+        else:
+            coverage = "not known yet" if not st or not st.last_success_at else str(info.get("coverage") or "unknown")
+        if gaps:
+            coverage += " (gap: " + ", ".join(gaps) + ")"
+        for court, docket in watcher.cases():
+            case = next((c for c in cases if c["court"] == court and c["_docket"].same_case(docket)), None)
+            if case is None:
+                case = {"court": court, "docket_number": docket.canonical, "_docket": docket, "sources": []}
+                cases.append(case)
+            case["sources"].append({
+                "watch": watch.id, "type": watch.type, "coverage": coverage[:200],
+                "last_change": st.last_change_at.isoformat() if st and st.last_change_at else None,
+                "last_success": st.last_success_at.isoformat() if st and st.last_success_at else None})
+    for case in cases:
+        del case["_docket"]
+    return cases
 
 
 def _lease(state, live: set[str], now: datetime) -> dict[str, Any]:
@@ -281,7 +333,7 @@ def cmd_history(config: Config, args: argparse.Namespace) -> int:
 
     store = _open_store(config)
     try:
-        kinds = None if args.all else ["added", "updated", "source_down", "source_recovered"]
+        kinds = None if args.all else ["added", "updated", "source_down", "source_recovered", "gap_opened", "gap_closed"]
         changes = store.history(watch_id=args.watch, limit=args.limit, kinds=kinds)
     finally:
         store.close()

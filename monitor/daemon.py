@@ -377,12 +377,29 @@ class Daemon:
             self.metrics.observe_check(watch_id, "other_replica", None)
             log.debug("checked or being checked by another replica: skipped")
             return None
+        renewing = asyncio.get_running_loop().create_task(self._renew(watch_id), name=f"lease {watch_id}")
         try:
             result = await self.engine.check_one(watch)
         finally:
+            renewing.cancel()
             await store.aio.release_lease(watch_id, self.owner)
         await self._after_check(watch_id, result)
         return result
+
+    async def _renew(self, watch_id: str) -> None:
+        """Keep the lease of a check that runs long (a slow source, a busy machine): a lease that lapsed
+        mid-check would let another replica check the same watch at the same time."""
+        assert self.rt is not None
+        hold = self.config.daemon.lease
+        while True:
+            await asyncio.sleep(hold / 3)
+            try:
+                if not await self.rt.store.aio.renew_lease(watch_id, self.owner, utcnow() + timedelta(seconds=hold)):
+                    log.warning("lost the lease of this watch while checking it (another replica took it over "
+                                "after daemon.lease = %gs): raise daemon.lease if checks take this long", hold)
+                    return
+            except Exception as exc:  # noqa: BLE001 - the store is down: the check fails on its own
+                log.debug("could not renew the lease: %s", exc)
 
     async def _after_check(self, watch_id: str, result: WatchResult) -> None:
         assert self.rt is not None

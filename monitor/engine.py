@@ -22,17 +22,19 @@ from monitor.config import Config, mask
 from monitor.diff import changed_fields, diff, suspicious_empty
 from monitor.errors import FetchError, MonitorError, ParseError, StoreError
 from monitor.fusion import merge_known
+from monitor.gaps import GapState, closing_title, evaluate
 from monitor.http import CycleFetcher, HttpClient
 from monitor.models import Change, Fetched, Item, utcnow
 from monitor.store import CheckWrite, Store, WatchState, new_uid
-from watchers import WATCHERS, Watcher, WatchConfig
+from watchers import WATCHERS, CheckOutcome, Watcher, WatchConfig
 
 log = logging.getLogger(__name__)
 
 SHARED_RESPONSE_TTL = 30.0
 
 # Config keys that do not change what a watch lists: editing them keeps its snapshot as it is.
-_NEUTRAL_KEYS = {"every", "notify", "name", "enabled", "notify_baseline", "alert_removals", "allow_empty"}
+_NEUTRAL_KEYS = {"every", "notify", "name", "enabled", "notify_baseline", "alert_removals", "allow_empty",
+                 "stale_after"}
 
 
 def fingerprint(watch: WatchConfig) -> str:
@@ -154,6 +156,9 @@ class Engine:
         self.watchers = build_watchers(config)
         self.filters = {w.id: w.keywords.compile() for w in config.watches if w.keywords}
         self._by_id = {w.id: w for w in config.watches}
+        # cases followed by a watch that sees whole dockets (CourtListener): no coverage gap for them
+        self._complete_cases = [case for w in config.watches if w.enabled and self.watchers[w.id].complete_dockets
+                                for case in self.watchers[w.id].cases()]
         # The daemon checks watches one by one at jittered moments: watches sharing a URL (many cases in
         # one court feed) still share one request if they fire within this many seconds of each other.
         self._shared_fetcher = CycleFetcher(http, ttl=SHARED_RESPONSE_TTL)
@@ -185,7 +190,7 @@ class Engine:
             # how many watches fetch each URL, so the cycle can drop a body once all of them have it
             expected = Counter(url for w in watches if w.id in held for url in self.watchers[w.id].fetch_urls())
             fetcher = CycleFetcher(self.http, expected=expected)
-            unchanged: list[tuple[str, str, Mapping[str, Any], Mapping[str, Any] | None]] = []
+            unchanged: list[tuple[str, str, Mapping[str, Any], Mapping[str, Any] | None, Mapping[str, Any] | None]] = []
             results = await asyncio.gather(*(
                 self._check(w, states.get(w.id), fetcher, unchanged) if w.id in held else self._skipped(w, states.get(w.id))
                 for w in watches))
@@ -245,7 +250,13 @@ class Engine:
             result.warnings.extend(outcome.warnings)
             if outcome.items is None:
                 result.ok, result.unchanged, result.item_count = True, True, state.item_count
-                unchanged.append((watch.id, fp, self._masked_state(outcome.state), self._masked_state(outcome.info) or None))
+                gaps, gap_changes = self._gaps(watch, state, outcome, now)
+                if gap_changes and not self.dry_run:
+                    await self.db.record_gap_changes(watch.id, gaps, gap_changes, self.routes_for(watch))
+                    gaps = None
+                result.status_changes.extend(gap_changes)
+                unchanged.append((watch.id, fp, self._masked_state(outcome.state), self._masked_state(outcome.info) or None,
+                                  gaps))
                 await self._recovered(watch, state, result, now)
                 return result
             previous = {} if never_checked else await self.db.load_items(watch.id)
@@ -270,26 +281,62 @@ class Engine:
                 result.warnings.append(f"{len(found.duplicates)} items listed twice by the source; kept the first")
             changes = [replace(c, uid=new_uid()) for c in found.changes]
             changes, routes = await self._fuse(watch, changes)
+            gaps, gap_changes = self._gaps(watch, state, outcome, now)
+            routes.update({c.uid: self.routes_for(watch) for c in gap_changes})
             result.ok, result.baseline, result.changes, result.item_count = True, baseline, changes, len(items)
+            result.status_changes.extend(gap_changes)
             if config_changed:
                 result.warnings.append("configuration changed: items re-recorded as a new baseline, no alerts")
             if not self.dry_run:
                 await self.db.commit_check(CheckWrite(
                     watch_id=watch.id, fingerprint=fp, plugin_state=self._masked_state(outcome.state),
                     info=self._masked_state(outcome.info) or None,
-                    upserts=found.upserts, seen=found.seen, gone=found.gone, changes=changes, routes=routes,
-                    item_count=len(items), at=now, known=frozenset(previous)))
+                    upserts=found.upserts, seen=found.seen, gone=found.gone, changes=changes + gap_changes,
+                    routes=routes, item_count=len(items), at=now, known=frozenset(previous), gaps=gaps))
             await self._recovered(watch, state, result, now)
         except (MonitorError, ValueError) as exc:
-            result.changes = []
+            result.changes, result.status_changes = [], []
             await self._failed(watch, state, result, exc, now)
         except Exception as exc:  # a bug in a watcher must not stop the other watches
             log.exception("watch %s: unexpected error", watch.id)
-            result.changes = []
+            result.changes, result.status_changes = [], []
             await self._failed(watch, state, result, exc, now, unexpected=True)
         finally:
             result.seconds = time.perf_counter() - started
         return result
+
+    def _gaps(self, watch: WatchConfig, state: WatchState, outcome: CheckOutcome,
+              now: datetime) -> tuple[dict[str, Any] | None, list[Change]]:
+        """The watch's gap state after this check (None if unchanged) and the gaps that opened or closed."""
+        before = GapState.load(state.gaps)
+        reported = outcome.gaps
+        if reported and any(g.kind == "coverage" for g in reported) and self._covered_elsewhere(watch):
+            reported = tuple(g for g in reported if g.kind != "coverage")
+        after, transitions = evaluate(before, name=watch.display_name(), now=now,
+                                      content_changed=outcome.items is not None, reported=reported,
+                                      stale_after=watch.stale_after)
+        dumped = after.dump()
+        if dumped == before.dump():
+            return None, []
+        changes = []
+        for t in transitions:
+            if t.opened:  # the first sentence as the headline, the whole message as the text
+                first, dot, _ = t.message.partition(". ")
+                item = Item(key=f"gap:{watch.id}:{t.kind}", title=first + ("." if dot else ""), summary=t.message,
+                            fields={"gap": t.kind})
+                kind = "gap_opened"
+            else:
+                item = Item(key=f"gap:{watch.id}:{t.kind}", title=closing_title(watch.display_name(), t.kind, t.since, now),
+                            summary=t.message, fields={"gap": t.kind})
+                kind = "gap_closed"
+            changes.append(Change(watch.id, kind, item, detected_at=now, uid=new_uid()))
+        return dumped, changes
+
+    def _covered_elsewhere(self, watch: WatchConfig) -> bool:
+        """Every case this watch follows is also followed by a watch that sees whole dockets."""
+        mine = self.watchers[watch.id].cases()
+        return bool(mine) and all(any(court == c and docket.same_case(d) for c, d in self._complete_cases)
+                                  for court, docket in mine)
 
     def _masked_state(self, value: Mapping[str, Any] | None) -> Mapping[str, Any]:
         """A watcher's state or status facts, with any secret masked (a URL with a token in it)."""
@@ -354,12 +401,17 @@ class Engine:
         not_before = None
         if isinstance(exc, FetchError) and exc.retry_after:
             not_before = now + timedelta(seconds=min(exc.retry_after, 24 * 3600))
+        # A source refusing us (a revoked token, a site that now blocks us) will not heal by waiting:
+        # say so at once, not after `down_after`.
+        refused = isinstance(exc, FetchError) and exc.status in (401, 403)
         try:
             new_state = await self.db.record_failure(watch.id, message, now, not_before=not_before)
-            down_after = self.config.daemon.down_after
+            down_after = 0.0 if refused else self.config.daemon.down_after
             if (new_state.failing_since and not new_state.down_alerted
                     and (now - new_state.failing_since).total_seconds() >= down_after):
-                item = Item(key=f"status:{watch.id}", title=f"{watch.display_name()} has been failing since "
+                what = (f"refuses access (HTTP {exc.status})" if refused and isinstance(exc, FetchError)
+                        else "has been failing")
+                item = Item(key=f"status:{watch.id}", title=f"{watch.display_name()} {what} since "
                             f"{new_state.failing_since:%Y-%m-%d %H:%M} UTC",
                             summary=message, fields={"failures": new_state.consecutive_failures})
                 change = Change(watch.id, "source_down", item, detected_at=now, uid=new_uid())

@@ -12,7 +12,9 @@ from dataclasses import dataclass, field, replace
 from datetime import datetime, timezone
 from typing import Any, Literal, Mapping
 
-ChangeKind = Literal["added", "updated", "removed", "source_down", "source_recovered"]
+ChangeKind = Literal["added", "updated", "removed", "source_down", "source_recovered", "gap_opened", "gap_closed"]
+# Changes about a watch itself (its source down, a blind spot), not about an item the source lists.
+STATUS_KINDS = frozenset({"source_down", "source_recovered", "gap_opened", "gap_closed"})
 
 
 def utcnow() -> datetime:
@@ -118,8 +120,8 @@ class Item:
 class Change:
     """What `diff` found: an item added, updated (with before and after) or removed.
 
-    `source_down` and `source_recovered` are changes too, about the watch itself, so that they travel
-    through the same outbox as everything else.
+    `source_down`, `source_recovered`, `gap_opened` and `gap_closed` are changes too, about the watch
+    itself, so that they travel through the same outbox as everything else.
     """
 
     watch_id: str

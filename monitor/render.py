@@ -12,6 +12,8 @@ LABELS = {
     "removed": "Removed",
     "source_down": "Source down",
     "source_recovered": "Source recovered",
+    "gap_opened": "Coverage gap",
+    "gap_closed": "Gap closed",
 }
 
 # Item fields worth a line in an alert, in this order, with their labels.

@@ -13,7 +13,7 @@ What each kind of alert shows:
 - a press release or any other item: the agency (or the watch's name), title, date, categories,
   summary and link;
 - an update: the same facts, plus each changed field as before -> after;
-- a source going down or recovering: what the watch says about it.
+- a source going down or recovering, a coverage gap opening or closing: what the watch says about it.
 
 `digest_headline` names a burst ("3 new items: DOJ news"), `digest_line` is one change as a single
 line of a digest.
@@ -25,8 +25,8 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Any, Literal
 
-from monitor.models import Change, Item
-from monitor.render import FIELD_LABELS, shorten
+from monitor.models import STATUS_KINDS, Change, Item
+from monitor.render import FIELD_LABELS, LABELS as STATUS_LABELS, shorten
 
 ContentKind = Literal["filing", "release", "status"]
 
@@ -65,7 +65,7 @@ class Content:
     """One change, ready to render. All text is plain and unescaped."""
 
     kind: ContentKind
-    change_kind: str  # added | updated | removed | source_down | source_recovered
+    change_kind: str  # added | updated | removed | source_down | source_recovered | gap_opened | gap_closed
     headline: str  # what happened, one line: a subject line, a Slack message's first line
     title: str  # the item's own title (for a filing: its short docket text)
     title_url: str | None
@@ -128,8 +128,8 @@ def _source_name(item: Item, watch_name: str) -> str:
 def headline(change: Change, watch_name: str) -> str:
     """What happened, in one line of at most 200 characters (newlines in source text become spaces)."""
     item = change.item
-    if change.kind in ("source_down", "source_recovered"):
-        label = "Source down" if change.kind == "source_down" else "Source recovered"
+    if change.kind in STATUS_KINDS:
+        label = STATUS_LABELS[change.kind]
         return shorten(f"{label}: {item.title}", 200)
     if is_filing(item):
         case = _text(item.fields.get("case_name")) or _text(item.fields.get("docket_number")) or watch_name
@@ -162,7 +162,7 @@ def describe(change: Change, watch_name: str) -> Content:
     fields = item.fields
     facts: list[tuple[str, str]] = []
     links: list[Link] = []
-    if change.kind in ("source_down", "source_recovered"):
+    if change.kind in STATUS_KINDS:
         return Content("status", change.kind, headline(change, watch_name), shorten(item.title, 300), None, (),
                        shorten(item.summary, 1500) or None, (), (), (), watch_name, item.group)
     if is_filing(item):
@@ -221,7 +221,7 @@ def digest_headline(changes: Sequence[Change], watch_names: Sequence[str]) -> st
     if set(kinds) == {"added"}:
         return shorten(f"{count} new item{'s' if count != 1 else ''}: {where}", 200)
     words = {"added": "new", "updated": "updated", "removed": "removed", "source_down": "source down",
-             "source_recovered": "recovered"}
+             "source_recovered": "recovered", "gap_opened": "coverage gap", "gap_closed": "gap closed"}
     detail = ", ".join(f"{n} {words.get(k, k)}" for k, n in kinds.items())
     return shorten(f"{count} change{'s' if count != 1 else ''}: {where} ({detail})", 200)
 

@@ -29,10 +29,10 @@ def feed(i: int, extra: int = 0) -> bytes:
     return f'<?xml version="1.0"?><rss version="2.0"><channel><title>Source {i}</title>{items}</channel></rss>'.encode()
 
 
-def write_config(tmp_path, pg_url: str, server, watches: int) -> object:
+def write_config(tmp_path, pg_url: str, server, watches: int, *, lease: float = LEASE) -> object:
     lines = [
         f"state: {pg_url}",
-        f"daemon: {{jitter: 0.1, lease: {LEASE}s, shutdown_grace: 5s, config_poll: 2s, log_format: json}}",
+        f"daemon: {{jitter: 0.1, lease: {lease}s, shutdown_grace: 5s, config_poll: 2s, log_format: json}}",
         "delivery: {backoff: 1s, backoff_max: 2s}",
         f"notifiers:\n  hook: {{type: webhook, url: '{server.url('/hook')}'}}",
         "watches:",
@@ -105,7 +105,7 @@ def test_three_replicas_check_each_watch_once_per_interval(tmp_path, pg_url, ser
     answers slowly (0.2 s), so two checks of one watch at once would overlap at the server.
     """
     serve_feeds(server, 300, delay=0.2)
-    config = write_config(tmp_path, pg_url, server, 300)
+    config = write_config(tmp_path, pg_url, server, 300, lease=20)  # renewed while a check runs, however long
     replicas = start(3, config, tmp_path)
     try:
         wait_until(lambda: baselined(pg_url) == 300, 120, "all 300 baselines")

@@ -10,13 +10,16 @@ from __future__ import annotations
 import re
 from collections.abc import Mapping
 from dataclasses import dataclass, field
-from typing import Annotated, Any, ClassVar, Protocol
+from typing import TYPE_CHECKING, Annotated, Any, ClassVar, Protocol
 
-from pydantic import BaseModel, BeforeValidator, ConfigDict, Field, PlainSerializer
+from pydantic import BaseModel, BeforeValidator, ConfigDict, Field, PlainSerializer, field_validator
 
 from monitor.filters import KeywordRules
 from monitor.models import Fetched, Item
 from monitor.schedule import Schedule
+
+if TYPE_CHECKING:
+    from watchers.dockets import DocketNumber
 
 
 def _to_schedule(value: Any) -> Any:
@@ -46,7 +49,17 @@ class WatchConfig(BaseModel):
     alert_removals: bool = Field(False, description="also alert when an item disappears from the source")
     notify_baseline: bool = Field(False, description="alert on the first check too, instead of a silent baseline")
     allow_empty: bool = Field(False, description="accept an empty result from a source that had items")
+    stale_after: float | None = Field(None, description="say so once when the source has not changed for this "
+                                      "long: a duration, `auto` (learned from the source's rhythm, the "
+                                      "default) or `off`")
     enabled: bool = True
+
+    @field_validator("stale_after", mode="before")
+    @classmethod
+    def _stale_after(cls, value: Any) -> float | None:
+        from monitor.gaps import parse_stale_after
+
+        return parse_stale_after(value)
 
     def display_name(self) -> str:
         return self.name or self.id
@@ -128,8 +141,16 @@ class Watcher:
     def id(self) -> str:
         return self.config.id
 
+    # True for a source that lists every entry of a docket (CourtListener): a case it follows has no
+    # coverage gap, whatever a partial court feed of the same case misses.
+    complete_dockets: ClassVar[bool] = False
+
     def fetch_urls(self) -> list[str]:
         """The URLs a check will fetch first (for display and for grouping shared sources)."""
+        return []
+
+    def cases(self) -> list[tuple[str, DocketNumber]]:
+        """The cases this watch follows, as (court, docket number): for pairing sources of one case."""
         return []
 
     async def check(self, ctx: CheckContext) -> CheckOutcome:

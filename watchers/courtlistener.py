@@ -193,10 +193,17 @@ class CourtListenerWatcher(Watcher):
     example: ClassVar[dict[str, Any]] = {"court": "cand", "docket_number": "3:25-cv-01350", "base_url": "{base}"}
     # spending rules and credentials: changing them does not change what the docket lists
     neutral_keys: ClassVar[frozenset[str]] = frozenset({"daily_budget", "per_minute", "token"})
+    complete_dockets: ClassVar[bool] = True  # every entry of the docket, whatever the court's RSS feed shows
 
     @property
     def settings(self) -> CourtListenerConfig:
         return cast(CourtListenerConfig, self.config)
+
+    def cases(self) -> list[tuple[str, DocketNumber]]:
+        cfg = self.settings
+        if cfg.court and cfg.docket_number:
+            return [(cfg.court, parse_docket_number(cfg.docket_number))]
+        return []
 
     def fetch_urls(self) -> list[str]:
         cfg = self.settings

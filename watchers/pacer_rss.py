@@ -68,7 +68,7 @@ from typing import Any, ClassVar, cast
 from pydantic import Field, field_validator, model_validator
 
 from monitor.models import Fetched, Item
-from watchers.base import CheckContext, CheckOutcome, UrlWatchConfig, UrlWatcher, WatchConfig
+from watchers.base import CheckContext, CheckOutcome, Gap, UrlWatchConfig, UrlWatcher, WatchConfig
 from watchers.dockets import DocketNumber, entry_item, parse_docket_number
 from watchers.pacer_feed import FeedChannel, ParsedFeed, RssEntry, is_appellate, parse_feed
 from watchers.textutil import squash
@@ -152,12 +152,15 @@ class PacerRssWatcher(UrlWatcher):
         super().__init__(config)
         settings = cast(PacerRssConfig, config)
         self.court = settings.court
-        self.cases: list[DocketNumber] = [parse_docket_number(c) for c in settings.cases]
+        self.cases_followed: list[DocketNumber] = [parse_docket_number(c) for c in settings.cases]
         self.names = [(term, _whole_words(term)) for term in settings.case_names]
 
     @property
     def url(self) -> str:
         return getattr(self.config, "url", None) or default_feed_url(self.court)
+
+    def cases(self) -> list[tuple[str, DocketNumber]]:
+        return [(self.court, case) for case in self.cases_followed]
 
     async def check(self, ctx: CheckContext) -> CheckOutcome:
         # No validators (PACER ignores them): the request is the same for every watch of this court,
@@ -170,7 +173,19 @@ class PacerRssWatcher(UrlWatcher):
             return CheckOutcome(items=None, state=state)
         feed = parse_feed(fetched.body, fetched.url, court=self.court)
         items, info = self.read(feed)
-        return CheckOutcome(items=items, state=state, info=info, warnings=self.warnings(feed))
+        return CheckOutcome(items=items, state=state, info=info, warnings=self.warnings(feed), gaps=self.gaps(feed))
+
+    def gaps(self, feed: ParsedFeed) -> tuple[Gap, ...]:
+        """A followed case in a court whose feed publishes only some entry types: filings of the other
+        types are never seen here (the engine says so once, unless a CourtListener watch covers the case)."""
+        channel = feed.channel
+        if channel.coverage != "partial" or not self.cases_followed:
+            return ()
+        cases = ", ".join(case.canonical for case in self.cases_followed)
+        return (Gap("coverage", f"{self.config.display_name()} does not see every filing in {cases}. "
+                                f"{self.court}'s RSS feed publishes only these entry types: "
+                                f"{', '.join(channel.entry_types)}. Add a courtlistener watch of the case "
+                                "for its complete docket."),)
 
     def parse_with_info(self, fetched: Fetched) -> tuple[list[Item], Mapping[str, Any]]:
         return self.read(parse_feed(fetched.body, fetched.url, court=self.court))
@@ -183,7 +198,7 @@ class PacerRssWatcher(UrlWatcher):
     def follows(self, entry: RssEntry) -> tuple[bool, tuple[str, ...]]:
         """Whether the entry is in a followed case, and the case-name terms that matched."""
         numbers = [parse_docket_number(n) for n in (entry.docket_number, entry.title_docket) if n]
-        by_number = any(case.same_case(number) for case in self.cases for number in numbers)
+        by_number = any(case.same_case(number) for case in self.cases_followed for number in numbers)
         terms = tuple(term for term, pattern in self.names
                       if pattern.search(entry.raw_case_name) or pattern.search(entry.case_name))
         return by_number or bool(terms), terms

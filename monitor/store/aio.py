@@ -35,7 +35,7 @@ READS = frozenset({
     "failed_deliveries", "due_deliveries", "delivery_counts", "next_due_at", "replicas", "get_notifier_state",
     "ping", "health", "schema_version", "check_version", "claim_owners",
 })
-LEASES = frozenset({"try_lease", "release_lease", "lease_many", "release_many"})
+LEASES = frozenset({"try_lease", "release_lease", "lease_many", "release_many", "renew_lease"})
 
 
 class AsyncStore:

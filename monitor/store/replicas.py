@@ -90,6 +90,14 @@ class ReplicaStore:
             conn.execute(s.replicas.delete().where(s.replicas.c.owner == owner))
             conn.execute(s.watch_state.update().where(t.lease_owner == owner).values(lease_owner=None, lease_until=None))
 
+    def renew_lease(self, watch_id: str, owner: str, until: datetime) -> bool:
+        """Extend a lease still held by `owner` (a long check); False if it was lost meanwhile."""
+        t = s.watch_state.c
+        with self.engine.begin() as conn:
+            result = conn.execute(s.watch_state.update().where(t.watch_id == watch_id, t.lease_owner == owner)
+                                  .values(lease_until=until))
+        return result.rowcount == 1
+
     def release_lease(self, watch_id: str, owner: str) -> None:
         t = s.watch_state.c
         with self.engine.begin() as conn:

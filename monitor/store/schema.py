@@ -83,6 +83,7 @@ watch_state = sa.Table(
     "watch_state", metadata,
     *_watch_state_v1_columns(),
     sa.Column("leased_at", UTCDateTime),  # added by migration 3: when the current lease was taken
+    sa.Column("gaps", JSONType),  # added by migration 4: open coverage gaps and content-change times
 )
 
 items = sa.Table(
@@ -167,10 +168,17 @@ def _v3(conn: sa.Connection) -> None:
     conn.execute(sa.text(f"ALTER TABLE watch_state ADD COLUMN leased_at {column_type}"))
 
 
+def _v4(conn: sa.Connection) -> None:
+    # Blind spots said out loud (monitor/gaps.py): which are open, and when the content last changed.
+    column_type = JSONType().load_dialect_impl(conn.dialect).compile(dialect=conn.dialect)
+    conn.execute(sa.text(f"ALTER TABLE watch_state ADD COLUMN gaps {column_type}"))
+
+
 # (version, description, function). Append only; never edit a released migration.
 MIGRATIONS: list[tuple[int, str, Callable[[sa.Connection], None]]] = [
     (1, "initial schema", _v1),
     (2, "replica heartbeats", _v2),
     (3, "lease start times", _v3),
+    (4, "coverage gaps", _v4),
 ]
 LATEST = MIGRATIONS[-1][0]

@@ -53,6 +53,7 @@ class WatchState:
     lease_owner: str | None = None
     lease_until: datetime | None = None
     leased_at: datetime | None = None
+    gaps: Mapping[str, Any] | None = None  # monitor/gaps.py: open gaps and content-change times
 
 
 @dataclass(frozen=True, slots=True)
@@ -81,6 +82,7 @@ class CheckWrite:
     # Keys the store held for this watch when the check began (the engine has just loaded them): saves
     # a SELECT per check. None: look them up.
     known: frozenset[str] | None = None
+    gaps: Mapping[str, Any] | None = None  # the watch's gap state after this check (None: unchanged)
 
 
 # How long a SQLite write waits for another process's lock before giving up. Well below the daemon's
@@ -211,6 +213,12 @@ class Store(ReplicaStore, OutboxStore):
         if leases is not None:
             return leases.acquire(watch_id)
         return super().try_lease(watch_id, owner, now, hold=hold, min_interval=min_interval)
+
+    def renew_lease(self, watch_id: str, owner: str, until: datetime) -> bool:
+        leases = self.file_leases
+        if leases is not None:
+            return watch_id in leases.held()  # a file lock lasts as long as its process
+        return super().renew_lease(watch_id, owner, until)
 
     def release_lease(self, watch_id: str, owner: str) -> None:
         leases = self.file_leases
@@ -406,18 +414,21 @@ class Store(ReplicaStore, OutboxStore):
                 .values({c: sa.bindparam(c) for c in columns}))
         return stmt
 
-    def record_unchanged(self, results: Sequence[tuple[str, str, Mapping[str, Any], Mapping[str, Any] | None]], at: datetime) -> None:
-        """Successful checks that found nothing new: (watch_id, fingerprint, plugin_state, info), batched:
-        one executemany per set of columns, not two statements per watch."""
+    def record_unchanged(self, results: Sequence[tuple[str, str, Mapping[str, Any], Mapping[str, Any] | None,
+                                                  Mapping[str, Any] | None]], at: datetime) -> None:
+        """Successful checks that found nothing new: (watch_id, fingerprint, plugin_state, info, gaps),
+        batched: one executemany per set of columns, not two statements per watch."""
         if not results:
             return
         common = dict(last_check_at=at, last_success_at=at, consecutive_failures=0, failing_since=None,
                       last_error=None, not_before=None)
         groups: dict[tuple[str, ...], list[dict[str, Any]]] = {}
-        for watch_id, fingerprint, plugin_state, info in results:
+        for watch_id, fingerprint, plugin_state, info, gaps in results:
             values: dict[str, Any] = dict(fingerprint=fingerprint, plugin_state=dict(plugin_state), **common)
             if info:
                 values["info"] = dict(info)
+            if gaps is not None:
+                values["gaps"] = dict(gaps)
             groups.setdefault(tuple(values), []).append({"w_id": watch_id, **values})
         with self.engine.begin() as conn:
             self._ensure_states(conn, [r[0] for r in results])
@@ -534,23 +545,39 @@ class Store(ReplicaStore, OutboxStore):
             )
             if write.info:
                 values["info"] = dict(write.info)
+            if write.gaps is not None:
+                values["gaps"] = dict(write.gaps)
             if any(c.kind in ("added", "updated", "removed") for c in write.changes):
                 values["last_change_at"] = at
             conn.execute(self._state_update(tuple(values)), {"w_id": write.watch_id, **values})
         return change_ids
 
+    def record_gap_changes(self, watch_id: str, gaps: Mapping[str, Any], changes: Sequence[Change],
+                           notifiers: Sequence[str]) -> None:
+        """Gaps that opened or closed at a check that found nothing new: their alerts, their outbox rows and
+        the watch's gap state, in one transaction (said once, even across a crash)."""
+        with self.engine.begin() as conn:
+            self._ensure_state(conn, watch_id)
+            for change in changes:
+                self._insert_change(conn, change, notifiers)
+            conn.execute(s.watch_state.update().where(s.watch_state.c.watch_id == watch_id).values(gaps=dict(gaps)))
+
+    def _insert_change(self, conn: sa.Connection, change: Change, notifiers: Sequence[str]) -> int:
+        result = conn.execute(s.changes.insert().values(
+            uid=change.uid, watch_id=change.watch_id, kind=change.kind, key=change.key,
+            detected_at=change.detected_at, data=change.to_dict()))
+        change_id = result.inserted_primary_key[0]
+        if notifiers:
+            conn.execute(s.deliveries.insert(), [
+                dict(change_id=change_id, notifier=n, status="pending", attempts=0,
+                     created_at=change.detected_at, next_attempt_at=change.detected_at) for n in notifiers])
+        return change_id
+
     def record_status_change(self, change: Change, notifiers: Sequence[str], *, down_alerted: bool) -> None:
         """A source_down / source_recovered alert, with its outbox rows and the watch's flag, at once."""
         with self.engine.begin() as conn:
             self._ensure_state(conn, change.watch_id)
-            result = conn.execute(s.changes.insert().values(
-                uid=change.uid, watch_id=change.watch_id, kind=change.kind, key=change.key,
-                detected_at=change.detected_at, data=change.to_dict()))
-            change_id = result.inserted_primary_key[0]
-            if notifiers:
-                conn.execute(s.deliveries.insert(), [
-                    dict(change_id=change_id, notifier=n, status="pending", attempts=0,
-                         created_at=change.detected_at, next_attempt_at=change.detected_at) for n in notifiers])
+            self._insert_change(conn, change, notifiers)
             conn.execute(s.watch_state.update().where(s.watch_state.c.watch_id == change.watch_id)
                          .values(down_alerted=down_alerted))
 

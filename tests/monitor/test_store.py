@@ -97,7 +97,7 @@ def test_failure_counting_and_not_before(store_url):
     store.record_failure("w", "HTTP 500", T0)
     state = store.record_failure("w", "HTTP 429", T0 + timedelta(minutes=5), not_before=T0 + timedelta(minutes=7))
     assert state.consecutive_failures == 2 and state.failing_since == T0 and state.not_before == T0 + timedelta(minutes=7)
-    store.record_unchanged([("w", "fp", {}, None)], T0 + timedelta(minutes=10))
+    store.record_unchanged([("w", "fp", {}, None, None)], T0 + timedelta(minutes=10))
     state = store.load_states()["w"]
     assert state.consecutive_failures == 0 and state.failing_since is None and state.last_error is None
 
@@ -151,15 +151,17 @@ def test_lease_is_exclusive_and_expires(pg_url):
     assert store.try_lease("w", "a", T0 + timedelta(minutes=7, seconds=1), hold=hold, min_interval=timedelta(0))
 
 
-def test_schema_2_database_is_migrated_to_3(store_url):
-    """A database at schema 2 (before lease start times) is upgraded in place, keeping its rows."""
+def test_schema_2_database_is_migrated_to_the_latest(store_url):
+    """A database at schema 2 (before lease start times and gaps) is upgraded in place, keeping its rows."""
     store = Store.open(store_url)
     with store.engine.begin() as conn:
+        conn.execute(sa.text("ALTER TABLE watch_state DROP COLUMN gaps"))
         conn.execute(sa.text("ALTER TABLE watch_state DROP COLUMN leased_at"))
         conn.execute(schema.meta.update().values(value="2"))
         conn.execute(sa.text("INSERT INTO watch_state (watch_id) VALUES ('old')"))
+    store.close()
     store = Store.open(store_url)
-    assert store.check_version() == 3 and "old" in store.load_states()
+    assert store.check_version() == schema.LATEST == 4 and "old" in store.load_states()
     assert store.try_lease("old", "a", T0, hold=timedelta(minutes=1), min_interval=timedelta(minutes=1))
 
 
