@@ -92,7 +92,7 @@ def _parser() -> argparse.ArgumentParser:
     p = sub.add_parser("find", parents=[common, courtlistener], help="search CourtListener for a case; print the command that follows each")
     p.add_argument("query", metavar="QUERY", help='words of the case name or docket number, e.g. "San Francisco v. Trump"')
     p.add_argument("--court", metavar="COURT", help="only this court (CM/ECF id like cand, or a citation like 'N.D. Cal.')")
-    p.add_argument("--limit", "-n", type=int, default=10, help="at most this many results (default 10)")
+    p.add_argument("--limit", "-n", type=int, default=10, help="at most this many results (default 10; CourtListener gives 20 a page)")
     return parser
 
 

@@ -75,13 +75,13 @@ def cmd_follow(config: Config, args: argparse.Namespace) -> int:
     except CaseInputError as exc:
         _err(str(exc))
         return EXIT_USAGE
+    path = config.path or Path("config/watches.yaml")
+    text = path.read_text(encoding="utf-8")  # what the write checks against: no edit in between is lost
     try:
         case = asyncio.run(_resolve(ref, config, base, skip=args.no_courtlistener))
     except (FetchError, CaseInputError) as exc:
         _err(mask(str(exc), config.secrets))
         return EXIT_FAILED
-    path = config.path or Path("config/watches.yaml")
-    text = path.read_text(encoding="utf-8")
     existing, watches = _plan(case, config, args, base)
     if not watches and existing:
         print(f"{case.label} is already followed by {', '.join(existing)}; nothing changed")
@@ -339,6 +339,9 @@ def cmd_unfollow(config: Config, args: argparse.Namespace) -> int:
 
 def cmd_find(config: Config, args: argparse.Namespace) -> int:
     base = base_url(args.base_url)
+    if args.limit < 1:
+        _err(f"--limit {args.limit}: give a number of results, 1 or more")
+        return EXIT_USAGE
     try:
         court = court_or_error(args.court) if args.court else None
     except CaseInputError as exc:

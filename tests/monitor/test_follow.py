@@ -408,6 +408,8 @@ def test_find_by_court_and_its_errors(config, cl):
     bad = run_cli("find", "Trump", "--court", "ilnx", "--config", str(config), "--base-url", cl.base_url)
     assert bad.code == 2 and "Close ones: ilnd" in bad.err
     assert [r.query.get("court") for r in cl.api_requests("/search/")] == ["ilnd", "ilnd"]
+    zero = run_cli("find", "Trump", "-n", "0", "--config", str(config), "--base-url", cl.base_url)
+    assert zero.code == 2 and zero.err == "error: --limit 0: give a number of results, 1 or more\n"
 
 
 def test_find_without_courtlistener_says_so(config, cl):
