@@ -66,6 +66,35 @@ def _parser() -> argparse.ArgumentParser:
 
     p = sub.add_parser("demo", parents=[common], help="a first taste, offline: replay recorded sources and show an alert")
     p.add_argument("--keep", metavar="DIR", help="keep the demo's state and config in DIR")
+
+    # following a case: monitor/follow.py
+    courtlistener = argparse.ArgumentParser(add_help=False)
+    courtlistener.add_argument("--base-url", metavar="URL",
+                               help="CourtListener's address (default: $COURTLISTENER_BASE_URL or https://www.courtlistener.com)")
+    p = sub.add_parser("follow", parents=[common, courtlistener],
+                       help="follow a case: add its court RSS and CourtListener watches to the config and record their baseline",
+                       description="WHAT is COURT DOCKET_NUMBER (ilnd 1:25-cv-01285), a CourtListener docket address or a "
+                                   "PACER docket address (https://ecf.cand.uscourts.gov/cgi-bin/DktRpt.pl?...).")
+    p.add_argument("what", nargs="+", metavar="WHAT", help="COURT DOCKET_NUMBER, or a CourtListener or PACER docket address")
+    p.add_argument("--id", metavar="ID", help="watch id (the RSS watch gets ID-rss; default: from court and docket number)")
+    p.add_argument("--name", help="display name in alerts (default: the case name and court, from CourtListener)")
+    p.add_argument("--every", metavar="INTERVAL", help="check interval or cron for both watches (default: 5m RSS, 15m CourtListener)")
+    p.add_argument("--notify", metavar="NAMES", help="comma-separated notifier names (default: defaults.notify; '' records only)")
+    p.add_argument("--no-rss", action="store_true", help="no court RSS watch")
+    p.add_argument("--no-courtlistener", action="store_true", help="no CourtListener watch (and no CourtListener lookup)")
+    p.add_argument("--rss-url", metavar="URL", help="the court feed's address, if not the court's default (a mirror, a proxy)")
+    p.add_argument("--dry-run", action="store_true", help="print the watches it would add; change nothing")
+    p.add_argument("--no-check", action="store_true", help="write the watches but do not check them now (their first check records the baseline)")
+
+    p = sub.add_parser("unfollow", parents=[common], help="remove a watch and its pair (the same case's other source) from the config")
+    p.add_argument("watch_id", metavar="WATCH_ID", help="the watch to remove; the watch of the same case from the other source goes too")
+    p.add_argument("--only", action="store_true", help="remove only this watch, not its pair")
+    p.add_argument("--forget", action="store_true", help="also delete their stored state and items (change history stays)")
+
+    p = sub.add_parser("find", parents=[common, courtlistener], help="search CourtListener for a case; print the command that follows each")
+    p.add_argument("query", metavar="QUERY", help='words of the case name or docket number, e.g. "San Francisco v. Trump"')
+    p.add_argument("--court", metavar="COURT", help="only this court (CM/ECF id like cand, or a citation like 'N.D. Cal.')")
+    p.add_argument("--limit", "-n", type=int, default=10, help="at most this many results (default 10; CourtListener gives 20 a page)")
     return parser
 
 
@@ -419,7 +448,28 @@ def cmd_test_notifier(config: Config, args: argparse.Namespace) -> int:
     return EXIT_OK
 
 
+def cmd_follow(config: Config, args: argparse.Namespace) -> int:
+    from monitor.follow import cmd_follow as follow
+
+    return follow(config, args)
+
+
+def cmd_unfollow(config: Config, args: argparse.Namespace) -> int:
+    from monitor.follow import cmd_unfollow as unfollow
+
+    return unfollow(config, args)
+
+
+def cmd_find(config: Config, args: argparse.Namespace) -> int:
+    from monitor.follow import cmd_find as find
+
+    return find(config, args)
+
+
 COMMANDS = {
+    "follow": cmd_follow,
+    "unfollow": cmd_unfollow,
+    "find": cmd_find,
     "validate": cmd_validate,
     "check": cmd_check,
     "status": cmd_status,
