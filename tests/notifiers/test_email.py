@@ -8,7 +8,7 @@ from zoneinfo import ZoneInfo
 import pytest
 
 from monitor.errors import ConfigError
-from notifiers.email import next_boundary
+from notifiers.digest import next_boundary, previous_boundary
 from tests.notifiers import deliver, SF, Outbox, added, config, filing, release, updated
 from tests.support.smtp_server import SmtpServer, make_certificate, server_context
 
