@@ -149,6 +149,8 @@ def digest_message(title: str, contents: Sequence[Content], *, grouped: bool = F
     watches = list(dict.fromkeys(c.watch_name for c in contents))
     footer.append("Watch: " + fit(", ".join(watches), 500))
     blocks.append(_context(" · ".join(footer)))
+    if grouped:  # the fallback text in the order the blocks show
+        contents = [c for section in digest_sections(contents) for c in section.contents]
     text_lines = [title, *([subtitle] if subtitle else [])] + [digest_line(c) for c in contents[:10]]
     if len(contents) > 10:
         text_lines.append(f"and {len(contents) - 10} more")
