@@ -19,7 +19,7 @@ from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from typing import Any
 
-from monitor.config import Config
+from monitor.config import Config, mask
 from monitor.errors import NotifyError
 from monitor.models import Delivery, utcnow
 from monitor.store import Store
@@ -175,6 +175,7 @@ class Dispatcher:
     def _on_error(self, deliveries: tuple[Delivery, ...], error: str, permanent: bool, retry_after: float | None,
                   notifier: Notifier, report: DispatchReport) -> None:
         ids = [d.id for d in deliveries]
+        error = mask(error, self.config.secrets)  # a notifier's error never stores or logs a token or URL secret
         attempts = max(d.attempts for d in deliveries) + 1
         if permanent or attempts >= self.config.delivery.max_attempts:
             why = error if permanent else f"{error} (gave up after {attempts} attempts)"
