@@ -83,6 +83,10 @@ __all__ = ["MAX_BLOCKS", "SlackConfig", "SlackNotifier", "alert_message", "diges
 
 log = logging.getLogger(__name__)
 
+# The bot token scopes the Web API calls here need (chat.postMessage; auth.test needs none). The app
+# manifest deploy/slack-app-manifest.yaml grants these, and tests check that it does.
+BOT_SCOPES = ("chat:write",)
+
 PACE_SECONDS = 1.0  # chat.postMessage: about one message per second per channel
 RETRY_DELAYS = (0.5, 1.0, 2.0)  # waits before the 2nd, 3rd and 4th try of one send (5xx, network)
 MAX_INLINE_WAIT = 30.0  # a longer Retry-After is left to the outbox
