@@ -243,7 +243,7 @@ class _Target:
     index: int
     service: str  # Apprise's name of the service: "Discord", "JSON"
     fingerprint: str  # remembers which URLs took an alert, without storing the URL
-    apprise: apprise.Apprise
+    client: apprise.Apprise  # one per URL: each URL's outcome is its own
 
 
 @dataclass(frozen=True)
@@ -261,7 +261,7 @@ class AppriseNotifier(DigestScheduling):
         super().__init__(name, config, services)
         self.cfg: AppriseConfig = config  # type: ignore[assignment]
         self._secrets = self.cfg.secret_values()
-        self._targets = []
+        self._targets: list[_Target] = []
         for index, secret in enumerate(self.cfg.urls):
             url = secret.get_secret_value()
             client = apprise.Apprise(asset=apprise.AppriseAsset(secure_logging=True))
@@ -325,7 +325,7 @@ class AppriseNotifier(DigestScheduling):
 
     def _notify_one(self, target: _Target, title: str, body: str, notify_type: str) -> _Failure | None:
         try:
-            result = target.apprise.notify(body=body, title=title, notify_type=notify_type,
+            result = target.client.notify(body=body, title=title, notify_type=notify_type,
                                            body_format=self.cfg.format, timeout=self.cfg.timeout)
         except Exception as exc:  # noqa: BLE001 - a plugin's bug is this URL's failure, retried
             return _Failure(target, self._mask(f"{type(exc).__name__}: {exc}"), False)
