@@ -262,7 +262,8 @@ def _plugin_config(data: Any, where: tuple, registry: Mapping[str, Any], what: s
 
 
 def _secret_values(model: BaseModel) -> set[str]:
-    """Values of SecretStr fields (a token that came from a default, not from ${VAR}): masked too."""
+    """Values of SecretStr fields, also inside lists and mappings (a token that came from a default, not
+    from ${VAR}), and what a model's own `secret_values()` names (an Apprise URL's private parts): masked too."""
     from pydantic import SecretStr
 
     found: set[str] = set()
@@ -271,15 +272,18 @@ def _secret_values(model: BaseModel) -> set[str]:
         if isinstance(value, SecretStr):
             if value.get_secret_value():
                 found.add(value.get_secret_value())
-        elif isinstance(value, Mapping):  # a webhook's headers: {name: SecretStr}
-            for item in value.values():
-                walk(item)
         elif isinstance(value, (list, tuple)):
             for item in value:
+                walk(item)
+        elif isinstance(value, dict):
+            for item in value.values():
                 walk(item)
 
     for name in type(model).model_fields:
         walk(getattr(model, name, None))
+    own = getattr(model, "secret_values", None)
+    if callable(own):
+        found.update(own())
     return found
 
 

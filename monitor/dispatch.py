@@ -19,7 +19,7 @@ from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from typing import Any
 
-from monitor.config import Config
+from monitor.config import Config, mask
 from monitor.errors import NotifyError
 from monitor.models import Delivery, utcnow
 from monitor.store import Store
@@ -176,7 +176,8 @@ class Dispatcher:
 
     async def _on_error(self, deliveries: tuple[Delivery, ...], error: str, permanent: bool,
                         retry_after: float | None, notifier: Notifier, report: DispatchReport) -> None:
-        error = self.store.mask(error) or ""  # a receiver's error page may echo our credentials
+        # a receiver's error page may echo our credentials: never stored, logged or reported
+        error = mask(self.store.mask(error) or "", self.config.secrets)
         ids = [d.id for d in deliveries]
         attempts = max(d.attempts for d in deliveries) + 1
         if permanent or attempts >= self.config.delivery.max_attempts:

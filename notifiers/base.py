@@ -8,6 +8,7 @@ an optional small mapping kept with the delivery (a Slack message `ts`), and rai
 
 from __future__ import annotations
 
+import asyncio
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime
@@ -68,6 +69,7 @@ class Notifier:
         self.name = name
         self.config = config
         self.services = services
+        self._memory: dict[str, Any] = {}  # when no store is lent (a notifier built outside the core)
 
     def plan(self, watch_id: str, watch_name: str, deliveries: Sequence[Delivery]) -> list[Alert]:
         """Split one watch's due deliveries into messages. Default: one message per change."""
@@ -85,6 +87,19 @@ class Notifier:
     def due_at(self, delivery: Delivery) -> datetime:
         """When a pending delivery should go out (a digest notifier holds them back). Default: now."""
         return delivery.next_attempt_at
+
+    async def recall(self, key: str) -> Any:
+        """A value this notifier remembered (a Slack thread's ts); the store is read off the event loop."""
+        if self.services is None:
+            return self._memory.get(key)
+        return await asyncio.to_thread(self.services.recall, self.name, key)
+
+    async def remember(self, key: str, value: Any) -> None:
+        """Keep a small JSON value for this notifier, across restarts when a store is lent."""
+        if self.services is None:
+            self._memory[key] = value
+        else:
+            await asyncio.to_thread(self.services.remember, self.name, key, value)
 
     async def send(self, alert: Alert) -> Mapping[str, Any] | None:
         raise NotImplementedError

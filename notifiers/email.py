@@ -43,20 +43,19 @@ import email.policy
 import hashlib
 import html
 import logging
-from collections.abc import Mapping, Sequence
-from datetime import datetime, time, timedelta, timezone
+from collections.abc import Mapping
+from datetime import datetime, timezone
 from email.message import EmailMessage
 from email.utils import formatdate, getaddresses, parseaddr
-from typing import Any, ClassVar, Literal
-from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
+from typing import Any, ClassVar
 
 import aiosmtplib
 from pydantic import ConfigDict, Field, SecretStr, field_validator, model_validator
 
 from monitor.errors import NotifyError
-from monitor.models import Delivery
 from monitor.render import shorten
-from notifiers.base import Alert, Notifier, NotifierConfig
+from notifiers.base import Alert, NotifierConfig
+from notifiers.digest import DigestConfig, DigestScheduling
 from notifiers.format import Content, describe, digest_headline, plain_text
 
 log = logging.getLogger(__name__)
@@ -77,7 +76,7 @@ def _address(value: str) -> str:
     return value.strip()
 
 
-class EmailConfig(NotifierConfig):
+class EmailConfig(DigestConfig):
     model_config = ConfigDict(validate_by_name=True, validate_by_alias=True)  # `from`, or `sender`
 
     host: str = Field(description="SMTP server")
@@ -91,10 +90,6 @@ class EmailConfig(NotifierConfig):
     sender: str = Field(alias="from", description="the From address")
     to: list[str] = Field(min_length=1, description="recipients")
     subject_prefix: str = Field("", description="before every subject, e.g. [cases]")
-    digest: Literal["immediate", "hourly", "daily"] = "immediate"
-    daily_at: str = Field("08:00", description="HH:MM, for digest: daily")
-    timezone: str = Field("UTC", description="IANA zone for daily_at and hour boundaries")
-    digest_threshold: int = Field(5, ge=2, description="immediate mode: a burst this big is one email")
     timeout: float = Field(30.0, gt=0, le=600)
 
     @field_validator("to", mode="before")
@@ -117,24 +112,6 @@ class EmailConfig(NotifierConfig):
     def _prefix(cls, value: str) -> str:
         return " ".join(value.split())
 
-    @field_validator("daily_at")
-    @classmethod
-    def _daily_at(cls, value: str) -> str:
-        try:
-            time.fromisoformat(value)
-        except ValueError:
-            raise ValueError(f"{value!r} is not a time of day; use HH:MM, like 08:00") from None
-        return value
-
-    @field_validator("timezone")
-    @classmethod
-    def _zone(cls, value: str) -> str:
-        try:
-            ZoneInfo(value)
-        except (ZoneInfoNotFoundError, ValueError):
-            raise ValueError(f"unknown time zone {value!r}; use an IANA name like America/Los_Angeles") from None
-        return value
-
     @model_validator(mode="after")
     def _transport(self) -> EmailConfig:
         if self.tls and self.starttls:
@@ -148,16 +125,6 @@ class EmailConfig(NotifierConfig):
     @property
     def effective_port(self) -> int:
         return self.port or (465 if self.tls else 587 if self.starttls else 25)
-
-
-def next_boundary(when: datetime, digest: str, zone: ZoneInfo, daily_at: time) -> datetime:
-    """The first hour (or day at `daily_at`) boundary strictly after `when`, in UTC."""
-    local = when.astimezone(zone)
-    if digest == "hourly":
-        return local.replace(minute=0, second=0, microsecond=0).astimezone(timezone.utc) + timedelta(hours=1)
-    today = datetime.combine(local.date(), daily_at, tzinfo=zone)
-    boundary = today if today > local else datetime.combine(local.date() + timedelta(days=1), daily_at, tzinfo=zone)
-    return boundary.astimezone(timezone.utc)
 
 
 def _hash(text: str, size: int = 32) -> str:
@@ -226,41 +193,14 @@ def render(alert: Alert) -> tuple[str, str, str, Content | None]:
 # ---------------------------------------------------------------- the notifier
 
 
-class EmailNotifier(Notifier):
+class EmailNotifier(DigestScheduling):
     kind: ClassVar[str] = "email"
     Config: ClassVar[type[NotifierConfig]] = EmailConfig
 
     def __init__(self, name: str, config: NotifierConfig, services: Any = None):
         super().__init__(name, config, services)
         self.cfg: EmailConfig = config  # type: ignore[assignment]
-        self._zone = ZoneInfo(self.cfg.timezone)
-        self._daily_at = time.fromisoformat(self.cfg.daily_at)
         self._domain = parseaddr(self.cfg.sender)[1].rpartition("@")[2] or "localhost"
-
-    # ------------------------------------------------------------ planning
-
-    def due_at(self, delivery: Delivery) -> datetime:
-        """Immediate: now. A digest: the first boundary after the change was found (retries wait longer)."""
-        if self.cfg.digest == "immediate":
-            return delivery.next_attempt_at
-        boundary = next_boundary(delivery.change.detected_at, self.cfg.digest, self._zone, self._daily_at)
-        return max(boundary, delivery.next_attempt_at)
-
-    def plan(self, watch_id: str, watch_name: str, deliveries: Sequence[Delivery]) -> list[Alert]:
-        if len(deliveries) >= self.cfg.digest_threshold:
-            return [Alert(self.name, watch_id, watch_name, tuple(deliveries))]
-        return super().plan(watch_id, watch_name, deliveries)
-
-    def plan_all(self, due: Mapping[str, tuple[str, Sequence[Delivery]]]) -> list[Alert]:
-        """A digest mode sends everything due in one email, across watches."""
-        if self.cfg.digest == "immediate" or not due:
-            return super().plan_all(due)
-        names = {watch_id: name for watch_id, (name, _) in due.items()}
-        deliveries = tuple(d for _, batch in due.values() for d in batch)
-        if len(names) == 1:
-            (watch_id, name), = names.items()
-            return [Alert(self.name, watch_id, name, deliveries, names)]
-        return [Alert(self.name, "*", ", ".join(names.values()), deliveries, names)]
 
     # ------------------------------------------------------------ messages
 

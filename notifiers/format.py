@@ -16,7 +16,8 @@ What each kind of alert shows:
 - a source going down or recovering, a coverage gap opening or closing: what the watch says about it.
 
 `digest_headline` names a burst ("3 new items: DOJ news"), `digest_line` is one change as a single
-line of a digest.
+line of a digest, and `digest_sections` orders a digest's changes for reading: each case with its
+filings first, then each agency with its releases, then anything else (a source down or back).
 """
 
 from __future__ import annotations
@@ -263,3 +264,35 @@ def plain_text(content: Content) -> str:
     if content.matched:
         lines += ["", f"Matched: {', '.join(content.matched)}"]
     return "\n".join(lines).strip()
+
+
+@dataclass(frozen=True, slots=True)
+class Section:
+    """The changes of one case, one agency, or the rest, under a heading."""
+
+    kind: Literal["case", "agency", "other"]
+    heading: str
+    contents: tuple[Content, ...]
+
+
+def digest_sections(contents: Sequence[Content]) -> list[Section]:
+    """A digest's changes grouped for reading: cases first, then agencies, then the rest (status alerts);
+    each group in the order its first change arrived, the changes inside it in arrival order."""
+    groups: dict[tuple[str, str], list[Content]] = {}
+    headings: dict[tuple[str, str], str] = {}
+    for content in contents:
+        facts = dict(content.facts)
+        if content.kind == "filing":
+            case = facts.get("Case") or facts.get("Court") or content.watch_name
+            key = ("case", content.group or case)
+            heading = " · ".join(p for p in (case, facts.get("Court") if facts.get("Case") else None) if p)
+        elif content.kind == "release":
+            agency = facts.get("Agency") or content.watch_name
+            key, heading = ("agency", content.group or agency), agency
+        else:
+            key, heading = ("other", ""), "Sources"
+        groups.setdefault(key, []).append(content)
+        headings.setdefault(key, heading)
+    order = {"case": 0, "agency": 1, "other": 2}
+    ranked = sorted(groups, key=lambda k: order[k[0]])  # stable: arrival order within each kind
+    return [Section(k[0], headings[k], tuple(groups[k])) for k in ranked]  # type: ignore[arg-type]

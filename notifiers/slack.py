@@ -6,18 +6,29 @@ Keys:
 - `channel` (required): where to post: a channel ID (`C0123456789`, best: it survives renames) or a
   name (`#sanctuary-cases`). Invite the bot to the channel first (`/invite @your-bot`).
 - `base_url` (default `https://slack.com/api/`): the Web API base URL (a proxy, a test server).
-- `thread_per_case` (default true): the first alert about a case (a docket's filings share a group,
-  `case:<court>:<docket number>`) starts a thread; later alerts about that case are replies in it.
+- `thread` (default `cases`): which alerts are threaded. `cases`: the first alert about a case (a
+  docket's filings share a group, `case:<court>:<docket number>`) starts a thread, later alerts about
+  that case reply in it; press releases, Federal Register documents, other agency items and "source
+  down/recovered" alerts are top-level messages, so unrelated news is never buried in an old thread.
+  `all`: agency items are threaded per agency too (the behaviour before `thread` existed). `none`: every
+  alert is a top-level message. The old key `thread_per_case` still works (`true` is `cases`, `false`
+  is `none`); give one of the two, not both.
 - `also_post_to_channel` (default false): send thread replies to the channel too ("Also send to
   #channel").
-- `digest_threshold` (default 5): when one watch has this many changes or more due at once, post one
-  digest message listing them instead of one message each.
+- `digest` (default `immediate`), `daily_at` (default `08:00`), `timezone` (default `UTC`),
+  `digest_threshold` (default 5): as for email (see `notifiers.digest`). `immediate`: one message per
+  change, and a burst of `digest_threshold` or more changes of one watch is one digest message.
+  `hourly` / `daily`: everything is held in the outbox until the boundary, then posted as one summary,
+  e.g. at 08:00 "Daily summary: 14 new items: ..." with the period it covers, grouped under each case,
+  then each agency, one line per change with its link. A summary is always a top-level message.
 - `timeout` (default 30): seconds for one Web API request.
 
-Setting up the bot: create an app at https://api.slack.com/apps ("From scratch"), add the bot token
-scope `chat:write` under "OAuth & Permissions", install it to the workspace, copy the "Bot User OAuth
-Token" (`xoxb-...`) into `SLACK_BOT_TOKEN`, and invite the bot to the channel. Then
-`monitor test-notifier NAME` checks the token (`auth.test`) and posts a test message.
+Setting up the bot: the app manifest `deploy/slack-app-manifest.yaml` creates the app in one paste
+(https://api.slack.com/apps -> "Create New App" -> "From an app manifest" -> pick the workspace ->
+paste it). Or "From scratch": add the bot token scope `chat:write` under "OAuth & Permissions". Install
+it to the workspace, copy the "Bot User OAuth Token" (`xoxb-...`) into `SLACK_BOT_TOKEN`, and invite the
+bot to the channel. Then `monitor test-notifier NAME` checks the token (`auth.test`) and posts a test
+message.
 
 What a message shows: a filing's case, court and docket number, entry number, dates, docket text,
 links to the document and the docket, and its source; a press release's agency, title, date, summary
@@ -40,9 +51,10 @@ Delivery (the outbox's at-least-once, DESIGN invariant 1):
   duplicate.
 
 Quirks handled here: a case's thread is remembered per notifier (`thread:<group>`), together with
-the channel it lives in; after a change of `channel`, or when Slack no longer knows the thread
-(`thread_not_found`), the next alert starts a new thread. If Slack rejects the blocks
-(`invalid_blocks`), the alert is posted again as plain text rather than lost.
+the channel it lives in (`thread-channel:<group>`); threads an agency got before `thread` existed are
+still in the database but are only used again with `thread: all`; after a change of `channel`, or when
+Slack no longer knows the thread (`thread_not_found`), the next alert starts a new thread. If Slack
+rejects the blocks (`invalid_blocks`), the alert is posted again as plain text rather than lost.
 """
 
 from __future__ import annotations
@@ -52,32 +64,28 @@ import http.client
 import logging
 import math
 import time
-from collections.abc import Mapping, Sequence
-from typing import Any, ClassVar
+from collections.abc import Mapping
+from typing import Any, ClassVar, Literal
 from urllib.error import URLError
 
-from pydantic import Field, SecretStr, field_validator
+from pydantic import Field, SecretStr, field_validator, model_validator
 from slack_sdk import WebClient
 from slack_sdk.errors import SlackApiError
 
 from monitor.errors import NotifyError
 from monitor.http import parse_retry_after
-from monitor.models import Delivery
-from notifiers.base import Alert, Notifier, NotifierConfig
-from notifiers.format import Content, describe, digest_headline, digest_line, plain_text
+from notifiers.base import Alert, NotifierConfig
+from notifiers.digest import DigestConfig, DigestScheduling
+from notifiers.format import describe, digest_headline
+from notifiers.slack_blocks import MAX_BLOCKS, alert_message, digest_message, escape
+
+__all__ = ["MAX_BLOCKS", "SlackConfig", "SlackNotifier", "alert_message", "digest_message", "thread_group"]
 
 log = logging.getLogger(__name__)
 
-# Slack's limits (https://api.slack.com/reference/block-kit/blocks)
-MAX_BLOCKS = 50
-MAX_SECTION_TEXT = 3000
-MAX_FIELDS = 10
-MAX_FIELD_TEXT = 2000
-MAX_FALLBACK_TEXT = 3000
-MAX_DIGEST_LINES = 100
-MAX_DIGEST_CHARS = 20000  # all digest lines together: well under what a message may carry
-MAX_CHANGED_FIELDS = 10
-MAX_URL = 1000
+# The bot token scopes the Web API calls here need (chat.postMessage; auth.test needs none). The app
+# manifest deploy/slack-app-manifest.yaml grants these, and tests check that it does.
+BOT_SCOPES = ("chat:write",)
 
 PACE_SECONDS = 1.0  # chat.postMessage: about one message per second per channel
 RETRY_DELAYS = (0.5, 1.0, 2.0)  # waits before the 2nd, 3rd and 4th try of one send (5xx, network)
@@ -103,7 +111,7 @@ PERMANENT_ERRORS = {
     "restricted_action": "a workspace setting keeps the bot from posting in this channel",
     "restricted_action_read_only_channel": "the channel is read-only for the bot",
     "restricted_action_thread_only_channel": "the channel only allows thread replies",
-    "restricted_action_non_threadable_channel": "the channel does not allow threads; set thread_per_case: false",
+    "restricted_action_non_threadable_channel": "the channel does not allow threads; set thread: none",
     "ekm_access_denied": "the workspace administrators suspended posting",
     "team_access_not_granted": "the token has no access to this workspace",
     "too_many_attachments": "the message had too many attachments",
@@ -113,114 +121,6 @@ TRANSIENT_ERRORS = frozenset({"ratelimited", "rate_limited", "internal_error", "
                               "request_timeout", "team_added_to_org"})
 THREAD_ERRORS = frozenset({"thread_not_found", "invalid_thread_ts", "cannot_reply_to_message", "message_not_found"})
 BLOCK_ERRORS = frozenset({"invalid_blocks", "invalid_blocks_format", "msg_blocks_too_long"})
-
-
-# ---------------------------------------------------------------- text
-
-
-def escape(text: Any) -> str:
-    """Slack's three control characters as entities: source text cannot mention, ping or link."""
-    return str(text).replace("&", "&amp;").replace("<", "&lt;").replace(">", "&gt;")
-
-
-def fit(text: str, limit: int) -> str:
-    """`text` escaped, cut (before escaping, so never inside an entity) to at most `limit` characters."""
-    limit = max(limit, 1)
-    out = escape(text)
-    while len(out) > limit:
-        keep = max(0, min(len(text) - 2, int(len(text) * limit / len(out)) - 2))
-        text = text[:keep].rstrip() + "…"
-        out = escape(text)
-    return out
-
-
-def link(url: str | None, label: str, limit: int = 300) -> str:
-    """A mrkdwn link with an escaped label, or just the escaped label when there is no usable URL.
-
-    Only http(s) URLs up to 1000 characters are linked (longer ones could not share a 3000-character block).
-    """
-    if not url or not url.lower().startswith(("http://", "https://")) or len(url) > MAX_URL:
-        return fit(label, limit)
-    safe = url.replace("&", "&amp;").replace("<", "%3C").replace(">", "%3E").replace("|", "%7C").replace(" ", "%20")
-    return f"<{safe}|{fit(label, limit)}>"
-
-
-def _mrkdwn(text: str) -> dict[str, Any]:
-    return {"type": "mrkdwn", "text": text, "verbatim": True}
-
-
-def _section(text: str) -> dict[str, Any]:
-    return {"type": "section", "text": _mrkdwn(text[:MAX_SECTION_TEXT])}
-
-
-def _context(text: str) -> dict[str, Any]:
-    return {"type": "context", "elements": [_mrkdwn(text[:MAX_SECTION_TEXT])]}
-
-
-def _footer(content: Content) -> str:
-    parts = []
-    if content.matched:
-        parts.append("Matched: " + fit(", ".join(content.matched), 500))
-    parts.append("Watch: " + fit(content.watch_name, 200))
-    return " · ".join(parts)
-
-
-def alert_message(content: Content) -> tuple[str, list[dict[str, Any]]]:
-    """One change as (fallback text, blocks)."""
-    head = f"*{fit(content.headline, 300)}*"
-    if content.title and content.kind != "status":
-        head += "\n" + link(content.title_url, content.title, 1000)
-    blocks = [_section(head)]
-    if content.facts:
-        fields = [_mrkdwn(f"*{escape(label)}*\n{fit(value, MAX_FIELD_TEXT - len(label) - 10)}")
-                  for label, value in content.facts[:MAX_FIELDS]]
-        blocks.append({"type": "section", "fields": fields})
-    if content.body:
-        blocks.append(_section(fit(content.body, MAX_SECTION_TEXT)))
-    if content.changes:
-        shown = content.changes[:MAX_CHANGED_FIELDS]
-        half = max(40, (MAX_SECTION_TEXT - 100) // len(shown) // 2 - 30)
-        lines = [f"• *{fit(c.label, 50)}*: {fit(c.before, half)} → {fit(c.after, half)}" for c in shown]
-        if len(content.changes) > len(shown):
-            lines.append(f"…and {len(content.changes) - len(shown)} more fields")
-        blocks.append(_section("*What changed*\n" + "\n".join(lines)))
-    if content.links:
-        blocks.append(_section("  ·  ".join(link(x.url, x.label) for x in content.links)))
-    blocks.append(_context(_footer(content)))
-    return fit(plain_text(content), MAX_FALLBACK_TEXT), blocks
-
-
-def digest_message(title: str, contents: Sequence[Content]) -> tuple[str, list[dict[str, Any]]]:
-    """Many changes as one message within Slack's limits; what does not fit is counted, not dropped silently."""
-    blocks: list[dict[str, Any]] = [_section(f"*{fit(title, 300)}*")]
-    room = MAX_BLOCKS - 2  # the title above, the footer below
-    lines = [f"• {link(c.title_url, digest_line(c), 300)}" for c in contents]
-    shown, total_chars, chunk = 0, 0, ""
-    for line in lines[:MAX_DIGEST_LINES]:
-        if total_chars + len(line) > MAX_DIGEST_CHARS:
-            break
-        if chunk and len(chunk) + 1 + len(line) > MAX_SECTION_TEXT:
-            if len(blocks) - 1 >= room:
-                break
-            blocks.append(_section(chunk))
-            chunk = ""
-        if not chunk and len(blocks) - 1 >= room:
-            break
-        chunk = f"{chunk}\n{line}" if chunk else line
-        shown += 1
-        total_chars += len(line)
-    if chunk:
-        blocks.append(_section(chunk))
-    footer = []
-    if shown < len(contents):
-        footer.append(f"…and {len(contents) - shown} more (`monitor history` lists them all)")
-    watches = list(dict.fromkeys(c.watch_name for c in contents))
-    footer.append("Watch: " + fit(", ".join(watches), 500))
-    blocks.append(_context(" · ".join(footer)))
-    text_lines = [title] + [digest_line(c) for c in contents[:10]]
-    if len(contents) > 10:
-        text_lines.append(f"and {len(contents) - 10} more")
-    return fit("\n".join(text_lines), MAX_FALLBACK_TEXT), blocks
 
 
 # ---------------------------------------------------------------- pacing
@@ -252,14 +152,32 @@ _PACER = _Pacer()
 # ---------------------------------------------------------------- the notifier
 
 
-class SlackConfig(NotifierConfig):
+ThreadMode = Literal["cases", "all", "none"]
+CASE_GROUP = "case:"  # a docket's items share the group case:<court>:<docket number> (watchers/dockets.py)
+
+
+class SlackConfig(DigestConfig):
     token: SecretStr = Field(description="bot token (xoxb-...), from ${SLACK_BOT_TOKEN}")
     channel: str = Field(description="channel ID (C0123...) or #name")
     base_url: str = Field("https://slack.com/api/", description="Web API base URL")
-    thread_per_case: bool = Field(True, description="one thread per case")
+    thread: ThreadMode = Field("cases", description="cases: a thread per case; all: per case or agency; none")
     also_post_to_channel: bool = Field(False, description="thread replies also go to the channel")
-    digest_threshold: int = Field(5, ge=2, description="this many changes of one watch at once: one digest")
     timeout: float = Field(30.0, gt=0, le=300, description="seconds for one request")
+
+    @model_validator(mode="before")
+    @classmethod
+    def _old_thread_key(cls, data: Any) -> Any:
+        """`thread_per_case`, the key before `thread`, still works: true is `thread: cases`, false `none`."""
+        if not isinstance(data, dict) or "thread_per_case" not in data:
+            return data
+        data = dict(data)
+        old = data.pop("thread_per_case")
+        if "thread" in data:
+            raise ValueError("thread_per_case is the old name of `thread`: keep only `thread: cases | all | none`")
+        if not isinstance(old, bool):
+            raise ValueError("thread_per_case must be true or false; its new form is `thread: cases | all | none`")
+        data["thread"] = "cases" if old else "none"
+        return data
 
     @field_validator("token")
     @classmethod
@@ -292,7 +210,21 @@ class _BlocksRejected(Exception):
     pass
 
 
-class SlackNotifier(Notifier):
+def thread_group(alert: Alert, mode: str) -> str | None:
+    """The group whose thread an alert replies in (or starts), or None for a top-level message.
+
+    `cases`: only the alerts of one case (a docket's filings); press releases, Federal Register
+    documents, other agency items and "source down" alerts are top-level messages, so that news is
+    never buried in an old thread. `all`: any alert whose changes share one group. `none`: never.
+    """
+    groups = {c.item.group for c in alert.changes}
+    group = groups.pop() if len(groups) == 1 else None
+    if mode == "none" or not group or (mode == "cases" and not group.startswith(CASE_GROUP)):
+        return None
+    return group
+
+
+class SlackNotifier(DigestScheduling):
     kind: ClassVar[str] = "slack"
     Config: ClassVar[type[NotifierConfig]] = SlackConfig
 
@@ -303,64 +235,48 @@ class SlackNotifier(Notifier):
         self._client = WebClient(token=cfg.token.get_secret_value(), base_url=cfg.base_url,
                                  timeout=max(1, math.ceil(cfg.timeout)), retry_handlers=[],
                                  logger=logging.getLogger(__name__ + ".sdk"))
-        self._memory: dict[str, Any] = {}  # when no store is lent (a notifier built outside the core)
         self._key = (cfg.base_url, cfg.channel)
 
-    # ------------------------------------------------------------ planning
-
-    def plan(self, watch_id: str, watch_name: str, deliveries: Sequence[Delivery]) -> list[Alert]:
-        """One message per change; a burst of `digest_threshold` or more becomes one digest."""
-        if len(deliveries) >= self.cfg.digest_threshold:
-            return [Alert(self.name, watch_id, watch_name, tuple(deliveries))]
-        return super().plan(watch_id, watch_name, deliveries)
-
     def render(self, alert: Alert) -> tuple[str, list[dict[str, Any]]]:
+        """One change: its full message. A burst: one digest. A scheduled digest: a summary grouped by
+        case, then agency, saying which period it covers."""
         contents = [describe(c, alert.name_of(c.watch_id)) for c in alert.changes]
+        headline = digest_headline(alert.changes, [alert.name_of(c.watch_id) for c in alert.changes])
+        if self.scheduled:
+            title, period = self.summary_title(alert, headline)
+            return digest_message(title, contents, grouped=True, subtitle=period)
         if len(contents) == 1:
             return alert_message(contents[0])
-        title = digest_headline(alert.changes, [alert.name_of(c.watch_id) for c in alert.changes])
-        return digest_message(title, contents)
+        return digest_message(headline, contents, grouped=len({c.group for c in contents}) > 1)
 
-    # ------------------------------------------------------------ memory
+    # ------------------------------------------------------------ threads
 
-    def _recall(self, key: str) -> Any:
-        if self.services is None:
-            return self._memory.get(key)
-        return self.services.recall(self.name, key)
-
-    def _remember(self, key: str, value: Any) -> None:
-        if self.services is None:
-            self._memory[key] = value
-        else:
-            self.services.remember(self.name, key, value)
-
-    def _thread_of(self, group: str) -> str | None:
-        ts = self._recall("thread:" + group)
-        channel = self._recall("thread-channel:" + group)
+    async def _thread_of(self, group: str) -> str | None:
+        ts = await self.recall("thread:" + group)
+        channel = await self.recall("thread-channel:" + group)
         if not ts or (channel is not None and channel != self.cfg.channel):
             return None  # no thread yet, or it lives in the channel configured before
         return str(ts)
 
-    def _start_thread(self, group: str, ts: str) -> None:
-        self._remember("thread-channel:" + group, self.cfg.channel)
-        self._remember("thread:" + group, ts)
+    async def _start_thread(self, group: str, ts: str) -> None:
+        await self.remember("thread-channel:" + group, self.cfg.channel)
+        await self.remember("thread:" + group, ts)
 
     # ------------------------------------------------------------ sending
 
     async def send(self, alert: Alert) -> Mapping[str, Any] | None:
         text, blocks = self.render(alert)
-        groups = {c.item.group for c in alert.changes}
-        group = groups.pop() if len(groups) == 1 else None
-        threaded = self.cfg.thread_per_case and bool(group)
-        thread_ts = self._thread_of(group) if threaded and group else None
+        # A scheduled summary is the channel's news of the day (or hour): always top-level.
+        group = None if self.scheduled else thread_group(alert, self.cfg.thread)
+        thread_ts = await self._thread_of(group) if group else None
         try:
             data = await self._post_message(text, blocks, thread_ts)
         except _ThreadGone:
             log.warning("notifier %s: Slack no longer knows the thread of %s; starting a new one", self.name, group)
             thread_ts = None
             data = await self._post_message(text, blocks, None)
-        if threaded and group and not thread_ts:
-            self._start_thread(group, data["ts"])
+        if group and not thread_ts:
+            await self._start_thread(group, data["ts"])
         return {"ts": data["ts"], "channel": data.get("channel") or self.cfg.channel}
 
     async def _post_message(self, text: str, blocks: list[dict[str, Any]] | None, thread_ts: str | None) -> dict[str, Any]:

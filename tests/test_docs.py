@@ -13,7 +13,10 @@ from monitor.config import loads
 README = (Path(__file__).resolve().parents[1] / "README.md").read_text()
 BLOCKS = re.findall(r"```yaml\n(.*?)```", README, flags=re.S)
 ENV = {name: "x" * 8 for name in ("SLACK_BOT_TOKEN", "SMTP_USER", "SMTP_PASSWORD", "COURTLISTENER_TOKEN",
-                                  "ALERT_HOOK_TOKEN", "PGPASSWORD")}
+                                  "ALERT_HOOK_TOKEN", "PGPASSWORD", "NTFY_TOPIC", "DISCORD_WEBHOOK_ID",
+                                  "DISCORD_WEBHOOK_TOKEN")}
+# Apprise URLs are checked against each service's own token forms: a Telegram bot token is <digits>:<key>.
+ENV["TELEGRAM_BOT_TOKEN"] = "123456789:" + "x" * 35
 
 
 def as_config(block: str) -> str:

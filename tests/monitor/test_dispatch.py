@@ -56,3 +56,24 @@ def test_backoff_doubles_and_is_capped(tmp_path):
     d = Dispatcher(config, store, {})
     assert [d.backoff(n, None) for n in (1, 2, 3)] == [30, 60, 120]
     assert d.backoff(20, None) == 3600 and d.backoff(1, 90) == 90
+
+
+def test_a_notifier_error_quoting_a_secret_is_stored_and_reported_masked(tmp_path):
+    """Whatever a notifier's error says, a configured secret in it never reaches the stored delivery or the report."""
+    from monitor.errors import NotifyError
+    from notifiers.base import Notifier
+
+    class Echo(Notifier):  # a careless channel that quotes its token
+        kind = "echo"
+
+        async def send(self, alert):
+            raise NotifyError(f"refused token {self.config.type}:{secret}")
+
+    secret = "s3cret-token-value"
+    config = loads(f"state: sqlite:///{tmp_path / 's.db'}\nnotifiers:\n  loud: {{type: console}}\nwatches: []\n", env={})
+    config.secrets.add(secret)
+    store, _ = _store_with_pending(tmp_path, notifiers=("loud",))
+    report = asyncio.run(Dispatcher(config, store, {"loud": Echo("loud", config.notifiers["loud"])}).deliver_due())
+    [row] = store.pending_deliveries()
+    assert report.retrying == 1 and "refused token console:***" in row.last_error
+    assert secret not in row.last_error and secret not in " ".join(report.errors)

@@ -16,6 +16,7 @@ from monitor.models import Change, Item, utcnow
 from monitor.store import CheckWrite, Store, new_uid
 from monitor.store import schema
 from watchers.dockets import entry_item, parse_docket_number
+from watchers.feed import with_agency
 
 SLACK_TOKEN = "xoxb-test-token"
 SF = "City and County of San Francisco v. Trump"
@@ -35,10 +36,11 @@ def filing(number: int, *, text: str | None = None, description: str | None = No
 
 def release(title: str, *, summary: str = "The Justice Department announced ...", url: str | None = None,
             agency: str | None = "DOJ Office of Public Affairs") -> Item:
-    """A press release as the feed watcher builds it (plus the agency a press-page watcher sets)."""
+    """A press release as the feed watcher builds it, with the agency (and its group) a watch's `agency` sets."""
     link = url or "https://www.justice.gov/opa/pr/" + "-".join(title.lower().split())[:60]
-    fields = {"categories": ["Civil Rights"], **({"agency": agency} if agency else {})}
-    return Item(key="url:" + link, title=title, url=link, summary=summary, published="2025-02-06", fields=fields)
+    item = Item(key="url:" + link, title=title, url=link, summary=summary, published="2025-02-06",
+                fields={"categories": ["Civil Rights"]})
+    return with_agency(item, agency)
 
 
 def added(watch: str, item: Item, at: datetime | None = None) -> Change:

@@ -8,7 +8,7 @@ from zoneinfo import ZoneInfo
 import pytest
 
 from monitor.errors import ConfigError
-from notifiers.email import next_boundary
+from notifiers.digest import next_boundary, previous_boundary
 from tests.notifiers import deliver, SF, Outbox, added, config, filing, release, updated
 from tests.support.smtp_server import SmtpServer, make_certificate, server_context
 
@@ -119,7 +119,7 @@ def test_hourly_digest_holds_until_the_hour_then_sends_one_email_across_watches(
 
 
 def test_digest_boundaries():
-    """Hourly boundaries are the next full hour; daily ones the next daily_at in the zone, across DST."""
+    """Hourly boundaries are the next full hour; daily ones the next daily_at in the zone, across DST; and back."""
     utc, la = ZoneInfo("UTC"), ZoneInfo("America/Los_Angeles")
     eight = time(8, 0)
     assert next_boundary(datetime(2025, 4, 24, 10, 0, tzinfo=timezone.utc), "hourly", utc, eight) == \
@@ -129,6 +129,13 @@ def test_digest_boundaries():
     # 2025-03-08 20:00 in Los Angeles is PST; the next 08:00 (2025-03-09) is PDT, after the switch.
     assert next_boundary(datetime(2025, 3, 9, 4, 0, tzinfo=timezone.utc), "daily", la, eight) == \
         datetime(2025, 3, 9, 15, 0, tzinfo=timezone.utc)
+    # where the period holding a moment began: the boundary at or before it
+    assert previous_boundary(datetime(2025, 4, 24, 10, 59, tzinfo=timezone.utc), "hourly", utc, eight) == \
+        datetime(2025, 4, 24, 10, 0, tzinfo=timezone.utc)
+    assert previous_boundary(datetime(2025, 4, 24, 8, 0, tzinfo=timezone.utc), "daily", utc, eight) == \
+        datetime(2025, 4, 24, 8, 0, tzinfo=timezone.utc)
+    assert previous_boundary(datetime(2025, 3, 9, 14, 59, tzinfo=timezone.utc), "daily", la, eight) == \
+        datetime(2025, 3, 8, 16, 0, tzinfo=timezone.utc)  # 08:00 PST, the day before the switch
 
 
 def test_smtp_4xx_is_retried_and_5xx_fails(outbox, smtp):

@@ -5,7 +5,7 @@ from __future__ import annotations
 import asyncio
 import json
 import logging
-from datetime import timedelta
+from datetime import datetime, timedelta, timezone
 
 import pytest
 
@@ -299,3 +299,151 @@ def test_config_rejects_bad_settings(tmp_path):
             config(tmp_path, block)
         assert expected in str(caught.value) and SLACK_TOKEN not in str(caught.value)
 
+
+
+# ---------------------------------------------------------------- threads belong to cases (issue 11)
+
+
+def test_two_unrelated_releases_of_one_agency_are_two_top_level_messages(server, slack, write_config, monkeypatch):
+    """`monitor check` on DOJ's recorded feed (agency set, so items are grouped `agency:...`): two releases found by
+    two checks are two top-level messages, even with a thread recorded for that agency before the upgrade."""
+    from tests.notifiers.test_delivery_e2e import DOJ, rss_item, with_items
+
+    monkeypatch.setenv("SLACK_BOT_TOKEN", SLACK_TOKEN)
+    server.set("/news/rss", DOJ)
+    path = write_config(f"""
+notifiers:
+  newsroom: {{type: slack, token: "${{SLACK_BOT_TOKEN}}", channel: "#sanctuary-cases", base_url: "{slack.base_url}"}}
+watches:
+  - {{id: doj-news, type: feed, url: "{server.url('/news/rss')}", name: DOJ news, agency: Department of Justice}}
+""")
+    assert run_cli("check", "--config", str(path)).code == 0 and slack.messages == []
+    # What an older version left: the agency's first release started a thread that captured later ones.
+    old = slack.post_directly("C0SANCTUARY", "New from Department of Justice: an old release")
+    box = Outbox.open(config(path.parent, "  newsroom: {type: console}"))
+    try:
+        box.store.set_notifier_state("newsroom", "thread:agency:Department of Justice", old.ts)
+        box.store.set_notifier_state("newsroom", "thread-channel:agency:Department of Justice", "#sanctuary-cases")
+    finally:
+        box.close()
+
+    first = rss_item(1, "Justice Department Sues Illinois Over Sanctuary Laws")
+    server.set("/news/rss", with_items(DOJ, [first]))
+    assert run_cli("check", "--config", str(path)).code == 0
+    server.set("/news/rss", with_items(DOJ, [rss_item(2, "Attorney General Announces Grants for Rural Police"), first]))
+    assert run_cli("check", "--config", str(path)).code == 0
+
+    new = slack.messages[1:]
+    assert len(new) == 2 and all(m.thread_ts is None for m in new)
+    assert "Sues Illinois" in new[0].everything() and "Rural Police" in new[1].everything()
+    assert slack.replies(old.ts) == []
+
+
+def test_two_filings_of_one_case_share_one_thread_and_releases_stay_top_level(outbox, slack):
+    """Default `thread: cases`: a case's filings are one thread; a release of the same check is top-level."""
+    deliver(outbox, added("sf-v-trump", filing(1)), added("doj-news", release("Justice Department Sues Illinois")))
+    deliver(outbox, added("sf-v-trump", filing(2)), added("doj-news", release("Statement on Sanctuary Cities")))
+    top = slack.top_level()
+    assert len(top) == 3 and len(slack.messages) == 4
+    [parent] = [m for m in top if "filing #1" in m.text]
+    [reply] = slack.replies(parent.ts)
+    assert "filing #2" in reply.text
+    assert outbox.store.get_notifier_state("newsroom", "thread:agency:DOJ Office of Public Affairs") is None
+    assert len([m for m in top if "New from DOJ" in m.text]) == 2
+
+
+@pytest.mark.parametrize("setting, filings_threaded, releases_threaded", [
+    ("thread: all", True, True), ("thread: none", False, False), ("thread_per_case: true", True, False),
+    ("thread_per_case: false", False, False)])
+def test_thread_setting(tmp_path, slack, setting, filings_threaded, releases_threaded):
+    """`thread: all` threads agencies too, `none` threads nothing; the old `thread_per_case` maps to cases / none."""
+    box = Outbox.open(slack_config(tmp_path, slack, extra=", " + setting))
+    try:
+        deliver(box, added("sf-v-trump", filing(1)), added("doj-news", release("First release")))
+        deliver(box, added("sf-v-trump", filing(2)), added("doj-news", release("Second release")))
+        [second_filing] = [m for m in slack.messages if "filing #2" in m.text]
+        [second_release] = [m for m in slack.messages if "Second release" in m.text]
+        assert (second_filing.thread_ts is not None) == filings_threaded
+        assert (second_release.thread_ts is not None) == releases_threaded
+    finally:
+        box.close()
+
+
+def test_old_and_new_thread_keys_together_are_a_config_error(tmp_path):
+    """Giving both `thread` and the old `thread_per_case` is a configuration error that names the new key."""
+    from monitor.errors import ConfigError
+
+    with pytest.raises(ConfigError) as caught:
+        config(tmp_path, '  n: {type: slack, token: "${SLACK_BOT_TOKEN}", channel: "#c", thread: all, thread_per_case: true}')
+    assert "thread: cases | all | none" in str(caught.value) and "notifiers.n" in str(caught.value)
+    with pytest.raises(ConfigError) as caught:
+        config(tmp_path, '  n: {type: slack, token: "${SLACK_BOT_TOKEN}", channel: "#c", thread: cases-only}')
+    assert "'cases', 'all' or 'none'" in str(caught.value)
+
+
+# ---------------------------------------------------------------- scheduled summaries (issue 13)
+
+
+def test_daily_summary_is_held_in_the_outbox_then_posted_once_grouped_by_case_then_agency(tmp_path, slack):
+    """digest: daily holds every delivery in the database until daily_at (a restart loses nothing), then posts
+    one top-level summary: the period it covers, each case with its filings, then each agency."""
+    cfg = slack_config(tmp_path, slack, extra=', digest: daily, daily_at: "07:30", timezone: America/Los_Angeles')
+    day = datetime(2025, 4, 24, 17, 0, tzinfo=timezone.utc)  # 10:00 in Los Angeles (PDT)
+    illinois = dict(case="United States v. Illinois", docket="1:25-cv-01285", court="ilnd")
+    changes = [added("sf-v-trump", filing(112, text="Order granting preliminary injunction"), at=day),
+               added("doj-news", release("Justice Department Sues Illinois"), at=day + timedelta(hours=1)),
+               added("sf-v-trump", filing(3, text="Complaint", **illinois), at=day + timedelta(hours=2)),
+               added("sf-v-trump", filing(113, text="Notice of appeal"), at=day + timedelta(hours=3))]
+    box = Outbox.open(cfg)
+    try:
+        box.record(changes, at=day)
+        assert deliver(box, now=day + timedelta(hours=4)).sent == 0 and slack.messages == []
+        boundary = datetime(2025, 4, 25, 14, 30, tzinfo=timezone.utc)  # 07:30 PDT the next morning
+        assert [(r["status"], r["next_attempt_at"], r["attempts"]) for r in box.rows()] == [("pending", boundary, 0)] * 4
+    finally:
+        box.close()  # as if the process died overnight
+
+    box = Outbox.open(cfg)
+    try:
+        assert deliver(box, now=boundary - timedelta(seconds=1)).sent == 0
+        report = deliver(box, now=boundary + timedelta(seconds=5))
+        assert report.sent == 4 and not report.errors
+        [summary] = slack.messages
+        assert summary.thread_ts is None
+        text = summary.everything()
+        assert "Daily summary: 4 new items: SF v. Trump, DOJ news" in text
+        assert "Thu 24 Apr 07:30 – Fri 25 Apr 07:30 America/Los_Angeles" in text
+        shown = "\n".join(b["text"]["text"] for b in summary.blocks if b["type"] == "section")
+        order = [shown.index(s) for s in (f"*{SF} · N.D. Cal. · 3:25-cv-01350* (2)", "#112 Order granting",
+                                         "#113 Notice of appeal", "*United States v. Illinois · N.D. Ill. · 1:25-cv-01285* (1)",
+                                         "*DOJ Office of Public Affairs* (1)", "Justice Department Sues Illinois")]
+        assert order == sorted(order)
+        assert {r["status"] for r in box.rows()} == {"sent"}
+        assert deliver(box, now=boundary + timedelta(days=1)).sent == 0 and len(slack.messages) == 1
+    finally:
+        box.close()
+
+
+def test_hourly_summary_of_a_busy_day_stays_within_slack_limits(tmp_path, slack):
+    """A summary of many cases and agencies keeps to 50 blocks and 3,000 characters a block, says "…and N more",
+    and Slack accepts it."""
+    cfg = slack_config(tmp_path, slack, extra=", digest: hourly")
+    at = datetime(2025, 4, 24, 10, 5, tzinfo=timezone.utc)
+    changes = [added("sf-v-trump", filing(n, text="Declaration in support " * 12, case=f"Case {n} v. Trump",
+                                         docket=f"3:25-cv-{n:05d}"), at=at) for n in range(1, 41)]
+    changes += [added("doj-news", release(f"Release {n}", agency=f"Agency {n}"), at=at) for n in range(10)]
+    box = Outbox.open(cfg)
+    try:
+        box.record(changes, at=at)
+        report = deliver(box, now=at + timedelta(hours=1))
+        assert report.sent == 50 and not [r for r in slack.requests if r.error]
+        [summary] = slack.messages
+        assert len(summary.blocks) <= MAX_BLOCKS
+        assert all(len(b["text"]["text"]) <= 3000 for b in summary.blocks if b["type"] == "section")
+        footer = summary.blocks[-1]["elements"][0]["text"]
+        shown = sum(summary.everything().count(f"Case {n} v. Trump") > 0 for n in range(1, 41))
+        shown += sum(f"Release {n}" in summary.everything() for n in range(10))
+        assert 10 < shown < 50 and f"…and {50 - shown} more" in footer
+        assert "Hourly summary: 50 new items" in summary.text and "10:00 – 11:00 UTC" in summary.everything()
+    finally:
+        box.close()

@@ -142,6 +142,14 @@ class SlackServer:
     def posts(self) -> list[Request]:
         return [r for r in self.requests if r.method == "chat.postMessage"]
 
+    def post_directly(self, channel: str, text: str) -> Message:
+        """A message already in the channel (left by an earlier version, or a person): thread tests start from it."""
+        with self._lock:
+            self._counter += 1
+            message = Message(channel, f"{int(time.time())}.{self._counter:06d}", text, [], None, {}, time.monotonic())
+            self.messages.append(message)
+            return message
+
     def top_level(self) -> list[Message]:
         return [m for m in self.messages if not m.thread_ts]
 
