@@ -3,7 +3,8 @@
 How it runs
 - **Scheduling**: APScheduler's `AsyncIOScheduler`, one job per enabled watch: an interval trigger for
   `every: 10m`, a cron trigger for `every: "*/15 8-18 * * 1-5"` (numeric weekdays mean what they mean to
-  cron: 0 or 7 is Sunday). Jobs run with `max_instances=1` (never two checks of one watch at once),
+  cron: 0 or 7 is Sunday) in the watch's `timezone` (`monitor.schedule`; intervals need no zone).
+  Jobs run with `max_instances=1` (never two checks of one watch at once),
   `coalesce=True` (runs missed while the process was busy collapse into one) and a misfire grace of
   half the interval (a run later than that is dropped: the next one is nearer).
 - **Jitter**: `daemon.jitter` is a fraction of the interval. The first run of each watch is spread at
@@ -57,7 +58,6 @@ from pathlib import Path
 
 from apscheduler.schedulers.asyncio import AsyncIOScheduler
 from apscheduler.triggers.interval import IntervalTrigger
-from sqlalchemy.engine import make_url
 
 from monitor import logs
 from monitor.app import Runtime, runtime
@@ -262,7 +262,7 @@ class Daemon:
     def _job_for(self, watch: WatchConfig) -> _Job:
         schedule: Schedule = watch.every or self.config.defaults.every
         interval = schedule.seconds if schedule.seconds is not None else schedule.nominal_seconds()
-        return _Job(str(schedule), float(interval))
+        return _Job(schedule.describe(), float(interval))  # a new time zone reschedules too
 
     def _sync_jobs(self) -> tuple[list[str], list[str], list[str]]:
         """Make the scheduler's jobs match the configuration; returns (added, removed, rescheduled)."""
@@ -546,7 +546,7 @@ class Daemon:
                 log.warning("`http` settings changed: they apply after a restart")
             if new.daemon.listen != old.daemon.listen:
                 log.warning("`daemon.listen` changed: it applies after a restart")
-            secrets = (self.secret_filter.secrets if self.secret_filter else set()) | _secrets(new)
+            secrets = (self.secret_filter.secrets if self.secret_filter else set()) | logs.all_secrets(new)
             if new.daemon.log_format != old.daemon.log_format:
                 self.secret_filter = logs.setup(self.verbose, new.daemon.log_format, secrets)
             elif self.secret_filter is not None:
@@ -579,18 +579,6 @@ def file_digest(path: Path | None) -> str:
         return ""
 
 
-def _secrets(config: Config) -> set[str]:
-    """Everything to mask in logs: the config's `${VAR}` values, secret-named env vars, the database password."""
-    secrets = set(config.secrets) | logs.environment_secrets()
-    try:
-        password = make_url(config.state_url).password
-    except Exception:  # noqa: BLE001 - an unparseable URL is reported by the store
-        password = None
-    if password and len(str(password)) >= 4:
-        secrets.add(str(password))
-    return secrets
-
-
 def main(args: argparse.Namespace) -> int:
     """`monitor run`. Exit status: 0 stopped cleanly; 1 could not start (state database unreachable, address
     in use), which a supervisor should retry, or `--once` saw a failure; 2 configuration error, which
@@ -604,7 +592,7 @@ def main(args: argparse.Namespace) -> int:
         return EXIT_USAGE
     if config.path is not None:
         config.path = Path(config.path).resolve()  # SIGHUP re-reads the same file even after a chdir
-    secret_filter = logs.setup(getattr(args, "verbose", 0), config.daemon.log_format, _secrets(config))
+    secret_filter = logs.setup(getattr(args, "verbose", 0), config.daemon.log_format, logs.all_secrets(config))
     listen = getattr(args, "listen", None) or os.environ.get("MONITOR_LISTEN") or None
     daemon = Daemon(config, listen=listen, verbose=getattr(args, "verbose", 0), secret_filter=secret_filter)
     try:

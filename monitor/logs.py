@@ -22,9 +22,12 @@ import traceback
 from collections.abc import Iterable, Iterator, Mapping
 from contextlib import contextmanager
 from datetime import datetime, timezone
-from typing import Any, TextIO
+from typing import TYPE_CHECKING, Any, TextIO
 
 from monitor.config import mask
+
+if TYPE_CHECKING:
+    from monitor.config import Config
 
 current_watch: contextvars.ContextVar[str | None] = contextvars.ContextVar("current_watch", default=None)
 
@@ -46,6 +49,22 @@ def environment_secrets(env: Mapping[str, str] | None = None) -> set[str]:
     """Values of environment variables named like secrets (`*_TOKEN`, `*_PASSWORD`, ...), 6+ characters."""
     env = os.environ if env is None else env
     return {value for name, value in env.items() if _SECRET_NAME.search(name) and len(value) >= 6}
+
+
+def all_secrets(config: Config) -> set[str]:
+    """Everything to mask in what the monitor prints or logs: the config's `${VAR}` values and secret
+    fields, secret-named environment variables, and the state database's password. The daemon's log
+    filter and the one-shot commands' output streams (`monitor.output`) both mask this set."""
+    from sqlalchemy.engine import make_url
+
+    secrets = set(config.secrets) | environment_secrets()
+    try:
+        password = make_url(config.state_url).password
+    except Exception:  # noqa: BLE001 - an unparseable URL is reported by the store
+        password = None
+    if password and len(str(password)) >= 4:
+        secrets.add(str(password))
+    return secrets
 
 
 @contextmanager
