@@ -32,7 +32,7 @@ How it runs
 - **Dispatcher**: a loop beside the scheduler: deliver what is due, then sleep until the next delivery
   is due (`store.next_due_at()`) or `DISPATCH_POLL` seconds, woken at once when a check records changes.
 - **Signals**: SIGTERM or SIGINT stops scheduling, lets in-flight checks finish and the outbox drain, all
-  within `daemon.shutdown_grace` seconds, then exits 0. Work still running at the deadline is cancelled;
+  within `daemon.shutdown_grace` seconds, then exits 0 (130 after SIGINT, as for any Ctrl-C'd command). Work still running at the deadline is cancelled;
   every store write is one transaction, so a cancelled check records nothing and is simply done again
   after the restart, and a pending delivery stays in the outbox. A second signal stops waiting.
   SIGHUP reloads the configuration file: a valid one replaces the watches' jobs (added, removed,
@@ -75,7 +75,7 @@ from watchers import WatchConfig
 
 log = logging.getLogger(__name__)
 
-EXIT_OK, EXIT_FAILED, EXIT_USAGE = 0, 1, 2
+EXIT_OK, EXIT_FAILED, EXIT_USAGE, EXIT_INTERRUPTED = 0, 1, 2, 130
 HEARTBEAT = 5.0  # seconds between scheduler heartbeats
 HEARTBEAT_MAX_AGE = 30.0  # /healthz fails when the last heartbeat is older than this
 DISPATCH_POLL = 10.0  # the dispatcher looks at the outbox at least this often
@@ -123,6 +123,7 @@ class Daemon:
         self._stop = asyncio.Event()
         self._force = asyncio.Event()
         self._stopping = False
+        self._interrupted = False  # stopped by SIGINT (Ctrl-C): exit 130, as a shell expects
         self._draining = False
         self._delivering = False
         self._dispatch_lock = asyncio.Lock()
@@ -180,7 +181,7 @@ class Daemon:
             except Exception as exc:  # noqa: BLE001 - leases expire by themselves anyway
                 log.debug("could not remove the replica heartbeat: %s", exc)
         log.info("stopped")
-        return EXIT_OK
+        return EXIT_INTERRUPTED if self._interrupted else EXIT_OK
 
     async def run_once(self) -> int:
         """`monitor run --once`: every enabled watch once through `run_watch`, deliver, exit."""
@@ -204,6 +205,7 @@ class Daemon:
             self._force.set()
             return
         self._stopping = True
+        self._interrupted = why == "SIGINT"
         log.info("%s: stopping; finishing in-flight checks and deliveries (up to %gs)", why,
                  self.config.daemon.shutdown_grace)
         self._stop.set()
@@ -580,7 +582,7 @@ def file_digest(path: Path | None) -> str:
 
 
 def main(args: argparse.Namespace) -> int:
-    """`monitor run`. Exit status: 0 stopped cleanly; 1 could not start (state database unreachable, address
+    """`monitor run`. Exit status: 0 stopped cleanly (130 when by SIGINT); 1 could not start (state database unreachable, address
     in use), which a supervisor should retry, or `--once` saw a failure; 2 configuration error, which
     retrying cannot fix."""
     try:
@@ -602,5 +604,6 @@ def main(args: argparse.Namespace) -> int:
     except StoreError as exc:
         log.error("cannot start: %s", exc)
         return EXIT_FAILED
-    except KeyboardInterrupt:  # a signal before the handlers were installed
-        return EXIT_OK
+    except KeyboardInterrupt:  # Ctrl-C before the handlers were installed
+        print("interrupted", file=sys.stderr)
+        return EXIT_INTERRUPTED

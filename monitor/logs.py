@@ -185,10 +185,7 @@ def setup(verbose: int = 0, log_format: str = "auto", secrets: Iterable[str] = (
         root.removeHandler(old)
     root.addHandler(handler)
     root.setLevel(logging.DEBUG if verbose else logging.INFO)
-    for name in _QUIET:
-        logging.getLogger(name).setLevel(logging.NOTSET if verbose >= 2 else logging.WARNING)
-    for name in _SILENT:
-        logging.getLogger(name).setLevel(logging.WARNING)
+    _library_levels(verbose)
     # APScheduler warns once per missed or overlapping run; a busy replica would log thousands of lines a
     # minute. Those runs are counted in the metrics (outcome `busy`), so its warnings need -vv to show.
     if verbose < 2:
@@ -196,3 +193,29 @@ def setup(verbose: int = 0, log_format: str = "auto", secrets: Iterable[str] = (
         logging.getLogger("apscheduler.scheduler").setLevel(logging.ERROR)
     logging.captureWarnings(True)
     return secret_filter
+
+
+def _library_levels(verbose: int) -> None:
+    for name in _QUIET:
+        logging.getLogger(name).setLevel(logging.NOTSET if verbose >= 2 else logging.WARNING)
+    for name in _SILENT:
+        logging.getLogger(name).setLevel(logging.WARNING)
+
+
+_COMMAND_HANDLER = "monitor-command"
+
+
+def setup_command(verbose: int = 0, *, stream: TextIO | None = None) -> None:
+    """Logging for the one-shot commands, on standard error: warnings by default, `-v` information,
+    `-vv` debugging and each HTTP request (httpx) too. Masking is the output stream's job
+    (`monitor.output`); other handlers on the root logger (a test's log capture) are left alone."""
+    handler = logging.StreamHandler(stream or sys.stderr)
+    handler.set_name(_COMMAND_HANDLER)
+    handler.setFormatter(logging.Formatter("%(levelname)s %(name)s: %(message)s"))
+    root = logging.getLogger()
+    for old in [h for h in root.handlers if h.get_name() == _COMMAND_HANDLER]:
+        root.removeHandler(old)
+    root.addHandler(handler)
+    root.setLevel(logging.WARNING if verbose <= 0 else logging.INFO if verbose == 1 else logging.DEBUG)
+    _library_levels(verbose)
+    logging.captureWarnings(True)
