@@ -20,6 +20,7 @@ import gc
 import os
 import signal
 import sys
+import threading
 import traceback
 from collections.abc import Sequence
 
@@ -117,11 +118,13 @@ def entry() -> int:
     call would otherwise hold the interpreter's exit until that call gives up."""
     if sys.argv[1:2] != ["run"]:
         gc.set_threshold(20_000, 50, 100)
+        _interrupt_watchdog()
     try:
         code = main()
     finally:
         gc.freeze()
     if code == EXIT_INTERRUPTED:
+        _said_interrupted.set()
         for stream in (sys.stdout, sys.stderr):
             try:
                 stream.flush()
@@ -129,6 +132,38 @@ def entry() -> int:
                 pass
         os._exit(EXIT_INTERRUPTED)
     return code
+
+
+_said_interrupted = threading.Event()
+INTERRUPT_GRACE = 1.0  # seconds the main thread has to wind up after Ctrl-C before the watchdog ends it
+
+
+def _interrupt_watchdog() -> None:
+    """Make Ctrl-C prompt even when the main thread cannot hear it.
+
+    Python raises KeyboardInterrupt only between bytecodes, so a main thread inside a long C call (SQLite
+    waiting up to 30 s on a lock the daemon holds) or joining a worker thread that is, would sit out
+    that wait. The signal also wakes this thread (through the wakeup fd); if the process is still
+    running `INTERRUPT_GRACE` later, it says `interrupted` and ends it with 130 itself."""
+    if not hasattr(signal, "set_wakeup_fd") or signal.getsignal(signal.SIGINT) is signal.SIG_IGN:
+        return  # started in the background with Ctrl-C ignored: nothing to watch for
+    read_end, write_end = os.pipe()
+    os.set_blocking(write_end, False)
+    try:
+        signal.set_wakeup_fd(write_end, warn_on_full_buffer=False)
+    except ValueError:  # not the main thread
+        return
+
+    def watch() -> None:
+        while signal.SIGINT not in os.read(read_end, 64):
+            pass
+        if _said_interrupted.wait(INTERRUPT_GRACE):
+            return  # the main thread said it and is exiting
+        _said_interrupted.set()
+        os.write(2, b"interrupted\n")
+        os._exit(EXIT_INTERRUPTED)
+
+    threading.Thread(target=watch, name="interrupt-watchdog", daemon=True).start()
 
 
 def main(argv: Sequence[str] | None = None) -> int:
@@ -143,6 +178,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         signal.signal(signal.SIGINT, signal.SIG_IGN)  # a second Ctrl-C must not interrupt the goodbye
         try:
             print("interrupted", file=sys.stderr, flush=True)
+            _said_interrupted.set()
         finally:
             signal.signal(signal.SIGINT, signal.default_int_handler)
         return EXIT_INTERRUPTED
@@ -210,7 +246,9 @@ def database_problem(url: str, exc: BaseException) -> str:
         said = reason  # the store's own message names the database
     else:
         said = f"the state database {shown} cannot be used: {reason}"
-    if "newer version" in said:
+    if "newer version" in said:  # the store's message says what to do
         return f"error: {said}"
-    return (f"error: {said} (check that the database is running and reachable from here, and that `state:` "
-            "or MONITOR_STATE names the right one)")
+    if url.startswith("sqlite"):
+        return f"error: {said} (check the path in `state:` or MONITOR_STATE, and that this user may write there)"
+    return (f"error: {said} (check that the database server is running and reachable from here, and that "
+            "`state:` or MONITOR_STATE names the right one)")

@@ -105,7 +105,11 @@ def create_engine(url: str) -> sa.Engine:
         if database and database != ":memory:":
             from pathlib import Path
 
-            Path(database).expanduser().parent.mkdir(parents=True, exist_ok=True)
+            try:
+                Path(database).expanduser().parent.mkdir(parents=True, exist_ok=True)
+            except OSError as exc:
+                raise StoreError(f"cannot create the folder of the state database {_redact(url)}: "
+                                 f"{exc.strerror or exc}") from exc
         engine = sa.create_engine(parsed, connect_args={"timeout": 30})
         sa.event.listen(engine, "connect", _sqlite_pragmas)
         return engine
