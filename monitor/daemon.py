@@ -32,9 +32,10 @@ How it runs
 - **Dispatcher**: a loop beside the scheduler: deliver what is due, then sleep until the next delivery
   is due (`store.next_due_at()`) or `DISPATCH_POLL` seconds, woken at once when a check records changes.
 - **Signals**: SIGTERM or SIGINT stops scheduling, lets in-flight checks finish and the outbox drain, all
-  within `daemon.shutdown_grace` seconds, then exits 0 (130 after SIGINT, as for any Ctrl-C'd command). Work still running at the deadline is cancelled;
-  every store write is one transaction, so a cancelled check records nothing and is simply done again
-  after the restart, and a pending delivery stays in the outbox. A second signal stops waiting.
+  within `daemon.shutdown_grace` seconds, then exits 0 (130 after SIGINT, as any command Ctrl-C stops).
+  Work still running at the deadline is cancelled; every store write is one transaction, so a cancelled
+  check records nothing and is simply done again after the restart, and a pending delivery stays in the
+  outbox. A second signal stops waiting.
   SIGHUP reloads the configuration file: a valid one replaces the watches' jobs (added, removed,
   rescheduled) and the notifiers; an invalid one is rejected, its problems logged, and the running
   configuration stays. `state`, `http` and `daemon.listen` changes need a restart (a warning says so).
@@ -582,8 +583,8 @@ def file_digest(path: Path | None) -> str:
 
 
 def main(args: argparse.Namespace) -> int:
-    """`monitor run`. Exit status: 0 stopped cleanly (130 when by SIGINT); 1 could not start (state database unreachable, address
-    in use), which a supervisor should retry, or `--once` saw a failure; 2 configuration error, which
+    """`monitor run`. Exit status: 0 stopped cleanly (130 when by SIGINT); 1 could not start (state database
+    unreachable, address in use), which a supervisor should retry, or `--once` saw a failure; 2 configuration error, which
     retrying cannot fix."""
     try:
         config = load(getattr(args, "config", None))

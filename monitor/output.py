@@ -11,11 +11,13 @@
 from __future__ import annotations
 
 import io
+import json
 import sys
 from collections.abc import Iterable, Iterator
 from contextlib import contextmanager
 from datetime import datetime, timezone
 from typing import TextIO
+from urllib.parse import quote, quote_plus
 
 from monitor.config import mask
 
@@ -29,11 +31,13 @@ class MaskedStream(io.TextIOBase):
     def __init__(self, target: TextIO, secrets: Iterable[str] = ()):
         super().__init__()
         self.target = target
-        self.secrets: set[str] = set(secrets)
+        self.secrets: set[str] = set()
         self._pending = ""
+        self.update(secrets)
 
     def update(self, secrets: Iterable[str]) -> None:
-        self.secrets |= set(secrets)
+        for secret in secrets:
+            self.secrets |= spellings(secret)
 
     def write(self, text: str) -> int:
         self._pending += text
@@ -60,6 +64,14 @@ class MaskedStream(io.TextIOBase):
     @property
     def encoding(self) -> str:  # type: ignore[override]
         return getattr(self.target, "encoding", None) or "utf-8"
+
+
+def spellings(secret: str) -> set[str]:
+    """`secret` as it may be written out: as is, escaped inside JSON, and percent-encoded in a URL (httpx
+    logs the URL it sent, where a token with a space or a quote is `%20`, `%22`)."""
+    forms = {secret, json.dumps(secret)[1:-1], json.dumps(secret, ensure_ascii=False)[1:-1],
+             quote(secret, safe=""), quote(secret, safe="/:@!$&'()*+,;="), quote_plus(secret)}
+    return {form for form in forms if form}
 
 
 @contextmanager

@@ -257,3 +257,20 @@ def test_masked_stream_sees_a_secret_written_in_pieces():
     assert target.getvalue() == "GET /?token=*** 200\n"
     stream.flush()
     assert target.getvalue().endswith("next")
+
+
+def test_masked_stream_knows_a_secret_escaped_in_json_or_encoded_in_a_url():
+    """A password with a quote, a backslash or a space is masked in JSON output and in a logged URL too."""
+    import io
+    import json as json_module
+    from urllib.parse import quote
+
+    from monitor.output import MaskedStream
+
+    secret = 'pa"ss w\\rd-2025'
+    target = io.StringIO()
+    stream = MaskedStream(target, {secret})
+    print(json_module.dumps({"error": f"login as {secret} refused"}), file=stream)
+    print(f"HTTP Request: GET http://h/?key={quote(secret)} 200", file=stream)
+    stream.flush()
+    assert target.getvalue().splitlines() == ['{"error": "login as *** refused"}', "HTTP Request: GET http://h/?key=*** 200"]
