@@ -17,6 +17,7 @@ from __future__ import annotations
 
 import argparse
 import gc
+import io
 import os
 import signal
 import sys
@@ -174,6 +175,13 @@ def main(argv: Sequence[str] | None = None) -> int:
 
             return run_main(args)
         return _one_shot(args)
+    except BrokenPipeError:  # `monitor history | head`: the reader has what it wanted
+        for stream in (sys.stdout, sys.stderr):
+            try:
+                os.dup2(os.open(os.devnull, os.O_WRONLY), stream.fileno())  # no second error at exit
+            except (OSError, ValueError, io.UnsupportedOperation):
+                pass
+        return EXIT_OK
     except KeyboardInterrupt:
         signal.signal(signal.SIGINT, signal.SIG_IGN)  # a second Ctrl-C must not interrupt the goodbye
         try:
@@ -211,6 +219,8 @@ def _one_shot(args: argparse.Namespace) -> int:
 
         try:
             return COMMANDS[args.command](config, args)
+        except BrokenPipeError:
+            raise
         except Exception as exc:  # noqa: BLE001 - sorted below; anything unexpected gets its traceback
             if _is_database_error(exc):
                 print(database_problem(config.state_url, exc), file=sys.stderr)

@@ -274,3 +274,14 @@ def test_masked_stream_knows_a_secret_escaped_in_json_or_encoded_in_a_url():
     print(f"HTTP Request: GET http://h/?key={quote(secret)} 200", file=stream)
     stream.flush()
     assert target.getvalue().splitlines() == ['{"error": "login as *** refused"}', "HTTP Request: GET http://h/?key=*** 200"]
+
+
+def test_a_reader_that_stops_early_is_not_an_error(write_config, tmp_path):
+    """`monitor validate | head -0`: output to a closed pipe ends quietly with 0, no "Broken pipe" traceback."""
+    path = write_config("watches:\n  - {id: a, type: feed, url: 'http://127.0.0.1:9/feed.xml'}\n")
+    process = subprocess.Popen([sys.executable, "-m", "monitor", "validate", "--config", str(path)], cwd=tmp_path,
+                               env={**os.environ, "PYTHONPATH": str(REPO)}, stdout=subprocess.PIPE,
+                               stderr=subprocess.PIPE, text=True)
+    process.stdout.close()  # long before the command writes its first line
+    err = process.stderr.read()
+    assert (process.wait(60), err) == (0, "")
