@@ -1,10 +1,18 @@
-# Sourced by bin/monitor and bin/test: make sure .venv exists and matches pyproject.toml.
+# Sourced by bin/monitor and bin/test: make sure .venv exists and holds what both need.
+#
+# One environment for both scripts, installed once with the test tools (the `dev` extra), so switching
+# between bin/monitor and bin/test never reinstalls, and once it is complete neither script runs pip
+# or reaches the network. A changed pyproject.toml installs again, once. The set-up says what it is
+# doing on standard error (standard output stays the command's own, e.g. `check --json`).
 set -euo pipefail
 ROOT="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
 VENV="$ROOT/.venv"
-EXTRAS="${1:-}"
+DIGEST="$(sha256sum <"$ROOT/pyproject.toml" | cut -c1-16)"
+STAMP="$VENV/.complete-$DIGEST"  # this pyproject.toml, with the dev extra, is installed
 
-pick_python() {
+_setup_say() { echo "set-up: $*" >&2; }
+
+_setup_python() {
     for candidate in "${PYTHON:-}" python3.13 python3.12 python3.11 python3; do
         [ -n "$candidate" ] || continue
         if command -v "$candidate" >/dev/null 2>&1 &&
@@ -16,21 +24,52 @@ pick_python() {
     return 1
 }
 
-if [ ! -x "$VENV/bin/python" ]; then
-    echo "Setting up $VENV (first run only) ..." >&2
-    "$(pick_python)" -m venv "$VENV"
-    "$VENV/bin/python" -m pip install --quiet --upgrade pip >/dev/null 2>&1 || true
-fi
+# pip's own lines, the few that show progress (one per package), indented on standard error.
+_setup_progress() {
+    while IFS= read -r line; do
+        case "$line" in
+            Obtaining*|Collecting*|Processing*|*"Installing build dependencies: started"|"Installing collected packages"*|"Successfully installed"*)
+                echo "  ${line#"${line%%[! ]*}"}" >&2 ;;
+        esac
+    done
+}
 
-# Reinstall when pyproject.toml or the requested extras change.
-STAMP="$VENV/.installed-$(cat "$ROOT/pyproject.toml" | sha256sum | cut -c1-16)${EXTRAS:+-$EXTRAS}"
-if [ ! -f "$STAMP" ]; then
-    echo "Installing the monitor${EXTRAS:+ with [$EXTRAS]} into $VENV ..." >&2
-    LOG="$VENV/pip-install.log"
-    if ! "$VENV/bin/python" -m pip install -e "$ROOT${EXTRAS:+[$EXTRAS]}" >"$LOG" 2>&1; then
-        tail -30 "$LOG" >&2
-        echo "error: installing the monitor failed; the whole log is in $LOG" >&2
+_setup_install() {
+    if [ ! -x "$VENV/bin/python" ]; then
+        local python
+        python="$(_setup_python)"
+        _setup_say "creating the virtual environment $VENV with $python (first run only, about a minute) ..."
+        "$python" -m venv "$VENV"
+        _setup_say "updating pip ..."
+        "$VENV/bin/python" -m pip install --quiet --upgrade pip >/dev/null 2>&1 || true
+    fi
+    _setup_say "installing the monitor and its dependencies (with the test tools) into $VENV ..."
+    local log="$VENV/pip-install.log"
+    if ! "$VENV/bin/python" -m pip install --progress-bar off -e "$ROOT[dev]" 2>&1 | tee "$log" | _setup_progress; then
+        tail -30 "$log" >&2
+        echo "error: installing the monitor failed; the whole log is in $log" >&2
         exit 2
     fi
-    rm -f "$VENV"/.installed-* && touch "$STAMP"
+    rm -f "$VENV"/.installed-* "$VENV"/.complete-*
+    touch "$STAMP"
+    _setup_say "done; later runs start at once, offline too"
+}
+
+# An environment made by the earlier per-extras scheme with the dev extra is already complete.
+if [ ! -f "$STAMP" ] && [ -f "$VENV/.installed-$DIGEST-dev" ]; then
+    rm -f "$VENV"/.installed-*
+    touch "$STAMP"
+fi
+
+if [ ! -f "$STAMP" ]; then
+    mkdir -p "$VENV"
+    if command -v flock >/dev/null 2>&1; then
+        # Two scripts started at once on a fresh clone: the second waits for the first's set-up.
+        exec 9>"$VENV/.setup.lock"
+        flock 9
+        [ -f "$STAMP" ] || _setup_install
+        exec 9>&-
+    else
+        _setup_install
+    fi
 fi

@@ -1,68 +1,109 @@
-"""The `monitor` command. Exit status: 0 done, 1 a watch or delivery failed, 2 usage or configuration error."""
+"""The `monitor` command: its options, its exit status, and what every one-shot command shares.
+
+Exit status, the same for every command:
+- 0 done;
+- 1 a watch or delivery failed, or the state database cannot be used (unreachable, locked, written by a
+  newer version): the same as `monitor run`, so a supervisor or a cron job retries both alike;
+- 2 a usage or configuration error that retrying cannot fix: an invalid configuration, an unknown
+  option, watch, notifier or delivery id;
+- 130 interrupted (Ctrl-C): one line, `interrupted`, on standard error, never a traceback.
+
+Output of the one-shot commands goes through `monitor.output`: every secret masked, times in UTC.
+Logs go to standard error: warnings by default, `-v` adds information, `-vv` debugging and each HTTP
+request. `monitor run` (the daemon) sets up its own logging: `monitor.daemon`, `monitor.logs`.
+"""
 
 from __future__ import annotations
 
 import argparse
-import asyncio
 import gc
-import json
-import logging
+import io
+import os
+import signal
 import sys
+import threading
+import traceback
 from collections.abc import Sequence
-from datetime import datetime
-from typing import Any
 
 from monitor import __version__
-from monitor.config import Config, load, mask
-from monitor.errors import ConfigError, MonitorError, StoreError
+from monitor.errors import ConfigError, MonitorError
 
-EXIT_OK, EXIT_FAILED, EXIT_USAGE = 0, 1, 2
+EXIT_OK, EXIT_FAILED, EXIT_USAGE, EXIT_INTERRUPTED = 0, 1, 2, 130
+
+
+def _positive(text: str) -> int:
+    try:
+        value = int(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"{text!r} is not a whole number") from None
+    if value < 1:
+        raise argparse.ArgumentTypeError("must be 1 or more")
+    return value
 
 
 def _parser() -> argparse.ArgumentParser:
     common = argparse.ArgumentParser(add_help=False)
     common.add_argument("--config", "-c", metavar="PATH",
-                        help="configuration file (default: $MONITOR_CONFIG or config/watches.yaml)")
-    common.add_argument("--verbose", "-v", action="count", default=0, help="more log output (-vv for debug)")
+                        help="configuration file (default: $MONITOR_CONFIG, else config/watches.yaml in the "
+                             "current directory)")
+    common.add_argument("--verbose", "-v", action="count", default=0,
+                        help="more log output on stderr: -v progress, -vv debugging and each HTTP request "
+                             "(warnings are always shown)")
 
-    parser = argparse.ArgumentParser(prog="monitor", description="Watch court dockets and agency pages; alert on what changed.")
-    parser.add_argument("--version", action="version", version=f"monitor {__version__}")
+    parser = argparse.ArgumentParser(prog="monitor", description="Watch court dockets and agency pages; alert on what changed.",
+                                     epilog="Exit status: 0 done, 1 a watch or delivery failed or the state database "
+                                            "cannot be used, 2 usage or configuration error, 130 interrupted.")
+    parser.add_argument("--version", action="version", version=f"monitor {__version__}",
+                        help="print the version and exit")
     sub = parser.add_subparsers(dest="command", metavar="COMMAND")
     sub.required = True
 
-    p = sub.add_parser("check", parents=[common], help="run one check cycle now and deliver alerts")
+    p = sub.add_parser("check", parents=[common], help="run one check cycle now and deliver alerts",
+                       description="Check all enabled watches (or the named ones) once, record what changed, "
+                                   "deliver the alerts, and print a report.")
     p.add_argument("watches", nargs="*", metavar="WATCH_ID", help="only these watches (default: all enabled)")
     p.add_argument("--dry-run", action="store_true", help="detect and print, but record and send nothing")
-    p.add_argument("--json", action="store_true", help="print a machine-readable report on stdout")
+    p.add_argument("--json", action="store_true", help="print a machine-readable report on stdout "
+                                                       "(console alerts then go to stderr)")
     p.add_argument("--notify-baseline", action="store_true", help="alert on a watch's first check too")
     p.add_argument("--force", action="store_true",
                    help="check even the watches whose source asked us to wait (Retry-After)")
 
-    p = sub.add_parser("run", parents=[common], help="run the daemon: scheduled checks, deliveries, /healthz, /metrics")
+    p = sub.add_parser("run", parents=[common], help="run the daemon: scheduled checks, deliveries, /healthz, /metrics",
+                       description="Run until SIGTERM (exit 0) or Ctrl-C/SIGINT (exit 130); SIGHUP reloads "
+                                   "the configuration.")
     p.add_argument("--listen", metavar="HOST:PORT",
                    help="address for /healthz, /readyz and /metrics (default: $MONITOR_LISTEN or daemon.listen; port 0 picks one)")
-    p.add_argument("--once", action="store_true", help=argparse.SUPPRESS)
+    p.add_argument("--once", action="store_true",
+                   help="check every enabled watch once the way the daemon does (leases, back-off), deliver, "
+                        "and exit")
 
-    sub.add_parser("validate", parents=[common], help="check the configuration and report every problem")
+    sub.add_parser("validate", parents=[common], help="check the configuration and report every problem",
+                   description="Load the configuration and report every problem at once, each with file, line "
+                               "and key path; exit 2 if there is any.")
 
     p = sub.add_parser("status", parents=[common], help="per-watch status: last check, last change, failures")
-    p.add_argument("--json", action="store_true")
+    p.add_argument("--json", action="store_true", help="print machine-readable status on stdout")
 
     p = sub.add_parser("history", parents=[common], help="recorded changes, newest first")
-    p.add_argument("watch", nargs="?", metavar="WATCH_ID")
-    p.add_argument("--limit", "-n", type=int, default=20)
+    p.add_argument("watch", nargs="?", metavar="WATCH_ID", help="only this watch's changes (default: every watch)")
+    p.add_argument("--limit", "-n", type=_positive, default=20, metavar="N", help="show the newest N (default 20)")
     p.add_argument("--all", action="store_true", help="include removals")
-    p.add_argument("--json", action="store_true")
+    p.add_argument("--json", action="store_true", help="print the changes as JSON on stdout")
 
-    p = sub.add_parser("deliveries", parents=[common], help="the delivery outbox: pending and failed deliveries")
-    p.add_argument("--status", choices=["pending", "failed", "all"], default="all")
-    p.add_argument("--json", action="store_true")
+    p = sub.add_parser("deliveries", parents=[common], help="the delivery outbox: pending, failed and sent deliveries")
+    p.add_argument("--status", choices=["pending", "failed", "sent", "all"], default=None,
+                   help="which deliveries to show (default: pending and failed, the ones still to go out "
+                        "or to look at)")
+    p.add_argument("--limit", "-n", type=_positive, default=50, metavar="N", help="show the newest N (default 50)")
+    p.add_argument("--json", action="store_true", help="print the deliveries as JSON on stdout")
 
     p = sub.add_parser("retry", parents=[common], help="put failed deliveries back in the queue and send them")
-    p.add_argument("ids", nargs="*", type=int, metavar="DELIVERY_ID", help="only these (default: all failed)")
+    p.add_argument("ids", nargs="*", type=int, metavar="DELIVERY_ID",
+                   help="only these (default: all failed); an unknown id is an error and nothing is retried")
 
     p = sub.add_parser("test-notifier", parents=[common], help="send a test message through a named notifier")
-    p.add_argument("name", metavar="NOTIFIER")
+    p.add_argument("name", metavar="NOTIFIER", help="the notifier's name in the configuration")
 
     p = sub.add_parser("demo", parents=[common], help="a first taste, offline: replay recorded sources and show an alert")
     p.add_argument("--keep", metavar="DIR", help="keep the demo's state and config in DIR")
@@ -98,383 +139,157 @@ def _parser() -> argparse.ArgumentParser:
     return parser
 
 
-def _setup_logging(verbose: int) -> None:
-    level = logging.ERROR if verbose == 0 else logging.INFO if verbose == 1 else logging.DEBUG
-    logging.basicConfig(level=level, stream=sys.stderr, format="%(levelname)s %(name)s: %(message)s")
-
-
 def entry() -> int:
     """The `monitor` command and `python -m monitor`: `main`, with the cyclic collector tuned for a run
     that ends. A check allocates hundreds of thousands of objects that live until it ends; the default
     threshold (700) scans them again and again, and finalisation collects everything once more at
     exit. A higher threshold and a freeze before exit save ~0.2 s of CPU in a check of 1,000 watches
-    (bench/RESULTS.md). The daemon keeps the defaults; tests calling `main()` are unaffected."""
+    (bench/RESULTS.md). The daemon keeps the defaults; tests calling `main()` are unaffected.
+
+    After Ctrl-C the process ends at once: a worker thread still blocked in a database or network
+    call would otherwise hold the interpreter's exit until that call gives up."""
     if sys.argv[1:2] != ["run"]:
         gc.set_threshold(20_000, 50, 100)
+        _interrupt_watchdog()
     try:
-        return main()
+        code = main()
     finally:
         gc.freeze()
+    if code == EXIT_INTERRUPTED:
+        _said_interrupted.set()
+        for stream in (sys.stdout, sys.stderr):
+            try:
+                stream.flush()
+            except (OSError, ValueError):
+                pass
+        os._exit(EXIT_INTERRUPTED)
+    return code
+
+
+_said_interrupted = threading.Event()
+INTERRUPT_GRACE = 1.0  # seconds the main thread has to wind up after Ctrl-C before the watchdog ends it
+
+
+def _interrupt_watchdog() -> None:
+    """Make Ctrl-C prompt even when the main thread cannot hear it.
+
+    Python raises KeyboardInterrupt only between bytecodes, so a main thread inside a long C call (SQLite
+    waiting up to 30 s on a lock the daemon holds) or joining a worker thread that is, would sit out
+    that wait. The signal also wakes this thread (through the wakeup fd); if the process is still
+    running `INTERRUPT_GRACE` later, it says `interrupted` and ends it with 130 itself."""
+    if not hasattr(signal, "set_wakeup_fd") or signal.getsignal(signal.SIGINT) is signal.SIG_IGN:
+        return  # started in the background with Ctrl-C ignored: nothing to watch for
+    read_end, write_end = os.pipe()
+    os.set_blocking(write_end, False)
+    try:
+        signal.set_wakeup_fd(write_end, warn_on_full_buffer=False)
+    except ValueError:  # not the main thread
+        return
+
+    def watch() -> None:
+        while signal.SIGINT not in os.read(read_end, 64):
+            pass
+        if _said_interrupted.wait(INTERRUPT_GRACE):
+            return  # the main thread said it and is exiting
+        _said_interrupted.set()
+        os.write(2, b"interrupted\n")
+        os._exit(EXIT_INTERRUPTED)
+
+    threading.Thread(target=watch, name="interrupt-watchdog", daemon=True).start()
 
 
 def main(argv: Sequence[str] | None = None) -> int:
-    args = _parser().parse_args(argv)
-    if args.command == "run":
-        from monitor.daemon import main as run_main
-
-        return run_main(args)
-    _setup_logging(args.verbose)
-    if args.command == "demo":
-        from monitor.demo import run_demo
-
-        return run_demo(keep=args.keep)
     try:
-        config = load(args.config)
-    except ConfigError as exc:
-        print(f"configuration error{'s' if len(exc.problems) > 1 else ''}:", file=sys.stderr)
-        for problem in exc.problems:
-            print(f"  {problem}", file=sys.stderr)
-        return EXIT_USAGE
-    handler = COMMANDS[args.command]
+        args = _parser().parse_args(argv)
+        if args.command == "run":
+            from monitor.daemon import main as run_main
+
+            return run_main(args)
+        return _one_shot(args)
+    except BrokenPipeError:  # `monitor history | head`: the reader has what it wanted
+        for stream in (sys.stdout, sys.stderr):
+            try:
+                os.dup2(os.open(os.devnull, os.O_WRONLY), stream.fileno())  # no second error at exit
+            except (OSError, ValueError, io.UnsupportedOperation):
+                pass
+        return EXIT_OK
+    except KeyboardInterrupt:
+        signal.signal(signal.SIGINT, signal.SIG_IGN)  # a second Ctrl-C must not interrupt the goodbye
+        try:
+            print("interrupted", file=sys.stderr, flush=True)
+            _said_interrupted.set()
+        finally:
+            signal.signal(signal.SIGINT, signal.default_int_handler)
+        return EXIT_INTERRUPTED
+
+
+def _one_shot(args: argparse.Namespace) -> int:
+    """A command other than `run`, with its output masked from the first line to the last."""
+    from monitor import logs
+    from monitor.output import masked_output
+
+    with masked_output(logs.environment_secrets()) as streams:
+        logs.setup_command(args.verbose)
+        if args.command == "demo":
+            from monitor.demo import run_demo
+
+            return run_demo(keep=args.keep)
+        try:
+            from monitor.config import load
+
+            config = load(args.config)
+        except ConfigError as exc:
+            print(f"configuration error{'s' if len(exc.problems) > 1 else ''}:", file=sys.stderr)
+            for problem in exc.problems:
+                print(f"  {problem}", file=sys.stderr)
+            return EXIT_USAGE
+        secrets = logs.all_secrets(config)
+        for stream in streams:
+            stream.update(secrets)
+        from monitor.commands import COMMANDS
+
+        try:
+            return COMMANDS[args.command](config, args)
+        except BrokenPipeError:
+            raise
+        except Exception as exc:  # noqa: BLE001 - sorted below; anything unexpected gets its traceback
+            if _is_database_error(exc):
+                print(database_problem(config.state_url, exc), file=sys.stderr)
+            elif isinstance(exc, MonitorError):
+                print(f"error: {exc}", file=sys.stderr)
+            elif isinstance(exc, OSError):
+                print(f"error: {exc.strerror or exc}{': ' + str(exc.filename) if exc.filename else ''}", file=sys.stderr)
+            else:
+                print("error: an unexpected failure (a bug: please report it with what follows)", file=sys.stderr)
+                traceback.print_exc()
+            return EXIT_FAILED
+
+
+def _is_database_error(exc: BaseException) -> bool:
+    from monitor.errors import StoreError
+
+    return isinstance(exc, StoreError) or type(exc).__module__.startswith(("sqlalchemy", "psycopg", "sqlite3"))
+
+
+def database_problem(url: str, exc: BaseException) -> str:
+    """One line: which state database (password hidden), what went wrong, what to check."""
+    from monitor.errors import StoreError
+
     try:
-        return handler(config, args)
-    except StoreError as exc:
-        print(f"error: {mask(str(exc), config.secrets)}", file=sys.stderr)
-        return EXIT_USAGE
-    except MonitorError as exc:
-        print(f"error: {mask(str(exc), config.secrets)}", file=sys.stderr)
-        return EXIT_FAILED
+        from sqlalchemy.engine import make_url
 
-
-# ------------------------------------------------------------------ commands
-
-
-def cmd_validate(config: Config, args: argparse.Namespace) -> int:
-    print(f"{config.path}: OK: {len(config.watches)} watches, {len(config.notifiers)} notifiers")
-    for watch in config.watches:
-        flags = "" if watch.enabled else " (disabled)"
-        print(f"  {watch.id:<28} {watch.type:<14} every {watch.every!s:<8} -> {', '.join(watch.notify or []) or '(record only)'}{flags}")
-    for name, notifier in config.notifiers.items():
-        print(f"  notifier {name}: {notifier.type}")
-    return EXIT_OK
-
-
-def cmd_check(config: Config, args: argparse.Namespace) -> int:
-    known = {w.id for w in config.watches}
-    unknown = [w for w in args.watches if w not in known]
-    if unknown:
-        print(f"error: no watch named {', '.join(map(repr, unknown))} (known: {', '.join(sorted(known)) or 'none'})", file=sys.stderr)
-        return EXIT_USAGE
-    from notifiers.console import ConsoleNotifier
-
-    ConsoleNotifier.force_stream = "stderr" if args.json else None  # keep stdout pure JSON
-    try:
-        results, report = asyncio.run(_check(config, args))
-    finally:
-        ConsoleNotifier.force_stream = None
-    names = {w.id: w.display_name() for w in config.watches}
-    ok = all(r.ok for r in results) and not report.failed and not report.retrying
-    if args.json:
-        out = {"ok": ok, "dry_run": args.dry_run, "watches": [r.to_dict() for r in results],
-               "deliveries": report.to_dict()}
-        print(mask(json.dumps(out, indent=2, ensure_ascii=False), config.secrets))
+        shown = make_url(url).render_as_string(hide_password=True)
+    except Exception:  # noqa: BLE001 - only for the message
+        shown = "(an unparseable URL)"
+    reason = str(getattr(exc, "orig", None) or exc).strip()
+    reason = " ".join(reason.splitlines()[0].split()) if reason else type(exc).__name__
+    if isinstance(exc, StoreError) and shown in reason:
+        said = reason  # the store's own message names the database
     else:
-        print(mask(_check_text(results, report, names, args.dry_run), config.secrets))
-    return EXIT_OK if ok else EXIT_FAILED
-
-
-async def _check(config: Config, args: argparse.Namespace):
-    from monitor.app import runtime
-    from monitor.dispatch import DispatchReport
-
-    async with runtime(config, dry_run=args.dry_run, notify_baseline=args.notify_baseline,
-                       respect_backoff=not args.force) as rt:
-        results = await rt.engine.run_cycle(args.watches or None)
-        report = DispatchReport() if args.dry_run else await rt.dispatcher.deliver_due(drain=True)
-    return results, report
-
-
-def _check_text(results, report, names: dict[str, str], dry_run: bool) -> str:
-    from monitor.render import headline
-
-    lines = []
-    for r in results:
-        if not r.ok:
-            lines.append(f"{r.watch_id}: FAILED: {r.error}")
-        elif r.unchanged:
-            lines.append(f"{r.watch_id}: unchanged")
-        elif r.baseline and not r.alerting():
-            lines.append(f"{r.watch_id}: baseline recorded: {r.item_count} items (first check: no alerts)")
-        else:
-            counts = {k: sum(1 for c in r.changes if c.kind == k) for k in ("added", "updated", "removed")}
-            summary = ", ".join(f"{n} {k}" for k, n in counts.items() if n) or "no changes"
-            lines.append(f"{r.watch_id}: {summary} ({r.item_count} items)")
-            for change in r.alerting():
-                lines.append(f"  {headline(change, names.get(r.watch_id))}")
-                if change.kind == "updated":
-                    for name, (before, after) in change.field_changes().items():
-                        lines.append(f"      {name.removeprefix('fields.')}: {before!r} -> {after!r}")
-        for warning in r.warnings:
-            lines.append(f"  warning: {warning}")
-        for change in r.status_changes:
-            lines.append(f"  {headline(change, names.get(r.watch_id))}")
-    if dry_run:
-        lines.append("dry run: nothing recorded, nothing sent")
-    elif report.sent or report.retrying or report.failed:
-        lines.append(f"deliveries: {report.sent} sent, {report.retrying} to retry, {report.failed} failed")
-        lines.extend(f"  {e}" for e in report.errors)
-    failed = sum(1 for r in results if not r.ok)
-    lines.append(f"{len(results)} watches checked, {failed} failed")
-    return "\n".join(lines)
-
-
-def _when(value: datetime | None) -> str:
-    return value.strftime("%Y-%m-%d %H:%M:%S") if value else "-"
-
-
-def _open_store(config: Config):
-    from monitor.store import Store
-
-    return Store.open(config.state_url)
-
-
-def cmd_status(config: Config, args: argparse.Namespace) -> int:
-    from monitor.models import utcnow
-
-    store = _open_store(config)
-    try:
-        states = store.load_states()
-        counts = store.delivery_counts()
-        replicas = store.replicas()
-    finally:
-        store.close()
-    now = utcnow()
-    live = {r["owner"] for r in replicas if (now - r["last_seen"]).total_seconds() < 60}
-    replica_rows = [{"owner": r["owner"], "started": r["started_at"].isoformat(), "last_seen": r["last_seen"].isoformat(),
-                     "config_digest": r["config_digest"][:12], "version": r["version"], "alive": r["owner"] in live}
-                    for r in replicas]
-    rows: list[dict[str, Any]] = []
-    for watch in config.watches:
-        st = states.get(watch.id)
-        rows.append({
-            "watch": watch.id, "type": watch.type, "every": str(watch.every), "enabled": watch.enabled,
-            "last_check": st.last_check_at.isoformat() if st and st.last_check_at else None,
-            "last_success": st.last_success_at.isoformat() if st and st.last_success_at else None,
-            "last_change": st.last_change_at.isoformat() if st and st.last_change_at else None,
-            "consecutive_failures": st.consecutive_failures if st else 0,
-            "last_error": st.last_error if st else None,
-            "not_before": st.not_before.isoformat() if st and st.not_before else None,
-            "items": st.item_count if st else 0,
-            "info": dict(st.info or {}) if st else {},
-            "lease": _lease(st, live, now) if st and st.lease_owner else None,
-            "gaps": dict((st.gaps or {}).get("open") or {}) if st else {},
-        })
-    cases = _case_rows(config, states)
-    if args.json:
-        print(mask(json.dumps({"watches": rows, "cases": cases, "deliveries": counts, "replicas": replica_rows},
-                              indent=2, ensure_ascii=False), config.secrets))
-        return EXIT_OK
-    print(f"{'WATCH':<28} {'LAST CHECK':<19} {'LAST CHANGE':<19} {'ITEMS':>5} {'FAILS':>5}  STATUS")
-    for row, watch in zip(rows, config.watches):
-        st = states.get(watch.id)
-        status = "never checked" if not st else ("failing: " + (row["last_error"] or "")) if row["consecutive_failures"] else "ok"
-        print(f"{row['watch']:<28} {_when(st.last_check_at if st else None):<19} "
-              f"{_when(st.last_change_at if st else None):<19} {row['items']:>5} {row['consecutive_failures']:>5}  "
-              f"{mask(status, config.secrets)}")
-        for key, value in (row["info"] or {}).items():
-            if key.startswith("_"):
-                continue
-            print(f"{'':<28}   {key}: {mask(json.dumps(value, ensure_ascii=False) if not isinstance(value, str) else value, config.secrets)}")
-        if row["lease"]:
-            lease = row["lease"]
-            print(f"{'':<28}   lease: {lease['owner']} until {lease['until']}{' (STALE)' if lease['stale'] else ''}")
-        for kind, gap in row["gaps"].items():
-            print(f"{'':<28}   GAP ({kind}, since {gap.get('since', '?')[:16]}): {mask(gap.get('message', ''), config.secrets)}")
-    if cases:
-        print("cases:")
-        for case in cases:
-            print(f"  {case['court']} {case['docket_number']}")
-            for source in case["sources"]:
-                print(f"    {source['watch']:<26} {source['type']:<14} {source['coverage']:<40} "
-                      f"last saw something {_when_iso(source['last_change'])}")
-    print("deliveries: " + (", ".join(f"{n} {s}" for s, n in sorted(counts.items())) or "none"))
-    if replica_rows:
-        print("replicas:")
-        for r in replica_rows:
-            print(f"  {r['owner']:<32} {'alive' if r['alive'] else 'STALE (no heartbeat for 60s)':<30} "
-                  f"since {r['started'][:19]}  config {r['config_digest']}  v{r['version']}")
-        digests = {r["config_digest"] for r in replica_rows if r["alive"]}
-        if len(digests) > 1:
-            print("  warning: live replicas run different configurations")
-    return EXIT_OK
-
-
-def _when_iso(value: str | None) -> str:
-    return value[:19].replace("T", " ") if value else "never"
-
-
-def _case_rows(config: Config, states: dict[str, Any]) -> list[dict[str, Any]]:
-    """Per followed case (court and docket number): which watches cover it, how completely, and when each
-    last saw something new."""
-    from watchers import WATCHERS
-
-    cases: list[dict[str, Any]] = []
-    for watch in config.watches:
-        if not watch.enabled:
-            continue
-        watcher = WATCHERS[watch.type](watch)
-        st = states.get(watch.id)
-        info = dict(st.info or {}) if st else {}
-        gaps = (st.gaps or {}).get("open") or {} if st else {}
-        if watcher.complete_dockets:
-            coverage = "complete docket"
-        elif info.get("coverage") == "partial":
-            coverage = "partial: " + ", ".join(info.get("entry_types") or [])
-        elif info.get("coverage") == "all":
-            coverage = "every entry type"
-        else:
-            coverage = "not known yet" if not st or not st.last_success_at else str(info.get("coverage") or "unknown")
-        if gaps:
-            coverage += " (gap: " + ", ".join(gaps) + ")"
-        for court, docket in watcher.cases():
-            case = next((c for c in cases if c["court"] == court and c["_docket"].same_case(docket)), None)
-            if case is None:
-                case = {"court": court, "docket_number": docket.canonical, "_docket": docket, "sources": []}
-                cases.append(case)
-            case["sources"].append({
-                "watch": watch.id, "type": watch.type, "coverage": coverage[:200],
-                "last_change": st.last_change_at.isoformat() if st and st.last_change_at else None,
-                "last_success": st.last_success_at.isoformat() if st and st.last_success_at else None})
-    for case in cases:
-        del case["_docket"]
-    return cases
-
-
-def _lease(state, live: set[str], now: datetime) -> dict[str, Any]:
-    """Who holds a watch, and whether that lease is stale (expired, or its replica stopped beating)."""
-    expired = state.lease_until is None or state.lease_until < now
-    return {"owner": state.lease_owner, "until": state.lease_until.isoformat() if state.lease_until else None,
-            "stale": expired or state.lease_owner not in live}
-
-
-def cmd_history(config: Config, args: argparse.Namespace) -> int:
-    from monitor.render import change_text
-
-    store = _open_store(config)
-    try:
-        kinds = None if args.all else ["added", "updated", "source_down", "source_recovered", "gap_opened", "gap_closed"]
-        changes = store.history(watch_id=args.watch, limit=args.limit, kinds=kinds)
-    finally:
-        store.close()
-    if args.json:
-        print(json.dumps([c.to_dict() for c in changes], indent=2, ensure_ascii=False))
-        return EXIT_OK
-    names = {w.id: w.display_name() for w in config.watches}
-    if not changes:
-        print("no changes recorded yet")
-    for change in changes:
-        print(f"{change.detected_at:%Y-%m-%d %H:%M:%S}  {change_text(change, names.get(change.watch_id))}")
-    return EXIT_OK
-
-
-def cmd_deliveries(config: Config, args: argparse.Namespace) -> int:
-    store = _open_store(config)
-    try:
-        rows = []
-        if args.status in ("pending", "all"):
-            rows += store.pending_deliveries()
-        if args.status in ("failed", "all"):
-            rows += store.failed_deliveries()
-    finally:
-        store.close()
-    if args.json:
-        print(json.dumps([{
-            "id": d.id, "notifier": d.notifier, "status": d.status, "attempts": d.attempts,
-            "next_attempt_at": d.next_attempt_at.isoformat(), "last_error": d.last_error,
-            "idempotency_key": d.idempotency_key, "change": d.change.to_dict()} for d in rows], indent=2, ensure_ascii=False))
-        return EXIT_OK
-    if not rows:
-        print("no pending or failed deliveries")
-    for d in rows:
-        print(f"#{d.id:<6} {d.status:<8} {d.notifier:<14} attempts {d.attempts:<3} next {_when(d.next_attempt_at)}  "
-              f"{d.change.watch_id}: {d.change.item.title[:60]}")
-        if d.last_error:
-            print(f"        last error: {mask(d.last_error, config.secrets)}")
-    return EXIT_OK
-
-
-def cmd_retry(config: Config, args: argparse.Namespace) -> int:
-    store = _open_store(config)
-    try:
-        count = store.retry_failed(args.ids or None)
-    finally:
-        store.close()
-    print(f"{count} failed deliveries queued again")
-    if not count:
-        return EXIT_OK
-    report = asyncio.run(_deliver(config))
-    print(f"deliveries: {report.sent} sent, {report.retrying} to retry, {report.failed} failed")
-    for error in report.errors:
-        print(f"  {mask(error, config.secrets)}")
-    return EXIT_OK if not (report.failed or report.retrying) else EXIT_FAILED
-
-
-async def _deliver(config: Config):
-    from monitor.app import runtime
-
-    async with runtime(config) as rt:
-        return await rt.dispatcher.deliver_due(drain=True)
-
-
-def cmd_test_notifier(config: Config, args: argparse.Namespace) -> int:
-    from monitor.errors import NotifyError
-
-    if args.name not in config.notifiers:
-        print(f"error: no notifier named {args.name!r} (known: {', '.join(sorted(config.notifiers))})", file=sys.stderr)
-        return EXIT_USAGE
-
-    async def send() -> None:
-        from monitor.app import runtime
-
-        async with runtime(config) as rt:
-            await rt.dispatcher.notifiers[args.name].send_test()
-
-    try:
-        asyncio.run(send())
-    except NotifyError as exc:
-        print(f"test message through {args.name!r} failed: {mask(str(exc), config.secrets)}", file=sys.stderr)
-        return EXIT_FAILED
-    print(f"test message sent through {args.name!r}")
-    return EXIT_OK
-
-
-def cmd_follow(config: Config, args: argparse.Namespace) -> int:
-    from monitor.follow import cmd_follow as follow
-
-    return follow(config, args)
-
-
-def cmd_unfollow(config: Config, args: argparse.Namespace) -> int:
-    from monitor.follow import cmd_unfollow as unfollow
-
-    return unfollow(config, args)
-
-
-def cmd_find(config: Config, args: argparse.Namespace) -> int:
-    from monitor.follow import cmd_find as find
-
-    return find(config, args)
-
-
-COMMANDS = {
-    "follow": cmd_follow,
-    "unfollow": cmd_unfollow,
-    "find": cmd_find,
-    "validate": cmd_validate,
-    "check": cmd_check,
-    "status": cmd_status,
-    "history": cmd_history,
-    "deliveries": cmd_deliveries,
-    "retry": cmd_retry,
-    "test-notifier": cmd_test_notifier,
-}
+        said = f"the state database {shown} cannot be used: {reason}"
+    if "newer version" in said:  # the store's message says what to do
+        return f"error: {said}"
+    if url.startswith("sqlite"):
+        return f"error: {said} (check the path in `state:` or MONITOR_STATE, and that this user may write there)"
+    return (f"error: {said} (check that the database server is running and reachable from here, and that "
+            "`state:` or MONITOR_STATE names the right one)")

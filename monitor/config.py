@@ -8,9 +8,10 @@ by the model its own plugin declares, so the allowed keys are listed in one plac
 
 from __future__ import annotations
 
+import difflib
 import os
 import re
-from collections.abc import Mapping
+from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -20,8 +21,8 @@ from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_valida
 
 from monitor.errors import ConfigError
 from monitor.http import DEFAULT_USER_AGENT, HttpSettings
-from monitor.schedule import Schedule, parse_duration
-from watchers.base import ScheduleField, WATCH_ID, WatchConfig
+from monitor.schedule import DEFAULT_TIMEZONE, Schedule, parse_duration
+from watchers.base import ScheduleField, TimezoneField, WATCH_ID, WatchConfig
 
 DEFAULT_CONFIG = Path("config/watches.yaml")
 DEFAULT_STATE = "sqlite:///data/monitor.db"
@@ -45,6 +46,7 @@ class Defaults(BaseModel):
     model_config = ConfigDict(extra="forbid", arbitrary_types_allowed=True)
 
     every: ScheduleField = Field(default_factory=lambda: Schedule.parse("10m"))
+    timezone: TimezoneField = Field(DEFAULT_TIMEZONE, description="IANA time zone cron schedules run in")
     notify: list[str] | None = Field(None, description="default notifiers; unset means all configured ones")
 
 
@@ -125,8 +127,9 @@ class TopLevel(BaseModel):
     http: HttpConfig = Field(default_factory=HttpConfig)
     delivery: DeliveryConfig = Field(default_factory=DeliveryConfig)
     daemon: DaemonConfig = Field(default_factory=DaemonConfig)
-    notifiers: dict[str, dict[str, Any]] = Field(default_factory=dict)
-    watches: list[dict[str, Any]] = Field(default_factory=list)
+    # each entry is checked by its own plugin's model, so one bad entry hides no other
+    notifiers: dict[str, Any] = Field(default_factory=dict)
+    watches: list[Any] = Field(default_factory=list)
 
 
 @dataclass
@@ -177,6 +180,27 @@ def _line_map(text: str) -> dict[tuple, int]:
     return lines
 
 
+def unknown_key(key: Any, allowed: Iterable[str]) -> str:
+    """"unknown key 'defualts'; did you mean 'defaults'? allowed keys here: ..." (the guess when one is close)."""
+    names = sorted(allowed)
+    close = difflib.get_close_matches(str(key).lower(), names, n=1, cutoff=0.6)
+    guess = f"did you mean {close[0]!r}? " if close else ""
+    return f"unknown key {key!r}; {guess}allowed keys here: {', '.join(names)}"
+
+
+def _model_at(model: type[BaseModel], path: tuple) -> type[BaseModel]:
+    """The model that validates the mapping at `path` inside `model` (`defaults` -> Defaults), for its keys."""
+    for part in path:
+        field = model.model_fields.get(part) if isinstance(part, str) else None
+        annotation = field.annotation if field else None
+        candidates = [annotation, *getattr(annotation, "__args__", ())]
+        nested = [c for c in candidates if isinstance(c, type) and issubclass(c, BaseModel)]
+        if not nested:
+            break
+        model = nested[0]
+    return model
+
+
 def _dotted(path: tuple) -> str:
     out = ""
     for part in path:
@@ -206,12 +230,15 @@ class _Problems:
         where = f"{self.source}:{line}" if line else self.source
         self.items.append(f"{where}: {_dotted(path)}: {message}")
 
-    def add_validation(self, base: tuple, error: ValidationError, model: type[BaseModel]) -> None:
+    def add_validation(self, base: tuple, error: ValidationError, model: type[BaseModel], *,
+                       written: Any = None) -> None:
+        """Each error of `error` (raised by `model` for the value at `base`); `written` reports the first
+        key of each error's path as the file spells it (a misspelt section checked as the one meant)."""
         for err in error.errors():
-            loc = base + tuple(p for p in err["loc"] if not (isinstance(p, str) and p.startswith("function-")))
+            inner = tuple(p for p in err["loc"] if not (isinstance(p, str) and p.startswith("function-")))
+            loc = base + ((written, *inner[1:]) if written is not None and inner else inner)
             if err["type"] == "extra_forbidden":
-                allowed = ", ".join(sorted(model.model_fields))
-                self.add(loc, f"unknown key {loc[-1]!r}; allowed keys here: {allowed}")
+                self.add(loc, unknown_key(loc[-1], _model_at(model, inner[:-1]).model_fields))
             elif err["type"] == "missing":
                 self.add(loc, "required key is missing")
             else:
@@ -259,6 +286,30 @@ def _plugin_config(data: Any, where: tuple, registry: Mapping[str, Any], what: s
     except ValidationError as exc:
         problems.add_validation(where, exc, plugin.Config)
         return None
+
+
+def _top_level(raw: dict[Any, Any], problems: _Problems) -> TopLevel:
+    """The top level, each key validated on its own: an unknown or invalid key is reported and left at its
+    default, so the watches and notifiers are still checked and every problem comes back in one run."""
+    usable: dict[str, Any] = {}
+    for key, value in raw.items():
+        meant = key
+        if key not in TopLevel.model_fields:
+            problems.add((key,), unknown_key(key, TopLevel.model_fields))
+            # A misspelt section (`defualts:`) is still checked as the one it resembles, so its own
+            # problems come out now rather than after the spelling is fixed.
+            close = difflib.get_close_matches(str(key).lower(), list(TopLevel.model_fields), n=1, cutoff=0.6)
+            if not close or close[0] in raw:
+                continue
+            meant = close[0]
+        try:
+            TopLevel.model_validate({meant: value})
+        except ValidationError as exc:
+            problems.add_validation((), exc, TopLevel, written=key)
+            continue
+        if meant == key:
+            usable[key] = value
+    return TopLevel.model_validate(usable)
 
 
 def _secret_values(model: BaseModel) -> set[str]:
@@ -333,11 +384,7 @@ def loads(text: str, *, source: str = "<config>", env: Mapping[str, str] | None 
     secrets: set[str] = set()
     raw = _substitute(raw, (), env, problems, secrets)
 
-    try:
-        top = TopLevel.model_validate(raw)
-    except ValidationError as exc:
-        problems.add_validation((), exc, TopLevel)
-        raise ConfigError(problems.items) from None
+    top = _top_level(raw, problems)
 
     # notifiers; with none configured, alerts go to the terminal
     if not top.notifiers:
@@ -350,7 +397,8 @@ def loads(text: str, *, source: str = "<config>", env: Mapping[str, str] | None 
         if model is not None:
             notifiers[name] = model
 
-    # watches
+    # watches; a cron schedule runs in the watch's time zone, else the default one
+    top.defaults.every = top.defaults.every.in_zone(top.defaults.timezone)
     watches: list[WatchConfig] = []
     seen: dict[str, int] = {}
     for index, data in enumerate(top.watches):
@@ -365,9 +413,8 @@ def loads(text: str, *, source: str = "<config>", env: Mapping[str, str] | None 
             continue
         if not WATCH_ID.match(watch.id):
             problems.add(where + ("id",), f"{watch.id!r} is not a usable id: use letters, digits, '.', '_' and '-'")
-        update: dict[str, Any] = {}
-        if watch.every is None:
-            update["every"] = top.defaults.every
+        zone = watch.timezone or top.defaults.timezone
+        update: dict[str, Any] = {"timezone": zone, "every": (watch.every or top.defaults.every).in_zone(zone)}
         if watch.notify is None:
             update["notify"] = list(top.defaults.notify)
         watch = watch.model_copy(update=update)
@@ -376,7 +423,7 @@ def loads(text: str, *, source: str = "<config>", env: Mapping[str, str] | None 
     _check_notifier_names(top.defaults.notify, ("defaults", "notify"), top.notifiers, problems)
 
     if problems.items:
-        raise ConfigError(problems.items)
+        raise ConfigError([mask(p, secrets) for p in problems.items])  # a bad value may hold a ${VAR}'s value
     for model in [*watches, *notifiers.values()]:
         secrets.update(_secret_values(model))
     state = os.environ.get("MONITOR_STATE") if env is os.environ else env.get("MONITOR_STATE")

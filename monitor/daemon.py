@@ -3,7 +3,8 @@
 How it runs
 - **Scheduling**: APScheduler's `AsyncIOScheduler`, one job per enabled watch: an interval trigger for
   `every: 10m`, a cron trigger for `every: "*/15 8-18 * * 1-5"` (numeric weekdays mean what they mean to
-  cron: 0 or 7 is Sunday). Jobs run with `max_instances=1` (never two checks of one watch at once),
+  cron: 0 or 7 is Sunday) in the watch's `timezone` (`monitor.schedule`; intervals need no zone).
+  Jobs run with `max_instances=1` (never two checks of one watch at once),
   `coalesce=True` (runs missed while the process was busy collapse into one) and a misfire grace of
   half the interval (a run later than that is dropped: the next one is nearer).
 - **Jitter**: `daemon.jitter` is a fraction of the interval. The first run of each watch is spread at
@@ -31,9 +32,10 @@ How it runs
 - **Dispatcher**: a loop beside the scheduler: deliver what is due, then sleep until the next delivery
   is due (`store.next_due_at()`) or `DISPATCH_POLL` seconds, woken at once when a check records changes.
 - **Signals**: SIGTERM or SIGINT stops scheduling, lets in-flight checks finish and the outbox drain, all
-  within `daemon.shutdown_grace` seconds, then exits 0. Work still running at the deadline is cancelled;
-  every store write is one transaction, so a cancelled check records nothing and is simply done again
-  after the restart, and a pending delivery stays in the outbox. A second signal stops waiting.
+  within `daemon.shutdown_grace` seconds, then exits 0 (130 after SIGINT, as any command Ctrl-C stops).
+  Work still running at the deadline is cancelled; every store write is one transaction, so a cancelled
+  check records nothing and is simply done again after the restart, and a pending delivery stays in the
+  outbox. A second signal stops waiting.
   SIGHUP reloads the configuration file: a valid one replaces the watches' jobs (added, removed,
   rescheduled) and the notifiers; an invalid one is rejected, its problems logged, and the running
   configuration stays. `state`, `http` and `daemon.listen` changes need a restart (a warning says so).
@@ -74,7 +76,7 @@ from watchers import WatchConfig
 
 log = logging.getLogger(__name__)
 
-EXIT_OK, EXIT_FAILED, EXIT_USAGE = 0, 1, 2
+EXIT_OK, EXIT_FAILED, EXIT_USAGE, EXIT_INTERRUPTED = 0, 1, 2, 130
 HEARTBEAT = 5.0  # seconds between scheduler heartbeats
 HEARTBEAT_MAX_AGE = 30.0  # /healthz fails when the last heartbeat is older than this
 DISPATCH_POLL = 10.0  # the dispatcher looks at the outbox at least this often
@@ -82,6 +84,7 @@ DISPATCH_MIN_GAP = 1.0  # ... and at most this often when nothing it can claim i
 COUNTS_EVERY = 30.0  # refresh the outbox gauges at least this often
 READY_TIMEOUT = 5.0  # a database that does not answer a ping within this is not ready
 REPLICA_BEAT = 10.0  # seconds between replica heartbeats in the database
+CRON_JITTER = 60.0  # the most a cron watch's run is delayed at random
 
 
 def _aware(value: datetime | None) -> datetime | None:
@@ -122,6 +125,7 @@ class Daemon:
         self._stop = asyncio.Event()
         self._force = asyncio.Event()
         self._stopping = False
+        self._interrupted = False  # stopped by SIGINT (Ctrl-C): exit 130, as a shell expects
         self._draining = False
         self._delivering = False
         self._dispatch_lock = asyncio.Lock()
@@ -180,7 +184,7 @@ class Daemon:
             except Exception as exc:  # noqa: BLE001 - leases expire by themselves anyway
                 log.debug("could not remove the replica heartbeat: %s", exc)
         log.info("stopped")
-        return EXIT_OK
+        return EXIT_INTERRUPTED if self._interrupted else EXIT_OK
 
     async def run_once(self) -> int:
         """`monitor run --once`: every enabled watch once through `run_watch`, deliver, exit."""
@@ -204,6 +208,7 @@ class Daemon:
             self._force.set()
             return
         self._stopping = True
+        self._interrupted = why == "SIGINT"
         log.info("%s: stopping; finishing in-flight checks and deliveries (up to %gs)", why,
                  self.config.daemon.shutdown_grace)
         self._stop.set()
@@ -262,7 +267,7 @@ class Daemon:
     def _job_for(self, watch: WatchConfig) -> _Job:
         schedule: Schedule = watch.every or self.config.defaults.every
         interval = schedule.seconds if schedule.seconds is not None else schedule.nominal_seconds()
-        return _Job(str(schedule), float(interval))
+        return _Job(schedule.describe(), float(interval))  # a new time zone reschedules too
 
     async def _sync_jobs(self) -> tuple[list[str], list[str], list[str]]:
         """Make the scheduler's jobs match the configuration; returns (added, removed, rescheduled)."""
@@ -294,7 +299,9 @@ class Daemon:
         options = dict(id=watch.id, name=f"check {watch.id}", args=[watch.id], max_instances=1, coalesce=True,
                        misfire_grace_time=max(1, int(job.interval / 2)), replace_existing=True)
         if schedule.cron:
-            self.scheduler.add_job(self.run_watch, schedule.trigger(jitter=spread), **options)
+            # a cron time is a time of day someone chose ("9:00 court time"): spread runs by a minute at
+            # most, not by a fraction of the (day-long) interval
+            self.scheduler.add_job(self.run_watch, schedule.trigger(jitter=min(spread, CRON_JITTER)), **options)
             return
         last = _aware(state.last_check_at) if state else None
         base = max(now, last + timedelta(seconds=job.interval)) if last else now
@@ -567,7 +574,7 @@ class Daemon:
                 log.warning("`http` settings changed: they apply after a restart")
             if new.daemon.listen != old.daemon.listen:
                 log.warning("`daemon.listen` changed: it applies after a restart")
-            secrets = (self.secret_filter.secrets if self.secret_filter else set()) | _secrets(new)
+            secrets = (self.secret_filter.secrets if self.secret_filter else set()) | logs.all_secrets(new)
             self.rt.store.secrets = set(self.rt.store.secrets) | secrets
             if new.daemon.log_format != old.daemon.log_format:
                 self.secret_filter = logs.setup(self.verbose, new.daemon.log_format, secrets)
@@ -601,14 +608,9 @@ def file_digest(path: Path | None) -> str:
         return ""
 
 
-def _secrets(config: Config) -> set[str]:
-    """Everything to mask in logs: the config's `${VAR}` values, secret-named env vars, the database password."""
-    return logs.all_secrets(config)
-
-
 def main(args: argparse.Namespace) -> int:
-    """`monitor run`. Exit status: 0 stopped cleanly; 1 could not start (state database unreachable, address
-    in use), which a supervisor should retry, or `--once` saw a failure; 2 configuration error, which
+    """`monitor run`. Exit status: 0 stopped cleanly (130 when by SIGINT); 1 could not start (state database
+    unreachable, address in use), which a supervisor should retry, or `--once` saw a failure; 2 configuration error, which
     retrying cannot fix."""
     try:
         config = load(getattr(args, "config", None))
@@ -619,7 +621,7 @@ def main(args: argparse.Namespace) -> int:
         return EXIT_USAGE
     if config.path is not None:
         config.path = Path(config.path).resolve()  # SIGHUP re-reads the same file even after a chdir
-    secret_filter = logs.setup(getattr(args, "verbose", 0), config.daemon.log_format, _secrets(config))
+    secret_filter = logs.setup(getattr(args, "verbose", 0), config.daemon.log_format, logs.all_secrets(config))
     listen = getattr(args, "listen", None) or os.environ.get("MONITOR_LISTEN") or None
     daemon = Daemon(config, listen=listen, verbose=getattr(args, "verbose", 0), secret_filter=secret_filter)
     try:
@@ -629,5 +631,6 @@ def main(args: argparse.Namespace) -> int:
     except StoreError as exc:
         log.error("cannot start: %s", exc)
         return EXIT_FAILED
-    except KeyboardInterrupt:  # a signal before the handlers were installed
-        return EXIT_OK
+    except KeyboardInterrupt:  # Ctrl-C before the handlers were installed
+        print("interrupted", file=sys.stderr)
+        return EXIT_INTERRUPTED

@@ -33,7 +33,7 @@ log = logging.getLogger(__name__)
 SHARED_RESPONSE_TTL = 30.0
 
 # Config keys that do not change what a watch lists: editing them keeps its snapshot as it is.
-_NEUTRAL_KEYS = {"every", "notify", "name", "enabled", "notify_baseline", "alert_removals", "allow_empty",
+_NEUTRAL_KEYS = {"every", "timezone", "notify", "name", "enabled", "notify_baseline", "alert_removals", "allow_empty",
                  "stale_after"}
 
 

@@ -22,9 +22,12 @@ import traceback
 from collections.abc import Iterable, Iterator, Mapping
 from contextlib import contextmanager
 from datetime import datetime, timezone
-from typing import Any, TextIO
+from typing import TYPE_CHECKING, Any, TextIO
 
 from monitor.config import mask
+
+if TYPE_CHECKING:
+    from monitor.config import Config
 
 current_watch: contextvars.ContextVar[str | None] = contextvars.ContextVar("current_watch", default=None)
 
@@ -48,9 +51,10 @@ def environment_secrets(env: Mapping[str, str] | None = None) -> set[str]:
     return {value for name, value in env.items() if _SECRET_NAME.search(name) and len(value) >= 6}
 
 
-def all_secrets(config: Any) -> set[str]:
-    """Everything to mask wherever text enters storage or output: the configuration's `${VAR}` values and
-    secret fields, environment variables named like secrets, and the database password."""
+def all_secrets(config: Config) -> set[str]:
+    """Everything to mask wherever text enters storage or output: the config's `${VAR}` values and secret
+    fields, secret-named environment variables, and the state database's password. The daemon's log
+    filter, the one-shot commands' output streams (`monitor.output`) and the store all mask this set."""
     from sqlalchemy.engine import make_url
 
     secrets = set(config.secrets) | environment_secrets()
@@ -181,10 +185,7 @@ def setup(verbose: int = 0, log_format: str = "auto", secrets: Iterable[str] = (
         root.removeHandler(old)
     root.addHandler(handler)
     root.setLevel(logging.DEBUG if verbose else logging.INFO)
-    for name in _QUIET:
-        logging.getLogger(name).setLevel(logging.NOTSET if verbose >= 2 else logging.WARNING)
-    for name in _SILENT:
-        logging.getLogger(name).setLevel(logging.WARNING)
+    _library_levels(verbose)
     # APScheduler warns once per missed or overlapping run; a busy replica would log thousands of lines a
     # minute. Those runs are counted in the metrics (outcome `busy`), so its warnings need -vv to show.
     if verbose < 2:
@@ -192,3 +193,29 @@ def setup(verbose: int = 0, log_format: str = "auto", secrets: Iterable[str] = (
         logging.getLogger("apscheduler.scheduler").setLevel(logging.ERROR)
     logging.captureWarnings(True)
     return secret_filter
+
+
+def _library_levels(verbose: int) -> None:
+    for name in _QUIET:
+        logging.getLogger(name).setLevel(logging.NOTSET if verbose >= 2 else logging.WARNING)
+    for name in _SILENT:
+        logging.getLogger(name).setLevel(logging.WARNING)
+
+
+_COMMAND_HANDLER = "monitor-command"
+
+
+def setup_command(verbose: int = 0, *, stream: TextIO | None = None) -> None:
+    """Logging for the one-shot commands, on standard error: warnings by default, `-v` information,
+    `-vv` debugging and each HTTP request (httpx) too. Masking is the output stream's job
+    (`monitor.output`); other handlers on the root logger (a test's log capture) are left alone."""
+    handler = logging.StreamHandler(stream or sys.stderr)
+    handler.set_name(_COMMAND_HANDLER)
+    handler.setFormatter(logging.Formatter("%(levelname)s %(name)s: %(message)s"))
+    root = logging.getLogger()
+    for old in [h for h in root.handlers if h.get_name() == _COMMAND_HANDLER]:
+        root.removeHandler(old)
+    root.addHandler(handler)
+    root.setLevel(logging.WARNING if verbose <= 0 else logging.INFO if verbose == 1 else logging.DEBUG)
+    _library_levels(verbose)
+    logging.captureWarnings(True)

@@ -64,7 +64,7 @@ def test_new_filing_alerts_once(server, write_config, daemons):
     daemon.wait_for(lambda: server.count("/feed.xml") >= 4, 30, "more checks")  # none of which alerts again
     assert daemon.stdout().count("Order granting preliminary injunction") == 1
     daemon.signal(signal.SIGINT)
-    assert daemon.wait(10) == 0
+    assert daemon.wait(10) == 130  # Ctrl-C stops it cleanly, with the status of an interrupted command
 
 
 def test_probes_and_metrics(server, write_config, daemons):

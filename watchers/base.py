@@ -12,11 +12,11 @@ from collections.abc import Mapping
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Annotated, Any, ClassVar, Protocol
 
-from pydantic import BaseModel, BeforeValidator, ConfigDict, Field, PlainSerializer, field_validator
+from pydantic import AfterValidator, BaseModel, BeforeValidator, ConfigDict, Field, PlainSerializer, field_validator
 
 from monitor.filters import KeywordRules
 from monitor.models import Fetched, Item
-from monitor.schedule import Schedule
+from monitor.schedule import Schedule, check_timezone
 
 if TYPE_CHECKING:
     from watchers.dockets import DocketNumber
@@ -31,6 +31,8 @@ def _to_schedule(value: Any) -> Any:
 
 
 ScheduleField = Annotated[Schedule, BeforeValidator(_to_schedule), PlainSerializer(str)]
+# An IANA time zone name (`America/Los_Angeles`, `UTC`), checked against the zone database.
+TimezoneField = Annotated[str, AfterValidator(check_timezone)]
 
 WATCH_ID = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._-]{0,99}$")
 
@@ -44,6 +46,8 @@ class WatchConfig(BaseModel):
     type: str = Field(description="the watcher kind")
     name: str | None = Field(None, description="display name used in alerts (default: the id)")
     every: ScheduleField | None = Field(None, description="check interval or cron; default from `defaults`")
+    timezone: TimezoneField | None = Field(None, description="IANA time zone a cron `every` runs in (intervals "
+                                           "need none); default from `defaults`, else UTC")
     notify: list[str] | None = Field(None, description="notifier names; default from `defaults`")
     keywords: KeywordRules | None = Field(None, description="keyword rules: any / all / exclude")
     alert_removals: bool = Field(False, description="also alert when an item disappears from the source")

@@ -79,6 +79,19 @@ class OutboxStore:
     def failed_deliveries(self, *, limit: int = 200) -> list[Delivery]:
         return self._deliveries(s.deliveries.c.status == "failed", limit=limit)
 
+    def recent_deliveries(self, statuses: Sequence[str] | None = None, *, limit: int = 50) -> list[Delivery]:
+        """The newest deliveries (of the given statuses, or any), newest first: `monitor deliveries`."""
+        d = s.deliveries.c
+        where = d.status.in_(list(statuses)) if statuses else sa.true()
+        return self._deliveries(where, limit=limit, order=[d.id.desc()])
+
+    def delivery_statuses(self, delivery_ids: Sequence[int]) -> dict[int, str]:
+        """id -> status of those of `delivery_ids` that exist."""
+        d = s.deliveries.c
+        with self.engine.connect() as conn:
+            rows = conn.execute(sa.select(d.id, d.status).where(d.id.in_(list(delivery_ids))))
+            return {row.id: row.status for row in rows}
+
     def next_due_at(self) -> datetime | None:
         d = s.deliveries.c
         with self.engine.connect() as conn:

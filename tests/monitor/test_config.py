@@ -155,3 +155,38 @@ def test_cron_weekdays_mean_what_they_mean_to_cron():
                    "  - {id: w, type: feed, url: 'http://x/', every: '0 9 * * 1-5'}\n", env={})
     assert config.watch("s").every.nominal_seconds() == 7 * 86400
     assert config.watch("w").every.cron == "0 9 * * 1-5"
+
+
+def test_unknown_top_level_key_hides_nothing_else():
+    """`defualts:` is reported with the key meant, beside every problem in the watches and notifiers, and the
+    misspelt section's own problems come out in the same run."""
+    found = problems("""
+defualts:
+  every: 5
+notifiers:
+  terminal: {type: console, strem: stdout}
+watches:
+  - {id: a, type: feed, url: 'http://x/', every: '0 9 * * monkey'}
+  - {id: b, type: feed, url: 'http://x/', keywordz: {any: [x]}}
+  - {id: c, type: feed, url: 'http://x/', every: 5}
+""")
+    text = "\n".join(found)
+    assert "w.yaml:2: defualts: unknown key 'defualts'; did you mean 'defaults'? allowed keys here: daemon, defaults" in text
+    assert "defualts.every: 5 what?" in text
+    assert "notifiers.terminal.strem: unknown key 'strem'; did you mean 'stream'?" in text
+    assert "watches[0].every" in text and "'monkey' is not a valid day-of-week" in text
+    assert "watches[1].keywordz: unknown key 'keywordz'; did you mean 'keywords'?" in text
+    assert "watches[2].every: 5 what?" in text
+    assert len(found) == 6
+
+
+def test_an_unknown_nested_key_lists_the_keys_of_its_own_section():
+    """`defaults.colour` lists what `defaults` accepts, not the top-level keys; no guess when none is close."""
+    [problem] = problems("defaults:\n  colour: red\n")
+    assert "defaults.colour: unknown key 'colour'; allowed keys here: every, notify, timezone" in problem
+
+
+def test_a_bad_top_level_value_does_not_stop_the_watches_being_checked():
+    """An invalid `http:` section and a broken watch are both reported."""
+    found = "\n".join(problems("http: {timeout: soon}\nwatches:\n  - {id: x, type: feed}\n  - just text\n"))
+    assert "http.timeout" in found and "watches[0]" in found and "watches[1]: expected a mapping" in found
