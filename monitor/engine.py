@@ -25,6 +25,7 @@ from monitor.fusion import merge_known
 from monitor.gaps import GapState, closing_title, evaluate
 from monitor.http import CycleFetcher, HttpClient
 from monitor.models import Change, Fetched, Item, utcnow
+from monitor.stages import STAGES, StageRun, run_after_commit, run_before_commit
 from monitor.store import CheckWrite, Store, WatchState, new_uid
 from watchers import WATCHERS, CheckOutcome, Watcher, WatchConfig
 
@@ -281,6 +282,11 @@ class Engine:
                 result.warnings.append(f"{len(found.duplicates)} items listed twice by the source; kept the first")
             changes = [replace(c, uid=new_uid()) for c in found.changes]
             changes, routes = await self._fuse(watch, changes)
+            run = StageRun(watch, self.config, self.store, self.http, self.watchers, self.dry_run)
+            if changes and STAGES:
+                changes = await run_before_commit(run, changes)
+                for change in changes:  # a stage's own changes go where the watch's alerts go
+                    routes.setdefault(change.uid, self.routes_for(watch))
             gaps, gap_changes = self._gaps(watch, state, outcome, now)
             routes.update({c.uid: self.routes_for(watch) for c in gap_changes})
             result.ok, result.baseline, result.changes, result.item_count = True, baseline, changes, len(items)
@@ -293,6 +299,9 @@ class Engine:
                     info=self._masked_state(outcome.info) or None,
                     upserts=found.upserts, seen=found.seen, gone=found.gone, changes=changes + gap_changes,
                     routes=routes, item_count=len(items), at=now, known=frozenset(previous), gaps=gaps))
+                if changes and STAGES:
+                    await run_after_commit(run, changes)
+            result.warnings.extend(run.warnings)
             await self._recovered(watch, state, result, now)
         except (MonitorError, ValueError) as exc:
             result.changes, result.status_changes = [], []

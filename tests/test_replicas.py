@@ -156,9 +156,16 @@ def test_killed_replica_is_taken_over_and_every_change_delivered_once(tmp_path, 
 
     keys = Counter(json.loads(s.body)["key"] for s in posts)
     assert set(keys) == {f"url:https://example.org/{i}/2" for i in range(30)}
-    assert all(n == 1 for n in keys.values()), f"delivered more than once: {[k for k, n in keys.items() if n > 1]}"
-    idempotency = Counter(s.headers.get("Idempotency-Key") for s in posts)
-    assert all(n == 1 for n in idempotency.values())
+    # Each change is one alert. The killed replica may have had a post accepted and died before marking it
+    # sent (DESIGN invariant 1's one window): the resend carries the same Idempotency-Key, so the receiver
+    # drops it. Two different keys for one item would be two alerts: a real double.
+    by_item: dict[str, set[str]] = defaultdict(set)
+    for post in posts:
+        by_item[json.loads(post.body)["key"]].add(post.headers.get("Idempotency-Key"))
+    assert all(len(ids) == 1 for ids in by_item.values()), \
+        f"alerted twice: {[k for k, ids in by_item.items() if len(ids) > 1]}"
+    resent = sum(keys.values()) - len(keys)
+    assert resent <= 1, f"{resent} resends: only the post in flight at the kill may be sent again"
     assert after_kill == {f"/f/{i}" for i in range(count)}, "every watch, the dead replica's too, is checked again"
 
 

@@ -1,0 +1,81 @@
+"""Stages a watch's changes pass through after the diff: the seam for case-aware behaviour.
+
+`Engine._check` runs fetch -> parse -> filter -> diff -> fuse, then hands the changes to each stage in
+`STAGES`, in order, before they are recorded (`before_commit`: add facts to a change, add a change of
+its own), and again once they are recorded (`after_commit`: work that must not delay the alert, or that
+starts something new, such as following an appeal). A stage is one module with one job, so new
+behaviour joins the flow by name instead of as branches inside `_check` (STYLE.md).
+
+Contract:
+- `before_commit` returns the changes to record (the same list, changed copies, or more). It runs for
+  real checks and dry runs alike (a dry run shows what would be recorded); it must not write.
+- `after_commit` runs only when the changes were recorded (never in a dry run); it may write and fetch.
+- A stage that fails logs a warning on the watch's result and lets the changes through unchanged: an
+  enrichment is never worth losing an alert.
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from typing import TYPE_CHECKING, Any, ClassVar
+
+from monitor.models import Change
+
+if TYPE_CHECKING:
+    from monitor.config import Config
+    from monitor.http import HttpClient
+    from monitor.store import Store
+    from watchers import Watcher, WatchConfig
+
+log = logging.getLogger(__name__)
+
+
+@dataclass
+class StageRun:
+    """What a stage may see for one check of one watch."""
+
+    watch: WatchConfig
+    config: Config
+    store: Store  # use `store.aio` from async code
+    http: HttpClient
+    watchers: Mapping[str, Watcher]  # every watch of the configuration, by id
+    dry_run: bool
+    warnings: list[str] = field(default_factory=list)  # shown with the watch's result
+    notes: dict[str, Any] = field(default_factory=dict)  # shared between stages of one check
+
+
+class Stage:
+    """Base class: override one or both hooks."""
+
+    name: ClassVar[str] = "stage"
+
+    async def before_commit(self, run: StageRun, changes: list[Change]) -> list[Change]:
+        return changes
+
+    async def after_commit(self, run: StageRun, changes: list[Change]) -> None:
+        return None
+
+
+# The stages, in order. Each is stateless across checks (state lives in the store).
+STAGES: list[Stage] = []
+
+
+async def run_before_commit(run: StageRun, changes: list[Change]) -> list[Change]:
+    for stage in STAGES:
+        try:
+            changes = await stage.before_commit(run, changes)
+        except Exception as exc:  # noqa: BLE001 - an enrichment never costs an alert
+            log.warning("stage %s failed before recording: %s", stage.name, exc, exc_info=True)
+            run.warnings.append(f"{stage.name}: {type(exc).__name__}: {exc}")
+    return changes
+
+
+async def run_after_commit(run: StageRun, changes: list[Change]) -> None:
+    for stage in STAGES:
+        try:
+            await stage.after_commit(run, changes)
+        except Exception as exc:  # noqa: BLE001 - the changes are recorded; this stage retries next time
+            log.warning("stage %s failed after recording: %s", stage.name, exc, exc_info=True)
+            run.warnings.append(f"{stage.name}: {type(exc).__name__}: {exc}")
