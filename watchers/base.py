@@ -16,7 +16,7 @@ from pydantic import BaseModel, BeforeValidator, ConfigDict, Field, PlainSeriali
 
 from monitor.filters import KeywordRules
 from monitor.models import Fetched, Item
-from monitor.schedule import Schedule
+from monitor.schedule import Schedule, parse_duration
 
 
 def _to_schedule(value: Any) -> Any:
@@ -28,6 +28,8 @@ def _to_schedule(value: Any) -> Any:
 
 
 ScheduleField = Annotated[Schedule, BeforeValidator(_to_schedule), PlainSerializer(str)]
+# A delay that may be 0 (off): seconds, or 2s, 1m ...
+DelayField = Annotated[float, BeforeValidator(lambda value: parse_duration(value, allow_zero=True))]
 
 WATCH_ID = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._-]{0,99}$")
 
@@ -46,6 +48,8 @@ class WatchConfig(BaseModel):
     alert_removals: bool = Field(False, description="also alert when an item disappears from the source")
     notify_baseline: bool = Field(False, description="alert on the first check too, instead of a silent baseline")
     allow_empty: bool = Field(False, description="accept an empty result from a source that had items")
+    min_delay: DelayField = Field(0.0, description="least time between the starts of two requests to this "
+                                  "watch's host (the larger of this and http.min_delay applies)")
     enabled: bool = True
 
     def display_name(self) -> str:
