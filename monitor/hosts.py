@@ -20,6 +20,7 @@ class HostGate:
         self._slots = asyncio.Semaphore(per_host)
         self._queue = asyncio.Lock()  # asyncio's lock wakes its waiters in arrival order
         self._last_start = -math.inf  # loop time at which the last request was let through
+        self.in_flight = 0  # requests let through and not yet done
 
     async def enter(self, delay: float = 0.0) -> None:
         """Wait for this request's turn: `delay` seconds after the last start, and a free slot.
@@ -32,8 +33,10 @@ class HostGate:
             # Only the head of the queue waits for a slot, and those behind it would need one too.
             await self._slots.acquire()
             self._last_start = asyncio.get_running_loop().time()
+            self.in_flight += 1
 
     def leave(self) -> None:
+        self.in_flight -= 1
         self._slots.release()
 
 

@@ -155,3 +155,15 @@ def test_cron_weekdays_mean_what_they_mean_to_cron():
                    "  - {id: w, type: feed, url: 'http://x/', every: '0 9 * * 1-5'}\n", env={})
     assert config.watch("s").every.nominal_seconds() == 7 * 86400
     assert config.watch("w").every.cron == "0 9 * * 1-5"
+
+
+def test_min_delay_accepts_durations_and_zero_and_rejects_the_rest():
+    """http.min_delay and a watch's min_delay take a duration or 0 (off); a negative or wordy value is
+    an error with its location."""
+    config = loads(GOOD.replace("defaults:", "http: {min_delay: 2s}\ndefaults:")
+                   .replace("keywords:", "min_delay: 0\n    keywords:"), env={})
+    assert config.http.min_delay == 2.0 and config.watch("doj-news").min_delay == 0.0
+    found = "\n".join(problems(GOOD.replace("defaults:", "http: {min_delay: -1}\ndefaults:")))
+    assert "http.min_delay" in found and "cannot be negative" in found
+    found = "\n".join(problems(GOOD.replace("keywords:", "min_delay: often\n    keywords:")))
+    assert "watches[0].min_delay" in found and "not a duration" in found
