@@ -26,6 +26,7 @@ would read as items removed.
 from __future__ import annotations
 
 import asyncio
+import functools
 import zlib
 from collections.abc import AsyncIterable, Callable, Iterator, Sequence
 from typing import Any, Protocol
@@ -195,12 +196,17 @@ def _zstd_module() -> Any:
     return zstd
 
 
-def _factories() -> dict[str, Callable[[], _Layer]]:
-    found: dict[str, Callable[[], _Layer]] = {
-        "gzip": lambda: _Inflate("gzip", gzip=True),
-        "x-gzip": lambda: _Inflate("gzip", gzip=True),
-        "deflate": lambda: _Inflate("deflate", gzip=False),
-    }
+_BUILT_IN: dict[str, Callable[[], _Layer]] = {
+    "gzip": lambda: _Inflate("gzip", gzip=True),
+    "x-gzip": lambda: _Inflate("gzip", gzip=True),
+    "deflate": lambda: _Inflate("deflate", gzip=False),
+}
+
+
+@functools.cache
+def _optional() -> dict[str, Callable[[], _Layer]]:
+    """br and zstd, if their modules are installed: looked up the first time a server sends one."""
+    found: dict[str, Callable[[], _Layer]] = {}
     if (brotli := _brotli_module()) is not None:
         found["br"] = lambda: _Brotli(brotli)
     if (zstd := _zstd_module()) is not None:
@@ -208,7 +214,8 @@ def _factories() -> dict[str, Callable[[], _Layer]]:
     return found
 
 
-DECODERS = _factories()
+def supported_encodings() -> list[str]:
+    return ["identity", *_BUILT_IN, *_optional()]
 
 
 def parse_encodings(values: Sequence[str]) -> list[str]:
@@ -221,11 +228,12 @@ def _layers(encodings: Sequence[str]) -> list[_Layer]:
     if len(encodings) > MAX_LAYERS:
         raise UndecodableBody(f"{len(encodings)} content encodings stacked ({', '.join(encodings)}); "
                               f"at most {MAX_LAYERS} are undone")
-    unknown = [name for name in encodings if name not in DECODERS]
-    if unknown:
-        raise UndecodableBody(f"unsupported content encoding {unknown[0]!r} (supported: identity, "
-                              f"{', '.join(DECODERS)})")
-    return [DECODERS[name]() for name in reversed(encodings)]  # the last one applied is undone first
+    factories = [_BUILT_IN.get(name) or _optional().get(name) for name in encodings]
+    if None in factories:
+        unknown = encodings[factories.index(None)]
+        raise UndecodableBody(f"unsupported content encoding {unknown!r} (supported: "
+                              f"{', '.join(supported_encodings())})")
+    return [factory() for factory in reversed(factories)]  # type: ignore[misc]  # the last applied, undone first
 
 
 def _through(layers: Sequence[_Layer], data: bytes) -> Iterator[bytes]:
