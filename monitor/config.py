@@ -22,7 +22,7 @@ from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_valida
 from monitor.errors import ConfigError
 from monitor.http import DEFAULT_USER_AGENT, HttpSettings
 from monitor.schedule import DEFAULT_TIMEZONE, Schedule, parse_duration
-from watchers.base import ScheduleField, TimezoneField, WATCH_ID, WatchConfig
+from watchers.base import DelayField, ScheduleField, TimezoneField, WATCH_ID, WatchConfig
 
 DEFAULT_CONFIG = Path("config/watches.yaml")
 DEFAULT_STATE = "sqlite:///data/monitor.db"
@@ -58,6 +58,8 @@ class HttpConfig(BaseModel):
     max_bytes: int = Field(10 * 1024 * 1024, gt=0, description="largest body read; accepts 10MB etc.")
     per_host: int = Field(4, ge=1, le=64, description="concurrent requests to one host")
     user_agent: str = DEFAULT_USER_AGENT
+    min_delay: DelayField = Field(0.0, description="least time between the starts of two requests to one "
+                                  "host; 0 (the default) means no spacing")
 
     @field_validator("max_bytes", mode="before")
     @classmethod
@@ -70,7 +72,8 @@ class HttpConfig(BaseModel):
         return parse_duration(value)
 
     def settings(self) -> HttpSettings:
-        return HttpSettings(self.timeout, self.connect_timeout, self.max_bytes, self.per_host, self.user_agent)
+        return HttpSettings(timeout=self.timeout, connect_timeout=self.connect_timeout, max_bytes=self.max_bytes,
+                            per_host=self.per_host, user_agent=self.user_agent, min_delay=self.min_delay)
 
 
 class DeliveryConfig(BaseModel):

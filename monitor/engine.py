@@ -35,7 +35,7 @@ SHARED_RESPONSE_TTL = 30.0
 
 # Config keys that do not change what a watch lists: editing them keeps its snapshot as it is.
 _NEUTRAL_KEYS = {"every", "timezone", "notify", "name", "enabled", "notify_baseline", "alert_removals", "allow_empty",
-                 "stale_after"}
+                 "stale_after", "min_delay"}
 
 
 def fingerprint(watch: WatchConfig) -> str:
@@ -84,11 +84,13 @@ class WatchResult:
 class _Context:
     """The CheckContext handed to a watcher: its previous state and the cycle's shared fetcher."""
 
-    def __init__(self, watch_id: str, state: Mapping[str, Any], fetcher: CycleFetcher, store: Store):
+    def __init__(self, watch_id: str, state: Mapping[str, Any], fetcher: CycleFetcher, store: Store,
+                 min_delay: float = 0.0):
         self.watch_id = watch_id
         self.state = state
         self._fetcher = fetcher
         self._store = store
+        self._min_delay = min_delay  # the watch's own politeness delay (http.min_delay is the client's)
 
     def get_shared(self, key: str) -> Any:
         return self._store.get_notifier_state("_shared", key)
@@ -99,7 +101,8 @@ class _Context:
 
     async def fetch(self, url: str, *, headers: Mapping[str, str] | None = None, etag: str | None = None,
                     last_modified: str | None = None) -> Fetched:
-        return await self._fetcher.fetch(url, headers=headers, etag=etag, last_modified=last_modified)
+        return await self._fetcher.fetch(url, headers=headers, etag=etag, last_modified=last_modified,
+                                         min_delay=self._min_delay)
 
 
 def strip_transient(item: Item) -> Item:
@@ -247,7 +250,8 @@ class Engine:
         config_changed = bool(state.fingerprint) and state.fingerprint != fp
         plugin_state = {} if state.fingerprint != fp else dict(state.plugin_state or {})  # new or changed: afresh
         try:
-            outcome = await self.watchers[watch.id].check(_Context(watch.id, plugin_state, fetcher, self.store))
+            outcome = await self.watchers[watch.id].check(_Context(watch.id, plugin_state, fetcher, self.store,
+                                                                   watch.min_delay))
             result.warnings.extend(outcome.warnings)
             if outcome.items is None:
                 result.ok, result.unchanged, result.item_count = True, True, state.item_count

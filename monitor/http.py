@@ -1,9 +1,13 @@
 """The only code that touches the network for sources: one shared async client, with caps.
 
 - one `httpx.AsyncClient` for the process (connection reuse; HTTP keep-alive);
-- a per-host concurrency limit, so a cycle of many watches never hammers one server;
-- a time cap per request (connect, read, and a total deadline) and a size cap on the body, read as a
-  stream so a huge or endless response is cut off without being held in memory;
+- politeness per host (`monitor.hosts`): a concurrency limit, so a cycle of many watches never hammers
+  one server, and optionally a minimum delay between the starts of two requests to it;
+- a time cap per request (connect, read, and a total deadline that also runs while decoding) and a size
+  cap on the body, read as a stream and counted on the decoded bytes (`monitor.content_encoding`), so a
+  huge, endless or compression-bomb response is cut off without being held in memory;
+- redirects followed here, each hop checked (http and https only, at most MAX_REDIRECTS) and polite;
+- every failure a server can cause is a FetchError naming the URL, never a traceback;
 - conditional GET (If-None-Match / If-Modified-Since);
 - within one cycle, one request per distinct URL (and validators): watches that share a source share
   the response (`CycleFetcher`).
@@ -22,12 +26,15 @@ from urllib.parse import urlsplit
 import httpx
 
 from monitor import __version__
+from monitor.content_encoding import BodyTooLarge, UndecodableBody, parse_encodings, read_decoded
 from monitor.errors import FetchError
+from monitor.hosts import HostGates
 from monitor.models import Fetched
 
 log = logging.getLogger(__name__)
 
 DEFAULT_USER_AGENT = f"court-filing-monitor/{__version__} (+https://github.com/; polite polling)"
+MAX_REDIRECTS = 10
 
 
 @dataclass(frozen=True, slots=True)
@@ -37,6 +44,7 @@ class HttpSettings:
     max_bytes: int = 10 * 1024 * 1024
     per_host: int = 4
     user_agent: str = DEFAULT_USER_AGENT
+    min_delay: float = 0.0  # seconds between the starts of two requests to one host; 0: no spacing
 
 
 def parse_retry_after(value: str | None, now: float | None = None) -> float | None:
@@ -74,22 +82,16 @@ class HttpClient:
             headers={"User-Agent": self.settings.user_agent, "Accept-Encoding": "gzip, deflate"},
             timeout=httpx.Timeout(self.settings.timeout, connect=self.settings.connect_timeout),
             limits=httpx.Limits(max_connections=100, max_keepalive_connections=50),
-            follow_redirects=True,
+            follow_redirects=True,  # for notifiers using `raw`; `get` follows redirects itself
             transport=transport,
+            event_hooks={"response": [_refuse_unfollowable_redirect]},
         )
-        self._hosts: dict[str, asyncio.Semaphore] = {}
+        self._gates = HostGates(self.settings.per_host)
 
     @property
     def raw(self) -> httpx.AsyncClient:
         """The underlying httpx client, for notifiers that speak HTTP (webhooks)."""
         return self._client
-
-    def _host_slot(self, url: str) -> asyncio.Semaphore:
-        host = urlsplit(url).netloc.lower()
-        slot = self._hosts.get(host)
-        if slot is None:
-            slot = self._hosts[host] = asyncio.Semaphore(self.settings.per_host)
-        return slot
 
     async def get(
         self,
@@ -98,63 +100,142 @@ class HttpClient:
         headers: Mapping[str, str] | None = None,
         etag: str | None = None,
         last_modified: str | None = None,
+        min_delay: float = 0.0,
     ) -> Fetched:
-        """GET with caps. Raises FetchError for network failures, non-2xx answers and oversized bodies."""
+        """GET with caps. Raises FetchError for network failures, non-2xx answers, oversized or broken
+        bodies, and redirects that cannot be followed: never anything else for what a server does.
+
+        `min_delay`: this request starts at least that many seconds after the previous request to the
+        same host (the larger of it and `http.min_delay` applies), for every hop of a redirect.
+        """
         request_headers = dict(headers or {})
         if etag:
             request_headers["If-None-Match"] = etag
         if last_modified:
             request_headers["If-Modified-Since"] = last_modified
-        async with self._host_slot(url):
-            try:
-                async with asyncio.timeout(self.settings.timeout):
-                    return await self._get(url, request_headers)
-            except TimeoutError:
-                raise FetchError(f"no complete answer from {url} within {self.settings.timeout:g}s") from None
-            except httpx.TimeoutException as exc:
-                raise FetchError(f"timed out fetching {url} ({type(exc).__name__})") from exc
-            except httpx.ConnectError as exc:
-                raise FetchError(f"could not connect to {urlsplit(url).netloc} for {url}: {exc or 'refused'} "
-                                 "(check the URL, the network and any proxy)") from exc
-            except httpx.HTTPError as exc:
-                raise FetchError(f"could not fetch {url}: {exc or type(exc).__name__}") from exc
+        delay = max(self.settings.min_delay, min_delay)
+        try:
+            return await self._follow(url, request_headers, delay)
+        except TimeoutError:
+            raise FetchError(f"no complete answer from {url} within {self.settings.timeout:g}s") from None
+        except httpx.TimeoutException as exc:
+            raise FetchError(f"timed out fetching {url} ({type(exc).__name__})") from exc
+        except httpx.ConnectError as exc:
+            raise FetchError(f"could not connect to {urlsplit(url).netloc} for {url}: {exc or 'refused'} "
+                             "(check the URL, the network and any proxy)") from exc
+        except httpx.RemoteProtocolError as exc:
+            raise FetchError(f"{url}: the server sent a broken HTTP answer ({exc}); "
+                             "if it persists, the source or a proxy in between is at fault") from exc
+        except httpx.HTTPError as exc:
+            raise FetchError(f"could not fetch {url}: {exc or type(exc).__name__}") from exc
+        except httpx.InvalidURL as exc:
+            raise FetchError(f"{url} is not a valid URL ({exc}); check the configured url") from exc
 
-    async def _get(self, url: str, headers: dict[str, str]) -> Fetched:
-        async with self._client.stream("GET", url, headers=headers) as response:
-            status = response.status_code
-            if status == 304:
-                # No body, but it must be read: a response closed unread takes its connection with it,
-                # and every "unchanged" check would then open (and TLS-handshake) a new one.
-                await response.aread()
-                return Fetched(url=url, status=304, headers=dict(response.headers), body=b"", not_modified=True,
-                               etag=response.headers.get("etag"), last_modified=response.headers.get("last-modified"))
-            if not 200 <= status < 300:
-                retry_after = parse_retry_after(response.headers.get("retry-after"))
-                raise FetchError(f"{url}: {_reason(status)}", status=status, retry_after=retry_after)
-            declared = response.headers.get("content-length")
-            cap = self.settings.max_bytes
-            if declared and declared.isdigit() and int(declared) > cap:
-                raise FetchError(f"{url}: response of {int(declared):,} bytes is over the {cap:,}-byte cap "
-                                 "(raise http.max_bytes if this source is really that large)")
-            chunks: list[bytes] = []
-            size = 0
-            async for chunk in response.aiter_bytes():
-                size += len(chunk)
-                if size > cap:
-                    raise FetchError(f"{url}: response is over the {cap:,}-byte cap; stopped reading "
-                                     "(raise http.max_bytes if this source is really that large)")
-                chunks.append(chunk)
-            return Fetched(
-                url=str(response.url),
-                status=status,
-                headers=dict(response.headers),
-                body=b"".join(chunks),
-                etag=response.headers.get("etag"),
-                last_modified=response.headers.get("last-modified"),
-            )
+    async def _follow(self, url: str, headers: dict[str, str], delay: float) -> Fetched:
+        """The request, and the redirects it leads to, each hop taking its turn at its own host.
+
+        Redirects are followed here rather than by httpx, which reads (and decodes, uncapped) the body
+        of every redirect response. The time cap counts time spent on the source, not turns waited."""
+        scheme = urlsplit(url).scheme.lower()
+        if scheme not in ("http", "https"):
+            raise FetchError(f"{url}: not an http or https URL; check the configured url")
+        request = self._client.build_request("GET", url, headers=headers)
+        remaining = self.settings.timeout
+        loop = asyncio.get_running_loop()
+        for _hop in range(MAX_REDIRECTS + 1):
+            gate = self._gates[f"{request.url.host}:{request.url.port or ''}"]
+            await gate.enter(delay)
+            started = loop.time()
+            try:
+                async with asyncio.timeout(remaining):
+                    response = await self._client.send(request, stream=True, follow_redirects=False)
+                    try:
+                        if response.next_request is None:
+                            return await self._read(url, response)
+                        await _discard(response)  # keep the connection: a redirect's body is short
+                    finally:
+                        await response.aclose()
+            finally:
+                gate.leave()
+            remaining -= loop.time() - started
+            request = response.next_request
+        raise FetchError(f"{url}: more than {MAX_REDIRECTS} redirects (a redirect loop?); the last went to "
+                         f"{request.url}")
+
+    async def _read(self, url: str, response: httpx.Response) -> Fetched:
+        status = response.status_code
+        if status == 304:
+            # No body, but it must be read: a response closed unread takes its connection with it,
+            # and every "unchanged" check would then open (and TLS-handshake) a new one.
+            await _discard(response)
+            return Fetched(url=url, status=304, headers=dict(response.headers), body=b"", not_modified=True,
+                           etag=response.headers.get("etag"), last_modified=response.headers.get("last-modified"))
+        if not 200 <= status < 300:
+            retry_after = parse_retry_after(response.headers.get("retry-after"))
+            raise FetchError(f"{url}: {_reason(status)}", status=status, retry_after=retry_after)
+        declared = response.headers.get("content-length")
+        cap = self.settings.max_bytes
+        if declared and declared.isdigit() and int(declared) > cap:
+            raise FetchError(f"{url}: response of {int(declared):,} bytes is over the {cap:,}-byte cap "
+                             "(raise http.max_bytes if this source is really that large)")
+        encodings = parse_encodings(response.headers.get_list("content-encoding"))
+        try:
+            body = await read_decoded(response.aiter_raw(), encodings, max_bytes=cap)
+        except BodyTooLarge as exc:
+            raise FetchError(f"{url}: {_too_large(exc)}; stopped reading "
+                             "(raise http.max_bytes if this source is really that large)") from None
+        except UndecodableBody as exc:
+            raise FetchError(f"{url}: {exc}") from None
+        return Fetched(
+            url=str(response.url),
+            status=status,
+            headers=dict(response.headers),
+            body=body,
+            etag=response.headers.get("etag"),
+            last_modified=response.headers.get("last-modified"),
+        )
 
     async def aclose(self) -> None:
         await self._client.aclose()
+
+
+def _too_large(exc: BodyTooLarge) -> str:
+    if not exc.encodings:
+        return f"response is over the {exc.cap:,}-byte cap"
+    if exc.decoded > exc.cap:
+        return (f"response decodes to more than the {exc.cap:,}-byte cap (from {exc.wire:,} bytes of "
+                f"{', '.join(exc.encodings)} received: a compression bomb, or a very large page)")
+    return f"response is over the {exc.cap:,}-byte cap before decoding ({', '.join(exc.encodings)})"
+
+
+async def _discard(response: httpx.Response, limit: int = 64 * 1024) -> None:
+    """Read and drop a body that is not wanted (a 304's, a redirect's), undecoded. One longer than
+    `limit` is left unread: closing the response then closes its connection instead."""
+    read = 0
+    async for chunk in response.aiter_raw():
+        read += len(chunk)
+        if read > limit:
+            return
+
+
+async def _refuse_unfollowable_redirect(response: httpx.Response) -> None:
+    """Turn a redirect to anything but http(s) into an ordinary httpx error, before httpx reads it.
+
+    httpx prepares the next request as soon as it sees a redirect, even one it will not follow, and a
+    Location such as `data:text/html,...` or `javascript:...` makes it raise `InvalidURL`, which is not
+    an `httpx.HTTPError`: every caller's error handling would miss it and print a traceback. This hook
+    runs first, for every user of the client (notifiers too)."""
+    if not response.has_redirect_location:
+        return
+    location = response.headers["location"]
+    try:
+        target: httpx.URL | None = response.url.join(location)
+    except httpx.InvalidURL:
+        target = None
+    if target is None or target.scheme not in ("http", "https") or not target.host:
+        shown = location if len(location) <= 80 else location[:77] + "..."
+        raise httpx.UnsupportedProtocol(f"redirected to {shown!r}, which is not a valid http or https "
+                                        "address; only web redirects are followed", request=response.request)
 
 
 class CycleFetcher:
@@ -187,9 +268,10 @@ class CycleFetcher:
             del self._cache[key]
 
     def _start(self, key: tuple, url: str, headers: Mapping[str, str] | None, validators: tuple[str | None, str | None],
-               now: float) -> asyncio.Task[Fetched]:
+               now: float, min_delay: float) -> asyncio.Task[Fetched]:
         self.requests += 1
-        task = asyncio.ensure_future(self.client.get(url, headers=headers, etag=validators[0], last_modified=validators[1]))
+        task = asyncio.ensure_future(self.client.get(url, headers=headers, etag=validators[0], last_modified=validators[1],
+                                                     min_delay=min_delay))
         task.add_done_callback(lambda t: t.cancelled() or t.exception())  # retrieved: no "never retrieved" noise
         self._cache[key] = (now, validators, task)
         if self._remaining:
@@ -203,9 +285,12 @@ class CycleFetcher:
         headers: Mapping[str, str] | None = None,
         etag: str | None = None,
         last_modified: str | None = None,
+        min_delay: float = 0.0,
     ) -> Fetched:
+        """The response for this request, made now or shared. `min_delay` is the politeness delay of the
+        watch asking (see `HttpClient.get`); a caller sharing a request already made does not wait."""
         try:
-            return await self._fetch(url, headers, etag, last_modified)
+            return await self._fetch(url, headers, etag, last_modified, min_delay)
         finally:
             self._consumed(url)
 
@@ -223,14 +308,14 @@ class CycleFetcher:
                 del self._cache[key]
 
     async def _fetch(self, url: str, headers: Mapping[str, str] | None, etag: str | None,
-                     last_modified: str | None) -> Fetched:
+                     last_modified: str | None, min_delay: float) -> Fetched:
         now = time.monotonic()
         self._purge(now)
         key = (url, tuple(sorted((headers or {}).items())))
         mine = (etag, last_modified)
         entry = self._cache.get(key)
         if entry is None or (self.ttl is not None and now - entry[0] > self.ttl):
-            task = self._start(key, url, headers, mine, now)
+            task = self._start(key, url, headers, mine, now, min_delay)
         else:
             task = entry[2]
         # shield: one watch being cancelled must not cancel the request others are waiting on
@@ -240,6 +325,6 @@ class CycleFetcher:
             fresh = ("unconditional",) + key
             entry = self._cache.get(fresh)
             task = entry[2] if entry and (self.ttl is None or now - entry[0] <= self.ttl) else \
-                self._start(fresh, url, headers, (None, None), now)
+                self._start(fresh, url, headers, (None, None), now, min_delay)
             fetched = await asyncio.shield(task)
         return fetched

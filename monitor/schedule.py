@@ -34,8 +34,9 @@ _MONTH_DAYS = (31, 29, 31, 30, 31, 30, 31, 31, 30, 31, 30, 31)
 DEFAULT_TIMEZONE = "UTC"
 
 
-def parse_duration(text: str | int | float) -> float:
-    """Seconds in `text`: a number of seconds, or `90s`, `5m`, `1h30m`, `2d`. Raises ValueError."""
+def parse_duration(text: str | int | float, *, allow_zero: bool = False) -> float:
+    """Seconds in `text`: a number of seconds, or `90s`, `5m`, `1h30m`, `2d`. Raises ValueError.
+    With `allow_zero`, 0 is accepted (a delay that is off)."""
     if isinstance(text, bool):
         raise ValueError("expected a duration like 90s, 5m or 1h")
     if isinstance(text, (int, float)):
@@ -45,8 +46,8 @@ def parse_duration(text: str | int | float) -> float:
         if not _DURATION.match(compact):
             raise ValueError(f"{text!r} is not a duration; use a number with a unit: 90s, 5m, 1h, 1d")
         seconds = sum(float(n) * _UNITS[u] for n, u in _PART.findall(compact))
-    if seconds <= 0:
-        raise ValueError("a duration must be more than zero")
+    if seconds < 0 or (seconds == 0 and not allow_zero):
+        raise ValueError("a duration cannot be negative" if allow_zero else "a duration must be more than zero")
     return seconds
 
 

@@ -1,7 +1,7 @@
 """One contract over every registered plugin: documented, strict config, and failures that stay failures.
 
 Every watcher kind is run against a local server that answers HTTP 500, an HTML error page with status
-200, an empty body, garbage, and too slowly; each must fail cleanly (a recorded error, no change, no
+200, an empty body, garbage, too slowly, a compression bomb and a redirect to `data:`; each must fail cleanly (a recorded error, no change, no
 crash), never report items. Every kind must document itself and reject unknown keys.
 """
 
@@ -13,6 +13,7 @@ import pytest
 
 from notifiers import NOTIFIERS
 from tests.conftest import run_cli
+from tests.support.bombs import gzip_of, gzip_zeros
 from tests.support.http_server import Route
 from watchers import WATCHERS
 
@@ -23,6 +24,9 @@ BAD_ANSWERS = {
     "empty-body": Route(b"", content_type="application/json"),
     "garbage": Route(b"\x00\x01{<not json nor xml", content_type="application/octet-stream"),
     "too-slow": Route(b"{}", delay=2.5, content_type="application/json"),
+    "gzip-gzip-bomb": Route(gzip_of(gzip_zeros(6 * 1024)), headers={"Content-Encoding": "gzip, gzip"},
+                            content_type="application/json"),
+    "redirect-to-data": Route(b"", status=302, headers={"Location": "data:text/plain,hello"}),
 }
 
 

@@ -16,7 +16,7 @@ from pydantic import AfterValidator, BaseModel, BeforeValidator, ConfigDict, Fie
 
 from monitor.filters import KeywordRules
 from monitor.models import Fetched, Item
-from monitor.schedule import Schedule, check_timezone
+from monitor.schedule import Schedule, check_timezone, parse_duration
 
 if TYPE_CHECKING:
     from watchers.dockets import DocketNumber
@@ -33,6 +33,8 @@ def _to_schedule(value: Any) -> Any:
 ScheduleField = Annotated[Schedule, BeforeValidator(_to_schedule), PlainSerializer(str)]
 # An IANA time zone name (`America/Los_Angeles`, `UTC`), checked against the zone database.
 TimezoneField = Annotated[str, AfterValidator(check_timezone)]
+# A delay that may be 0 (off): seconds, or 2s, 1m ...
+DelayField = Annotated[float, BeforeValidator(lambda value: parse_duration(value, allow_zero=True))]
 
 WATCH_ID = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._-]{0,99}$")
 
@@ -56,6 +58,8 @@ class WatchConfig(BaseModel):
     stale_after: float | None = Field(None, description="say so once when the source has not changed for this "
                                       "long: a duration, `auto` (learned from the source's rhythm, the "
                                       "default) or `off`")
+    min_delay: DelayField = Field(0.0, description="least time between the starts of two requests to this "
+                                  "watch's host (the larger of this and http.min_delay applies)")
     enabled: bool = True
 
     @field_validator("stale_after", mode="before")

@@ -214,6 +214,70 @@ def test_oversized_response_is_cut_off_with_a_clear_error(server, write_config):
     assert report["exit"] == 1 and "byte cap" in report["watches"][0]["error"] and "max_bytes" in report["watches"][0]["error"]
 
 
+def test_hostile_sources_each_fail_with_a_reason_and_the_rest_run(server, write_config):
+    """A 16 KB `gzip, gzip` bomb, a redirect to data:, a body that never ends and a Content-Length that
+    lies: `monitor check` prints FAILED with the reason for each, no traceback, and checks the good feed."""
+    from tests.support.bombs import gzip_of, gzip_zeros
+    from tests.support.hostile_server import HostileServer, raw, trickle
+
+    server.set("/news/rss", DOJ)
+    server.set("/bomb", gzip_of(gzip_zeros(6 * 1024)), headers={"Content-Encoding": "gzip, gzip"})
+    server.set("/moved", b"", status=302, headers={"Location": "data:text/html,<h1>hi</h1>"})
+    hostile = HostileServer().start()
+    try:
+        head = b"HTTP/1.1 200 OK\r\nContent-Type: application/rss+xml\r\n"
+        hostile.route("/trickle", trickle(head + b"Transfer-Encoding: chunked\r\n\r\n", b"1\r\n<\r\n"))
+        hostile.route("/lie", raw(head + b"Content-Length: 90000\r\n\r\n" + DOJ[:4000]))
+        path = write_config(f"""http: {{timeout: 2s, max_bytes: 1MB}}
+watches:
+  - {{id: good, type: feed, url: '{server.url('/news/rss')}'}}
+  - {{id: bomb, type: feed, url: '{server.url('/bomb')}'}}
+  - {{id: moved, type: feed, url: '{server.url('/moved')}'}}
+  - {{id: trickle, type: feed, url: '{hostile.url('/trickle')}'}}
+  - {{id: lie, type: feed, url: '{hostile.url('/lie')}'}}
+""")
+        result = run_cli("check", "--config", str(path))
+    finally:
+        hostile.stop()
+    assert result.code == 1 and "Traceback" not in result.err + result.out
+    failed = {line.split(":")[0]: line for line in result.out.splitlines() if ": FAILED: " in line}
+    assert set(failed) == {"bomb", "moved", "trickle", "lie"}
+    assert "decodes to more than the 1,048,576-byte cap" in failed["bomb"]
+    assert "redirected to 'data:text/html" in failed["moved"] and "not a valid http or https address" in failed["moved"]
+    assert "no complete answer" in failed["trickle"] and "within 2s" in failed["trickle"]
+    assert "broken HTTP answer" in failed["lie"]
+    report = check(path)
+    assert {w["watch"]: w["ok"] for w in report["watches"]}["good"]
+
+
+def test_min_delay_spaces_the_requests_of_a_check_to_one_host(server, write_config):
+    """http.min_delay, or a watch's own min_delay (the larger applies), spaces a cycle's requests to one
+    host: consecutive arrivals at the server are at least that far apart."""
+    for name in "abc":
+        server.set(f"/{name}", with_new_item(DOJ) if name == "a" else DOJ)
+    watches = "".join(f"  - {{id: {name}, type: feed, url: '{server.url('/' + name)}', min_delay: 0.4s}}\n"
+                      for name in "abc")
+    check(write_config("http: {min_delay: 0.1s}\nwatches:\n" + watches))
+    times = sorted(seen.at for seen in server.requests)
+    assert len(times) == 3 and min(b - a for a, b in zip(times, times[1:])) >= 0.3
+
+    server.requests.clear()
+    check(write_config("http: {min_delay: 0.4s}\nwatches:\n" + watches.replace("min_delay: 0.4s", "min_delay: 0")))
+    times = sorted(seen.at for seen in server.requests)
+    assert len(times) == 3 and min(b - a for a, b in zip(times, times[1:])) >= 0.3
+
+
+def test_editing_min_delay_keeps_the_snapshot(server, write_config):
+    """min_delay changes how politely a source is asked, not what it lists: no re-baseline."""
+    server.set("/news/rss", DOJ)
+    url = server.url("/news/rss")
+    check(write_config(f"watches:\n  - {{id: doj, type: feed, url: '{url}'}}\n"))
+    server.set("/news/rss", with_new_item(DOJ))
+    report = check(write_config(f"watches:\n  - {{id: doj, type: feed, url: '{url}', min_delay: 2s}}\n"))
+    assert not report["watch"]["baseline"] and not any("configuration changed" in w for w in report["watch"]["warnings"])
+    assert changes(report) == [("added", "Justice Department Sues Illinois Over Sanctuary Laws")]
+
+
 def test_slow_source_times_out_and_others_still_run(server, write_config):
     """A source slower than http.timeout fails with a timeout while the other watches complete."""
     server.set("/slow", DOJ, delay=3)

@@ -190,3 +190,15 @@ def test_a_bad_top_level_value_does_not_stop_the_watches_being_checked():
     """An invalid `http:` section and a broken watch are both reported."""
     found = "\n".join(problems("http: {timeout: soon}\nwatches:\n  - {id: x, type: feed}\n  - just text\n"))
     assert "http.timeout" in found and "watches[0]" in found and "watches[1]: expected a mapping" in found
+
+
+def test_min_delay_accepts_durations_and_zero_and_rejects_the_rest():
+    """http.min_delay and a watch's min_delay take a duration or 0 (off); a negative or wordy value is
+    an error with its location."""
+    config = loads(GOOD.replace("defaults:", "http: {min_delay: 2s}\ndefaults:")
+                   .replace("keywords:", "min_delay: 0\n    keywords:"), env={})
+    assert config.http.min_delay == 2.0 and config.watch("doj-news").min_delay == 0.0
+    found = "\n".join(problems(GOOD.replace("defaults:", "http: {min_delay: -1}\ndefaults:")))
+    assert "http.min_delay" in found and "cannot be negative" in found
+    found = "\n".join(problems(GOOD.replace("keywords:", "min_delay: often\n    keywords:")))
+    assert "watches[0].min_delay" in found and "not a duration" in found
