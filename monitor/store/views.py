@@ -12,6 +12,7 @@ A docket entry's key is `entry:<court>:<docket>:<entry>` and its `group` is `cas
 
 from __future__ import annotations
 
+import re
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from datetime import datetime
@@ -21,7 +22,7 @@ import sqlalchemy as sa
 
 from monitor.models import Change, Delivery, Item
 from monitor.store import schema as s
-from monitor.store.store import Store
+from monitor.store.store import Store, WatchState
 
 ENTRY_PREFIX = "entry:"
 _CHUNK = 500
@@ -67,29 +68,72 @@ def _sighting(row: Any) -> Sighting:
     return Sighting(row.watch_id, Item.from_dict(row.data), bool(row.present), row.first_seen_at, row.last_seen_at)
 
 
-def _newest_first() -> list[sa.ColumnElement[Any]]:
-    """Newest first: by the source's date, then when first seen, then the longer (higher-numbered) key."""
-    return [sa.nulls_last(_json_text("published").desc()), s.items.c.first_seen_at.desc(),
-            sa.func.length(s.items.c.key).desc(), s.items.c.key.desc()]
+# `entry:<court>:<docket>:...` and `docket:<court>:<docket>`, where <docket> is canonical (watchers/dockets.py:
+# `3:25-cv-01350`, `25-cv-01350`, `21-14262`): the case is read off the key, without decoding the item.
+_CASE_KEY = re.compile(r"^(?:entry|docket):([^:]+):((?:\d{1,2}:)?\d{2}-(?:[a-z~]{1,5}-\d{5}|\d{1,6}))(?::(.*))?$")
+
+
+def group_of_key(key: str) -> str | None:
+    """`case:<court>:<docket>` for a docket entry's key with a canonical docket number, else None."""
+    match = _CASE_KEY.match(key)
+    return f"case:{match.group(1)}:{match.group(2)}" if match else None
+
+
+def _entry_number(key: str) -> int:
+    match = _CASE_KEY.match(key)
+    tail = match.group(3) if match else None
+    return int(tail) if tail and tail.isdigit() else -1
+
+
+def _scan_cases(store: Store) -> tuple[dict[tuple[str, str], int], dict[str, tuple[Any, int, str, str]]]:
+    """One pass over the docket entries' keys: how many entries each watch holds of each case, and each
+    case's latest entry as (first seen, number, key, watch). No item is decoded, except the rare entry
+    whose docket number is not canonical (its group is then read from the item)."""
+    t = s.items.c
+    # First-seen times as the database stores them: only compared with each other, and converting 20,000
+    # SQLite timestamps to datetimes would cost more than the rest of the scan.
+    first_seen_raw = sa.type_coerce(t.first_seen_at, sa.String)
+    counts: dict[tuple[str, str], int] = {}
+    best: dict[str, tuple[Any, int, str, str]] = {}
+
+    def count(watch_id: str, group: str, key: str, first_seen: Any, number: int) -> None:
+        counts[watch_id, group] = counts.get((watch_id, group), 0) + 1
+        rank = (first_seen, number, key, watch_id)
+        if group not in best or rank > best[group]:
+            best[group] = rank
+
+    undecided: list[str] = []
+    with store.engine.connect() as conn:
+        for watch_id, key, first_seen in conn.execute(sa.select(t.watch_id, t.key, first_seen_raw)
+                                                      .where(_key_range(ENTRY_PREFIX))):
+            match = _CASE_KEY.match(key)
+            if match is None:
+                undecided.append(key)
+                continue
+            court, docket, tail = match.groups()
+            count(watch_id, f"case:{court}:{docket}", key, first_seen, int(tail) if tail and tail.isdigit() else -1)
+        for chunk in _chunks(undecided):
+            query = sa.select(t.watch_id, t.key, first_seen_raw, _json_text("group")).where(t.key.in_(chunk))
+            for watch_id, key, first_seen, group in conn.execute(query):
+                if group:
+                    count(watch_id, group, key, first_seen, -1)
+    return counts, best
 
 
 def case_holdings(store: Store) -> list[CaseHolding]:
     """Every (watch, case) pair with docket entries, and how many entries the watch holds."""
-    group = _json_text("group").label("grp")
-    query = (sa.select(s.items.c.watch_id, group, sa.func.count().label("n"))
-             .where(_key_range(ENTRY_PREFIX)).group_by(s.items.c.watch_id, group))
-    with store.engine.connect() as conn:
-        return [CaseHolding(r.watch_id, r.grp, r.n) for r in conn.execute(query) if r.grp]
+    counts, _ = _scan_cases(store)
+    return [CaseHolding(w, g, n) for (w, g), n in counts.items()]
 
 
-def latest_by_group(store: Store) -> dict[str, Sighting]:
-    """The newest docket entry of each case (by `group`), whichever watch holds it."""
-    group = _json_text("group")
-    rank = sa.func.row_number().over(partition_by=group, order_by=_newest_first()).label("rank")
-    inner = sa.select(*_SIGHTING_COLUMNS, group.label("grp"), rank).where(_key_range(ENTRY_PREFIX)).subquery()
-    query = sa.select(inner).where(inner.c.rank == 1)
-    with store.engine.connect() as conn:
-        return {row.grp: _sighting(row) for row in conn.execute(query) if row.grp}
+def case_overview(store: Store) -> tuple[list[CaseHolding], dict[str, Sighting]]:
+    """`case_holdings`, and the latest entry of each case: the one seen most recently, the highest-numbered
+    of those seen at once (a docket's numbers follow the order of filing). Only those are read whole."""
+    counts, best = _scan_cases(store)
+    wanted = {(watch_id, key) for _, _, key, watch_id in best.values()}
+    found = {(x.watch_id, x.item.key): x for x in sightings_of(store, {key for _, key in wanted})}
+    latest = {group: found[watch_id, key] for group, (_, _, key, watch_id) in best.items() if (watch_id, key) in found}
+    return [CaseHolding(w, g, n) for (w, g), n in counts.items()], latest
 
 
 def latest_by_watch(store: Store, watch_ids: Sequence[str], per_watch: int = 3) -> dict[str, list[Sighting]]:
@@ -106,23 +150,50 @@ def latest_by_watch(store: Store, watch_ids: Sequence[str], per_watch: int = 3) 
     return out
 
 
-def case_entries(store: Store, court: str, docket: str) -> list[Sighting]:
-    """Every sighting of every docket entry of one case (court + canonical docket number), by any watch."""
-    query = sa.select(*_SIGHTING_COLUMNS).where(_key_range(f"{ENTRY_PREFIX}{court}:{docket}:"))
-    with store.engine.connect() as conn:
-        return [_sighting(row) for row in conn.execute(query)]
+@dataclass(frozen=True, slots=True)
+class Mention:
+    """An item held by a watch, without its content: enough to order and filter a timeline."""
+
+    watch_id: str
+    key: str
+    first_seen_at: datetime
+    published: str | None
+
+    @property
+    def number(self) -> int:
+        return _entry_number(self.key)
 
 
-def docket_record(store: Store, court: str, docket: str) -> list[Sighting]:
-    """The case itself as CourtListener describes it (`docket:<court>:<docket>`: judge, dates, caption)."""
-    query = sa.select(*_SIGHTING_COLUMNS).where(s.items.c.key == f"docket:{court}:{docket}")
+def case_mentions(store: Store, court: str, docket: str) -> list[Mention]:
+    """Every docket entry of one case (court + canonical docket number) held by any watch, and the case's
+    own record (`docket:<court>:<docket>`, from CourtListener: judge, dates, caption)."""
+    t = s.items.c
+    query = (sa.select(t.watch_id, t.key, t.first_seen_at, _json_text("published"))
+             .where(sa.or_(_key_range(f"{ENTRY_PREFIX}{court}:{docket}:"), t.key == f"docket:{court}:{docket}")))
     with store.engine.connect() as conn:
-        return [_sighting(row) for row in conn.execute(query)]
+        return [Mention(*row) for row in conn.execute(query)]
+
+
+def sightings_of(store: Store, keys: Iterable[str]) -> list[Sighting]:
+    """Every watch's copy of these items, read whole."""
+    out: list[Sighting] = []
+    for chunk in _chunks(sorted(set(keys))):
+        with store.engine.connect() as conn:
+            out += [_sighting(row) for row in conn.execute(sa.select(*_SIGHTING_COLUMNS).where(s.items.c.key.in_(chunk)))]
+    return out
+
+
+def watch_states(store: Store) -> dict[str, WatchState]:
+    """Every watch's state without its plugin state (a watcher's own memory, which no page shows)."""
+    columns = [c for c in s.watch_state.c if c.name != "plugin_state" and c.name in WatchState.__slots__]
+    names = [c.name for c in columns]
+    with store.engine.connect() as conn:
+        return {row[0]: WatchState(**dict(zip(names, row))) for row in conn.execute(sa.select(*columns))}
 
 
 def watch_items(store: Store, watch_ids: Sequence[str] | None = None, *, limit: int = 100) -> list[Sighting]:
     """The newest items of some watches (or of all), newest first: for the Atom feeds."""
-    query = sa.select(*_SIGHTING_COLUMNS).order_by(s.items.c.first_seen_at.desc(), *_newest_first()).limit(limit)
+    query = sa.select(*_SIGHTING_COLUMNS).order_by(s.items.c.first_seen_at.desc(), s.items.c.key.desc()).limit(limit)
     if watch_ids is not None:
         query = query.where(s.items.c.watch_id.in_(list(watch_ids)))
     with store.engine.connect() as conn:

@@ -184,16 +184,16 @@ class DashboardPages:
         wanted = request.path_params["case_id"]
 
         def build() -> tuple[int, bytes | str, str]:
-            _ctx, case = pages.find_case(self.dashboard, wanted)
+            case = pages.find_case(self.dashboard, wanted)
             if case is None:
                 return self._not_found("No such case", f"No followed case has the id {wanted!r}.")
-            entries = sorted(pages.case_entries(self.dashboard, case), key=lambda e: e.updated_at, reverse=True)
-            data_name = next((str(e.item.fields["case_name"]) for e in entries if e.item.fields.get("case_name")),
-                             case.docket)
-            return self._feed(request, name=f"case:{case.court}:{case.docket}",
-                              title=f"{data_name} ({case.docket}, {case.court})",
+            found = pages.case_timeline(self.dashboard, case)
+            entries = pages.read_entries(self.dashboard, [line.key for line in found.lines[:pages.FEED_SIZE]])
+            name = next((str(e.item.fields["case_name"]) for e in ([found.record] if found.record else []) + entries
+                         if e.item.fields.get("case_name")), case.docket)
+            return self._feed(request, name=f"case:{case.court}:{case.docket}", title=f"{name} ({case.docket}, {case.court})",
                               page_url=f"{str(request.base_url).rstrip('/')}/cases/{case.id}",
-                              entries=entries[:pages.FEED_SIZE], entry_url=self._entry_url(request))
+                              entries=entries, entry_url=self._entry_url(request))
         return await self._respond(build)
 
     async def feed_watch(self, request: Request) -> Response:

@@ -90,7 +90,7 @@ class _Context:
         self.config: Config = dashboard.config()
         self.secrets = dashboard.secrets() | set(self.config.secrets)
         self.now = dashboard.clock()
-        self.states = dict(dashboard.store.load_states() if states is None else states)
+        self.states = dict(views.watch_states(dashboard.store) if states is None else states)
         self.default_interval = float(self.config.defaults.every.seconds or self.config.defaults.every.nominal_seconds())
         self._views: dict[str, WatchView] = {}
 
@@ -144,8 +144,8 @@ def overview_page(dashboard: Dashboard) -> dict[str, Any]:
     ctx = _Context(dashboard)
     watches = ctx.config.watches
     by_id = {w.id: w for w in watches}
-    cases = build_cases(watches, views.case_holdings(store))
-    latest = views.latest_by_group(store)
+    holdings, latest = views.case_overview(store)
+    cases = build_cases(watches, holdings)
     agency_watches = [w.id for w in watches if w.type not in DOCKET_KINDS]
     newest = views.latest_by_watch(store, agency_watches, per_watch=3)
     agencies = build_agencies(watches, newest)
@@ -219,42 +219,68 @@ def _budget(store: Store, watches: list[WatchConfig]) -> dict[str, Any] | None:
 # ---------------------------------------------------------------- a case
 
 
-def find_case(dashboard: Dashboard, case_id: str) -> tuple[_Context, Case | None]:
-    ctx = _Context(dashboard)
-    cases = build_cases(ctx.config.watches, views.case_holdings(dashboard.store))
-    return ctx, next((c for c in cases if c.id == case_id), None)
+def find_case(dashboard: Dashboard, wanted: str) -> Case | None:
+    """The case with this id: one the configuration names (no database read), else one found in the items."""
+    watches = dashboard.config().watches
+    case = next((c for c in build_cases(watches, []) if c.id == wanted), None)
+    if case is None:
+        case = next((c for c in build_cases(watches, views.case_holdings(dashboard.store)) if c.id == wanted), None)
+    return case
 
 
-def case_entries(dashboard: Dashboard, case: Case) -> list[timeline.Entry]:
+@dataclass
+class CaseTimeline:
+    case: Case
+    lines: list[timeline.Outline]  # every entry, newest first, not yet read
+    record: timeline.Entry | None  # the case itself (CourtListener's docket: judge, dates)
+
+
+def case_timeline(dashboard: Dashboard, case: Case) -> CaseTimeline:
+    """The case's entries in order, and every configured watch that holds some (added to the case's)."""
     store = dashboard.store
-    sightings = views.case_entries(store, case.court, case.docket)
-    sightings += views.docket_record(store, case.court, case.docket)
-    return timeline.build(sightings, views.updates_of(store, {s.item.key for s in sightings}))
+    mentions = views.case_mentions(store, case.court, case.docket)
+    order = {w.id: i for i, w in enumerate(dashboard.config().watches)}
+    for holder in sorted({m.watch_id for m in mentions if m.watch_id in order} - set(case.watch_ids), key=order.get):
+        case.watch_ids.append(holder)
+    records = {m.key for m in mentions if m.key.startswith("docket:")}
+    record = read_entries(dashboard, list(records))
+    return CaseTimeline(case, timeline.outline(m for m in mentions if m.key not in records), record[0] if record else None)
+
+
+def read_entries(dashboard: Dashboard, keys: list[str]) -> list[timeline.Entry]:
+    """These items read whole, with their updates, in the order of `keys`."""
+    if not keys:
+        return []
+    store = dashboard.store
+    place = {key: i for i, key in enumerate(keys)}
+    entries = timeline.build(views.sightings_of(store, keys), views.updates_of(store, keys))
+    return sorted(entries, key=lambda e: place[e.key])
 
 
 def case_page(dashboard: Dashboard, case_id: str, *, since: str | None = None, page: int = 1) -> dict[str, Any] | None:
-    ctx, case = find_case(dashboard, case_id)
+    case = find_case(dashboard, case_id)
     if case is None:
         return None
+    found = case_timeline(dashboard, case)
+    ctx = _Context(dashboard, states=dashboard.store.load_states(case.watch_ids))
     by_id = {w.id: w for w in ctx.config.watches}
-    entries = case_entries(dashboard, case)
-    record = next((e for e in entries if e.key.startswith("docket:")), None)
-    shown = timeline.since([e for e in entries if e is not record], since)
+    shown = timeline.since(found.lines, since)
     pages = max(1, -(-len(shown) // PAGE_SIZE))
     page = min(max(1, page), pages)
-    named = ([record] if record else []) + [e for e in entries if e.is_docket_entry]
+    entries = read_entries(dashboard, [line.key for line in shown[(page - 1) * PAGE_SIZE: page * PAGE_SIZE]])
+    named = ([found.record] if found.record else []) + entries
     name = next((str(e.item.fields["case_name"]) for e in named if e.item.fields.get("case_name")),
                 f"{case.docket} ({case.court})")
     return {
         "now": ctx.now,
         "case": case,
         "name": name,
-        "record": record,
+        "record": found.record,
         "watches": [ctx.watch(by_id[w], next_check=True) for w in case.watch_ids if w in by_id],
         "watch_names": {w.id: w.display_name() for w in ctx.config.watches},
-        "entries": shown[(page - 1) * PAGE_SIZE: page * PAGE_SIZE],
+        "entries": entries,
         "total": len(shown),
-        "all_total": len(entries) - (record is not None),
+        "all_total": len(found.lines),
         "since": since or "",
         "page": page,
         "pages": pages,

@@ -15,7 +15,7 @@ from datetime import datetime
 from typing import Any
 
 from monitor.models import Change, Item
-from monitor.store.views import Sighting
+from monitor.store.views import Mention, Sighting
 
 # What an update's field names mean to a reader.
 FIELD_LABELS = {"title": "title", "url": "link", "summary": "text", "published": "date",
@@ -169,8 +169,30 @@ def build(sightings: Iterable[Sighting], updates: Mapping[str, Sequence[Change]]
     return entries
 
 
-def since(entries: Sequence[Entry], day: str | None) -> list[Entry]:
-    """Entries dated on or after `day` (YYYY-MM-DD); all of them when `day` is empty."""
-    if not day:
-        return list(entries)
-    return [e for e in entries if (e.date or e.first_seen_at.date().isoformat()) >= day]
+@dataclass(frozen=True, slots=True)
+class Outline:
+    """An item's place in a timeline, known before the item is read: its date, number, first sighting."""
+
+    key: str
+    date: str
+    number: int
+    first_seen_at: datetime
+
+
+def outline(mentions: Iterable[Mention]) -> list[Outline]:
+    """One line per item key, newest first: by the source's date (the latest any source gives), then the
+    entry number, then the first sighting. Undated items count from the day they were first seen."""
+    dates: dict[str, str] = {}
+    first: dict[str, datetime] = {}
+    numbers: dict[str, int] = {}
+    for m in mentions:
+        dates[m.key] = max(dates.get(m.key, ""), (m.published or "")[:10])
+        first[m.key] = min(first[m.key], m.first_seen_at) if m.key in first else m.first_seen_at
+        numbers[m.key] = m.number
+    lines = [Outline(key, dates[key] or seen.date().isoformat(), numbers[key], seen) for key, seen in first.items()]
+    return sorted(lines, key=lambda o: (o.date, o.number, o.first_seen_at), reverse=True)
+
+
+def since(lines: Sequence[Outline], day: str | None) -> list[Outline]:
+    """The lines dated on or after `day` (YYYY-MM-DD); all of them when `day` is empty."""
+    return [line for line in lines if line.date >= day] if day else list(lines)

@@ -32,9 +32,11 @@ def chromium_path() -> str | None:
     return shutil.which("chromium") or shutil.which("chromium-browser")
 
 
-@pytest.fixture(scope="session")
+@pytest.fixture(scope="module")
 def browser() -> Iterator[Any]:
-    """One headless Chromium for the whole run; each test opens its own context (no shared cookies)."""
+    """One headless Chromium per test module; each test opens its own context (no shared cookies). Not
+    one per session: while Playwright's sync API runs, `asyncio.run` cannot be called in this thread, and
+    other modules' tests call it."""
     try:
         from playwright.sync_api import sync_playwright
     except ImportError:

@@ -101,19 +101,25 @@ def test_views_read_a_case_across_sources_on_both_backends(store_url):
         write(store, "doj", [Item("doj:1", "Press release", published="2025-03-01"),
                              Item("doj:2", "Older release", published="2025-01-01")], T0)
 
-        holdings = {(h.watch_id, h.group): h.entries for h in views.case_holdings(store)}
-        assert holdings == {("il-rss", "case:ilnd:1:25-cv-01285"): 3, ("il-cl", "case:ilnd:1:25-cv-01285"): 1}
-        assert views.latest_by_group(store)["case:ilnd:1:25-cv-01285"].item.key == "entry:ilnd:1:25-cv-01285:10"
+        holdings, latest = views.case_overview(store)
+        assert {(h.watch_id, h.group): h.entries for h in holdings} == {
+            ("il-rss", "case:ilnd:1:25-cv-01285"): 3, ("il-cl", "case:ilnd:1:25-cv-01285"): 1}
+        assert latest["case:ilnd:1:25-cv-01285"].item.key == "entry:ilnd:1:25-cv-01285:2", "the one seen last"
         assert [s.item.key for s in views.latest_by_watch(store, ["doj"], per_watch=1)["doj"]] == ["doj:1"]
-        sightings = views.case_entries(store, "ilnd", "1:25-cv-01285")
-        assert sorted((s.watch_id, s.item.fields["entry_number"]) for s in sightings) == [
-            ("il-cl", "2"), ("il-rss", "1"), ("il-rss", "10"), ("il-rss", "2")]
-        assert views.case_entries(store, "ilnd", "1:25-cv-0128") == []  # a prefix of the number is another case
-        updates = views.updates_of(store, {s.item.key for s in sightings})
+        mentions = views.case_mentions(store, "ilnd", "1:25-cv-01285")
+        assert sorted((m.watch_id, m.number) for m in mentions) == [
+            ("il-cl", 2), ("il-rss", 1), ("il-rss", 2), ("il-rss", 10)]
+        assert views.case_mentions(store, "ilnd", "1:25-cv-0128") == []  # a prefix of the number is another case
+        lines = timeline.outline(mentions)
+        assert [(line.number, line.date) for line in lines] == [(10, "2025-02-10"), (2, "2025-02-02"), (1, "2025-02-01")]
+        assert [line.number for line in timeline.since(lines, "2025-02-02")] == [10, 2]
+        keys = [line.key for line in lines]
+        sightings = views.sightings_of(store, keys)
+        updates = views.updates_of(store, keys)
         assert list(updates) == ["entry:ilnd:1:25-cv-01285:2"]
 
         entries = timeline.build(sightings, updates)
-        assert [e.number for e in entries] == ["10", "2", "1"], "newest first"
+        assert [e.key for e in entries] == keys, "build and outline agree on the order"
         two = entries[1]
         assert [s.watch_id for s in two.sightings] == ["il-rss", "il-cl"]
         assert two.text == "MOTION for Preliminary Injunction.", "the fullest version is shown"
@@ -121,7 +127,10 @@ def test_views_read_a_case_across_sources_on_both_backends(store_url):
         assert ("docket text", "(none)", "MOTION for Preliminary Injunction.") in [
             (f.name, f.before, f.after) for f in changed.fields]
         assert two.updated_at == T0 + timedelta(hours=1) and two.anchor == "entry-2"
-        assert [e.number for e in timeline.since(entries, "2025-02-02")] == ["10", "2"]
+        assert views.group_of_key("entry:cand:3:25-cv-01350:seq:584") == "case:cand:3:25-cv-01350"
+        assert views.group_of_key("entry:ca9:21-14262:3") == "case:ca9:21-14262"
+        states = views.watch_states(store)
+        assert states["il-rss"].item_count == 3 and states["il-rss"].plugin_state is None
     finally:
         store.close()
 
@@ -269,32 +278,28 @@ def test_loopback_without_a_token_is_open_and_only_get_is_allowed(store):
         assert refused.value.code == 405
 
 
-class _SlowStore(Store):
-    """A store whose watch-state read waits until the test lets it go: a database holding a lock."""
-
-    release = threading.Event()
-    entered = threading.Event()
-
-    def load_states(self, watch_ids=None):
-        self.entered.set()
-        assert self.release.wait(30), "never released"
-        return super().load_states(watch_ids)
-
-
-def test_a_slow_database_read_never_holds_up_the_probes(store):
+def test_a_slow_database_read_never_holds_up_the_probes(store, monkeypatch):
     """While a page waits on the database (in a worker thread), /healthz still answers at once: the event
     loop the daemon checks on is never blocked by a page."""
-    slow = _SlowStore(store.engine, store.url)
-    slow.release, slow.entered = threading.Event(), threading.Event()
+    entered, release = threading.Event(), threading.Event()
+    read = views.watch_states
+
+    def held(store_: Store):  # a database that holds a lock until the test lets it go
+        entered.set()
+        assert release.wait(30), "never released"
+        return read(store_)
+
+    monkeypatch.setattr(views, "watch_states", held)
+    slow = store
     with serving(Dashboard(slow, config)) as base:
         result: dict[str, Any] = {}
         page = threading.Thread(target=lambda: result.update(page=get(base + "/watches", timeout=40)))
         page.start()
         try:
-            assert slow.entered.wait(20), "the page never reached the database"
+            assert entered.wait(20), "the page never reached the database"
             assert get(base + "/healthz", timeout=10) == (200, "ok\n")  # answered while the page is stuck
             assert "page" not in result
         finally:
-            slow.release.set()
+            release.set()
             page.join(40)
         assert result["page"][0] == 200
