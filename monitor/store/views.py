@@ -192,12 +192,17 @@ def watch_states(store: Store) -> dict[str, WatchState]:
 
 
 def watch_items(store: Store, watch_ids: Sequence[str] | None = None, *, limit: int = 100) -> list[Sighting]:
-    """The newest items of some watches (or of all), newest first: for the Atom feeds."""
-    query = sa.select(*_SIGHTING_COLUMNS).order_by(s.items.c.first_seen_at.desc(), s.items.c.key.desc()).limit(limit)
+    """The items some watches (or all) saw last, newest first: for the Atom feeds. The newest are picked by
+    key and time alone, then only those are read whole (sorting whole items would sort every item's data)."""
+    t = s.items.c
+    query = sa.select(t.watch_id, t.key).order_by(t.first_seen_at.desc(), t.key.desc()).limit(limit)
     if watch_ids is not None:
-        query = query.where(s.items.c.watch_id.in_(list(watch_ids)))
+        query = query.where(t.watch_id.in_(list(watch_ids)))
     with store.engine.connect() as conn:
-        return [_sighting(row) for row in conn.execute(query)]
+        picked = [(row.watch_id, row.key) for row in conn.execute(query)]
+    place = {pair: i for i, pair in enumerate(picked)}
+    found = [x for x in sightings_of(store, {key for _, key in picked}) if (x.watch_id, x.item.key) in place]
+    return sorted(found, key=lambda x: place[x.watch_id, x.item.key])
 
 
 def updates_of(store: Store, keys: Iterable[str]) -> dict[str, list[Change]]:

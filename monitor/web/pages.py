@@ -55,6 +55,15 @@ class WatchView:
     next_check: datetime | None = None
 
     @property
+    def coverage_brief(self) -> str | None:
+        """A few words for the overview: which entries a court feed lists, how CourtListener is read."""
+        info = dict(self.state.info or {}) if self.state else {}
+        brief = {"all": "every entry type", "partial": "some entry types only", "unknown": "coverage unknown"}
+        if info.get("coverage") in brief:
+            return brief[info["coverage"]]
+        return f"via {info['entries_via']}" if info.get("entries_via") else None
+
+    @property
     def failures(self) -> int:
         return self.state.consecutive_failures if self.state else 0
 
