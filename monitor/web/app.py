@@ -38,13 +38,6 @@ log = logging.getLogger(__name__)
 
 HTML = "text/html; charset=utf-8"
 ATOM = "application/atom+xml; charset=utf-8"
-SECURITY_HEADERS = {
-    "Content-Security-Policy": "default-src 'none'; style-src 'self'; img-src 'self'; form-action 'self'; "
-                               "base-uri 'none'; frame-ancestors 'none'",
-    "X-Content-Type-Options": "nosniff",
-    "Referrer-Policy": "no-referrer",  # following a link to a court's site does not tell it the dashboard's address
-    "Cache-Control": "no-store",
-}
 _DAY = re.compile(r"^\d{4}-\d{2}-\d{2}$")
 
 
@@ -108,11 +101,13 @@ class DashboardPages:
             if isinstance(exc, SQLAlchemyError):
                 status, message = 503, f"The state database did not answer: {first}"
             else:
-                status, message = 500, f"The dashboard failed to build this page ({type(exc).__name__}); the daemon's log has the details."
+                status, message = 500, (f"The dashboard failed to build this page ({type(exc).__name__}); "
+                                        "the daemon's log has the details.")
             body, media_type = render.page("error.html", status=status, title="The page could not be built",
                                            message=message), HTML
         text = body.decode() if isinstance(body, bytes) else body
-        return Response(render.scrub(text, self.secrets()), status, headers=SECURITY_HEADERS, media_type=media_type)
+        return Response(render.scrub(text, self.secrets()), status, headers=render.SECURITY_HEADERS,
+                        media_type=media_type)
 
     @staticmethod
     def _not_found(title: str, message: str) -> tuple[int, str, str]:
@@ -222,7 +217,7 @@ def build_app(endpoints: Endpoints, dashboard: pages.Dashboard | None = None, *,
             return PlainTextResponse("not found: try /healthz, /readyz or /metrics\n", 404)
         return Response(render.page("error.html", status=404, title="Not found",
                                     message=f"Nothing is at {request.url.path}. The overview links to every page."),
-                        404, headers=SECURITY_HEADERS, media_type=HTML)
+                        404, headers=render.SECURITY_HEADERS, media_type=HTML)
 
     return Starlette(routes=routes, exception_handlers={404: not_found})
 

@@ -20,6 +20,15 @@ from urllib.parse import quote, quote_plus
 import jinja2
 import markupsafe
 
+# On every page: no script may run (even if escaping failed somewhere), no framing, no referrer to the
+# sites the pages link to (a court's server need not learn the dashboard's address), nothing cached.
+SECURITY_HEADERS = {
+    "Content-Security-Policy": "default-src 'none'; style-src 'self'; img-src 'self'; form-action 'self'; "
+                               "base-uri 'none'; frame-ancestors 'none'",
+    "X-Content-Type-Options": "nosniff",
+    "Referrer-Policy": "no-referrer",
+    "Cache-Control": "no-store",
+}
 TEMPLATES = Path(__file__).parent / "templates"
 STATIC = Path(__file__).parent / "static"
 

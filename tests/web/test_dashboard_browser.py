@@ -204,7 +204,7 @@ def test_overview_shows_cases_agencies_budget_and_failures_first(site, page, tmp
     assert {"D.D.C. court feed", "NVLSP on CourtListener"} <= set(nvlsp.locator("ul.sources a").all_inner_texts())
     moma = page.locator(f"article.case:has(a[href='/cases/{MOMA}'])")
     assert "The Museum of Modern Art v. MoMaCha IP LLC" in moma.inner_text()
-    assert page.locator(f"a[href='/cases/nysd-1-18-cv-03358']").count() == 1  # "1:18-cv-3358-ABC" is that case
+    assert page.locator("a[href='/cases/nysd-1-18-cv-03358']").count() == 1  # "1:18-cv-3358-ABC" is that case
     assert "calls left in the last 24 hours" in page.locator("#budget + p").inner_text()
     agencies = page.locator("article.agency h3").all_inner_texts()
     assert agencies == ["Department of Justice", "City Attorney"]
@@ -335,6 +335,7 @@ def test_without_the_token_nothing_but_the_probes_answers(site, browser):
             response = tab.goto(site.base + path)
             assert response.status == 401, path
             assert response.headers["www-authenticate"].startswith("Basic")
+            assert "default-src 'none'" in response.headers["content-security-policy"]
         assert "needs its token" in tab.locator("h1").inner_text()
         assert tab.goto(site.base + "/healthz").status == 200
         assert tab.goto(site.base + "/readyz").status == 200
