@@ -107,6 +107,8 @@ class HealthServer:
         self._task = asyncio.get_running_loop().create_task(self._server.serve(sockets=sockets), name="http")
         while not self._server.started:
             if self._task.done():
+                for sock in sockets:
+                    sock.close()
                 self._task.result()  # raises what stopped it
                 raise OSError(f"the HTTP server on {host}:{port} stopped while starting")
             await asyncio.sleep(0.01)
