@@ -17,7 +17,7 @@ from pathlib import Path
 from typing import Any
 
 import yaml
-from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
+from pydantic import BaseModel, ConfigDict, Field, SecretStr, ValidationError, field_validator, model_validator
 
 from monitor.errors import ConfigError
 from monitor.http import DEFAULT_USER_AGENT, HttpSettings
@@ -91,6 +91,51 @@ class DeliveryConfig(BaseModel):
         return parse_duration(value)
 
 
+DASHBOARD_TOKEN_ENV = "MONITOR_DASHBOARD_TOKEN"  # used when `daemon.dashboard_auth` is not set
+MIN_DASHBOARD_TOKEN = 12
+
+
+class DashboardAuth(BaseModel):
+    """Who may read the dashboard and the Atom feeds: whoever sends the token, as `Authorization: Bearer
+    <token>` or as the password of HTTP basic auth (what a browser or a feed reader asks for).
+
+    `dashboard_auth: "${MONITOR_DASHBOARD_TOKEN}"` is short for `{token: "${MONITOR_DASHBOARD_TOKEN}"}`;
+    `token_env: NAME` reads the variable NAME instead. Without the key, `$MONITOR_DASHBOARD_TOKEN` is used
+    when it is set.
+    """
+
+    model_config = ConfigDict(extra="forbid")
+
+    token: SecretStr | None = Field(None, description='the token, from the environment: "${MONITOR_DASHBOARD_TOKEN}"')
+    token_env: str | None = Field(None, pattern=r"^[A-Za-z_][A-Za-z0-9_]*$",
+                                  description="the name of the environment variable holding the token, instead")
+    username: str | None = Field(None, description="basic auth: the user name to require (default: any)")
+
+    @model_validator(mode="before")
+    @classmethod
+    def _shorthand(cls, value: Any) -> Any:
+        return {"token": value} if isinstance(value, str) else value
+
+    @model_validator(mode="after")
+    def _one_source(self) -> DashboardAuth:
+        if (self.token is None) == (self.token_env is None):
+            raise ValueError('give `token` (e.g. "${MONITOR_DASHBOARD_TOKEN}") or `token_env` (e.g. '
+                             "MONITOR_DASHBOARD_TOKEN), one of the two")
+        if self.token is not None:
+            _check_token(self.token.get_secret_value())
+        return self
+
+    def secret(self) -> str:
+        assert self.token is not None, "token_env is resolved when the configuration is loaded"
+        return self.token.get_secret_value()
+
+
+def _check_token(value: str) -> None:
+    if len(value) < MIN_DASHBOARD_TOKEN:
+        raise ValueError(f"the dashboard token is too short ({len(value)} characters): use at least "
+                         f"{MIN_DASHBOARD_TOKEN} random characters, e.g. from `openssl rand -hex 16`")
+
+
 class DaemonConfig(BaseModel):
     """Settings of `monitor run`."""
 
@@ -107,6 +152,8 @@ class DaemonConfig(BaseModel):
     config_poll: float = Field(30.0, gt=0, description="how often the config file is re-read for changes")
     max_checks: int = Field(32, ge=1, le=1000, description="checks one process runs at once; further runs wait "
                             "their turn, first come first served, without holding their leases")
+    dashboard_auth: DashboardAuth | None = Field(None, description="token or basic-auth password for the "
+                                                 "dashboard and feeds; required off loopback")
 
     @field_validator("down_after", "max_backoff", "shutdown_grace", "lease", "config_poll", mode="before")
     @classmethod
@@ -247,6 +294,22 @@ class _Problems:
             else:
                 msg = err["msg"].removeprefix("Value error, ")
                 self.add(loc, msg)
+
+
+def _model_at(model: type[BaseModel], path: tuple) -> type[BaseModel]:
+    """The nested model at a key path (`daemon.dashboard_auth` -> DashboardAuth), for "allowed keys here"."""
+    import typing
+
+    for part in path:
+        field = model.model_fields.get(part) if isinstance(part, str) else None
+        if field is None:
+            return model
+        candidates = [field.annotation, *typing.get_args(field.annotation)]
+        nested = [c for c in candidates if isinstance(c, type) and issubclass(c, BaseModel)]
+        if not nested:
+            return model
+        model = nested[0]
+    return model
 
 
 # ---------------------------------------------------------------- environment
@@ -425,6 +488,7 @@ def loads(text: str, *, source: str = "<config>", env: Mapping[str, str] | None 
         watches.append(watch)
     _check_notifier_names(top.defaults.notify, ("defaults", "notify"), top.notifiers, problems)
 
+    top.daemon.dashboard_auth = _dashboard_auth(top.daemon.dashboard_auth, env, problems, secrets)
     if problems.items:
         raise ConfigError([mask(p, secrets) for p in problems.items])  # a bad value may hold a ${VAR}'s value
     for model in [*watches, *notifiers.values()]:
@@ -441,6 +505,32 @@ def loads(text: str, *, source: str = "<config>", env: Mapping[str, str] | None 
         watches=watches,
         secrets=secrets,
     )
+
+
+def _dashboard_auth(auth: DashboardAuth | None, env: Mapping[str, str], problems: _Problems,
+                    secrets: set[str]) -> DashboardAuth | None:
+    """The dashboard's token, with `token_env` (or, without the key, $MONITOR_DASHBOARD_TOKEN) read from the
+    environment; the token joins the secrets that are masked everywhere."""
+    where = ("daemon", "dashboard_auth")
+    if auth is None:
+        value = env.get(DASHBOARD_TOKEN_ENV) or ""
+        if not value:
+            return None
+        auth = DashboardAuth(token_env=DASHBOARD_TOKEN_ENV)
+    if auth.token_env is not None:
+        value = env.get(auth.token_env) or ""
+        if not value:
+            problems.add(where + ("token_env",), f"environment variable {auth.token_env} is not set (export it, "
+                                                 "or put it in the env file)")
+            return None
+        try:
+            _check_token(value)
+        except ValueError as exc:
+            problems.add(where, f"{auth.token_env}: {exc}")
+            return None
+        auth = auth.model_copy(update={"token": SecretStr(value), "token_env": None})
+    secrets.add(auth.secret())
+    return auth
 
 
 def mask(text: str, secrets: set[str]) -> str:

@@ -39,8 +39,9 @@ How it runs
   SIGHUP reloads the configuration file: a valid one replaces the watches' jobs (added, removed,
   rescheduled) and the notifiers; an invalid one is rejected, its problems logged, and the running
   configuration stays. `state`, `http` and `daemon.listen` changes need a restart (a warning says so).
-- **Probes**: `/healthz`, `/readyz`, `/metrics` on `daemon.listen` (`--listen` or `MONITOR_LISTEN` override
-  it); see `monitor.health` and `monitor.metrics`.
+- **Probes and dashboard**: `/healthz`, `/readyz`, `/metrics`, and the dashboard and Atom feeds, on
+  `daemon.listen` (`--listen` or `MONITOR_LISTEN` override it); see `monitor.health`, `monitor.metrics`
+  and `monitor.web`.
 """
 
 from __future__ import annotations
@@ -67,6 +68,7 @@ from monitor.dispatch import DispatchReport, Dispatcher, build_notifiers
 from monitor.engine import Engine, WatchResult
 from monitor.errors import ConfigError, MonitorError, StoreError
 from monitor.health import Endpoints, HealthServer, Heartbeat, parse_listen
+from monitor.web.pages import Dashboard
 from monitor.metrics import CONTENT_TYPE, Metrics
 from monitor.models import utcnow
 from monitor.backoff import hold_until
@@ -155,7 +157,9 @@ class Daemon:
             return EXIT_USAGE
         async with runtime(self.config, respect_backoff=True) as rt:
             self.rt, self.engine, self.dispatcher = rt, rt.engine, rt.dispatcher
-            self.health = HealthServer(Endpoints(self.heartbeat.probe, self._ready, self.metrics.render, CONTENT_TYPE))
+            dashboard = Dashboard(rt.store, lambda: self.config, self.next_check, lambda: logs.all_secrets(self.config))
+            self.health = HealthServer(Endpoints(self.heartbeat.probe, self._ready, self.metrics.render, CONTENT_TYPE),
+                                       dashboard)
             try:
                 bound = await self.health.start(host, port)
             except OSError as exc:
@@ -173,7 +177,7 @@ class Daemon:
             self.scheduler.start()
             dispatcher = asyncio.create_task(self._dispatch_loop(), name="dispatcher")
             self._install_signals()
-            log.info("monitor running: %d watches, notifiers: %s; state %s; health and metrics on %s",
+            log.info("monitor running: %d watches, notifiers: %s; state %s; dashboard, health and metrics on %s",
                      len(self._jobs), ", ".join(sorted(self.dispatcher.notifiers)) or "none",
                      rt.store.display_url, self.health.url,
                      extra={"listen": f"{bound[0]}:{bound[1]}", "pid": os.getpid()})
@@ -499,6 +503,11 @@ class Daemon:
         self.metrics.beat(time.time())
         if time.monotonic() - self._counts_at > COUNTS_EVERY and (self._counts_task is None or self._counts_task.done()):
             self._counts_task = asyncio.get_running_loop().create_task(self._refresh_counts(), name="outbox gauges")
+
+    def next_check(self, watch_id: str) -> datetime | None:
+        """When the scheduler runs the watch next (None: not scheduled), for the dashboard."""
+        job = self.scheduler.get_job(watch_id) if self.scheduler is not None else None
+        return job.next_run_time if job is not None else None
 
     async def _replica_beat(self) -> None:
         """Heartbeat in the database; reload when the configuration file changed; warn on drift."""

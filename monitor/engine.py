@@ -12,6 +12,7 @@ import hashlib
 from collections import Counter
 import json
 import logging
+import re
 import time
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field, replace
@@ -32,6 +33,8 @@ from watchers import WATCHERS, CheckOutcome, Watcher, WatchConfig
 log = logging.getLogger(__name__)
 
 SHARED_RESPONSE_TTL = 30.0
+# The end of a gap message's first sentence: a full stop after a word, a digit or a bracket, then a capital
+_FIRST_SENTENCE = re.compile(r"(?<=[a-z0-9)])\. (?=[A-Z])")
 
 # Config keys that do not change what a watch lists: editing them keeps its snapshot as it is.
 _NEUTRAL_KEYS = {"every", "timezone", "notify", "name", "enabled", "notify_baseline", "alert_removals", "allow_empty",
@@ -333,10 +336,9 @@ class Engine:
             return None, []
         changes = []
         for t in transitions:
-            if t.opened:  # the first sentence as the headline, the whole message as the text
-                first, dot, _ = t.message.partition(". ")
-                item = Item(key=f"gap:{watch.id}:{t.kind}", title=first + ("." if dot else ""), summary=t.message,
-                            fields={"gap": t.kind})
+            if t.opened:  # the first sentence as the headline ("S.D.N.Y. court feed" is not one), the whole as text
+                first = _FIRST_SENTENCE.split(t.message, maxsplit=1)[0]
+                item = Item(key=f"gap:{watch.id}:{t.kind}", title=first, summary=t.message, fields={"gap": t.kind})
                 kind = "gap_opened"
             else:
                 item = Item(key=f"gap:{watch.id}:{t.kind}", title=closing_title(watch.display_name(), t.kind, t.since, now),

@@ -1,4 +1,4 @@
-"""A tiny HTTP server for probes and scraping: `/healthz`, `/readyz`, `/metrics`.
+"""The daemon's HTTP side: probes and metrics, and the dashboard beside them, on `daemon.listen`.
 
 - `GET /healthz` — liveness: 200 while the process is alive *and* its scheduler is ticking (a heartbeat
   job ran recently), else 503. A wedged event loop does not answer at all, which a probe also counts
@@ -6,26 +6,33 @@
 - `GET /readyz` — readiness: 200 when the state database answers (`store.ping()`), else 503 with the
   reason. Not ready also while shutting down.
 - `GET /metrics` — Prometheus text format (see `monitor.metrics` for the names).
+- The dashboard and the Atom feeds (`monitor.web`), when the daemon hands over a `Dashboard`.
 
-It runs on the daemon's own event loop with `asyncio.start_server`: no framework, no thread, nothing
-to configure but the address (`daemon.listen`, `--listen` or `MONITOR_LISTEN`; port 0 picks a free port
-and the bound address is logged). Only GET and HEAD; each connection answers one request and closes.
+The app is Starlette (ASGI) served by uvicorn as a task on the daemon's own event loop: no thread, no
+process, no signal handlers of its own (the daemon keeps SIGTERM, SIGINT and SIGHUP). The listening
+sockets are bound here, before serving, so an address in use is an `OSError` at start, port 0 picks a
+free port, and `address` is the one really bound (which the daemon logs). Only GET and HEAD.
 """
 
 from __future__ import annotations
 
 import asyncio
 import logging
+import socket
 import time
-from collections.abc import Awaitable, Callable
+from collections.abc import Awaitable, Callable, Iterator
 from dataclasses import dataclass
+from typing import TYPE_CHECKING, Any
+
+if TYPE_CHECKING:
+    from monitor.web.pages import Dashboard
 
 log = logging.getLogger(__name__)
 
 Probe = Callable[[], Awaitable[tuple[bool, str]]]
-_REASONS = {200: "OK", 400: "Bad Request", 404: "Not Found", 405: "Method Not Allowed", 503: "Service Unavailable"}
-_MAX_REQUEST = 8192
-_READ_TIMEOUT = 5.0
+_MAX_REQUEST = 16384  # bytes of request head; more is refused
+_MAX_CONNECTIONS = 100  # concurrent connections; more are answered 503
+_CLOSE_GRACE = 2.0  # seconds open requests get to finish when the daemon stops
 
 
 def parse_listen(text: str) -> tuple[str, int]:
@@ -71,17 +78,52 @@ class Endpoints:
 
 
 class HealthServer:
-    def __init__(self, endpoints: Endpoints):
+    """The probes (and, given a `Dashboard`, the dashboard) served by uvicorn on the running event loop."""
+
+    def __init__(self, endpoints: Endpoints, dashboard: Dashboard | None = None):
         self.endpoints = endpoints
-        self._server: asyncio.base_events.Server | None = None
+        self.dashboard = dashboard
         self.address: tuple[str, int] | None = None
+        self._server: Any = None
+        self._task: asyncio.Task | None = None
 
     async def start(self, host: str, port: int) -> tuple[str, int]:
         """Bind and serve; returns the bound (host, port) — the real port when `port` is 0."""
-        self._server = await asyncio.start_server(self._handle, host, port, limit=_MAX_REQUEST)
-        sockname = self._server.sockets[0].getsockname()
+        import uvicorn
+
+        from monitor.web.access import is_loopback
+        from monitor.web.app import build_app
+
+        sockets = _bind(host, port)
+        sockname = sockets[0].getsockname()
         self.address = (sockname[0], sockname[1])
+        if self.dashboard is not None and self.dashboard.exposed is None:
+            self.dashboard.exposed = not is_loopback(host)
+        app = build_app(self.endpoints, self.dashboard, listen=f"{host}:{self.address[1]}")
+        config = uvicorn.Config(app, log_config=None, log_level="warning", access_log=False, lifespan="off",
+                                server_header=False, timeout_graceful_shutdown=_CLOSE_GRACE, timeout_keep_alive=5,
+                                limit_concurrency=_MAX_CONNECTIONS, h11_max_incomplete_event_size=_MAX_REQUEST)
+        self._server = _embedded(config)
+        self._task = asyncio.get_running_loop().create_task(self._server.serve(sockets=sockets), name="http")
+        while not self._server.started:
+            if self._task.done():
+                for sock in sockets:
+                    sock.close()
+                self._task.result()  # raises what stopped it
+                raise OSError(f"the HTTP server on {host}:{port} stopped while starting")
+            await asyncio.sleep(0.01)
+        self._warn_if_closed(host)
         return self.address
+
+    def _warn_if_closed(self, host: str) -> None:
+        if self.dashboard is None or not self.dashboard.exposed:
+            return
+        if self.dashboard.config().daemon.dashboard_auth is None:
+            from monitor.config import DASHBOARD_TOKEN_ENV
+
+            log.warning("the dashboard is off: %s is reachable from other machines and no token is set. Set %s "
+                        "(at least 12 random characters, e.g. `openssl rand -hex 16`) or daemon.dashboard_auth, "
+                        "and restart; /healthz, /readyz and /metrics answer meanwhile", self.url, DASHBOARD_TOKEN_ENV)
 
     @property
     def url(self) -> str:
@@ -90,56 +132,58 @@ class HealthServer:
         return f"http://[{host}]:{port}" if ":" in host else f"http://{host}:{port}"
 
     async def close(self) -> None:
-        if self._server is not None:
-            self._server.close()
-            await self._server.wait_closed()
-            self._server = None
-
-    async def _handle(self, reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
+        if self._server is None or self._task is None:
+            return
+        self._server.should_exit = True
         try:
-            try:
-                head = await asyncio.wait_for(reader.readuntil(b"\r\n\r\n"), _READ_TIMEOUT)
-            except (asyncio.IncompleteReadError, asyncio.LimitOverrunError, TimeoutError, ConnectionError):
-                return
-            parts = head.split(b"\r\n", 1)[0].decode("latin-1").split()
-            if len(parts) != 3:
-                await self._respond(writer, 400, b"bad request\n", head_only=False)
-                return
-            method, target, _version = parts
-            if method not in ("GET", "HEAD"):
-                await self._respond(writer, 405, b"only GET and HEAD\n", head_only=False, extra={"Allow": "GET, HEAD"})
-                return
-            status, body, content_type = await self._route(target.split("?", 1)[0])
-            await self._respond(writer, status, body, head_only=method == "HEAD", content_type=content_type)
-        except Exception:  # noqa: BLE001 - a probe must never take the daemon down
-            log.exception("health endpoint failed")
-        finally:
-            writer.close()
-            try:
-                await writer.wait_closed()
-            except (ConnectionError, OSError):
-                pass
+            await asyncio.wait_for(asyncio.shield(self._task), _CLOSE_GRACE + 2)
+        except TimeoutError:
+            self._server.force_exit = True
+            self._task.cancel()
+            await asyncio.wait({self._task}, timeout=1)
+        except Exception as exc:  # noqa: BLE001 - closing must not fail the shutdown
+            log.debug("the HTTP server stopped with an error: %s", exc)
+        self._server = self._task = None
 
-    async def _route(self, path: str) -> tuple[int, bytes, str]:
-        text = "text/plain; charset=utf-8"
-        if path in ("/healthz", "/livez"):
-            ok, why = await self.endpoints.live()
-            return (200 if ok else 503), f"{why}\n".encode(), text
-        if path == "/readyz":
-            ok, why = await self.endpoints.ready()
-            return (200 if ok else 503), f"{why}\n".encode(), text
-        if path == "/metrics" and self.endpoints.metrics is not None:
-            return 200, self.endpoints.metrics(), self.endpoints.metrics_content_type
-        return 404, b"not found: try /healthz, /readyz or /metrics\n", text
 
-    @staticmethod
-    async def _respond(writer: asyncio.StreamWriter, status: int, body: bytes, *, head_only: bool,
-                       content_type: str = "text/plain; charset=utf-8", extra: dict[str, str] | None = None) -> None:
-        headers = {"Content-Type": content_type, "Content-Length": str(len(body)), "Connection": "close",
-                   "Cache-Control": "no-store", **(extra or {})}
-        lines = [f"HTTP/1.1 {status} {_REASONS.get(status, '')}"] + [f"{k}: {v}" for k, v in headers.items()]
-        writer.write(("\r\n".join(lines) + "\r\n\r\n").encode("latin-1") + (b"" if head_only else body))
-        try:
-            await writer.drain()
-        except ConnectionError:
-            pass
+def _embedded(config: Any) -> Any:
+    """A uvicorn Server without its signal handling (the daemon installs its own). Imported here, not at
+    the top: `monitor.config` imports this module, and `monitor check` never needs uvicorn."""
+    import contextlib
+
+    import uvicorn
+
+    class EmbeddedServer(uvicorn.Server):
+        @contextlib.contextmanager
+        def capture_signals(self) -> Iterator[None]:
+            yield
+
+    return EmbeddedServer(config)
+
+
+def _bind(host: str, port: int) -> list[socket.socket]:
+    """Listening sockets for every address `host` resolves to (as asyncio.start_server binds), port 0
+    resolved once so that all of them share it. Raises OSError (address in use, unknown host)."""
+    infos = socket.getaddrinfo(host or None, port, type=socket.SOCK_STREAM, flags=socket.AI_PASSIVE)
+    sockets: list[socket.socket] = []
+    seen: set[Any] = set()
+    try:
+        for family, kind, proto, _name, address in infos:
+            if (family, address[:2]) in seen:
+                continue
+            seen.add((family, address[:2]))
+            sock = socket.socket(family, kind, proto)
+            sockets.append(sock)
+            sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+            if family == socket.AF_INET6:
+                sock.setsockopt(socket.IPPROTO_IPV6, socket.IPV6_V6ONLY, 1)
+            if port == 0 and len(sockets) > 1:
+                address = (address[0], sockets[0].getsockname()[1], *address[2:])
+            sock.bind(address)
+            sock.listen(128)
+            sock.setblocking(False)
+    except OSError:
+        for sock in sockets:
+            sock.close()
+        raise
+    return sockets

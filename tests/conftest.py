@@ -35,12 +35,23 @@ def _isolated_env(monkeypatch, tmp_path):
 
 @pytest.fixture(autouse=True)
 def _stop_daemons():
-    """Whatever a test does (fails, times out), every `monitor run` it started is stopped afterwards."""
+    """Whatever a test does (fails, times out), every `monitor run` it started is stopped afterwards (a
+    daemon of a wider-scoped fixture, started before the test, is that fixture's to stop)."""
+    from tests.support.daemon import RUNNING, stop_all_daemons
+
+    before = set(RUNNING)
+    yield
+    if RUNNING - before:
+        stop_all_daemons(RUNNING - before)
+
+
+@pytest.fixture(autouse=True, scope="session")
+def _stop_every_daemon_at_the_end():
     yield
     from tests.support.daemon import RUNNING, stop_all_daemons
 
     if RUNNING:
-        stop_all_daemons()
+        stop_all_daemons(set(RUNNING))
 
 
 @dataclass

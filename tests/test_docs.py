@@ -17,6 +17,7 @@ ENV = {name: "x" * 8 for name in ("SLACK_BOT_TOKEN", "SMTP_USER", "SMTP_PASSWORD
                                   "DISCORD_WEBHOOK_TOKEN")}
 # Apprise URLs are checked against each service's own token forms: a Telegram bot token is <digits>:<key>.
 ENV["TELEGRAM_BOT_TOKEN"] = "123456789:" + "x" * 35
+ENV["MONITOR_DASHBOARD_TOKEN"] = "x" * 16  # the dashboard's token must be 12 characters or more
 
 
 def as_config(block: str) -> str:

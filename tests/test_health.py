@@ -6,6 +6,7 @@ import asyncio
 import socket
 import urllib.error
 import urllib.request
+from email.message import Message
 from types import SimpleNamespace
 
 import pytest
@@ -19,16 +20,17 @@ from monitor.store import Store
 from monitor.store.store import create_engine
 
 
-def fetch(url: str, method: str = "GET") -> tuple[int, str, dict[str, str]]:
+def fetch(url: str, method: str = "GET") -> tuple[int, str, Message]:
+    """Status, body and headers (looked up case-insensitively, as HTTP header names are)."""
     request = urllib.request.Request(url, method=method)
     try:
         with urllib.request.urlopen(request, timeout=5) as response:
-            return response.status, response.read().decode(), dict(response.headers)
+            return response.status, response.read().decode(), response.headers
     except urllib.error.HTTPError as exc:
-        return exc.code, exc.read().decode(), dict(exc.headers)
+        return exc.code, exc.read().decode(), exc.headers
 
 
-async def serving(endpoints: Endpoints, paths: list[tuple[str, str]]) -> list[tuple[int, str, dict[str, str]]]:
+async def serving(endpoints: Endpoints, paths: list[tuple[str, str]]) -> list[tuple[int, str, Message]]:
     """Start a HealthServer on a free port, make the requests from a thread, and close it."""
     server = HealthServer(endpoints)
     host, port = await server.start("127.0.0.1", 0)

@@ -183,7 +183,7 @@ class PacerRssWatcher(UrlWatcher):
             return ()
         cases = ", ".join(case.canonical for case in self.cases_followed)
         return (Gap("coverage", f"{self.config.display_name()} does not see every filing in {cases}. "
-                                f"{self.court}'s RSS feed publishes only these entry types: "
+                                f"The court's RSS feed ({self.court}) publishes only these entry types: "
                                 f"{', '.join(channel.entry_types)}. Add a courtlistener watch of the case "
                                 "for its complete docket."),)
 

@@ -84,7 +84,7 @@ def test_a_partial_court_feed_is_said_once_to_the_alert_channel(server, write_co
     config = sdny_config(write_config, server)
     first = run_cli("check", "--config", str(config))
     assert first.code == 0, first.err
-    assert "[Coverage gap] chau-rss: chau-rss does not see every filing in 1:18-cv-03365." in first.out
+    assert "[Coverage gap] chau-rss: chau-rss does not see every filing in 1:18-cv-03365\n" in first.out
     assert "publishes only these entry types: adr, answer," in first.out  # the alert's text
     assert "deliveries: 1 sent" in first.out
     server.set("/cgi-bin/rss_outside.pl", SDNY.replace(b"Recent Entries", b"Recent entries"))  # a changed body

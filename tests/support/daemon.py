@@ -37,13 +37,13 @@ def _die_with_parent() -> None:
         pass
 
 
-def stop_all_daemons() -> None:
-    """SIGTERM every daemon still running, then SIGKILL whatever has not stopped within its grace."""
-    for daemon in list(RUNNING):
+def stop_all_daemons(daemons: set["DaemonProcess"]) -> None:
+    """SIGTERM the given daemons, then SIGKILL whichever has not stopped within its grace."""
+    for daemon in list(daemons):
         if daemon.proc.poll() is None:
             daemon.proc.send_signal(signal.SIGTERM)
     deadline = time.monotonic() + 10
-    for daemon in list(RUNNING):
+    for daemon in list(daemons):
         try:
             daemon.proc.wait(max(0.1, deadline - time.monotonic()))
         except subprocess.TimeoutExpired:

@@ -1,0 +1,341 @@
+"""What each page shows, built from the store and the running configuration (no HTML here).
+
+Each `*_page` function reads the store (so it runs off the event loop: the app calls it through
+`asyncio.to_thread`) and returns plain values for its template. Free text that can carry a secret (an
+error message, a source URL, what a source reported) is masked here with the daemon's secrets; the app
+masks the whole response once more before it leaves.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass, field
+from datetime import datetime
+from typing import Any
+
+from monitor.config import Config, mask
+from monitor.models import Delivery, utcnow
+from monitor.store import Store, WatchState
+from monitor.store import views
+from monitor.web import timeline
+from monitor.web.cases import DOCKET_KINDS, Agency, Case, build_agencies, build_cases, case_name
+from monitor.web.health_view import Health, interval_of, watch_health
+from watchers import WatchConfig
+
+PAGE_SIZE = 100  # timeline entries per page
+FEED_SIZE = 100  # entries per Atom feed
+ATTENTION_SHOWN = 50  # the overview lists this many watches that need attention, then counts the rest
+
+
+@dataclass
+class Dashboard:
+    """What the web app needs from the daemon: the store, the running configuration (it changes on
+    reload), when each watch is checked next, and the secrets to mask."""
+
+    store: Store
+    config: Callable[[], Config]
+    next_check: Callable[[str], datetime | None] = lambda _watch_id: None
+    secrets: Callable[[], set[str]] = set
+    # Whether the address it is served on is reachable from other machines; None: the server decides
+    # from the address it binds (a test may say True to try the rules for a public address on 127.0.0.1).
+    exposed: bool | None = None
+    clock: Callable[[], datetime] = utcnow
+
+
+@dataclass
+class WatchView:
+    id: str
+    name: str
+    type: str
+    health: Health
+    state: WatchState | None
+    interval: float
+    url: str | None = None
+    coverage: list[str] = field(default_factory=list)
+    next_check: datetime | None = None
+
+    @property
+    def coverage_brief(self) -> str | None:
+        """A few words for the overview: which entries a court feed lists, how CourtListener is read."""
+        info = dict(self.state.info or {}) if self.state else {}
+        brief = {"all": "every entry type", "partial": "some entry types only", "unknown": "coverage unknown"}
+        if info.get("coverage") in brief:
+            return brief[info["coverage"]]
+        return f"via {info['entries_via']}" if info.get("entries_via") else None
+
+    @property
+    def failures(self) -> int:
+        return self.state.consecutive_failures if self.state else 0
+
+    @property
+    def items(self) -> int:
+        return self.state.item_count if self.state else 0
+
+
+@dataclass
+class CaseRow:
+    case: Case
+    name: str
+    latest: timeline.Entry | None
+    watches: list[WatchView]
+
+    @property
+    def health(self) -> Health:
+        return min((w.health for w in self.watches), key=lambda h: h.rank, default=Health("waiting", "no watch"))
+
+
+@dataclass
+class AgencyRow:
+    agency: Agency
+    watches: list[WatchView]
+    items: list[tuple[WatchView, views.Sighting]]
+
+
+class _Context:
+    """The configuration, state and secrets one page is built from."""
+
+    def __init__(self, dashboard: Dashboard, states: Mapping[str, WatchState] | None = None):
+        self.dashboard = dashboard
+        self.config: Config = dashboard.config()
+        self.secrets = dashboard.secrets() | set(self.config.secrets)
+        self.now = dashboard.clock()
+        self.states = dict(views.watch_states(dashboard.store) if states is None else states)
+        self.default_interval = float(self.config.defaults.every.seconds or self.config.defaults.every.nominal_seconds())
+        self._views: dict[str, WatchView] = {}
+
+    def mask(self, text: Any) -> str:
+        return mask(str(text), self.secrets)
+
+    def watch(self, watch: WatchConfig, *, next_check: bool = False) -> WatchView:
+        view = self._views.get(watch.id)
+        if view is None:
+            state = self.states.get(watch.id)
+            interval = interval_of(watch, self.default_interval)
+            health = watch_health(watch, state, self.now, interval=interval,
+                                  max_backoff=self.config.daemon.max_backoff)
+            if health.level in ("failing", "down"):
+                health = Health(health.level, self.mask(health.text), health.since)
+            url = getattr(watch, "url", None)
+            view = WatchView(watch.id, watch.display_name(), watch.type, health, state, interval,
+                             self.mask(url) if url else None, self.coverage(watch, state))
+            self._views[watch.id] = view
+        if next_check and view.next_check is None and watch.enabled:
+            view.next_check = self.dashboard.next_check(watch.id)
+        return view
+
+    def coverage(self, watch: WatchConfig, state: WatchState | None) -> list[str]:
+        """What the source said about itself at its last check, in a few words each."""
+        info = dict(state.info or {}) if state else {}
+        out: list[str] = []
+        coverage = info.get("coverage")
+        if coverage == "all":
+            out.append("court feed lists every entry type")
+        elif coverage == "partial":
+            out.append("court feed lists only: " + ", ".join(map(str, info.get("entry_types") or [])))
+        elif coverage == "unknown":
+            out.append("court feed coverage unknown")
+        if info.get("last_build_date"):
+            out.append(f"feed built {info['last_build_date']}")
+        if info.get("entries_via"):
+            out.append(f"entries via {info['entries_via']}")
+        budget = info.get("budget")
+        if isinstance(budget, Mapping) and "used" in budget:
+            out.append(f"{budget.get('this_watch', '?')} of the {budget.get('used')} CourtListener calls "
+                       "in the last 24 hours")
+        return [self.mask(text) for text in out]
+
+
+# ---------------------------------------------------------------- the overview
+
+
+def overview_page(dashboard: Dashboard) -> dict[str, Any]:
+    store = dashboard.store
+    ctx = _Context(dashboard)
+    watches = ctx.config.watches
+    by_id = {w.id: w for w in watches}
+    holdings, latest = views.case_overview(store)
+    cases = build_cases(watches, holdings)
+    agency_watches = [w.id for w in watches if w.type not in DOCKET_KINDS]
+    newest = views.latest_by_watch(store, agency_watches, per_watch=3)
+    agencies = build_agencies(watches, newest)
+
+    case_rows = []
+    for case in cases:
+        sighting = latest.get(case.group)
+        entry = timeline.build([sighting], {})[0] if sighting else None
+        case_rows.append(CaseRow(case, case_name(sighting, case), entry,
+                                 [ctx.watch(by_id[w]) for w in case.watch_ids if w in by_id]))
+    in_cases = {w for case in cases for w in case.watch_ids}
+    untied = [ctx.watch(w) for w in watches if w.type in DOCKET_KINDS and w.id not in in_cases]
+
+    agency_rows = []
+    for agency in agencies:
+        views_ = [ctx.watch(by_id[w]) for w in agency.watch_ids]
+        items = sorted(((v, s) for v in views_ for s in newest.get(v.id, [])),
+                       key=lambda vs: (vs[1].first_seen_at, vs[1].item.published or ""), reverse=True)
+        agency_rows.append(AgencyRow(agency, views_, _unique(items)[:5]))
+
+    attention = sorted((ctx.watch(w) for w in watches if ctx.watch(w).health.attention),
+                       key=lambda v: (v.health.rank, v.id))
+    counts = store.delivery_counts()
+    return {
+        "now": ctx.now,
+        "cases": case_rows,
+        "untied": untied,
+        "agencies": agency_rows,
+        "attention": attention[:ATTENTION_SHOWN],
+        "attention_more": max(0, len(attention) - ATTENTION_SHOWN),
+        "budget": _budget(store, watches),
+        "deliveries": {k: counts.get(k, 0) for k in ("pending", "failed", "sent")},
+        "totals": {"watches": len(watches), "cases": len(cases), "agencies": len(agencies),
+                   "failing": sum(1 for v in attention if v.health.level in ("failing", "down"))},
+    }
+
+
+def _unique(items: list[tuple[WatchView, views.Sighting]]) -> list[tuple[WatchView, views.Sighting]]:
+    """The same press release seen by two watches of one agency is listed once."""
+    seen: set[str] = set()
+    out = []
+    for view, sighting in items:
+        if sighting.item.key not in seen:
+            seen.add(sighting.item.key)
+            out.append((view, sighting))
+    return out
+
+
+def _budget(store: Store, watches: list[WatchConfig]) -> dict[str, Any] | None:
+    """The CourtListener call budget as the watches keep it (calls in the last 24 hours, shared)."""
+    from watchers.courtlistener_budget import SHARED_KEY, CallBudget
+
+    followers = [w for w in watches if w.type == "courtlistener" and w.enabled]
+    if not followers:
+        return None
+    first = followers[0]
+
+    class _ReadOnly:  # CallBudget's view of the shared state, without the right to change it
+        def get_shared(self, key: str) -> Any:
+            return views.shared_value(store, key)
+
+        def set_shared(self, key: str, value: Any) -> None:
+            raise RuntimeError("the dashboard never writes")
+
+    info = CallBudget(_ReadOnly(), "", getattr(first, "daily_budget", 125), getattr(first, "per_minute", 5)).info()
+    info.pop("this_watch", None)
+    info["key"] = SHARED_KEY
+    return info
+
+
+# ---------------------------------------------------------------- a case
+
+
+def find_case(dashboard: Dashboard, wanted: str) -> Case | None:
+    """The case with this id: one the configuration names (no database read), else one found in the items."""
+    watches = dashboard.config().watches
+    case = next((c for c in build_cases(watches, []) if c.id == wanted), None)
+    if case is None:
+        case = next((c for c in build_cases(watches, views.case_holdings(dashboard.store)) if c.id == wanted), None)
+    return case
+
+
+@dataclass
+class CaseTimeline:
+    case: Case
+    lines: list[timeline.Outline]  # every entry, newest first, not yet read
+    record: timeline.Entry | None  # the case itself (CourtListener's docket: judge, dates)
+
+
+def case_timeline(dashboard: Dashboard, case: Case) -> CaseTimeline:
+    """The case's entries in order, and every configured watch that holds some (added to the case's)."""
+    store = dashboard.store
+    mentions = views.case_mentions(store, case.court, case.docket)
+    order = {w.id: i for i, w in enumerate(dashboard.config().watches)}
+    for holder in sorted({m.watch_id for m in mentions if m.watch_id in order} - set(case.watch_ids), key=order.get):
+        case.watch_ids.append(holder)
+    records = {m.key for m in mentions if m.key.startswith("docket:")}
+    record = read_entries(dashboard, list(records))
+    return CaseTimeline(case, timeline.outline(m for m in mentions if m.key not in records), record[0] if record else None)
+
+
+def read_entries(dashboard: Dashboard, keys: list[str]) -> list[timeline.Entry]:
+    """These items read whole, with their updates, in the order of `keys`."""
+    if not keys:
+        return []
+    store = dashboard.store
+    place = {key: i for i, key in enumerate(keys)}
+    entries = timeline.build(views.sightings_of(store, keys), views.updates_of(store, keys))
+    return sorted(entries, key=lambda e: place[e.key])
+
+
+def case_page(dashboard: Dashboard, case_id: str, *, since: str | None = None, page: int = 1) -> dict[str, Any] | None:
+    case = find_case(dashboard, case_id)
+    if case is None:
+        return None
+    found = case_timeline(dashboard, case)
+    ctx = _Context(dashboard, states=dashboard.store.load_states(case.watch_ids))
+    by_id = {w.id: w for w in ctx.config.watches}
+    shown = timeline.since(found.lines, since)
+    pages = max(1, -(-len(shown) // PAGE_SIZE))
+    page = min(max(1, page), pages)
+    entries = read_entries(dashboard, [line.key for line in shown[(page - 1) * PAGE_SIZE: page * PAGE_SIZE]])
+    named = ([found.record] if found.record else []) + entries
+    name = next((str(e.item.fields["case_name"]) for e in named if e.item.fields.get("case_name")),
+                f"{case.docket} ({case.court})")
+    return {
+        "now": ctx.now,
+        "case": case,
+        "name": name,
+        "record": found.record,
+        "watches": [ctx.watch(by_id[w], next_check=True) for w in case.watch_ids if w in by_id],
+        "watch_names": {w.id: w.display_name() for w in ctx.config.watches},
+        "entries": entries,
+        "total": len(shown),
+        "all_total": len(found.lines),
+        "since": since or "",
+        "page": page,
+        "pages": pages,
+        "related": [],  # related press releases, appeals and previews: shown once the case-aware stage lands
+    }
+
+
+# ---------------------------------------------------------------- watches and deliveries
+
+
+def watches_page(dashboard: Dashboard) -> dict[str, Any]:
+    ctx = _Context(dashboard)
+    rows = [ctx.watch(w, next_check=True) for w in ctx.config.watches]
+    rows.sort(key=lambda v: (not v.health.attention or v.health.level == "waiting", v.health.rank))
+    return {"now": ctx.now, "watches": rows,
+            "errors": {v.id: ctx.mask(v.state.last_error) for v in rows if v.state and v.state.last_error}}
+
+
+@dataclass
+class DeliveryView:
+    delivery: Delivery
+    watch_name: str
+    title: str
+    error: str | None
+
+
+def deliveries_page(dashboard: Dashboard) -> dict[str, Any]:
+    ctx = _Context(dashboard, states={})
+    pending, failed, counts = views.outbox(dashboard.store)
+    names = {w.id: w.display_name() for w in ctx.config.watches}
+
+    def view(d: Delivery) -> DeliveryView:
+        return DeliveryView(d, names.get(d.change.watch_id, d.change.watch_id), d.change.item.title,
+                            ctx.mask(d.last_error) if d.last_error else None)
+
+    return {"now": ctx.now, "pending": [view(d) for d in pending], "failed": [view(d) for d in failed],
+            "counts": {k: counts.get(k, 0) for k in ("pending", "failed", "sent")}}
+
+
+# ---------------------------------------------------------------- feeds
+
+
+def feed_entries(dashboard: Dashboard, watch_ids: list[str] | None) -> list[timeline.Entry]:
+    """The newest items of these watches (of all, for None), one entry per item, newest first."""
+    store = dashboard.store
+    sightings = views.watch_items(store, watch_ids, limit=FEED_SIZE * 2)
+    entries = timeline.build(sightings, views.updates_of(store, {s.item.key for s in sightings}))
+    entries.sort(key=lambda e: e.updated_at, reverse=True)
+    return entries[:FEED_SIZE]
