@@ -8,9 +8,9 @@ one request per cycle. Parsing is a pure function of the fetched bytes, so it is
 from __future__ import annotations
 
 import re
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
-from typing import Annotated, Any, ClassVar, Protocol
+from typing import Annotated, Any, ClassVar, Protocol, TypeVar
 
 from pydantic import BaseModel, BeforeValidator, ConfigDict, Field, PlainSerializer
 
@@ -28,6 +28,8 @@ def _to_schedule(value: Any) -> Any:
 
 
 ScheduleField = Annotated[Schedule, BeforeValidator(_to_schedule), PlainSerializer(str)]
+
+T = TypeVar("T")
 
 WATCH_ID = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._-]{0,99}$")
 
@@ -108,6 +110,12 @@ class CheckContext(Protocol):
 
     def set_shared(self, key: str, value: Any) -> None: ...
 
+    async def update_shared(self, key: str, change: Callable[[Any], tuple[Any, T]]) -> T:
+        """Change shared state atomically across watches, processes and replicas: `change(current value or
+        None) -> (new value, result)` runs under the value's lock (quick, no I/O); returns the result.
+        What an API budget is spent with, so that no two checks take the same last call."""
+        ...
+
 
 class Watcher:
     """Base class. Subclasses set `kind`, `Config`, and implement `check` (or `parse`, via UrlWatcher)."""
@@ -130,6 +138,13 @@ class Watcher:
 
     def fetch_urls(self) -> list[str]:
         """The URLs a check will fetch first (for display and for grouping shared sources)."""
+        return []
+
+    @classmethod
+    def validate_warnings(cls, watches: Sequence[WatchConfig]) -> list[str]:
+        """Warnings `monitor validate` prints about this kind's watches (all of them at once, so that a
+        problem between watches can be seen too): valid, but will not work as the user probably expects
+        (a credential missing, an old key name). One message per problem, naming the watch."""
         return []
 
     async def check(self, ctx: CheckContext) -> CheckOutcome:

@@ -23,6 +23,7 @@ from monitor.models import Change, Item
 from monitor.store import schema as s
 from monitor.store.outbox import OutboxStore
 from monitor.store.replicas import ReplicaStore
+from monitor.store.shared import SharedStateStore
 
 log = logging.getLogger(__name__)
 
@@ -116,8 +117,8 @@ def create_engine(url: str) -> sa.Engine:
     raise StoreError(f"state database {_redact(url)}: unsupported backend {backend!r}; use sqlite:/// or postgresql://")
 
 
-class Store(ReplicaStore, OutboxStore):
-    """The whole store: watch state, items and history here; leases and the outbox in their mixins."""
+class Store(ReplicaStore, OutboxStore, SharedStateStore):
+    """The whole store: watch state, items and history here; leases, the outbox and shared counters in their mixins."""
 
     def __init__(self, engine: sa.Engine, url: str):
         self.engine = engine
