@@ -282,6 +282,8 @@ class _Check:
             return await self.via_api()
         except BudgetRefused as exc:
             return self._refused(exc.refusal, exc.what)
+        finally:
+            await self.budget.finish()
 
     # ------------------------------------------------------------ outcomes
 

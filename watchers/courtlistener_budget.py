@@ -14,9 +14,10 @@ that every watch, process and replica shares, and never makes the call that woul
   minute per check, else the check is skipped and said so.
 - **Atomic across replicas.** Each decision ("room? then count my call") is one transaction holding
   the account's row lock (`CheckContext.update_shared`), so two watches, processes or replicas never
-  take the same last call. Call times are taken under the lock, and each window is counted a little
-  longer than it is (a tenth of it, at most 10 s), so a request that reaches CourtListener later than
-  the one before it still falls inside the window it was counted in.
+  take the same last call. A call is logged under the lock just before it is sent, and logged again at
+  the time of its answer when that came more than 2 s later; each window is counted a little longer
+  than it is (a tenth of it, at most 10 s). So the log never puts a call earlier than CourtListener
+  counted it by more than that margin, and a slow request cannot free a window too soon.
 - **What other programs spend is seen.** With a token, the account's real usage is read from
   `GET /api/rest/v4/api-usage/` (its own small throttle; it spends nothing of the quota) before the
   first call and then once an hour, by one replica at a time: calls CourtListener counted and the log
@@ -24,9 +25,13 @@ that every watch, process and replica shares, and never makes the call that woul
   windows, and a limit CourtListener reports lower than the configured one (a smaller tier) wins.
 - **Spread over the day, fairly.** The longest window's budget is split evenly among the watches of
   the account that asked in the last 1.5 windows, and each watch paces its share: a token bucket
-  refilled at `share / window`, holding at most a tenth of the share (at least 3 calls). A check
-  starts only with a whole token; a check that finds nothing new costs one call, so quiet dockets are
-  checked often and a busy one is slowed down, never the others.
+  refilled at `share / window`, holding at most a tenth of the share (at least 2 calls, a first
+  check). The account paces the whole too (a bucket refilled at `limit / window`, holding a twentieth
+  of it; a new watch's first check does not wait for it but is paid from it), so that watches whose
+  shares refill together do not all check in the same hour, and the first checks of 25 new watches are
+  followed by a pause, not by a day spent by noon. A check starts only with a whole token of both; a
+  check that finds nothing new costs one call, so quiet dockets are checked often and a busy one is
+  slowed down, never the others.
 - **Retry-After is for everyone.** A 429 anyway (another program on the account) stops every
   courtlistener watch of the account until the time CourtListener gave.
 
@@ -40,6 +45,7 @@ import asyncio
 import hashlib
 import math
 import time
+import uuid
 from collections.abc import Awaitable, Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime, timezone
@@ -51,7 +57,10 @@ from watchers.base import CheckContext
 
 MINUTE, HOUR, DAY = 60, 3600, 86400
 ACTIVE = 1.5  # a watch that has not asked for this many pacing windows no longer holds a share
-MIN_HEADROOM = 3.0
+MIN_HEADROOM = 2.0  # enough for a first check (the lookup, then the entries)
+RECENT = HOUR  # a watch that asked this lately is waiting for the account's next token too
+HOLD = 300.0  # seconds a started check holds the further calls it may need, if it never says it is done
+SETTLE_AFTER = 2.0  # a call answered later than this after it was logged is logged again at its answer
 MAX_WAIT = 80.0  # seconds one check may wait for a window to free up, in all (one minute window and its margin)
 RECONCILE_EVERY = HOUR  # how often the account's usage is read from /api-usage/
 RECONCILE_CLAIM = 300.0  # one replica reads it; others do not try again for this long
@@ -144,6 +153,7 @@ class Verdict:
     free_at: float | None = None
     reconcile: bool = False  # read /api-usage/ first (this caller claimed it)
     info: Mapping[str, Any] = field(default_factory=dict)
+    at: float | None = None  # the time the granted call was logged at
 
 
 # ------------------------------------------------------------------ the log, as pure functions
@@ -157,9 +167,13 @@ def _load(raw: Any, t: float, windows: Sequence[Window]) -> dict[str, Any]:
     active = ACTIVE * (pace.seconds if pace else DAY)
     seen = {w: s for w, s in (data.get("seen") or {}).items() if isinstance(s, (int, float)) and t - s < active}
     buckets = {w: b for w, b in (data.get("buckets") or {}).items() if w in seen and isinstance(b, list) and len(b) == 2}
+    holds = {h: v for h, v in (data.get("holds") or {}).items()
+             if isinstance(v, list) and len(v) == 2 and v[0] > 0 and v[1] > t}
     blocked = data.get("blocked_until")
     usage = data.get("usage") if isinstance(data.get("usage"), dict) else None
-    return {"calls": calls, "seen": seen, "buckets": buckets,
+    account_bucket = data.get("account_bucket")
+    return {"calls": calls, "seen": seen, "buckets": buckets, "holds": holds,
+            "account_bucket": account_bucket if isinstance(account_bucket, list) and len(account_bucket) == 2 else None,
             "blocked_until": blocked if isinstance(blocked, (int, float)) and blocked > t else None,
             "usage": usage, "reconciled_at": data.get("reconciled_at"),
             "reconcile_claimed_at": data.get("reconcile_claimed_at")}
@@ -218,14 +232,38 @@ def _tokens(data: Mapping[str, Any], watch_id: str, pace: Window, t: float) -> t
     return min(headroom, tokens + share * max(0.0, t - at) / pace.seconds), share, headroom
 
 
-def decide(raw: Any, *, watch_id: str, account: Account, need: int, pace: bool, take: bool,
-           clock: Callable[[], float] | None = None) -> tuple[dict[str, Any], Verdict]:
+def _account_tokens(data: Mapping[str, Any], pace: Window, t: float) -> float:
+    """The account's tokens now: refilled at the pacing window's rate, holding a twentieth of it. What keeps
+    the watches' checks from bunching up: each waits for its own share and for the account's. A watch's
+    first check does not wait for the account (a new watch gets its baseline at once) but is paid from it,
+    so the first checks of many new watches are followed by a pause that keeps the window's average."""
+    capacity = max(MIN_HEADROOM, pace.limit / 20)
+    bucket = data.get("account_bucket")
+    if bucket is None:
+        return capacity
+    tokens, at = bucket
+    return min(capacity, tokens + pace.limit * max(0.0, t - at) / pace.seconds)
+
+
+def decide(raw: Any, *, watch_id: str, account: Account, need: int, pace: bool, take: bool = True,
+           hold_id: str = "", clock: Callable[[], float] | None = None) -> tuple[dict[str, Any], Verdict]:
     """Whether `watch_id` may make a call now (with room for `need`), and the log with it counted if so.
 
+    A check that starts with `need` > 1 (`hold_id` given) makes its first call and holds the others, so
+    that checks starting at the same moment cannot each take a first call and leave each other no room
+    for the second: a later call of the check (`pace` False) uses its hold. Holds count as calls made
+    now; they are released when the check ends (`release`), or after HOLD seconds if it never does.
     Runs under the account's lock; the time is read here, as late as possible."""
     t = (clock or now)()
     data = _load(raw, t, account.windows)
     data["seen"][watch_id] = t
+    pace_window = _pace_window(account.windows)
+    held = data["holds"].get(hold_id) if hold_id else None
+    if held and not pace:  # a call this check reserved when it started
+        held[0] -= 1
+        if held[0] <= 0:
+            del data["holds"][hold_id]
+        return data, _granted(data, account, watch_id, pace_window, t)
     if data["blocked_until"]:
         return data, Verdict(False, "429", f"CourtListener asked to wait (HTTP 429) until {when(data['blocked_until'])}",
                              data["blocked_until"], info=_info(data, account, t))
@@ -243,8 +281,10 @@ def decide(raw: Any, *, watch_id: str, account: Account, need: int, pace: bool, 
                              t + RECONCILE_EVERY, info=_info(data, account, t))
     worst: tuple[float, Window] | None = None
     usage_at = usage.get("at") or 0.0
+    others_held = sum(count for h, (count, _) in data["holds"].items() if h != hold_id)
+    calls = sorted(data["calls"] + [t] * others_held)  # what other checks hold counts as made now
     for window, extra in _effective(data, account.windows, t):
-        free = _free_at(data["calls"], t, window, extra, min(need, max(1, window.limit)), usage_at + window.seconds)
+        free = _free_at(calls, t, window, extra, min(need, max(1, window.limit)), usage_at + window.seconds)
         if free > t and (worst is None or free > worst[0]):
             worst = (free, window)
     if worst is not None:
@@ -253,20 +293,58 @@ def decide(raw: Any, *, watch_id: str, account: Account, need: int, pace: bool, 
         return data, Verdict(False, "window", ("CourtListener budget without a token: " if account.anonymous
                                                else "CourtListener budget: ") + spent, worst[0],
                              info=_info(data, account, t))
-    pace_window = _pace_window(account.windows)
-    tokens = 0.0
-    if pace_window is not None:
+    if pace and pace_window is not None:
         tokens, share, _ = _tokens(data, watch_id, pace_window, t)
-        if pace and tokens < 1:
+        first = watch_id not in data["buckets"]
+        # the account's tokens go to the watches that have waited longest first: leave one for each watch
+        # asking lately that holds more of its own share than this one
+        needier = 0 if first else sum(
+            1 for other, seen in data["seen"].items()
+            if other != watch_id and t - seen < RECENT and _tokens(data, other, pace_window, t)[0] > tokens)
+        pooled = 1.0 if first else _account_tokens(data, pace_window, t) - needier
+        if tokens < 1 or pooled < 1:
             every = pace_window.seconds / share
-            detail = (f"CourtListener budget: {pace_window.label} shared by {len(data['seen'])} watches, about one "
-                      f"check of each every {duration(every)}")
-            return data, Verdict(False, "pacing", detail, t + (1 - tokens) * every, info=_info(data, account, t))
-    if take:
+            watches = len(data["seen"])
+            detail = (f"CourtListener budget: {pace_window.label} shared by {watches} watch{'es' if watches > 1 else ''}"
+                      f", about one check of each every {duration(every)}")
+            wait = max((1 - tokens) * every, (1 - pooled) * pace_window.seconds / pace_window.limit)
+            return data, Verdict(False, "pacing", detail, t + wait, info=_info(data, account, t))
+    if not take:
+        return data, Verdict(True, info=_info(data, account, t))
+    if hold_id and need > 1:
+        data["holds"][hold_id] = [need - 1, t + HOLD]
+    return data, _granted(data, account, watch_id, pace_window, t)
+
+
+def _granted(data: dict[str, Any], account: Account, watch_id: str, pace_window: Window | None, t: float) -> Verdict:
+    """Count a call made now (and take it from the watch's share)."""
+    data["calls"].append(t)
+    if pace_window is not None:
+        tokens, _, _ = _tokens(data, watch_id, pace_window, t)
+        data["buckets"][watch_id] = [tokens - 1, t]
+        data["account_bucket"] = [_account_tokens(data, pace_window, t) - 1, t]
+    return Verdict(True, info=_info(data, account, t), at=t)
+
+
+def release(raw: Any, *, account: Account, hold_id: str,
+            clock: Callable[[], float] | None = None) -> tuple[dict[str, Any], None]:
+    """The check has ended: the calls it held and did not make are free again."""
+    data = _load(raw, (clock or now)(), account.windows)
+    data["holds"].pop(hold_id, None)
+    return data, None
+
+
+def record_settled(raw: Any, *, account: Account, at: float,
+                   clock: Callable[[], float] | None = None) -> tuple[dict[str, Any], None]:
+    """A call logged at `at` has been answered now: log it at now instead. CourtListener counted it somewhere in
+    between, so the log's time is then never earlier than CourtListener's, however long the request took."""
+    t = (clock or now)()
+    data = _load(raw, t, account.windows)
+    if at in data["calls"]:
+        data["calls"].remove(at)
         data["calls"].append(t)
-        if pace_window is not None:
-            data["buckets"][watch_id] = [tokens - 1, t]
-    return data, Verdict(True, info=_info(data, account, t))
+        data["calls"].sort()
+    return data, None
 
 
 def _reconcile_state(data: Mapping[str, Any], t: float) -> str:
@@ -368,33 +446,55 @@ class CallBudget:
         self.read_usage = read_usage  # fetches /api-usage/'s `current_usage` rows (None: cannot)
         self.made = 0  # calls counted for this check
         self.info: Mapping[str, Any] = {}
-        self._prepaid = 0
+        self._prepaid: float | None = None  # the call counted by `start`, not made yet: when it was logged
         self._waited = 0.0
+        self._pending: float | None = None  # the call being made: when it was logged
+        self._hold_id = uuid.uuid4().hex[:12]
+        self._held = 0  # calls held at `start` and not made yet
 
     async def start(self, need: int) -> Refusal | None:
         """Admit a check that may make up to `need` calls, counting the first one: None if admitted."""
         refusal = await self._spend(need=need, pace=True)
         if refusal is None:
-            self._prepaid = 1
+            self._prepaid, self._pending = self._pending, None
+            self._held = need - 1
         return refusal
 
+    async def finish(self) -> None:
+        """The check has ended: free the calls it held and did not make (a docket found unchanged)."""
+        if self._held > 0:
+            self._held = 0
+            await self.ctx.update_shared(self.account.key, lambda raw: release(
+                raw, account=self.account, hold_id=self._hold_id))
+
     async def take(self) -> Refusal | None:
-        """One call (the one counted at `start` first): None if it may be made now."""
-        if self._prepaid:
-            self._prepaid -= 1
+        """One call (the one counted at `start` first): None if it may be made now. Call `settle` once it has
+        been answered."""
+        if self._prepaid is not None:
+            self._pending, self._prepaid = self._prepaid, None
             return None
-        return await self._spend(need=1, pace=False)
+        refusal = await self._spend(need=1, pace=False)
+        if refusal is None and self._held > 0:
+            self._held -= 1
+        return refusal
+
+    async def settle(self) -> None:
+        """The call taken last has been answered (or failed): if that took a while, log it at this time."""
+        at, self._pending = self._pending, None
+        if at is not None and now() - at > SETTLE_AFTER:
+            await self.ctx.update_shared(self.account.key, lambda raw: record_settled(raw, account=self.account, at=at))
 
     async def _spend(self, *, need: int, pace: bool) -> Refusal | None:
         for _ in range(1000):  # bounded: each turn waits, reconciles once, or decides
             verdict: Verdict = await self.ctx.update_shared(self.account.key, lambda raw: decide(
-                raw, watch_id=self.watch_id, account=self.account, need=need, pace=pace, take=True))
+                raw, watch_id=self.watch_id, account=self.account, need=need, pace=pace, hold_id=self._hold_id))
             self.info = verdict.info
             if verdict.reconcile:
                 await self._reconcile()
                 continue
             if verdict.granted:
                 self.made += 1
+                self._pending = verdict.at
                 return None
             wait = (verdict.free_at or 0.0) - now()
             if verdict.reason in ("window", "reconciling") and self._waited + wait <= MAX_WAIT:

@@ -94,6 +94,8 @@ class CourtListenerClient:
             if explained is exc:
                 raise
             raise explained from exc
+        finally:
+            await self.budget.settle()
         return _json_object(fetched, what)
 
     async def _explain(self, exc: FetchError, what: str) -> FetchError:

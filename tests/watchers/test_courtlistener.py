@@ -482,18 +482,20 @@ def test_budget_is_never_exceeded_across_many_checks(cl, token, write_config, cl
     assert day["window"] == "16/day" and day["used"] <= 16 and budget["watches"] == 2  # daily_budget still read
 
 
-def test_docket_termination_reassignment_and_caption_are_updates(cl, token, write_config):
+def test_docket_termination_reassignment_and_caption_are_updates(cl, token, write_config, clock):
     """A case terminated, reassigned to another judge, renamed: each is one `updated` alert of the docket item."""
     docket_id = cl.load_recorded()
     path = write_config("watches:\n" + watch_yaml("nvlsp", cl, docket_id=docket_id))
     assert check(path)[0] == 0
 
+    clock.advance(900)
     cl.update_docket(docket_id, date_terminated="2024-06-01")
     code, report = check(path)
     result = watch_result(report, "nvlsp")
     assert code == 0 and kinds(result) == [("updated", "docket:dcd:1:16-cv-00745")]
     assert result["changes"][0]["changed"]["fields.date_terminated"] == {"before": None, "after": "2024-06-01"}
 
+    clock.advance(900)
     cl.update_docket(docket_id, assigned_to_str="Beryl A. Howell")
     code, report = check(path)
     result = watch_result(report, "nvlsp")
@@ -501,6 +503,7 @@ def test_docket_termination_reassignment_and_caption_are_updates(cl, token, writ
     assert result["changes"][0]["changed"] == {
         "fields.assigned_to": {"before": "Paul L. Friedman", "after": "Beryl A. Howell"}}
 
+    clock.advance(900)
     cl.update_docket(docket_id, case_name="National Veterans Legal Services Program v. United States",
                      absolute_url="/docket/4214664/national-veterans-legal-services-program-v-united-states-2/")
     code, report = check(path)  # a caption edit: the docket item, not every entry
