@@ -18,7 +18,7 @@ API endpoints answer HTTP 401 without one, and HTTP 401 to a wrong token.
 
 Throttling, as CourtListener's (Django REST framework's sliding windows, `ExceptionalUserRateThrottle`):
 `rates` gives the windows per caller kind, e.g. `{"user": ["5/min", "50/hour", "125/day"], "anon":
-["100/day"]}`; a call over any window answers HTTP 429 with the Retry-After of that window. Each token
+["100/day"]}`, or for one token (its own tier) under the token; a call over any window answers HTTP 429 with the Retry-After of that window. Each token
 is one caller, every anonymous call another. Time is `clock()` (a test's clock, or the real one).
 `rate_limit()` forces the next answers to be 429. `spend_elsewhere()` counts calls another program
 made with the same token. Every request is recorded with its time and headers (`requests`).
@@ -240,9 +240,13 @@ class CourtListenerServer:
         with self._lock:
             self.history.setdefault(token, []).extend([self.clock()] * calls)
 
+    def _windows(self, caller: str) -> list[tuple[int, int]]:
+        """A caller's throttle windows: its own (a token's membership tier), else those of its kind."""
+        return self.rates.get(caller) or self.rates.get("anon" if caller == "anon" else "user", [])
+
     def _throttle_wait(self, caller: str, now: float) -> float | None:
         """DRF's check, for each of the caller's windows: None if the call may pass (it is then counted)."""
-        windows = self.rates.get("anon" if caller == "anon" else "user", [])
+        windows = self._windows(caller)
         history = self.history.setdefault(caller, [])
         waits = []
         for calls, seconds in windows:
@@ -375,7 +379,7 @@ class CourtListenerServer:
         history = self.history.get(caller, [])
         names = {1: "sec", 60: "min", 3600: "hour", 86400: "day"}
         rows = []
-        for calls, seconds in self.rates.get("user", []):
+        for calls, seconds in self._windows(caller):
             inside = [t for t in history if t > now - seconds]
             reset = (datetime.fromtimestamp(min(inside) + seconds, timezone.utc).isoformat() if inside else None)
             rows.append({"scope": "user", "rate": f"{calls}/{names.get(seconds, seconds)}", "used": len(inside),
