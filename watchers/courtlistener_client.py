@@ -21,7 +21,8 @@ from urllib.parse import urlencode
 from monitor.errors import FetchError, ParseError
 from monitor.models import Fetched
 from watchers.base import CheckContext
-from watchers.courtlistener_budget import CallBudget, Refusal, duration
+from watchers.courtlistener_budget import CallBudget, Refusal
+from watchers.courtlistener_ledger import duration
 from watchers.courtlistener_parse import docket_from_search, results
 from watchers.dockets import DocketNumber
 

@@ -16,6 +16,7 @@ import pytest
 
 import watchers
 import watchers.courtlistener_budget as budget_mod
+import watchers.courtlistener_ledger as ledger_mod
 from monitor.config import loads
 from monitor.models import Item
 from monitor.store import Store
@@ -75,7 +76,7 @@ class Clock:
 def clock(monkeypatch) -> Clock:
     monkeypatch.delenv("COURTLISTENER_TOKEN", raising=False)
     c = Clock()
-    monkeypatch.setattr(budget_mod, "now", c.now)
+    monkeypatch.setattr(ledger_mod, "now", c.now)
     monkeypatch.setattr(budget_mod, "sleep", c.sleep)
     return c
 
