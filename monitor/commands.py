@@ -38,7 +38,19 @@ def cmd_validate(config: Config, args: argparse.Namespace) -> int:
         print(f"  {watch.id:<28} {watch.type:<14} every {every:<8} -> {', '.join(watch.notify or []) or '(record only)'}{flags}")
     for name, notifier in config.notifiers.items():
         print(f"  notifier {name}: {notifier.type}")
+    for warning in _validate_warnings(config):
+        print(f"warning: {warning}")
     return EXIT_OK
+
+
+def _validate_warnings(config: Config) -> list[str]:
+    """What each watcher kind has to say about its watches (valid, but missing a credential, ...)."""
+    from watchers import WATCHERS
+
+    kinds: dict[str, list] = {}
+    for watch in config.watches:
+        kinds.setdefault(watch.type, []).append(watch)
+    return [warning for kind, watches in kinds.items() for warning in WATCHERS[kind].validate_warnings(watches)]
 
 
 # ---------------------------------------------------------------- check

@@ -258,6 +258,23 @@ def _dotted(path: tuple) -> str:
     return out or "(top level)"
 
 
+def _model_at(model: type[BaseModel], path: tuple) -> type[BaseModel]:
+    """The model of the mapping at `path` inside `model` (a nested section such as a watch's `budget`), so that
+    an unknown key there lists that section's keys."""
+    for part in path:
+        if isinstance(part, int):
+            continue
+        field_info = model.model_fields.get(part)
+        if field_info is None:
+            return model
+        nested = [t for t in (field_info.annotation, *getattr(field_info.annotation, "__args__", ()))
+                  if isinstance(t, type) and issubclass(t, BaseModel)]
+        if not nested:
+            return model
+        model = nested[0]
+    return model
+
+
 class _Problems:
     """Problems, each with file:line. The line map is built at the first problem: composing the YAML
     again costs as much as loading it, and a valid file never needs it."""

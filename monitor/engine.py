@@ -14,7 +14,7 @@ import json
 import logging
 import re
 import time
-from collections.abc import Iterable, Mapping, Sequence
+from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass, field, replace
 from datetime import datetime, timedelta
 from typing import Any
@@ -101,6 +101,10 @@ class _Context:
     def set_shared(self, key: str, value: Any) -> None:
         # Kept even in a dry run: it counts real API calls made (a daily budget), not findings.
         self._store.set_notifier_state("_shared", key, value)
+
+    async def update_shared(self, key: str, change: Callable[[Any], tuple[Any, Any]]) -> Any:
+        # Atomic across processes and replicas (a row lock); kept in a dry run too, like set_shared.
+        return await self._store.aio.update_shared_value("_shared", key, change)
 
     async def fetch(self, url: str, *, headers: Mapping[str, str] | None = None, etag: str | None = None,
                     last_modified: str | None = None) -> Fetched:

@@ -144,7 +144,8 @@ def since_text(since: str) -> str:
 def closing_title(name: str, kind: str, since: str, now: datetime) -> str:
     what = {"coverage": "the court feed covers every entry type again",
             "budget": "checks are running again (the API budget has room)",
-            "stale": "the source is changing again"}.get(kind, f"the {kind} gap has closed")
+            "stale": "the source is changing again",
+            "setup": "it can reach its source now"}.get(kind, f"the {kind} gap has closed")
     opened = datetime.fromisoformat(since) if since else now
     return f"{name}: {what} (gap open since {since_text(since)}, {human((now - opened).total_seconds())})"
 

@@ -8,9 +8,9 @@ one request per cycle. Parsing is a pure function of the fetched bytes, so it is
 from __future__ import annotations
 
 import re
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
-from typing import TYPE_CHECKING, Annotated, Any, ClassVar, Protocol
+from typing import TYPE_CHECKING, Annotated, Any, ClassVar, Protocol, TypeVar
 
 from pydantic import AfterValidator, BaseModel, BeforeValidator, ConfigDict, Field, PlainSerializer, field_validator
 
@@ -35,6 +35,8 @@ ScheduleField = Annotated[Schedule, BeforeValidator(_to_schedule), PlainSerializ
 TimezoneField = Annotated[str, AfterValidator(check_timezone)]
 # A delay that may be 0 (off): seconds, or 2s, 1m ...
 DelayField = Annotated[float, BeforeValidator(lambda value: parse_duration(value, allow_zero=True))]
+
+T = TypeVar("T")
 
 WATCH_ID = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._-]{0,99}$")
 
@@ -129,6 +131,12 @@ class CheckContext(Protocol):
 
     def set_shared(self, key: str, value: Any) -> None: ...
 
+    async def update_shared(self, key: str, change: Callable[[Any], tuple[Any, T]]) -> T:
+        """Change shared state atomically across watches, processes and replicas: `change(current value or
+        None) -> (new value, result)` runs under the value's lock (quick, no I/O); returns the result.
+        What an API budget is spent with, so that no two checks take the same last call."""
+        ...
+
 
 class Watcher:
     """Base class. Subclasses set `kind`, `Config`, and implement `check` (or `parse`, via UrlWatcher)."""
@@ -159,6 +167,13 @@ class Watcher:
 
     def cases(self) -> list[tuple[str, DocketNumber]]:
         """The cases this watch follows, as (court, docket number): for pairing sources of one case."""
+        return []
+
+    @classmethod
+    def validate_warnings(cls, watches: Sequence[WatchConfig]) -> list[str]:
+        """Warnings `monitor validate` prints about this kind's watches (all of them at once, so that a
+        problem between watches can be seen too): valid, but will not work as the user probably expects
+        (a credential missing, an old key name). One message per problem, naming the watch."""
         return []
 
     async def check(self, ctx: CheckContext) -> CheckOutcome:

@@ -1,180 +1,189 @@
-"""CourtListener's API quota, kept by the monitor: one account's calls, shared by every `courtlistener` watch.
+"""CourtListener's API quota, kept by the monitor: one account's calls, shared by all its `courtlistener` watches.
 
-CourtListener throttles each account with sliding windows (free accounts: 5 calls a minute, 50 an hour,
-125 a day; `cl/settings/third_party/rest_framework.py`); a throttled call gets HTTP 429 with
-`Retry-After`. The monitor keeps its own log of the calls it made, in the state that all watches share
-and that survives restarts (`CheckContext.get_shared`), and uses it so that it never makes the call
-that would be throttled, and so that a day's calls are spread over the day instead of spent by noon:
+CourtListener throttles each account with several sliding windows at once (free accounts: 5 calls a
+minute, 50 an hour and 125 a day; membership tiers more; `cl/settings/third_party/rest_framework.py`,
+`cl/api/constants.py`) and anonymous callers by address (100 a day). A throttled call gets HTTP 429
+with `Retry-After`. The monitor keeps its own log of the calls each account made, in the state database
+that every watch, process and replica shares, and never makes the call that would be throttled:
 
-- **Never more than the budget.** A call is made only while fewer than `daily_budget` calls were made
-  in the last 24 hours. CourtListener's day is a sliding 24-hour window (Django REST framework's
-  throttle keeps the time of each request), not the calendar day, so the log is one too: a counter
-  reset at midnight UTC would let a busy evening and a busy morning add up to a 429.
-- **A few a minute.** A call waits while `per_minute` calls were made in the last minute (the wait is
-  under a minute; 0 turns this off for paid tiers with high limits).
-- **Spread over the day, fairly.** The budget is split evenly among the watches that used the API in
-  the last 36 hours, and each watch paces its share: it starts a check only while its calls stay
-  within its pro-rata share of the time elapsed, plus some headroom. Formally a token bucket per
-  watch: the share refills continuously (`share / 24 h`), up to a headroom of a tenth of the share
-  (at least 3 calls, enough for a first check); each call takes one token; a check starts only with a
-  whole token left. A check that finds nothing new costs one call, so quiet dockets are checked often
-  and a busy one is slowed down, never the others.
-- **Retry-After is for everyone.** When CourtListener answers 429 anyway (another program using the
-  same account), every courtlistener watch waits until the time it gave.
+- **Every window at once.** A call is made only while each window has room for it: fewer than
+  `per_minute` calls in the last 60 s, `per_hour` in the last hour, `per_day` in the last 24 hours.
+  The windows slide (Django REST framework's throttle keeps each request's time), so the log is a list
+  of call times, not counters reset on the hour. A check starts only with room for two calls (the
+  docket check, then its entries); a call may wait for a full window to free up, at most about a
+  minute per check, else the check is skipped and said so.
+- **Atomic across replicas.** Each decision ("room? then count my call") is one transaction holding
+  the account's row lock (`CheckContext.update_shared`), so two watches, processes or replicas never
+  take the same last call. A call is logged under the lock just before it is sent, and logged again at
+  the time of its answer when that came more than 2 s later; each window is counted a little longer
+  than it is (a tenth of it, at most 10 s). So the log never puts a call earlier than CourtListener
+  counted it by more than that margin, and a slow request cannot free a window too soon.
+- **What other programs spend is seen.** With a token, the account's real usage is read from
+  `GET /api/rest/v4/api-usage/` (its own small throttle; it spends nothing of the quota) before the
+  first call and then once an hour, by one replica at a time: calls CourtListener counted and the log
+  does not (another program, a script, the browser extension on the same account) are added to the
+  windows, and a limit CourtListener reports lower than the configured one (a smaller tier) wins.
+- **Spread over the day, fairly.** The longest window's budget is split evenly among the watches of
+  the account that asked in the last 1.5 windows, and each watch paces its share: a token bucket
+  refilled at `share / window`, holding at most a tenth of the share (at least 2 calls, a first
+  check). The account paces the whole too (a bucket refilled at `limit / window`, holding a twentieth
+  of it; a new watch's first check does not wait for it but is paid from it), so that watches whose
+  shares refill together do not all check in the same hour, and the first checks of 25 new watches are
+  followed by a pause, not by a day spent by noon. A check starts only with a whole token of both; a
+  check that finds nothing new costs one call, so quiet dockets are checked often and a busy one is
+  slowed down, never the others.
+- **Retry-After is for everyone.** A 429 anyway (another program on the account) stops every
+  courtlistener watch of the account until the time CourtListener gave.
 
-The log is read and written without an `await` in between, so the watches of one process, which
-run concurrently in one event loop, never both take the last call. Several replicas sharing one
-PostgreSQL state could race on it; they should share the budget by giving each a `daily_budget` of
-its part.
+The watcher turns a refusal into a warning and, when a case goes unchecked for long, a `budget` gap.
+The rules are pure functions of the stored log and the time, in `watchers/courtlistener_ledger.py`;
+`CallBudget` here is one check's use of them.
 """
 
 from __future__ import annotations
 
 import asyncio
-import math
-import time
-from datetime import datetime, timezone
-from typing import Any
+import uuid
+from collections.abc import Awaitable, Callable, Mapping
+from dataclasses import dataclass
+from typing import Any, Literal
 
+from pydantic import BaseModel, ConfigDict, Field
+
+from watchers import courtlistener_ledger as ledger
 from watchers.base import CheckContext
+from watchers.courtlistener_ledger import (DAY, HOUR, MINUTE, Account, Verdict, Window, decide, reconcile_failed,
+                                           record_block, record_settled, record_usage, release)
 
-SHARED_KEY = "courtlistener:calls"
-DAY = 24 * 3600.0
-MINUTE = 60.0
-ACTIVE = 36 * 3600.0  # a watch that has not asked for this long no longer holds a share
-MIN_HEADROOM = 3.0
+SETTLE_AFTER = 2.0  # a call answered later than this after it was logged is logged again at its answer
+MAX_WAIT = 80.0  # seconds one check may wait for a window to free up, in all (one minute window and its margin)
 
-
-def now() -> float:
-    """The clock (seconds since the epoch). Tests replace it."""
-    return time.time()
+# CourtListener's published per-account limits (cl/api/constants.py): per minute, hour, day (0: none).
+TIERS: dict[str, tuple[int, int, int]] = {
+    "free": (5, 50, 125),
+    "member-1": (10, 75, 300),
+    "member-2": (15, 150, 600),
+    "member-3": (20, 250, 1000),
+    "member-4": (25, 300, 1400),
+    "edu": (20, 1000, 0),
+}
+Tier = Literal["free", "member-1", "member-2", "member-3", "member-4", "edu"]
 
 
 async def sleep(seconds: float) -> None:
-    """How a call waits for the per-minute limit. Tests replace it together with `now`."""
+    """How a call waits for a window to free up. Tests replace it together with `courtlistener_ledger.now`."""
     await asyncio.sleep(seconds)
 
 
-def _when(epoch: float) -> str:
-    return datetime.fromtimestamp(epoch, timezone.utc).strftime("%Y-%m-%d %H:%M UTC")
+class BudgetConfig(BaseModel):
+    """CourtListener's limits for the account of a watch's token."""
+
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+    tier: Tier = Field("free", description="free, member-1 .. member-4 or edu: CourtListener's limits for it")
+    per_minute: int | None = Field(None, ge=0, le=1_000_000, description="calls a minute (0: no limit); default: the tier's")
+    per_hour: int | None = Field(None, ge=0, le=1_000_000, description="calls an hour (0: no limit); default: the tier's")
+    per_day: int | None = Field(None, ge=0, le=10_000_000, description="calls a day (0: no limit); default: the tier's")
+
+    def windows(self) -> tuple[Window, ...]:
+        minute, hour, day = TIERS[self.tier]
+        given = ((MINUTE, self.per_minute, minute), (HOUR, self.per_hour, hour), (DAY, self.per_day, day))
+        return tuple(Window(seconds, value if value is not None else default)
+                     for seconds, value, default in given if (value if value is not None else default) > 0)
 
 
-def _minutes(seconds: float) -> str:
-    if seconds < 90:
-        return f"{max(1, round(seconds))} s"
-    if seconds < 5400:
-        return f"{round(seconds / 60)} min"
-    return f"{seconds / 3600:.1f} h"
+# ------------------------------------------------------------------ one check's use of the log
+
+
+@dataclass(frozen=True, slots=True)
+class Refusal:
+    """Why a check could not call CourtListener now, and from when it may."""
+
+    reason: str
+    detail: str
+    free_at: float | None
 
 
 class CallBudget:
-    """One watch's view of the shared call log, for one check."""
+    """One check's calls against its account's shared log."""
 
-    def __init__(self, ctx: CheckContext, watch_id: str, limit: int, per_minute: int = 5):
+    def __init__(self, ctx: CheckContext, watch_id: str, account: Account,
+                 read_usage: Callable[[], Awaitable[Any]] | None = None):
         self.ctx = ctx
         self.watch_id = watch_id
-        self.limit = limit
-        self.per_minute = per_minute
-        self.made = 0  # calls made by this check
+        self.account = account
+        self.read_usage = read_usage  # fetches /api-usage/'s `current_usage` rows (None: cannot)
+        self.made = 0  # calls counted for this check
+        self.info: Mapping[str, Any] = {}
+        self._prepaid: float | None = None  # the call counted by `start`, not made yet: when it was logged
+        self._waited = 0.0
+        self._pending: float | None = None  # the call being made: when it was logged
+        self._hold_id = uuid.uuid4().hex[:12]
+        self._held = 0  # calls held at `start` and not made yet
 
-    # ------------------------------------------------------------ the shared record
+    async def start(self, need: int) -> Refusal | None:
+        """Admit a check that may make up to `need` calls, counting the first one: None if admitted."""
+        refusal = await self._spend(need=need, pace=True)
+        if refusal is None:
+            self._prepaid, self._pending = self._pending, None
+            self._held = need - 1
+        return refusal
 
-    def _load(self, t: float) -> dict[str, Any]:
-        data = self.ctx.get_shared(SHARED_KEY) or {}
-        calls = [c for c in data.get("calls") or [] if isinstance(c, list) and len(c) == 2 and t - c[0] < DAY]
-        seen = {w: s for w, s in (data.get("seen") or {}).items() if t - s < ACTIVE}
-        buckets = {w: b for w, b in (data.get("buckets") or {}).items() if w in seen}
-        blocked = data.get("blocked_until")
-        return {"calls": calls, "seen": seen, "buckets": buckets,
-                "blocked_until": blocked if blocked and blocked > t else None}
+    async def finish(self) -> None:
+        """The check has ended: free the calls it held and did not make (a docket found unchanged)."""
+        if self._held > 0:
+            self._held = 0
+            await self.ctx.update_shared(self.account.key, lambda raw: release(
+                raw, account=self.account, hold_id=self._hold_id))
 
-    def _save(self, data: dict[str, Any]) -> None:
-        self.ctx.set_shared(SHARED_KEY, data)
-
-    def _share(self, data: dict[str, Any]) -> float:
-        return self.limit / max(1, len(data["seen"]))
-
-    def _headroom(self, share: float) -> float:
-        return max(MIN_HEADROOM, share / 10)
-
-    def _tokens(self, data: dict[str, Any], t: float) -> float:
-        """This watch's tokens now: refilled at its share per day since it last spent, up to the headroom."""
-        share = self._share(data)
-        headroom = self._headroom(share)
-        bucket = data["buckets"].get(self.watch_id)
-        if bucket is None:
-            return headroom
-        tokens, at = bucket
-        return min(headroom, tokens + share * max(0.0, t - at) / DAY)
-
-    # ------------------------------------------------------------ the rules
-
-    def admit(self) -> str | None:
-        """Whether this watch may start a check now: None if so, else why not (for a warning)."""
-        t = now()
-        data = self._load(t)
-        data["seen"][self.watch_id] = t
-        try:
-            if data["blocked_until"]:
-                return (f"CourtListener asked to wait (HTTP 429) until {_when(data['blocked_until'])}: "
-                        "check skipped, no call made")
-            if len(data["calls"]) + min(2, self.limit) > self.limit:  # a changed docket needs two calls
-                free_at = min(c[0] for c in data["calls"]) + DAY
-                return (f"the CourtListener budget is spent ({len(data['calls'])} of {self.limit} calls in the "
-                        f"last 24 hours): check skipped; calls free up from {_when(free_at)}")
-            tokens = self._tokens(data, t)
-            if tokens < 1:
-                share = self._share(data)
-                wait = (1 - tokens) * DAY / share
-                return (f"pacing the CourtListener budget ({self.limit} calls a day, {share:g} for each of "
-                        f"{len(data['seen'])} watches): check skipped, next one possible in about {_minutes(wait)} "
-                        f"(checking every {_minutes(DAY / share)} or less often would fit the budget)")
+    async def take(self) -> Refusal | None:
+        """One call (the one counted at `start` first): None if it may be made now. Call `settle` once it has
+        been answered."""
+        if self._prepaid is not None:
+            self._pending, self._prepaid = self._prepaid, None
             return None
-        finally:
-            self._save(data)
+        refusal = await self._spend(need=1, pace=False)
+        if refusal is None and self._held > 0:
+            self._held -= 1
+        return refusal
 
-    async def acquire(self) -> bool:
-        """Take one call from the budget, waiting for the per-minute limit; False if the day's budget is spent."""
-        while True:
-            t = now()
-            data = self._load(t)
-            if data["blocked_until"] or len(data["calls"]) >= self.limit:
-                return False
-            recent = sorted(c[0] for c in data["calls"] if t - c[0] < MINUTE)
-            if self.per_minute and len(recent) >= self.per_minute:
-                await sleep(recent[-self.per_minute] + MINUTE - t + 0.5)
+    async def settle(self) -> None:
+        """The call taken last has been answered (or failed): if that took a while, log it at this time."""
+        at, self._pending = self._pending, None
+        if at is not None and ledger.now() - at > SETTLE_AFTER:
+            await self.ctx.update_shared(self.account.key, lambda raw: record_settled(raw, account=self.account, at=at))
+
+    async def _spend(self, *, need: int, pace: bool) -> Refusal | None:
+        for _ in range(1000):  # bounded: each turn waits, reconciles once, or decides
+            verdict: Verdict = await self.ctx.update_shared(self.account.key, lambda raw: decide(
+                raw, watch_id=self.watch_id, account=self.account, need=need, pace=pace, hold_id=self._hold_id))
+            self.info = verdict.info
+            if verdict.reconcile:
+                await self._reconcile()
                 continue
-            tokens = self._tokens(data, t)
-            data["buckets"][self.watch_id] = [tokens - 1, t]
-            data["calls"].append([t, self.watch_id])
-            self._save(data)
-            self.made += 1
-            return True
+            if verdict.granted:
+                self.made += 1
+                self._pending = verdict.at
+                return None
+            wait = (verdict.free_at or 0.0) - ledger.now()
+            if verdict.reason in ("window", "reconciling") and self._waited + wait <= MAX_WAIT:
+                wait = max(0.5, wait + 0.5)
+                self._waited += wait
+                await sleep(wait)
+                continue
+            return Refusal(verdict.reason or "window", verdict.detail, verdict.free_at)
+        raise RuntimeError("CourtListener budget: no decision after 1000 turns")  # cannot happen
 
-    def block(self, seconds: float) -> float:
-        """CourtListener said 429: no watch calls it again for `seconds`. Returns the time it may."""
-        t = now()
-        data = self._load(t)
-        until = t + max(1.0, seconds)
-        data["blocked_until"] = max(until, data["blocked_until"] or 0)
-        self._save(data)
-        return data["blocked_until"]
+    async def _reconcile(self) -> None:
+        asked_at = ledger.now()
+        rows = await self.read_usage() if self.read_usage is not None else None
+        if rows is None:
+            await self.ctx.update_shared(self.account.key, lambda raw: reconcile_failed(raw, account=self.account))
+            return
+        await self.ctx.update_shared(self.account.key, lambda raw: record_usage(
+            raw, account=self.account, asked_at=asked_at, rows=rows))
 
-    def info(self) -> dict[str, Any]:
-        """What status shows: calls used and left in the last 24 hours, and this watch's part."""
-        t = now()
-        data = self._load(t)
-        used = len(data["calls"])
-        out: dict[str, Any] = {
-            "used": used, "limit": self.limit, "left": max(0, self.limit - used), "window": "24h",
-            "this_watch": sum(1 for c in data["calls"] if c[1] == self.watch_id),
-            "watches": max(1, len(data["seen"])),
-            "share": round(self._share(data), 1),
-        }
-        if data["blocked_until"]:
-            out["blocked_until"] = _when(data["blocked_until"])
-        return out
-
-    @staticmethod
-    def wait_text(seconds: float) -> str:
-        return _minutes(math.ceil(seconds))
+    async def block(self, seconds: float) -> float:
+        """CourtListener said 429: every watch of the account pauses. Returns the time it may call again."""
+        return await self.ctx.update_shared(self.account.key, lambda raw: record_block(
+            raw, account=self.account, seconds=seconds))

@@ -68,7 +68,7 @@ watches:
 
 @pytest.fixture
 def cl() -> Iterator[CourtListenerServer]:
-    server = CourtListenerServer(allow_anonymous=True).start()
+    server = CourtListenerServer().start()
     for case in (CHAU, SF, ILLINOIS, ARIZONA_BK, ALABAMA):
         server.add_docket(**case)
     server.add_entry(CHAU["id"], {"entry_number": 1, "date_filed": "2018-04-17", "description": "COMPLAINT against "

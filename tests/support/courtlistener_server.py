@@ -9,12 +9,21 @@ parts are recorded and which are built from the documented fields):
 - `GET /api/rest/v4/search/?type=rd&q=docket_id:<id>&order_by=entry_date_filed desc` (RECAP documents)
 - `GET /api/rest/v4/search/?type=r&q=..&court=..&docket_number=..` (dockets: what `monitor find` and
   `monitor follow` ask; words of `q` must all be in the case name or number)
+- `GET /api/rest/v4/search/?type=r&court=<ids>&docket_number=<number>` (cases, with up to 3 documents)
+- `GET /api/rest/v4/api-usage/`: the token's calls per throttle window, as CourtListener reports them
 - `GET /docket/<id>/feed/`: the Atom feed, rendered as Django's Atom1Feed renders `DocketFeed`
   (cl/opinion_page/feeds.py); no token needed.
 
-API calls need `Authorization: Token <token>` (HTTP 401 otherwise, unless `allow_anonymous`). The
-server can be told to throttle (`rate_limit`: HTTP 429 with Retry-After). Every request is recorded
-with its headers (`requests`).
+Who may call what, as CourtListener's views say (`cl/search/api_views.py`): the search API answers
+without a token (`AllowAny`; `anonymous_search=False` makes it refuse, as if that changed); the other
+API endpoints answer HTTP 401 without one, and HTTP 401 to a wrong token.
+
+Throttling, as CourtListener's (Django REST framework's sliding windows, `ExceptionalUserRateThrottle`):
+`rates` gives the windows per caller kind, e.g. `{"user": ["5/min", "50/hour", "125/day"], "anon":
+["100/day"]}`, or for one token (its own tier) under the token; a call over any window answers HTTP 429 with the Retry-After of that window. Each token
+is one caller, every anonymous call another. Time is `clock()` (a test's clock, or the real one).
+`rate_limit()` forces the next answers to be 429. `spend_elsewhere()` counts calls another program
+made with the same token. Every request is recorded with its time and headers (`requests`).
 
 Data is edited through `add_docket`, `add_entry`, `update_entry` and `update_docket`; like
 CourtListener, adding or changing an entry bumps the docket's `date_modified`.
@@ -26,6 +35,8 @@ import copy
 import json
 import re
 import threading
+import time
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import datetime, timedelta, timezone
 from html import escape
@@ -71,6 +82,8 @@ class Request:
     path: str
     query: dict[str, str]
     headers: dict[str, str]
+    at: float = 0.0  # the server's clock when it arrived
+    status: int = 0  # what it was answered
 
     @property
     def authorization(self) -> str | None:
@@ -81,7 +94,49 @@ class Request:
 
     @property
     def is_api(self) -> bool:
-        return self.path.startswith(API + "/")
+        """A call counted against the quota (the usage check has its own throttle and is not)."""
+        return self.path.startswith(API + "/") and self.path != API + "/api-usage/"
+
+    @property
+    def caller(self) -> str:
+        auth = self.authorization
+        return auth.removeprefix("Token ") if auth else "anon"
+
+
+_PERIODS = {"s": 1, "m": 60, "h": 3600, "d": 86400}
+
+
+def parse_rate(rate: str) -> tuple[int, int]:
+    """DRF's "5/min", "50/hour", "125/day" (only the period's first letter counts) as (calls, seconds)."""
+    calls, _, period = rate.partition("/")
+    return int(calls), _PERIODS[period.strip()[0]]
+
+
+def words(text: str) -> list[str]:
+    """What an Elasticsearch text field indexes of a docket number: its words, lowercased."""
+    return re.findall(r"[a-z0-9]+", text.lower())
+
+
+def phrase_match(field_text: str, query: str, slop: int = 1) -> bool:
+    """`match_phrase` with `slop` (CourtListener's docket_number filter): the query's words in this order,
+    with at most `slop` other words among them."""
+    have, want = words(field_text), words(query)
+    if not want:
+        return True
+    for start, word in enumerate(have):
+        if word != want[0]:
+            continue
+        position, skipped, matched = start + 1, 0, True
+        for wanted in want[1:]:
+            while position < len(have) and have[position] != wanted and skipped < slop:
+                position, skipped = position + 1, skipped + 1
+            if position >= len(have) or have[position] != wanted:
+                matched = False
+                break
+            position += 1
+        if matched:
+            return True
+    return False
 
 
 def _docket_template() -> dict[str, Any]:
@@ -124,13 +179,18 @@ class _QuietServer(ThreadingHTTPServer):
 
 
 class CourtListenerServer:
-    def __init__(self, *, token: str | None = TOKEN, recap_api_access: bool = True, allow_anonymous: bool = False):
-        self.token = token
+    def __init__(self, *, token: str | None = TOKEN, tokens: Sequence[str] = (), recap_api_access: bool = True,
+                 anonymous_search: bool = True, rates: Mapping[str, Sequence[str]] | None = None,
+                 clock: Callable[[], float] = time.time):
+        self.tokens = {t for t in (token, *tokens) if t}
         self.recap_api_access = recap_api_access
-        self.allow_anonymous = allow_anonymous
+        self.anonymous_search = anonymous_search
+        self.rates = {kind: [parse_rate(r) for r in values] for kind, values in (rates or {}).items()}
+        self.clock = clock
         self.dockets: dict[int, dict[str, Any]] = {}
         self.entries: dict[int, list[dict[str, Any]]] = {}
         self.requests: list[Request] = []
+        self.history: dict[str, list[float]] = {}  # caller -> times of its counted calls (DRF's throttle history)
         self._throttle: list[float] = []  # Retry-After of the next throttled answers
         self._clock = datetime(2025, 3, 3, 9, 0, tzinfo=timezone(timedelta(hours=-8)))
         self._ids = 3_000_000_000
@@ -148,8 +208,10 @@ class CourtListenerServer:
                 query = {k: v[-1] for k, v in parse_qs(parts.query, keep_blank_values=True).items()}
                 request = Request("GET", parts.path, query, dict(self.headers.items()))
                 with server._lock:
+                    request.at = server.clock()
                     server.requests.append(request)
                     status, headers, body = server._answer(request)
+                    request.status = status
                 self.send_response(status)
                 for name, value in headers.items():
                     self.send_header(name, value)
@@ -172,7 +234,14 @@ class CourtListenerServer:
     # ------------------------------------------------------------ what was asked
 
     def api_requests(self, path: str | None = None) -> list[Request]:
+        """Calls counted against a quota (not the usage check), optionally only those under `path`."""
         return [r for r in self.requests if r.is_api and (path is None or r.path.startswith(API + path))]
+
+    def usage_requests(self) -> list[Request]:
+        return [r for r in self.requests if r.path == API + "/api-usage/"]
+
+    def throttled(self) -> list[Request]:
+        return [r for r in self.requests if r.status == 429]
 
     def feed_requests(self) -> list[Request]:
         return [r for r in self.requests if r.path.endswith("/feed/")]
@@ -183,6 +252,29 @@ class CourtListenerServer:
         """The next `times` API calls answer HTTP 429 with this Retry-After."""
         with self._lock:
             self._throttle.extend([retry_after] * times)
+
+    def spend_elsewhere(self, calls: int, token: str = TOKEN) -> None:
+        """Another program made `calls` calls with this token just now: they count in its windows."""
+        with self._lock:
+            self.history.setdefault(token, []).extend([self.clock()] * calls)
+
+    def _windows(self, caller: str) -> list[tuple[int, int]]:
+        """A caller's throttle windows: its own (a token's membership tier), else those of its kind."""
+        return self.rates.get(caller) or self.rates.get("anon" if caller == "anon" else "user", [])
+
+    def _throttle_wait(self, caller: str, now: float) -> float | None:
+        """DRF's check, for each of the caller's windows: None if the call may pass (it is then counted)."""
+        windows = self._windows(caller)
+        history = self.history.setdefault(caller, [])
+        waits = []
+        for calls, seconds in windows:
+            inside = [t for t in history if t > now - seconds]
+            if len(inside) >= calls:
+                waits.append(seconds - (now - min(inside)))
+        if waits:
+            return max(waits)
+        history.append(now)
+        return None
 
     # ------------------------------------------------------------ data
 
@@ -267,16 +359,25 @@ class CourtListenerServer:
             if path.startswith("/docket/") and path.endswith("/feed/"):
                 return self._feed(path)
             return 404, {"Content-Type": "text/html"}, b"<!DOCTYPE html><html><body>Not found</body></html>"
+        auth = request.authorization
+        rest = path[len(API):]
+        anonymous_ok = rest == "/search/" and self.anonymous_search
+        if auth is None and not anonymous_ok:
+            return self._json(401, {"detail": "Authentication credentials were not provided."},
+                              **{"WWW-Authenticate": 'Basic realm="api"'})
+        if auth is not None and auth.removeprefix("Token ") not in self.tokens:
+            return self._json(401, {"detail": "Invalid token."}, **{"WWW-Authenticate": 'Basic realm="api"'})
+        if rest == "/api-usage/":
+            return self._json(200, self._usage(request.caller))
         if self._throttle:
             wait = self._throttle.pop(0)
             return self._json(429, {"detail": f"Request was throttled. Expected available in {wait:g} seconds."},
                               **{"Retry-After": f"{wait:g}"})
-        auth = request.authorization
-        if auth is None and not self.allow_anonymous:
-            return self._json(401, {"detail": "Authentication credentials were not provided."})
-        if auth is not None and auth != f"Token {self.token}":
-            return self._json(401, {"detail": "Invalid token."})
-        rest = path[len(API):]
+        wait = self._throttle_wait(request.caller, request.at)
+        if wait is not None:
+            wait = max(1, round(wait))
+            return self._json(429, {"detail": f"Request was throttled. Expected available in {wait} seconds."},
+                              **{"Retry-After": str(wait)})
         if rest == "/dockets/":
             return self._dockets(request.query)
         if rest.startswith("/dockets/"):
@@ -288,6 +389,25 @@ class CourtListenerServer:
         if rest == "/search/":
             return self._search(request.query)
         return self._json(404, {"detail": "Not found."})
+
+    def _usage(self, caller: str) -> dict[str, Any]:
+        """`/api-usage/` (rows as courtlistener-api-client's tests show them: scope, rate, used, limit, remaining,
+        window_seconds, reset_at, blocked)."""
+        now = self.clock()
+        history = self.history.get(caller, [])
+        names = {1: "sec", 60: "min", 3600: "hour", 86400: "day"}
+        rows = []
+        for calls, seconds in self._windows(caller):
+            inside = [t for t in history if t > now - seconds]
+            reset = (datetime.fromtimestamp(min(inside) + seconds, timezone.utc).isoformat() if inside else None)
+            rows.append({"scope": "user", "rate": f"{calls}/{names.get(seconds, seconds)}", "used": len(inside),
+                         "limit": calls, "remaining": max(calls - len(inside), 0), "window_seconds": seconds,
+                         "reset_at": reset, "blocked": False})
+        rows.append({"scope": "api_usage", "rate": "10/min", "used": 1, "limit": 10, "remaining": 9,
+                     "window_seconds": 60, "reset_at": None, "blocked": False})
+        day = datetime.fromtimestamp(now, timezone.utc).date().isoformat()
+        return {"current_usage": rows, "historical_usage": {day: len(history), "total": len(history)},
+                "membership": None}
 
     @staticmethod
     def _select(obj: dict[str, Any], query: dict[str, str]) -> dict[str, Any]:
@@ -344,7 +464,8 @@ class CourtListenerServer:
         if query.get("type") == "r":
             return self._search_dockets(query)
         if query.get("type") != "rd" or not q.startswith("docket_id:"):
-            return self._json(400, {"detail": "this stand-in only answers type=rd&q=docket_id:<id>"})
+            return self._json(400, {"detail": "this stand-in only answers type=rd&q=docket_id:<id> and "
+                                              "type=r&court=..&docket_number=.."})
         docket_id = int(q.split(":", 1)[1])
         docs = []
         entries = sorted(self.entries.get(docket_id, []), key=lambda e: e.get("date_filed") or "", reverse=True)
@@ -365,7 +486,7 @@ class CourtListenerServer:
         for docket in self.dockets.values():
             if courts and docket["court_id"] not in courts:
                 continue
-            if query.get("docket_number") and not _words(query["docket_number"]) <= _words(docket["docket_number"]):
+            if query.get("docket_number") and not phrase_match(docket["docket_number"], query["docket_number"]):
                 continue
             if fielded:
                 value = docket["id"] if fielded.group(1) == "docket_id" else docket.get("pacer_case_id")
@@ -376,10 +497,17 @@ class CourtListenerServer:
             found.append(self._docket_result(docket))
         return self._json(200, {"count": len(found), "next": None, "previous": None, "results": found[:PAGE]})
 
-    @staticmethod
-    def _docket_result(docket: dict[str, Any]) -> dict[str, Any]:
+    def _first_documents(self, docket: dict[str, Any]) -> list[dict[str, Any]]:
+        """Up to 3 of a docket's documents, as nested in a `type=r` search result (without `docket_id`)."""
+        docs = [self._search_result(docket["id"], e, d) for e in self._ordered(docket["id"])
+                for d in e.get("recap_documents") or []][:3]
+        for doc in docs:
+            doc.pop("docket_id", None)
+        return docs
+
+    def _docket_result(self, docket: dict[str, Any]) -> dict[str, Any]:
         """One docket as `DocketESResultSerializer` (search v4, type=r) gives it: the keys of
-        `recap_type_v4_api_keys` in cl/lib/test_helpers.py, nested documents left out."""
+        `recap_type_v4_api_keys` in cl/lib/test_helpers.py, with up to 3 of its documents."""
         name, citation = COURT_NAMES.get(docket["court_id"], (docket["court_id"], docket["court_id"]))
         created = docket.get("date_created")
         return {
@@ -394,7 +522,7 @@ class CourtListenerServer:
             "party": [], "party_id": [], "referredTo": None, "referred_to_id": None,
             "suitNature": docket.get("nature_of_suit") or "", "trustee_str": None,
             "meta": {"timestamp": created, "date_created": created, "score": {"bm25": 1.0}, "more_docs": False},
-            "recap_documents": [],
+            "recap_documents": self._first_documents(docket),
         }
 
     @staticmethod

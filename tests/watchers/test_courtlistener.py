@@ -4,7 +4,6 @@ alerts, and one filing seen by two sources being one alert then one update."""
 
 from __future__ import annotations
 
-import asyncio
 import json
 import re
 from collections.abc import Iterator
@@ -17,6 +16,7 @@ import pytest
 
 import watchers
 import watchers.courtlistener_budget as budget_mod
+import watchers.courtlistener_ledger as ledger_mod
 from monitor.config import loads
 from monitor.models import Item
 from monitor.store import Store
@@ -24,7 +24,6 @@ from tests.conftest import run_cli
 from tests.support.courtlistener_server import TOKEN, CourtListenerServer, options_fields, recorded
 from watchers.base import CheckContext, CheckOutcome, Watcher, WatchConfig
 from watchers.courtlistener import CourtListenerConfig
-from watchers.courtlistener_budget import CallBudget
 from watchers.dockets import entry_item, parse_docket_number
 
 RECORDED_ID = 4214664  # NVLSP v. United States, D.D.C. 1:16-cv-00745 (recorded docs example + webhook entry 140)
@@ -77,7 +76,7 @@ class Clock:
 def clock(monkeypatch) -> Clock:
     monkeypatch.delenv("COURTLISTENER_TOKEN", raising=False)
     c = Clock()
-    monkeypatch.setattr(budget_mod, "now", c.now)
+    monkeypatch.setattr(ledger_mod, "now", c.now)
     monkeypatch.setattr(budget_mod, "sleep", c.sleep)
     return c
 
@@ -280,7 +279,9 @@ def test_entries_become_docket_entry_items(cl, token, write_config):
     status = json.loads(run_cli("status", "--config", str(path), "--json").out)
     info = status["watches"][0]["info"]
     assert info["entries_via"] == "docket-entries" and info["recap_api_access"] is True
-    assert info["budget"]["used"] == 2 and info["budget"]["limit"] == 125 and info["budget"]["left"] == 123
+    assert info["budget"]["windows"] == [{"window": "5/min", "used": 2}, {"window": "50/hour", "used": 2},
+                                         {"window": "125/day", "used": 2}]
+    assert info["budget"]["left"] == 3 and info["budget"]["account"] == "token"  # the tightest window: 5/min
 
 
 def test_stub_filled_in_later_is_one_update(cl, token, write_config):
@@ -373,15 +374,57 @@ def test_without_a_token_only_the_atom_feed_is_read(cl, write_config):
     assert code == 0 and watch_result(report, "nvlsp")["unchanged"] and cl.api_requests() == []
 
 
-def test_without_a_token_or_docket_id_the_failure_says_what_to_set(cl, write_config):
-    """CourtListener refuses an anonymous lookup; the check fails and says to set docket_id or a token."""
+def test_without_a_token_the_case_is_found_by_search_and_followed_by_its_feed(cl, write_config):
+    """No token, only court and number: the docket id is found through the search API (the one CourtListener
+    answers anonymously), kept, and the public feed is followed; a new filing is alerted."""
+    cl.add_docket(**SF_V_TRUMP)
+    cl.add_docket(**{**SF_V_TRUMP, "id": 900007777, "court_id": "cacd", "absolute_url": "/docket/900007777/x/"})
+    cl.add_entry(900001350, stub_entry(1, "Complaint", date="2025-02-07"))
+    path = write_config("notifiers:\n  out: {type: console}\nwatches:\n"
+                        + watch_yaml("sf", cl, court="cand", docket_number="25-cv-1350"))
+    code, report = check(path)
+    assert code == 0, report
+    [search, feed] = cl.requests
+    assert search.path == "/api/rest/v4/search/" and search.authorization is None
+    assert search.query == {"type": "r", "court": "cand", "docket_number": "25-cv-01350"}
+    assert feed.path == "/docket/900001350/feed/" and feed.authorization is None
+    assert watch_result(report, "sf")["baseline"]
+    assert cl.api_requests("/dockets/") == []  # what answers 401 without a token is never asked
+
+    cl.add_entry(900001350, stub_entry(2, "Motion for Preliminary Injunction"))
+    result = run_cli("check", "--config", str(path))
+    assert result.code == 0, result.out + result.err
+    assert [r.path for r in cl.requests[2:]] == ["/docket/900001350/feed/"]  # the id was kept: no second lookup
+    assert "Motion for Preliminary Injunction" in result.out  # the console notifier's alert
+    history = json.loads(run_cli("history", "--config", str(path), "--json").out)
+    assert [(c["kind"], c["key"]) for c in history] == [("added", "entry:cand:3:25-cv-01350:2")]
+    status = json.loads(run_cli("status", "--config", str(path), "--json").out)
+    info = status["watches"][0]["info"]
+    assert info["docket_id"] == 900001350 and info["entries_via"] == "feed"
+
+
+def test_without_a_token_a_refused_lookup_is_one_status_not_a_failure_each_cycle(cl, write_config, monkeypatch):
+    """If CourtListener refuses anonymous lookups, the check says once what to do (token or docket_id), fails no
+    cycle, calls nothing more until a day later, and works as soon as a token is set."""
+    cl.anonymous_search = False
     cl.add_docket(**SF_V_TRUMP)
     path = write_config("watches:\n" + watch_yaml("sf", cl, court="cand", docket_number="3:25-cv-01350"))
     code, report = check(path)
     result = watch_result(report, "sf")
-    assert code == 1 and not result["ok"]
-    assert "set docket_id" in result["error"] and "COURTLISTENER_TOKEN" in result["error"]
-    assert all(r.authorization is None for r in cl.requests)
+    assert code == 0 and result["ok"] and result["unchanged"]
+    [warning] = result["warnings"]
+    assert "needs COURTLISTENER_TOKEN or docket_id" in warning and "https://www.courtlistener.com/profile/api-token/" in warning
+    assert len(cl.requests) == 1 and cl.requests[0].status == 401
+
+    for _ in range(3):
+        code, report = check(path)
+        result = watch_result(report, "sf")
+        assert code == 0 and result["ok"] and result["warnings"] == []
+    assert len(cl.requests) == 1  # not asked again every cycle
+
+    monkeypatch.setenv("COURTLISTENER_TOKEN", TOKEN)
+    code, report = check(path)
+    assert code == 0 and watch_result(report, "sf")["items"] == 1  # the docket item: found with the token
 
 
 def test_429_is_a_failure_that_says_how_long_to_wait(cl, token, write_config):
@@ -410,7 +453,8 @@ def test_429_is_a_failure_that_says_how_long_to_wait(cl, token, write_config):
 
 
 def test_budget_is_never_exceeded_across_many_checks(cl, token, write_config, clock):
-    """Two busy watches checked every 15 minutes for a day and a half never exceed the budget in any 24 hours."""
+    """Two busy watches checked every 15 minutes for a day and a half never exceed the budget in any 24 hours
+    (given with the old key `daily_budget`, still read)."""
     cl.add_docket(**SF_V_TRUMP)
     cl.load_recorded()
     path = write_config("watches:\n"
@@ -435,21 +479,24 @@ def test_budget_is_never_exceeded_across_many_checks(cl, token, write_config, cl
     assert min(per_watch) >= 0.35 * sum(per_watch), per_watch  # shared fairly
     status = json.loads(run_cli("status", "--config", str(path), "--json").out)
     budget = status["watches"][0]["info"]["budget"]
-    assert budget["limit"] == 16 and budget["used"] + budget["left"] == 16 and budget["watches"] == 2
+    day = budget["windows"][-1]
+    assert day["window"] == "16/day" and day["used"] <= 16 and budget["watches"] == 2  # daily_budget still read
 
 
-def test_docket_termination_reassignment_and_caption_are_updates(cl, token, write_config):
+def test_docket_termination_reassignment_and_caption_are_updates(cl, token, write_config, clock):
     """A case terminated, reassigned to another judge, renamed: each is one `updated` alert of the docket item."""
     docket_id = cl.load_recorded()
     path = write_config("watches:\n" + watch_yaml("nvlsp", cl, docket_id=docket_id))
     assert check(path)[0] == 0
 
+    clock.advance(900)
     cl.update_docket(docket_id, date_terminated="2024-06-01")
     code, report = check(path)
     result = watch_result(report, "nvlsp")
     assert code == 0 and kinds(result) == [("updated", "docket:dcd:1:16-cv-00745")]
     assert result["changes"][0]["changed"]["fields.date_terminated"] == {"before": None, "after": "2024-06-01"}
 
+    clock.advance(900)
     cl.update_docket(docket_id, assigned_to_str="Beryl A. Howell")
     code, report = check(path)
     result = watch_result(report, "nvlsp")
@@ -457,6 +504,7 @@ def test_docket_termination_reassignment_and_caption_are_updates(cl, token, writ
     assert result["changes"][0]["changed"] == {
         "fields.assigned_to": {"before": "Paul L. Friedman", "after": "Beryl A. Howell"}}
 
+    clock.advance(900)
     cl.update_docket(docket_id, case_name="National Veterans Legal Services Program v. United States",
                      absolute_url="/docket/4214664/national-veterans-legal-services-program-v-united-states-2/")
     code, report = check(path)  # a caption edit: the docket item, not every entry
@@ -595,73 +643,3 @@ def test_engine_rss_stub_then_courtlistener_is_one_update(cl, token, write_confi
     assert kinds(watch_result(report, "rss")) == [] and kinds(result) == [("updated", "entry:cand:3:25-cv-01350:2")]
     assert result["changes"][0]["changed"]["fields.description"]["before"] is None
     assert result["changes"][0]["item"]["fields"]["sources"] == ["courtlistener", "pacer_rss"]
-
-
-# ------------------------------------------------------------------ the budget rules, offline
-
-
-class SharedOnly:
-    """Just the shared-state part of a CheckContext."""
-
-    def __init__(self) -> None:
-        self.shared: dict[str, Any] = {}
-        self.state: dict[str, Any] = {}
-        self.watch_id = "x"
-
-    def get_shared(self, key: str) -> Any:
-        return json.loads(json.dumps(self.shared.get(key)))
-
-    def set_shared(self, key: str, value: Any) -> None:
-        self.shared[key] = json.loads(json.dumps(value))
-
-
-async def _one_check(ctx: SharedOnly, watch_id: str, limit: int, calls: int, per_minute: int = 0) -> int:
-    budget = CallBudget(ctx, watch_id, limit, per_minute)
-    if budget.admit():
-        return 0
-    made = 0
-    for _ in range(calls):
-        if not await budget.acquire():
-            break
-        made += 1
-    return made
-
-
-def test_budget_spreads_calls_over_the_day(clock):
-    """One watch checked every minute spends its 125 calls evenly: never more than pro-rata plus headroom."""
-    ctx = SharedOnly()
-    start = clock.now()
-    spent: list[float] = []
-    for _ in range(2 * 24 * 60):
-        spent += [clock.now()] * asyncio.run(_one_check(ctx, "w", 125, 1))
-        elapsed = clock.now() - start
-        assert len([t for t in spent if clock.now() - t < 86400]) <= 125
-        if elapsed < 86400:
-            assert len(spent) <= 125 * elapsed / 86400 + 13
-        clock.advance(60)
-    first_day = [t for t in spent if t - start < 86400]
-    assert 120 <= len(first_day) <= 125
-    six_hours = [t for t in spent if t - start < 6 * 3600]
-    assert len(six_hours) <= 125 / 4 + 13
-
-
-def test_budget_share_is_fair_and_per_minute_waits(clock):
-    """Watches checked in a fixed order get even shares, and a burst waits for the per-minute limit."""
-    ctx = SharedOnly()
-    made = {"a": 0, "b": 0, "c": 0}
-    for _ in range(24 * 12):
-        for name in made:  # always in this order: "a" asks first every time
-            made[name] += asyncio.run(_one_check(ctx, name, 60, 1))
-        clock.advance(300)
-    assert sum(made.values()) <= 60 + 3 and min(made.values()) >= 15
-
-    ctx, start = SharedOnly(), clock.now()
-    assert asyncio.run(_one_check(ctx, "burst", 125, 8, per_minute=5)) == 8
-    assert clock.now() - start >= 60  # the sixth call waited for the first to be a minute old
-
-    ctx = SharedOnly()
-    budget = CallBudget(ctx, "w", 125)
-    until = budget.block(120)
-    assert budget.admit().startswith("CourtListener asked to wait") and until == clock.now() + 120
-    clock.advance(121)
-    assert CallBudget(ctx, "w", 125).admit() is None
