@@ -221,7 +221,8 @@ class Engine:
             found = diff(watch.id, previous, items, now=now, baseline=baseline,
                          notify_baseline=self.notify_baseline or watch.notify_baseline)
             if found.duplicates:
-                result.warnings.append(f"{len(found.duplicates)} items listed twice by the source; kept the first")
+                result.warnings.append(f"{len(found.duplicates)} items listed twice by the source; kept one version "
+                                       "of each (the one already recorded, if listed)")
             changes = [replace(c, uid=new_uid()) for c in found.changes]
             changes, routes = self._fuse(watch, changes)
             result.ok, result.baseline, result.changes, result.item_count = True, baseline, changes, len(items)

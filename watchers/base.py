@@ -8,7 +8,7 @@ one request per cycle. Parsing is a pure function of the fetched bytes, so it is
 from __future__ import annotations
 
 import re
-from collections.abc import Mapping
+from collections.abc import Iterator, Mapping
 from dataclasses import dataclass, field
 from typing import Annotated, Any, ClassVar, Protocol
 
@@ -136,6 +136,25 @@ class Watcher:
         raise NotImplementedError
 
 
+@dataclass(frozen=True, slots=True)
+class Parsed:
+    """What a UrlWatcher's parser found in one body.
+
+    `warnings` reach the user like a check's (a repaired feed, a skipped item, a date left out);
+    `source_count` is as in CheckOutcome (how many items the source listed before the watcher's own
+    selection). It unpacks as `(items, info)`, the shape `parse_with_info` returned before parsers
+    could warn, so `items, info = watcher.parse_with_info(fetched)` keeps working.
+    """
+
+    items: list[Item]
+    info: Mapping[str, Any] = field(default_factory=dict)
+    warnings: tuple[str, ...] = ()
+    source_count: int | None = None
+
+    def __iter__(self) -> Iterator[Any]:
+        return iter((self.items, self.info))
+
+
 class UrlWatcher(Watcher):
     """A watcher that reads one URL per check and parses it: feeds, HTML listings, simple JSON.
 
@@ -173,13 +192,17 @@ class UrlWatcher(Watcher):
         state = {"etag": fetched.etag, "last_modified": fetched.last_modified, "body_hash": body_hash}
         if body_hash == previous.get("body_hash"):
             return CheckOutcome(items=None, state=state)
-        items, info = self.parse_with_info(fetched)
-        return CheckOutcome(items=items, state=state, info=info)
+        parsed = self.parse_with_info(fetched)
+        if not isinstance(parsed, Parsed):  # a plugin's parse_with_info written as a plain (items, info)
+            parsed = Parsed(*parsed)
+        return CheckOutcome(items=parsed.items, state=state, info=parsed.info, warnings=parsed.warnings,
+                            source_count=parsed.source_count)
 
     def parse(self, fetched: Fetched) -> list[Item]:
         """Pure: the items in a fetched body. Raises ParseError when the body is not what it should be."""
         raise NotImplementedError
 
-    def parse_with_info(self, fetched: Fetched) -> tuple[list[Item], Mapping[str, Any]]:
-        """Items plus facts about the source worth showing in status (a feed's title, its coverage)."""
-        return self.parse(fetched), {}
+    def parse_with_info(self, fetched: Fetched) -> Parsed | tuple[list[Item], Mapping[str, Any]]:
+        """Items, facts about the source worth showing in status (a feed's title, its coverage) and
+        warnings for the user. Overriding it with a plain `(items, info)` tuple works too."""
+        return Parsed(self.parse(fetched))
