@@ -55,11 +55,13 @@ def diff(
     now: datetime,
     baseline: bool = False,
     notify_baseline: bool = False,
+    complete: bool = True,
 ) -> DiffResult:
     """Changes between the stored snapshot and what the source lists now.
 
     `baseline` is True on a watch's first successful check: everything is recorded, and changes are
-    only reported when `notify_baseline` is set.
+    only reported when `notify_baseline` is set. `complete` is False when some listed items could not
+    be read: nothing is then taken as removed (the unread ones may be among the missing).
     """
     changes: list[Change] = []
     upserts: list[Item] = []
@@ -93,7 +95,7 @@ def diff(
         else:
             seen.append(item.key)
 
-    gone = [key for key, stored in previous.items() if stored.present and key not in current_keys]
+    gone = [key for key, stored in previous.items() if stored.present and key not in current_keys] if complete else []
     if not baseline:
         changes.extend(Change(watch_id, "removed", previous[key].item, detected_at=now) for key in gone)
     return DiffResult(changes, upserts, seen, gone, duplicates)

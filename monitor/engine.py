@@ -218,7 +218,7 @@ class Engine:
                 items = flt.apply(items)
             items = [strip_transient(i) for i in items]
             baseline = not state.baseline_done or config_changed
-            found = diff(watch.id, previous, items, now=now, baseline=baseline,
+            found = diff(watch.id, previous, items, now=now, baseline=baseline, complete=not outcome.incomplete,
                          notify_baseline=self.notify_baseline or watch.notify_baseline)
             if found.duplicates:
                 result.warnings.append(f"{len(found.duplicates)} items listed twice by the source; kept one version "

@@ -86,6 +86,9 @@ class CheckOutcome:
     # The watcher's gaps open as of this check, all of them (a kind it reported before and not now has
     # closed); None when this check cannot tell (a 304 answer), so whatever was open stays open.
     gaps: tuple[Gap, ...] | None = None
+    # Some listed items could not be read (skipped, each named in `warnings`): what `items` lacks may
+    # still be at the source, so the diff takes nothing as removed.
+    incomplete: bool = False
 
 
 class CheckContext(Protocol):
@@ -141,15 +144,15 @@ class Parsed:
     """What a UrlWatcher's parser found in one body.
 
     `warnings` reach the user like a check's (a repaired feed, a skipped item, a date left out);
-    `source_count` is as in CheckOutcome (how many items the source listed before the watcher's own
-    selection). It unpacks as `(items, info)`, the shape `parse_with_info` returned before parsers
-    could warn, so `items, info = watcher.parse_with_info(fetched)` keeps working.
+    `source_count` and `incomplete` are as in CheckOutcome. It unpacks as `(items, info)`, the shape
+    `parse_with_info` returned before parsers could warn, so `items, info = watcher.parse_with_info(fetched)` keeps working.
     """
 
     items: list[Item]
     info: Mapping[str, Any] = field(default_factory=dict)
     warnings: tuple[str, ...] = ()
     source_count: int | None = None
+    incomplete: bool = False
 
     def __iter__(self) -> Iterator[Any]:
         return iter((self.items, self.info))
@@ -196,7 +199,7 @@ class UrlWatcher(Watcher):
         if not isinstance(parsed, Parsed):  # a plugin's parse_with_info written as a plain (items, info)
             parsed = Parsed(*parsed)
         return CheckOutcome(items=parsed.items, state=state, info=parsed.info, warnings=parsed.warnings,
-                            source_count=parsed.source_count)
+                            source_count=parsed.source_count, incomplete=parsed.incomplete)
 
     def parse(self, fetched: Fetched) -> list[Item]:
         """Pure: the items in a fetched body. Raises ParseError when the body is not what it should be."""

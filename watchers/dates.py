@@ -28,6 +28,7 @@ import email.utils
 import re
 from collections.abc import Callable
 from datetime import datetime, timedelta, timezone, tzinfo
+from functools import lru_cache
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 
@@ -82,6 +83,7 @@ def _region(name: str) -> tzinfo:
         return timezone(timedelta(hours=hours))
 
 
+@lru_cache(maxsize=256)  # a feed writes the same zone on every item
 def _zone(text: str | None, regional: bool) -> tzinfo | None:
     """The zone a zone token names; None when absent, unknown, or RFC 2822's `-0000`."""
     if not text:
@@ -113,19 +115,17 @@ def _year(text: str) -> int:
 
 def _build(found: re.Match[str], month: int, *, regional: bool) -> datetime:
     groups = found.groupdict()
-    hour = int(groups.get("hour") or 0)
-    ampm = (groups.get("ampm") or "").lower().replace(".", "")
-    if ampm:
-        if not 1 <= hour <= 12:
+    hours = int(groups["hour"] or 0)
+    if groups["ampm"]:
+        if not 1 <= hours <= 12:
             raise DateError("is out of range (hour with AM/PM)")
-        hour = hour % 12 + (12 if ampm == "pm" else 0)
+        hours = hours % 12 + (12 if groups["ampm"].lower().startswith("p") else 0)
     zone = _zone(groups.get("zone"), regional)
     try:
-        moment = datetime(_year(found.group("year")), month, int(found.group("day")), hour,
-                          int(groups.get("minute") or 0), int(groups.get("second") or 0))
+        return datetime(_year(groups["year"]), month, int(groups["day"]), hours, int(groups["minute"] or 0),
+                        int(groups["second"] or 0), tzinfo=zone)
     except ValueError as exc:
         raise DateError(f"is out of range ({exc})") from None
-    return moment if zone is None else moment.replace(tzinfo=zone)
 
 
 def _month(name: str) -> int:
@@ -144,7 +144,8 @@ def parse_datetime(text: str | None, *, regional: bool = False) -> datetime | No
     if text is None:
         return None
     if not isinstance(text, str):
-        raise DateError(f"is a {type(text).__name__}, not text")
+        kind = {"int": "a number", "float": "a number", "bool": "true/false", "list": "a list", "dict": "an object"}
+        raise DateError(f"is {kind.get(type(text).__name__, type(text).__name__)}, not text")
     text = " ".join(text.split())
     if not text:
         return None

@@ -72,7 +72,7 @@ from monitor.errors import ParseError
 from monitor.models import Fetched, Item
 from watchers.base import CheckContext, CheckOutcome, UrlWatchConfig, UrlWatcher, WatchConfig
 from watchers.jsonapi import NameList, load_json, result_name
-from watchers.listing import capped, read_each, without_repeats
+from watchers.listing import Problems, capped, read_each, without_repeats
 from watchers.textutil import canonical_url, clean_url, html_to_text, squash
 
 DEFAULT_URL = "https://www.justice.gov/api/v1/press_releases.json"
@@ -251,7 +251,7 @@ class DojWatcher(UrlWatcher):
         state["results_hash"] = digest
         if digest == previous.get("results_hash"):
             return CheckOutcome(items=None, state=state)
-        warnings: list[str] = []
+        warnings = Problems()
         items, skipped = self.select(raws, warnings, self.page_url(0))
         info: dict[str, Any] = {"read": len(raws), "pages": pages_read, "kept": len(items)}
         if total is not None:
@@ -260,4 +260,5 @@ class DojWatcher(UrlWatcher):
             info["skipped"] = skipped
             warnings.append(f"{skipped} releases without uuid, number or url were skipped")
         # source_count: `component`/`topic` leaving nothing is a quiet day, not a broken source
-        return CheckOutcome(items=items, state=state, info=info, warnings=capped(warnings), source_count=len(raws))
+        return CheckOutcome(items=items, state=state, info=info, warnings=capped(warnings), source_count=len(raws),
+                            incomplete=warnings.skipped > 0)

@@ -60,7 +60,7 @@ from monitor.models import Fetched, Item
 from watchers.base import CheckContext, CheckOutcome, UrlWatchConfig, UrlWatcher, WatchConfig
 from watchers.dates import iso_day
 from watchers.jsonapi import NameList, load_json, result_name
-from watchers.listing import capped, label, read_each, without_repeats
+from watchers.listing import Problems, capped, label, read_each, without_repeats
 from watchers.textutil import clean_url, html_to_text, squash
 
 DEFAULT_URL = "https://www.federalregister.gov/api/v1/documents.json"
@@ -250,7 +250,7 @@ class FederalRegisterWatcher(UrlWatcher):
         state["results_hash"] = digest
         if digest == previous.get("results_hash"):
             return CheckOutcome(items=None, state=state)
-        warnings: list[str] = []
+        warnings = Problems()
         items, outside, skipped = self.select(raws, warnings, self.first_url())
         info: dict[str, Any] = {**about, "read": len(raws), "pages": pages}
         if outside:
@@ -260,4 +260,5 @@ class FederalRegisterWatcher(UrlWatcher):
         if skipped:
             info["skipped"] = skipped
             warnings.append(f"{skipped} documents without a document_number were skipped")
-        return CheckOutcome(items=items, state=state, info=info, warnings=capped(warnings))
+        return CheckOutcome(items=items, state=state, info=info, warnings=capped(warnings),
+                            incomplete=warnings.skipped > 0)

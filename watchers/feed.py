@@ -35,8 +35,9 @@ from pydantic import Field
 from monitor.errors import ParseError
 from monitor.models import Fetched, Item
 from watchers.base import Parsed, UrlWatchConfig, UrlWatcher, WatchConfig
-from watchers.listing import capped, label, read_each
-from watchers.textutil import absolute_url, canonical_url, clean_url, html_to_text, iso_date, squash
+from watchers.listing import Problems, capped, label, read_each
+from watchers.dates import iso_date
+from watchers.textutil import absolute_url, canonical_url, clean_url, html_to_text, squash
 from watchers.xmlsafe import parse_xml
 
 __all__ = ["FeedConfig", "FeedWatcher", "channel_info", "entries", "entry_name", "feed_kind", "parse_entry",
@@ -215,14 +216,15 @@ class FeedWatcher(UrlWatcher):
         return self.parse_with_info(fetched).items
 
     def parse_with_info(self, fetched: Fetched) -> Parsed:
-        warnings: list[str] = []
+        warnings = Problems()
         root = parse_xml(fetched.body, fetched.url, warnings)
         include_body = getattr(self.config, "include_body", False)
         agency = getattr(self.config, "agency", None)
         items = read_entries(root, fetched.url, warnings,
                              lambda entry, position: parse_entry(entry, fetched.url, include_body=include_body,
                                                                  warnings=warnings, position=position))
-        return Parsed([with_agency(i, agency) for i in items], {"feed": channel_info(root)}, capped(warnings))
+        return Parsed([with_agency(i, agency) for i in items], {"feed": channel_info(root)}, capped(warnings),
+                      incomplete=warnings.skipped > 0)
 
 
 def read_entries(root: etree._Element, url: str, warnings: list[str],

@@ -34,8 +34,9 @@ from pydantic import Field, field_validator, model_validator
 from monitor.errors import ParseError
 from monitor.models import Fetched, Item
 from watchers.base import Parsed, UrlWatchConfig, UrlWatcher, WatchConfig
-from watchers.listing import capped, label, read_each
-from watchers.textutil import absolute_url, canonical_url, clean_url, iso_date, squash
+from watchers.listing import Problems, capped, label, read_each
+from watchers.dates import iso_date
+from watchers.textutil import absolute_url, canonical_url, clean_url, squash
 
 LINK_FIELDS = {"link", "url", "href"}
 
@@ -108,7 +109,7 @@ class HtmlWatcher(UrlWatcher):
             raise ParseError(f"{fetched.url}: the item selector {config.item!r} matches nothing on this page "
                              "(a wrong selector, an error page, or a redesign?). Set allow_empty: true if the "
                              "listing can really be empty.")
-        warnings: list[str] = []
+        warnings = Problems()
         keyless = 0
 
         def read(numbered: tuple[int, dict[str, str]]) -> Item | None:
@@ -118,9 +119,9 @@ class HtmlWatcher(UrlWatcher):
             return item
 
         items = read_each(list(enumerate(rows, 1)), read, warnings=warnings, url=fetched.url,
-                          name=lambda _, numbered: label(numbered[0], numbered[1].get("title"), numbered[1].get("link")))
+                          name=lambda _, row: label(row[0], row[1].get("title"), row[1].get("link")))
         info = {"matched": len(rows), "skipped": keyless} if keyless else {"matched": len(rows)}
-        return Parsed(items, info, capped(warnings))
+        return Parsed(items, info, capped(warnings), incomplete=warnings.skipped > 0)
 
     def _item(self, row: dict[str, str], base_url: str, warnings: list[str] | None = None,
               position: int = 0) -> Item | None:

@@ -6,7 +6,10 @@ unexpected type, a quirk nobody has seen yet) is skipped with a warning naming i
 position, and the others are read. When every one of them fails, that is a ParseError: a source whose
 items are all unreadable is broken, and must not look like a source that lists nothing.
 
-Warnings are capped (`capped`), so a source broken everywhere gives a few lines, not hundreds; and
+The warnings go to a `Problems` list, which also counts the items skipped: a listing with skipped
+items is incomplete (`Parsed.incomplete`), so what it lacks is not taken as removed - the source may
+still list it. Warnings are capped (`capped`), so a source broken everywhere gives a few lines, not
+hundreds; and
 `without_repeats` merges items a source lists twice word for word (a page shifted between two
 requests), leaving to `monitor.diff` only the real conflicts: one key, two different contents.
 """
@@ -27,6 +30,20 @@ R = TypeVar("R")
 
 MAX_NAMED = 5  # skipped items named in one warning
 MAX_WARNINGS = 12  # warnings of one check spelled out
+
+
+class Problems(list[str]):
+    """The warnings of one parse, and how many listed items had to be skipped as unreadable."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.skipped = 0
+
+
+def note_skipped(warnings: list[str] | None, count: int) -> None:
+    """Count skipped items, when the warnings go to a `Problems` list (a plain list only warns)."""
+    if isinstance(warnings, Problems):
+        warnings.skipped += count
 
 
 def label(position: int, title: str | None = None, link: str | None = None, *, kind: str = "item") -> str:
@@ -67,6 +84,7 @@ def read_each(things: Sequence[T], read: Callable[[T], R | None], *, name: Calla
                          f"(the first: {failed[0]}); is this still the source it was?")
     if failed:
         count = len(failed)
+        note_skipped(warnings, count)
         named = "; ".join(failed[:MAX_NAMED]) + (f"; and {count - MAX_NAMED} more" if count > MAX_NAMED else "")
         warnings.append(f"{count} {what}{'s' if count > 1 else ''} of {len(things)} could not be read and "
                         f"{'were' if count > 1 else 'was'} skipped (the others were read): {named}")

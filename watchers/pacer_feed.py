@@ -23,7 +23,7 @@ from monitor.errors import ParseError
 from watchers.dates import Where, aware
 from watchers.dockets import normalize_pacer_doc_id
 from watchers.feed import channel_info, entries, feed_kind
-from watchers.listing import label, read_each
+from watchers.listing import Problems, label, read_each
 from watchers.textutil import clean_url, squash
 from watchers.xmlsafe import parse_xml
 
@@ -121,6 +121,7 @@ class ParsedFeed:
     item_count: int  # RSS items before multi-event items were merged
     # a repaired feed, items that could not be read, dates left out: each named, for the user
     warnings: tuple[str, ...] = ()
+    skipped: int = 0  # items that could not be read
 
 
 # ---------------------------------------------------------------- court kinds
@@ -348,12 +349,12 @@ def parse_feed(body: bytes, url: str, *, court: str) -> ParsedFeed:
     # parse_xml honours the declared encoding (PACER feeds are ISO-8859-1), refuses entity
     # declarations, turns an HTML error or login page served with status 200 into a ParseError, and
     # repairs what real feeds break (a bare `&` in a case name), saying so in `warnings`.
-    warnings: list[str] = []
+    warnings = Problems()
     root = parse_xml(body, url, warnings)
     if feed_kind(root) != "rss" or root.find("channel") is None:
         raise ParseError(f"{url}: not a PACER RSS feed (no RSS <channel>); check the `url` or `court`")
     items = entries(root)
-    parsed = read_each(list(enumerate(items, 1)), lambda numbered: parse_entry(numbered[1], court, warnings, numbered[0]),
-                       name=lambda _, numbered: item_name(*numbered), warnings=warnings, url=url)
+    parsed = read_each(list(enumerate(items, 1)), lambda one: parse_entry(one[1], court, warnings, one[0]),
+                       name=lambda _, one: item_name(*one), warnings=warnings, url=url)
     channel = _channel(root, warnings)
-    return ParsedFeed(channel, merge_events(parsed), len(items), tuple(warnings))
+    return ParsedFeed(channel, merge_events(parsed), len(items), tuple(warnings), warnings.skipped)

@@ -74,7 +74,7 @@ from pydantic import Field, field_validator, model_validator
 from monitor.models import Fetched, Item
 from watchers.base import CheckContext, CheckOutcome, Parsed, UrlWatchConfig, UrlWatcher, WatchConfig
 from watchers.dockets import DocketNumber, entry_item, parse_docket_number
-from watchers.listing import capped
+from watchers.listing import Problems, capped, label, read_each
 from watchers.pacer_feed import FeedChannel, ParsedFeed, RssEntry, is_appellate, parse_feed
 from watchers.textutil import squash
 
@@ -183,12 +183,16 @@ class PacerRssWatcher(UrlWatcher):
         if fetched.body_hash == ctx.state.get("body_hash"):
             return CheckOutcome(items=None, state=state)
         parsed = self.parse_with_info(fetched)
-        return CheckOutcome(items=parsed.items, state=state, info=parsed.info, warnings=parsed.warnings)
+        return CheckOutcome(items=parsed.items, state=state, info=parsed.info, warnings=parsed.warnings,
+                            incomplete=parsed.incomplete)
 
     def parse_with_info(self, fetched: Fetched) -> Parsed:
         feed = parse_feed(fetched.body, fetched.url, court=self.court)
-        items, info = self.read(feed)
-        return Parsed(items, info, capped([*feed.warnings, *self.warnings(feed)]))
+        warnings = Problems()
+        warnings.extend(feed.warnings)
+        items, info = self.read(feed, warnings)
+        return Parsed(items, info, capped([*warnings, *self.warnings(feed)]),
+                      incomplete=feed.skipped + warnings.skipped > 0)
 
     def parse(self, fetched: Fetched) -> list[Item]:
         return self.parse_with_info(fetched).items
@@ -217,16 +221,22 @@ class PacerRssWatcher(UrlWatcher):
             pacer_seq=entry.pacer_seq_no or entry.guid_seq, source=self.kind, fallback_key=fallback,
         )
 
-    def read(self, feed: ParsedFeed) -> tuple[list[Item], dict[str, Any]]:
-        """The followed cases' entries, one item per entry, and the feed's facts for status."""
+    def read(self, feed: ParsedFeed, warnings: list[str] | None = None) -> tuple[list[Item], dict[str, Any]]:
+        """The followed cases' entries, one item per entry, and the feed's facts for status. An entry
+        that cannot be made an item is skipped with a warning naming it (in `warnings`)."""
+        def followed(entry: RssEntry) -> Item | None:
+            follows, terms = self.follows(entry)
+            if not follows:
+                return None
+            item = self.to_item(entry)
+            return item.with_matched(terms) if terms else item
+
+        found = read_each(feed.entries, followed, warnings=[] if warnings is None else warnings, url=self.url,
+                          name=lambda position, entry: label(position, f"{entry.title_docket} {entry.raw_case_name}"),
+                          what="entry")
         items: dict[str, Item] = {}
         repeated = 0
-        for entry in feed.entries:
-            followed, terms = self.follows(entry)
-            if not followed:
-                continue
-            item = self.to_item(entry)
-            item = item.with_matched(terms) if terms else item
+        for item in found:
             if item.key in items:
                 # PACER sometimes lists an entry twice. The later-entered version wins, else the smaller
                 # content: never the first listed, so a re-ordered feed cannot flip it (an "updated").

@@ -1,4 +1,4 @@
-"""Small text helpers shared by the parsers: HTML to plain text, dates to ISO 8601, URL identity.
+"""Small text helpers shared by the parsers: HTML to plain text, URL identity (dates: `watchers.dates`).
 
 Tracking parameters (`utm_*`, `fbclid`, `gclid`, `mc_cid`, ... : `TRACKING_PARAMETERS`) say how a reader
 came to a link, not what it links to. `clean_url` removes them from every link a watcher keeps (an
@@ -15,8 +15,6 @@ from urllib.parse import parse_qsl, unquote_plus, urlencode, urljoin, urlsplit, 
 
 import lxml.html
 from lxml import etree
-
-from watchers.dates import iso_date  # noqa: F401 - re-exported: parsers import it from here
 
 # Campaign and click-tracking parameters of the common analytics, ad and mail tools (Google Analytics
 # and Ads, Meta, Microsoft, Yandex, Mailchimp, HubSpot, Marketo, Instagram, Twitter, Vero, Piwik/Matomo).

@@ -51,7 +51,7 @@ from monitor.models import Fetched, Item
 from watchers.base import Parsed, UrlWatchConfig, UrlWatcher, WatchConfig
 from watchers.feed import NS, channel_info, parse_entry, parse_xml, read_entries
 from watchers.jsonapi import NameList
-from watchers.listing import capped
+from watchers.listing import Problems, capped
 from watchers.textutil import html_to_text, squash
 
 _APPEARED_FIRST = re.compile(r"The post .+ appeared first on .+", re.DOTALL)
@@ -159,7 +159,7 @@ class WordPressWatcher(UrlWatcher):
         return self.parse_with_info(fetched).items
 
     def parse_with_info(self, fetched: Fetched) -> Parsed:
-        warnings: list[str] = []
+        warnings = Problems()
         root = parse_xml(fetched.body, fetched.url, warnings)
         feed = channel_info(root)
         agency = self.config.agency or self.default_agency or site_name(feed.get("title"))  # type: ignore[attr-defined]
@@ -168,4 +168,4 @@ class WordPressWatcher(UrlWatcher):
         items = [i for i in posts if self._selected(i)]
         # source_count: `categories` leaving nothing is a quiet day for those categories, not a broken feed
         return Parsed(items, {"feed": feed, "entries": len(posts), "kept": len(items)}, capped(warnings),
-                      source_count=len(posts))
+                      source_count=len(posts), incomplete=warnings.skipped > 0)

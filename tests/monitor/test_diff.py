@@ -83,6 +83,12 @@ def test_reordered_duplicates_never_alert_updated():
             assert result.changes == [] and result.seen == ["k1"] and result.duplicates == ["k1"]
 
 
+def test_an_incomplete_listing_removes_nothing():
+    """When some listed items could not be read, what is missing is not taken as removed."""
+    result = diff("w", snapshot(item(1), item(2)), [item(1, "Corrected")], now=NOW, complete=False)
+    assert [c.kind for c in result.changes] == ["updated"] and result.gone == []
+
+
 def test_empty_result_from_a_source_that_had_items_is_suspicious():
     """Zero items where there were some is flagged (treated as a failure by the engine)."""
     assert suspicious_empty(snapshot(item(1), item(2)), 0) == 2
