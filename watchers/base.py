@@ -145,7 +145,7 @@ class Parsed:
 
     `warnings` reach the user like a check's (a repaired feed, a skipped item, a date left out);
     `source_count` and `incomplete` are as in CheckOutcome. It unpacks as `(items, info)`, the shape
-    `parse_with_info` returned before parsers could warn, so `items, info = watcher.parse_with_info(fetched)` keeps working.
+    `parse_with_info` returned before parsers could warn, so `items, info = parse_with_info(...)` works.
     """
 
     items: list[Item]

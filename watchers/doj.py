@@ -208,7 +208,7 @@ class DojWatcher(UrlWatcher):
         config = self.config
         skipped = 0
 
-        def read(raw: Mapping[str, Any]) -> Item | None:
+        def read(_: int, raw: Mapping[str, Any]) -> Item | None:
             nonlocal skipped
             if not (_wanted(_terms(raw.get("component")), config.component)  # type: ignore[attr-defined]
                     and _wanted(_terms(raw.get("topic")), config.topic)):  # type: ignore[attr-defined]

@@ -204,9 +204,8 @@ class FederalRegisterWatcher(UrlWatcher):
         outside = skipped = 0
         notes = [] if warnings is None else warnings
 
-        def read(numbered: tuple[int, Mapping[str, Any]]) -> Item | None:
+        def read(position: int, raw: Mapping[str, Any]) -> Item | None:
             nonlocal outside, skipped
-            position, raw = numbered
             kind, subtype, published = raw.get("type"), raw.get("subtype"), raw.get("publication_date")
             if ((known_types and types and isinstance(kind, str) and kind not in types)
                     or (subtypes and kind == "Presidential Document" and isinstance(subtype, str)
@@ -218,8 +217,8 @@ class FederalRegisterWatcher(UrlWatcher):
             skipped += item is None
             return item
 
-        items = read_each(list(enumerate(raws, 1)), read, warnings=notes, url=url or self.url, what="document",
-                          name=lambda _, numbered: result_name(numbered[0], numbered[1], "title", "document_number"))
+        items = read_each(raws, read, warnings=notes, url=url or self.url, what="document",
+                          name=lambda position, raw: result_name(position, raw, "title", "document_number"))
         return without_repeats(items), outside, skipped
 
     def parse(self, fetched: Fetched) -> list[Item]:

@@ -35,13 +35,13 @@ from pydantic import Field
 from monitor.errors import ParseError
 from monitor.models import Fetched, Item
 from watchers.base import Parsed, UrlWatchConfig, UrlWatcher, WatchConfig
-from watchers.listing import Problems, capped, label, read_each
 from watchers.dates import iso_date
+from watchers.listing import Problems, capped, label, read_each
 from watchers.textutil import absolute_url, canonical_url, clean_url, html_to_text, squash
 from watchers.xmlsafe import parse_xml
 
 __all__ = ["FeedConfig", "FeedWatcher", "channel_info", "entries", "entry_name", "feed_kind", "parse_entry",
-           "parse_xml"]
+           "parse_xml", "read_entries"]
 
 NS = {
     "atom": "http://www.w3.org/2005/Atom",
@@ -233,14 +233,13 @@ def read_entries(root: etree._Element, url: str, warnings: list[str],
     an entry with nothing to identify it by (no link, guid or title) is named in a warning too."""
     unnamed: list[str] = []
 
-    def one(numbered: tuple[int, etree._Element]) -> Item | None:
-        item = read(numbered[1], numbered[0])
+    def one(position: int, entry: etree._Element) -> Item | None:
+        item = read(entry, position)
         if item is None:
-            unnamed.append(entry_name(*numbered))
+            unnamed.append(entry_name(position, entry))
         return item
 
-    items = read_each(list(enumerate(entries(root), 1)), one, name=lambda _, numbered: entry_name(*numbered),
-                      warnings=warnings, url=url)
+    items = read_each(entries(root), one, name=entry_name, warnings=warnings, url=url)
     if unnamed:
         warnings.append(f"{len(unnamed)} item(s) with no link, guid or title skipped: {', '.join(unnamed[:5])}")
     return items

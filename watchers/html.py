@@ -34,8 +34,8 @@ from pydantic import Field, field_validator, model_validator
 from monitor.errors import ParseError
 from monitor.models import Fetched, Item
 from watchers.base import Parsed, UrlWatchConfig, UrlWatcher, WatchConfig
-from watchers.listing import Problems, capped, label, read_each
 from watchers.dates import iso_date
+from watchers.listing import Problems, capped, label, read_each
 from watchers.textutil import absolute_url, canonical_url, clean_url, squash
 
 LINK_FIELDS = {"link", "url", "href"}
@@ -112,14 +112,14 @@ class HtmlWatcher(UrlWatcher):
         warnings = Problems()
         keyless = 0
 
-        def read(numbered: tuple[int, dict[str, str]]) -> Item | None:
+        def read(position: int, row: dict[str, str]) -> Item | None:
             nonlocal keyless
-            item = self._item(numbered[1], fetched.url, warnings, numbered[0])
+            item = self._item(row, fetched.url, warnings, position)
             keyless += item is None
             return item
 
-        items = read_each(list(enumerate(rows, 1)), read, warnings=warnings, url=fetched.url,
-                          name=lambda _, row: label(row[0], row[1].get("title"), row[1].get("link")))
+        items = read_each(rows, read, warnings=warnings, url=fetched.url,
+                          name=lambda position, row: label(position, row.get("title"), row.get("link")))
         info = {"matched": len(rows), "skipped": keyless} if keyless else {"matched": len(rows)}
         return Parsed(items, info, capped(warnings), incomplete=warnings.skipped > 0)
 

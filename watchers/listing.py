@@ -60,15 +60,16 @@ def _reason(exc: Exception) -> str:
     return f"{type(exc).__name__}: {text}" if text else type(exc).__name__
 
 
-def read_each(things: Sequence[T], read: Callable[[T], R | None], *, name: Callable[[int, T], str],
+def read_each(things: Sequence[T], read: Callable[[int, T], R | None], *, name: Callable[[int, T], str],
               warnings: list[str], url: str, what: str = "item") -> list[R]:
-    """`read(thing)` for each thing, in order, leaving out None results. A thing whose reading raises is
-    skipped and named in one warning; ParseError when all of them raised."""
+    """`read(position, thing)` for each thing, in order (positions count from 1), leaving out None
+    results. A thing whose reading raises is skipped and named (`name(position, thing)`) in one
+    warning; ParseError when all of them raised."""
     results: list[R] = []
     failed: list[str] = []
     for position, thing in enumerate(things, 1):
         try:
-            result = read(thing)
+            result = read(position, thing)
         except Exception as exc:  # noqa: BLE001 - whatever breaks one item must not blind the watch
             log.debug("%s: %s %d unreadable", url, what, position, exc_info=True)
             try:

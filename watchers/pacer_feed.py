@@ -354,7 +354,7 @@ def parse_feed(body: bytes, url: str, *, court: str) -> ParsedFeed:
     if feed_kind(root) != "rss" or root.find("channel") is None:
         raise ParseError(f"{url}: not a PACER RSS feed (no RSS <channel>); check the `url` or `court`")
     items = entries(root)
-    parsed = read_each(list(enumerate(items, 1)), lambda one: parse_entry(one[1], court, warnings, one[0]),
-                       name=lambda _, one: item_name(*one), warnings=warnings, url=url)
+    parsed = read_each(items, lambda position, item: parse_entry(item, court, warnings, position), name=item_name,
+                       warnings=warnings, url=url)
     channel = _channel(root, warnings)
     return ParsedFeed(channel, merge_events(parsed), len(items), tuple(warnings), warnings.skipped)

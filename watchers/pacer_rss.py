@@ -224,7 +224,7 @@ class PacerRssWatcher(UrlWatcher):
     def read(self, feed: ParsedFeed, warnings: list[str] | None = None) -> tuple[list[Item], dict[str, Any]]:
         """The followed cases' entries, one item per entry, and the feed's facts for status. An entry
         that cannot be made an item is skipped with a warning naming it (in `warnings`)."""
-        def followed(entry: RssEntry) -> Item | None:
+        def followed(_: int, entry: RssEntry) -> Item | None:
             follows, terms = self.follows(entry)
             if not follows:
                 return None

@@ -41,8 +41,6 @@ class Repair:
         return out
 
 
-
-
 def _cp1252_fallback(exc: UnicodeError) -> tuple[str, int]:
     """Decode-error handler: undecodable bytes read as Windows-1252 (else Latin-1), the usual culprit."""
     assert isinstance(exc, UnicodeDecodeError)
@@ -296,5 +294,6 @@ def split_items(text: str) -> ItemSplit | None:
     for (_, end, _), following in zip(spans, [*spans[1:], (len(text), 0, True)]):
         skeleton.append(text[end:following[0]])
     return ItemSplit(skeleton="".join(skeleton),
-                     chunks=[(start, text[start:end], closed) for start, end, closed in spans], opening="".join(tag.group() for tag in ancestors),
+                     chunks=[(start, text[start:end], closed) for start, end, closed in spans],
+                     opening="".join(tag.group() for tag in ancestors),
                      closing="".join(f"</{tag.group(2)}>" for tag in reversed(ancestors)), depth=len(ancestors))
