@@ -9,9 +9,8 @@ items are all unreadable is broken, and must not look like a source that lists n
 The warnings go to a `Problems` list, which also counts the items skipped: a listing with skipped
 items is incomplete (`Parsed.incomplete`), so what it lacks is not taken as removed - the source may
 still list it. Warnings are capped (`capped`), so a source broken everywhere gives a few lines, not
-hundreds; and
-`without_repeats` merges items a source lists twice word for word (a page shifted between two
-requests), leaving to `monitor.diff` only the real conflicts: one key, two different contents.
+hundreds; and `without_repeats` merges items a source lists twice word for word (a page shifted
+between two requests), leaving to `monitor.diff` only the real conflicts: one key, two contents.
 """
 
 from __future__ import annotations

@@ -3,13 +3,15 @@
 Every XML reader of the monitor (`feed`, `pacer_rss`, `wordpress`/`whitehouse`, `courtlistener`'s docket
 feed) calls `parse_xml`. A well-formed document is parsed once, strictly, exactly as before; only when
 that fails are the repairs below tried, each one only where the strict parser's rules were broken, and
-the result is parsed strictly again. What was repaired is reported in one warning ("the source's XML
-was malformed (bare '&' at line 12); repaired: 3 bare '&' escaped"), which reaches `monitor check`,
-`--json`, the logs and status through the watch's warnings.
+the result is parsed strictly again. What was repaired is reported in a warning ("the source's XML
+was malformed (bare '&' at line 12); repaired: 3 bare '&' escaped (first at line 12)"), the items left
+out in another, and both reach `monitor check`, `--json` and the logs through the watch's warnings.
 
 Safety, before and after any repair: an empty body, an HTML page (an error or login page served with
 status 200) and a document declaring XML entities (entity-expansion "billion laughs" attacks, external
-entities) are refused, never repaired; no DTD is loaded and nothing is read from the network.
+entities) are refused, never repaired; no DTD is loaded and nothing is read from the network. A
+document cut short (its root element never ends: a download broken off) is refused too: its last item
+would be half a text, and the items after it would look removed.
 
 Repairs, for breakage seen in real feeds:
 - the encoding: a byte-order mark; bytes that are not valid in the declared encoding (a UTF-8 feed with
