@@ -2,7 +2,8 @@
 
 Invariants (DESIGN.md 2-4):
 - identity, not appearance: items are compared by `key`, so re-ordering or re-rendering never changes
-  anything; an item that rolled off a feed's window and comes back is not new;
+  anything; an item that rolled off a feed's window and comes back is not new; when a source lists
+  one key twice with different contents, the version kept does not depend on the order either;
 - a failure is not a change: the caller never calls `diff` for a failed check, and `suspicious_empty`
   turns "the source suddenly lists nothing" into a failure instead of a mass removal;
 - first sight is a baseline: the first diff of a watch records everything and reports nothing, unless
@@ -25,12 +26,25 @@ class DiffResult:
     upserts: list[Item]  # rows to write: new, changed, or back from absence
     seen: list[str]  # present and unchanged
     gone: list[str]  # present before, absent now
-    duplicates: list[str] = field(default_factory=list)  # keys listed twice by the source (first kept)
+    duplicates: list[str] = field(default_factory=list)  # keys listed twice by the source (one kept: `preferred`)
 
 
 def changed_fields(before: Item, after: Item) -> tuple[str, ...]:
     old, new = before.content(), after.content()
     return tuple(name for name in dict.fromkeys([*old, *new]) if old.get(name) != new.get(name))
+
+
+def preferred(one: Item, other: Item, stored: StoredItem | None) -> Item:
+    """Of two versions of one key in one listing, the one to keep, whatever their order: the version
+    already recorded if it is one of them (so a source listing an old and a new version is not an
+    update every time it re-orders them), else the smaller content hash, then the smaller terms."""
+    def rank(item: Item) -> tuple[bool, bool, str, tuple[str, ...]]:
+        if stored is None:
+            return False, False, item.content_hash, item.matched
+        return (item.content_hash != stored.item.content_hash, item.matched != stored.item.matched,
+                item.content_hash, item.matched)
+
+    return one if rank(one) <= rank(other) else other
 
 
 def diff(
@@ -41,23 +55,29 @@ def diff(
     now: datetime,
     baseline: bool = False,
     notify_baseline: bool = False,
+    complete: bool = True,
 ) -> DiffResult:
     """Changes between the stored snapshot and what the source lists now.
 
     `baseline` is True on a watch's first successful check: everything is recorded, and changes are
-    only reported when `notify_baseline` is set.
+    only reported when `notify_baseline` is set. `complete` is False when some listed items could not
+    be read: nothing is then taken as removed (the unread ones may be among the missing).
     """
     changes: list[Change] = []
     upserts: list[Item] = []
     seen: list[str] = []
     duplicates: list[str] = []
-    current_keys: set[str] = set()
-
+    listed: dict[str, Item] = {}  # one version per key, in the order keys first appear
     for item in current:
-        if item.key in current_keys:
+        kept = listed.get(item.key)
+        if kept is None:
+            listed[item.key] = item
+        else:
             duplicates.append(item.key)
-            continue
-        current_keys.add(item.key)
+            listed[item.key] = preferred(kept, item, previous.get(item.key))
+    current_keys = listed.keys()
+
+    for item in listed.values():
         stored = previous.get(item.key)
         if stored is None:
             upserts.append(item)
@@ -75,7 +95,7 @@ def diff(
         else:
             seen.append(item.key)
 
-    gone = [key for key, stored in previous.items() if stored.present and key not in current_keys]
+    gone = [key for key, stored in previous.items() if stored.present and key not in current_keys] if complete else []
     if not baseline:
         changes.extend(Change(watch_id, "removed", previous[key].item, detected_at=now) for key in gone)
     return DiffResult(changes, upserts, seen, gone, duplicates)

@@ -287,10 +287,11 @@ class Engine:
                 items = flt.apply(items)
             items = [strip_transient(i) for i in items]
             baseline = not state.baseline_done or config_changed
-            found = diff(watch.id, previous, items, now=now, baseline=baseline,
+            found = diff(watch.id, previous, items, now=now, baseline=baseline, complete=not outcome.incomplete,
                          notify_baseline=self.notify_baseline or watch.notify_baseline)
             if found.duplicates:
-                result.warnings.append(f"{len(found.duplicates)} items listed twice by the source; kept the first")
+                result.warnings.append(f"{len(found.duplicates)} items listed twice by the source; kept one version "
+                                       "of each (the one already recorded, if listed)")
             changes = [replace(c, uid=new_uid()) for c in found.changes]
             changes, routes = await self._fuse(watch, changes)
             run = StageRun(watch, self.config, self.store, self.http, self.watchers, self.dry_run)

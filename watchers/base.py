@@ -8,7 +8,7 @@ one request per cycle. Parsing is a pure function of the fetched bytes, so it is
 from __future__ import annotations
 
 import re
-from collections.abc import Callable, Mapping, Sequence
+from collections.abc import Callable, Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Annotated, Any, ClassVar, Protocol, TypeVar
 
@@ -109,6 +109,9 @@ class CheckOutcome:
     # The watcher's gaps open as of this check, all of them (a kind it reported before and not now has
     # closed); None when this check cannot tell (a 304 answer), so whatever was open stays open.
     gaps: tuple[Gap, ...] | None = None
+    # Some listed items could not be read (skipped, each named in `warnings`): what `items` lacks may
+    # still be at the source, so the diff takes nothing as removed.
+    incomplete: bool = False
 
 
 class CheckContext(Protocol):
@@ -180,6 +183,25 @@ class Watcher:
         raise NotImplementedError
 
 
+@dataclass(frozen=True, slots=True)
+class Parsed:
+    """What a UrlWatcher's parser found in one body.
+
+    `warnings` reach the user like a check's (a repaired feed, a skipped item, a date left out);
+    `source_count` and `incomplete` are as in CheckOutcome. It unpacks as `(items, info)`, the shape
+    `parse_with_info` returned before parsers could warn, so `items, info = parse_with_info(...)` works.
+    """
+
+    items: list[Item]
+    info: Mapping[str, Any] = field(default_factory=dict)
+    warnings: tuple[str, ...] = ()
+    source_count: int | None = None
+    incomplete: bool = False
+
+    def __iter__(self) -> Iterator[Any]:
+        return iter((self.items, self.info))
+
+
 class UrlWatcher(Watcher):
     """A watcher that reads one URL per check and parses it: feeds, HTML listings, simple JSON.
 
@@ -217,13 +239,17 @@ class UrlWatcher(Watcher):
         state = {"etag": fetched.etag, "last_modified": fetched.last_modified, "body_hash": body_hash}
         if body_hash == previous.get("body_hash"):
             return CheckOutcome(items=None, state=state)
-        items, info = self.parse_with_info(fetched)
-        return CheckOutcome(items=items, state=state, info=info)
+        parsed = self.parse_with_info(fetched)
+        if not isinstance(parsed, Parsed):  # a plugin's parse_with_info written as a plain (items, info)
+            parsed = Parsed(*parsed)
+        return CheckOutcome(items=parsed.items, state=state, info=parsed.info, warnings=parsed.warnings,
+                            source_count=parsed.source_count, incomplete=parsed.incomplete)
 
     def parse(self, fetched: Fetched) -> list[Item]:
         """Pure: the items in a fetched body. Raises ParseError when the body is not what it should be."""
         raise NotImplementedError
 
-    def parse_with_info(self, fetched: Fetched) -> tuple[list[Item], Mapping[str, Any]]:
-        """Items plus facts about the source worth showing in status (a feed's title, its coverage)."""
-        return self.parse(fetched), {}
+    def parse_with_info(self, fetched: Fetched) -> Parsed | tuple[list[Item], Mapping[str, Any]]:
+        """Items, facts about the source worth showing in status (a feed's title, its coverage) and
+        warnings for the user. Overriding it with a plain `(items, info)` tuple works too."""
+        return Parsed(self.parse(fetched))

@@ -25,6 +25,7 @@ from watchers.base import CheckContext, CheckOutcome, Gap
 from watchers.courtlistener_budget import CallBudget, Refusal
 from watchers.courtlistener_client import TOKEN_ENV, TOKEN_PAGE, BudgetRefused, CourtListenerClient
 from watchers.courtlistener_ledger import account_for, when
+from watchers.listing import Problems
 from watchers.courtlistener_parse import (Case, docket_item, items_from_entries, items_from_feed, items_from_search,
                                           parse_feed, results)
 from watchers.dockets import parse_docket_number
@@ -43,6 +44,7 @@ class CourtListenerCheck:
         self.cfg = cfg
         self.state: dict[str, Any] = dict(ctx.state)
         self.warnings: list[str] = []
+        self.incomplete = False
         self.wanted = parse_docket_number(cfg.docket_number)
         self.account = account_for(cfg.base_url, token, cfg.windows())
         self.budget = CallBudget(ctx, cfg.id, self.account)
@@ -76,7 +78,7 @@ class CourtListenerCheck:
 
     def _outcome(self, items: list[Item] | None, source: str | None = None) -> CheckOutcome:
         return CheckOutcome(items=items, state=self.state, info=self._info(source), warnings=tuple(self.warnings),
-                            gaps=self._gaps())
+                            gaps=self._gaps(), incomplete=self.incomplete)
 
     def _done(self, items: list[Item] | None, source: str | None = None) -> CheckOutcome:
         """The check ran through (changed or not)."""
@@ -283,7 +285,11 @@ class CourtListenerCheck:
         self.state["source"] = "feed"
         if fetched.body_hash == previous.get("body_hash"):
             return self._done(None, "feed")
-        feed = parse_feed(fetched.body, fetched.url, self.state["docket_id"])
+        problems = Problems()
+        feed = parse_feed(fetched.body, fetched.url, self.state["docket_id"], problems)
+        self.warnings.extend(problems)
+        if problems.skipped:  # a malformed entry left out: nothing may count as removed
+            self.incomplete = True
         if feed.docket_number:
             self._check_number(feed.docket_number)
             self.state["docket_number"] = feed.docket_number

@@ -182,8 +182,9 @@ class DocketFeed:
     entries: list[FeedEntry]
 
 
-def parse_feed(body: bytes, url: str, docket_id: int) -> DocketFeed:
-    root = parse_xml(body, url)
+def parse_feed(body: bytes, url: str, docket_id: int, warnings: list[str] | None = None) -> DocketFeed:
+    """The docket's Atom feed; broken XML is repaired and said in `warnings` (watchers/xmlsafe.py)."""
+    root = parse_xml(body, url, warnings)
     if feed_kind(root) != "atom":
         raise ParseError(f"{url}: expected CourtListener's Atom docket feed, got another kind of feed")
     text = channel_info(root).get("title", "").removeprefix("Docket updates for ").strip()

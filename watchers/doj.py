@@ -50,6 +50,10 @@ Quirks handled here (seen in recorded responses):
 - When `component`/`topic` leave nothing out of the releases read, and the watch had matches before,
   the check counts as unchanged (the matches simply scrolled out of the window) rather than as a
   source that suddenly lists nothing.
+- A release that cannot be read (a field of an unexpected type) is skipped with a warning naming it;
+  the others are read. Tracking parameters (`utm_*`, ...) are removed from links. A release listed
+  twice identically (pages shifted between requests) counts once; two different versions of one
+  release are left to the diff, which chooses among them whatever their order.
 """
 
 from __future__ import annotations
@@ -67,8 +71,9 @@ from pydantic import Field
 from monitor.errors import ParseError
 from monitor.models import Fetched, Item
 from watchers.base import CheckContext, CheckOutcome, UrlWatchConfig, UrlWatcher, WatchConfig
-from watchers.jsonapi import NameList, load_json
-from watchers.textutil import canonical_url, html_to_text, squash
+from watchers.jsonapi import NameList, load_json, result_name
+from watchers.listing import Problems, capped, read_each, without_repeats
+from watchers.textutil import canonical_url, clean_url, html_to_text, squash
 
 DEFAULT_URL = "https://www.justice.gov/api/v1/press_releases.json"
 AGENCY = "Department of Justice"
@@ -124,7 +129,7 @@ def release_item(raw: Mapping[str, Any]) -> Item | None:
     """One press release as an Item, or None when it has no id, number or URL to be known by."""
     uuid = squash(str(raw.get("uuid") or ""))
     number = squash(str(raw.get("number") or ""))
-    url = squash(str(raw.get("url") or "")) or None
+    url = clean_url(squash(str(raw.get("url") or "")) or None)
     if uuid:
         key = f"doj:{uuid}"
     elif number:
@@ -196,27 +201,30 @@ class DojWatcher(UrlWatcher):
     def fetch_urls(self) -> list[str]:
         return [self.page_url(0)]
 
-    def select(self, raws: Sequence[Mapping[str, Any]]) -> tuple[list[Item], int]:
-        """Items for the releases that pass `component` and `topic`, each once; and how many had no id."""
+    def select(self, raws: Sequence[Mapping[str, Any]], warnings: list[str] | None = None,
+               url: str = "") -> tuple[list[Item], int]:
+        """Items for the releases that pass `component` and `topic`; and how many had no id. A release
+        that cannot be read is skipped with a warning naming it (in `warnings`)."""
         config = self.config
-        items: list[Item] = []
-        seen: set[str] = set()
         skipped = 0
-        for raw in raws:
+
+        def read(_: int, raw: Mapping[str, Any]) -> Item | None:
+            nonlocal skipped
             if not (_wanted(_terms(raw.get("component")), config.component)  # type: ignore[attr-defined]
                     and _wanted(_terms(raw.get("topic")), config.topic)):  # type: ignore[attr-defined]
-                continue
+                return None
             item = release_item(raw)
-            if item is None:
-                skipped += 1
-            elif item.key not in seen:  # a release published between two page requests shifts the pages
-                seen.add(item.key)
-                items.append(item)
-        return items, skipped
+            skipped += item is None
+            return item
+
+        items = read_each(raws, read, name=lambda position, raw: result_name(position, raw, "title", "url", "uuid"),
+                          warnings=[] if warnings is None else warnings, url=url or self.url, what="release")
+        # a release published between two page requests shifts the pages: the same release twice
+        return without_repeats(items), skipped
 
     def parse(self, fetched: Fetched) -> list[Item]:
         """One page, pure: its releases that pass the filters."""
-        return self.select(page_results(fetched)[0])[0]
+        return self.select(page_results(fetched)[0], url=fetched.url)[0]
 
     async def check(self, ctx: CheckContext) -> CheckOutcome:
         previous = ctx.state
@@ -243,13 +251,14 @@ class DojWatcher(UrlWatcher):
         state["results_hash"] = digest
         if digest == previous.get("results_hash"):
             return CheckOutcome(items=None, state=state)
-        items, skipped = self.select(raws)
+        warnings = Problems()
+        items, skipped = self.select(raws, warnings, self.page_url(0))
         info: dict[str, Any] = {"read": len(raws), "pages": pages_read, "kept": len(items)}
         if total is not None:
             info["api_count"] = total
-        warnings: tuple[str, ...] = ()
         if skipped:
             info["skipped"] = skipped
-            warnings = (f"{skipped} releases without uuid, number or url were skipped",)
+            warnings.append(f"{skipped} releases without uuid, number or url were skipped")
         # source_count: `component`/`topic` leaving nothing is a quiet day, not a broken source
-        return CheckOutcome(items=items, state=state, info=info, warnings=warnings, source_count=len(raws))
+        return CheckOutcome(items=items, state=state, info=info, warnings=capped(warnings), source_count=len(raws),
+                            incomplete=warnings.skipped > 0)

@@ -39,6 +39,9 @@ Quirks handled here:
 - An HTML page (the site sometimes answers "Request Access" pages with status 200, per a third-party
   report), a body that is not JSON, or JSON without `results` (other than an answer with `count: 0`)
   is a ParseError: the check fails, nothing is recorded.
+- A document that cannot be read (a field of an unexpected type) is skipped with a warning naming it;
+  an unreadable `publication_date` is left out of the item's date with a warning. Tracking
+  parameters (`utm_*`, ...) are removed from `html_url` and `pdf_url`.
 """
 
 from __future__ import annotations
@@ -55,8 +58,10 @@ from pydantic import Field
 from monitor.errors import ParseError
 from monitor.models import Fetched, Item
 from watchers.base import CheckContext, CheckOutcome, UrlWatchConfig, UrlWatcher, WatchConfig
-from watchers.jsonapi import NameList, load_json
-from watchers.textutil import html_to_text, squash
+from watchers.dates import iso_day
+from watchers.jsonapi import NameList, load_json, result_name
+from watchers.listing import Problems, capped, label, read_each, without_repeats
+from watchers.textutil import clean_url, html_to_text, squash
 
 DEFAULT_URL = "https://www.federalregister.gov/api/v1/documents.json"
 FIELDS = ("abstract", "agencies", "citation", "document_number", "executive_order_number", "html_url",
@@ -87,8 +92,9 @@ def _slug(text: str) -> str:
     return "_".join(text.lower().split())
 
 
-def document_item(raw: Mapping[str, Any]) -> Item | None:
-    """One Federal Register document as an Item, or None without a document number."""
+def document_item(raw: Mapping[str, Any], warnings: list[str] | None = None, position: int = 0) -> Item | None:
+    """One Federal Register document as an Item, or None without a document number. An unreadable
+    `publication_date` is left out of the item's date, with a warning naming it in `warnings`."""
     number = squash(str(raw.get("document_number") or ""))
     if not number:
         return None
@@ -107,15 +113,18 @@ def document_item(raw: Mapping[str, Any]) -> Item | None:
         "signing_date": raw.get("signing_date"),
         "publication_date": raw.get("publication_date"),
         "citation": raw.get("citation"),
-        "html_url": raw.get("html_url"),
-        "pdf_url": raw.get("pdf_url"),
+        "html_url": clean_url(raw.get("html_url")),
+        "pdf_url": clean_url(raw.get("pdf_url")),
     }
     fields = {k: v for k, v in fields.items() if v not in (None, "", [])}
     summary = html_to_text(raw.get("abstract") or "") or _describe(fields)
     slugs = [a.get("slug") for a in raw.get("agencies") or [] if isinstance(a, Mapping) and a.get("slug")]
-    return Item(key=f"fr:{number}", title=squash(str(raw.get("title") or "")) or f"FR Doc. {number}",
-                url=raw.get("html_url") or None, summary=summary, published=raw.get("publication_date") or None,
-                group=f"agency:{slugs[0]}" if slugs else "agency:federal-register", fields=fields)
+    title = squash(str(raw.get("title") or "")) or f"FR Doc. {number}"
+    published = iso_day(raw.get("publication_date"), warnings, lambda: label(position, title, f"FR Doc. {number}",
+                                                                            kind="document"))
+    return Item(key=f"fr:{number}", title=title, url=clean_url(raw.get("html_url")) or None, summary=summary,
+                published=published, group=f"agency:{slugs[0]}" if slugs else "agency:federal-register",
+                fields=fields)
 
 
 def _describe(fields: Mapping[str, Any]) -> str:
@@ -183,35 +192,38 @@ class FederalRegisterWatcher(UrlWatcher):
         configured, given = urlsplit(self.url), urlsplit(next_url)
         return urlunsplit(given._replace(scheme=configured.scheme, netloc=configured.netloc))
 
-    def select(self, raws: Sequence[Mapping[str, Any]]) -> tuple[list[Item], int, int]:
-        """Items for documents that meet the conditions, each once; how many failed them; how many had no number."""
+    def select(self, raws: Sequence[Mapping[str, Any]], warnings: list[str] | None = None,
+               url: str = "") -> tuple[list[Item], int, int]:
+        """Items for documents that meet the conditions; how many failed them; how many had no number.
+        A document that cannot be read is skipped with a warning naming it (in `warnings`)."""
         config: FederalRegisterConfig = self.config  # type: ignore[assignment]
         types = {TYPE_NAMES[t.upper()] for t in config.document_type if t.upper() in TYPE_NAMES}
         known_types = all(t.upper() in TYPE_NAMES for t in config.document_type)
         subtypes = {_slug(t) for t in config.presidential_types()}
         since = config.since.isoformat() if config.since else None
-        items: list[Item] = []
-        seen: set[str] = set()
         outside = skipped = 0
-        for raw in raws:
+        notes = [] if warnings is None else warnings
+
+        def read(position: int, raw: Mapping[str, Any]) -> Item | None:
+            nonlocal outside, skipped
             kind, subtype, published = raw.get("type"), raw.get("subtype"), raw.get("publication_date")
             if ((known_types and types and isinstance(kind, str) and kind not in types)
                     or (subtypes and kind == "Presidential Document" and isinstance(subtype, str)
                         and _slug(subtype) not in subtypes)
                     or (since and isinstance(published, str) and published < since)):
                 outside += 1
-                continue
-            item = document_item(raw)
-            if item is None:
-                skipped += 1
-            elif item.key not in seen:
-                seen.add(item.key)
-                items.append(item)
-        return items, outside, skipped
+                return None
+            item = document_item(raw, notes, position)
+            skipped += item is None
+            return item
+
+        items = read_each(raws, read, warnings=notes, url=url or self.url, what="document",
+                          name=lambda position, raw: result_name(position, raw, "title", "document_number"))
+        return without_repeats(items), outside, skipped
 
     def parse(self, fetched: Fetched) -> list[Item]:
         """One page, pure: its documents that meet the conditions."""
-        return self.select(page_results(fetched)[0])[0]
+        return self.select(page_results(fetched)[0], url=fetched.url)[0]
 
     async def check(self, ctx: CheckContext) -> CheckOutcome:
         previous = ctx.state
@@ -237,9 +249,9 @@ class FederalRegisterWatcher(UrlWatcher):
         state["results_hash"] = digest
         if digest == previous.get("results_hash"):
             return CheckOutcome(items=None, state=state)
-        items, outside, skipped = self.select(raws)
+        warnings = Problems()
+        items, outside, skipped = self.select(raws, warnings, self.first_url())
         info: dict[str, Any] = {**about, "read": len(raws), "pages": pages}
-        warnings: list[str] = []
         if outside:
             info["outside_conditions"] = outside
             warnings.append(f"{outside} documents in the answer did not meet the configured conditions "
@@ -247,4 +259,5 @@ class FederalRegisterWatcher(UrlWatcher):
         if skipped:
             info["skipped"] = skipped
             warnings.append(f"{skipped} documents without a document_number were skipped")
-        return CheckOutcome(items=items, state=state, info=info, warnings=tuple(warnings))
+        return CheckOutcome(items=items, state=state, info=info, warnings=capped(warnings),
+                            incomplete=warnings.skipped > 0)

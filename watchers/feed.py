@@ -12,15 +12,21 @@ Atom id, else its title: re-ordering or a rolling window never produces a false 
 
 Quirks handled here: the encoding declared in the XML prolog is honoured (PACER and many government
 feeds are ISO-8859-1); escaped HTML in descriptions is reduced to text (DOJ's `&amp;nbsp;`); titles are
-whitespace-squashed (DOJ titles carry trailing spaces). Safety: documents that declare XML entities
-are refused (entity-expansion "billion laughs" attacks), no DTD or network access is ever used, and an
-HTML page served where a feed should be (an error or login page with status 200) is a clear error,
-never an empty feed.
+whitespace-squashed (DOJ titles carry trailing spaces); tracking parameters (`utm_*`, `fbclid`, ...)
+are removed from links. Safety: documents that declare XML entities are refused (entity-expansion
+"billion laughs" attacks), no DTD or network access is ever used, and an HTML page served where a feed
+should be (an error or login page with status 200) is a clear error, never an empty feed.
+
+Broken feeds (see `watchers/xmlsafe.py`): a bare `&` ("H&M HENNES & MAURITZ"), control characters, junk
+after the root element and the like are repaired, and a malformed item is skipped with a warning
+naming it. An item that cannot be read for any other reason is skipped the same way, and an unreadable
+date is left out of its item with a warning (`watchers/dates.py`); a feed whose every item fails is a
+failure, never an empty feed.
 """
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Callable
 from typing import Any, ClassVar
 
 from lxml import etree
@@ -28,8 +34,14 @@ from pydantic import Field
 
 from monitor.errors import ParseError
 from monitor.models import Fetched, Item
-from watchers.base import UrlWatchConfig, UrlWatcher, WatchConfig
-from watchers.textutil import absolute_url, canonical_url, html_to_text, iso_date, squash
+from watchers.base import Parsed, UrlWatchConfig, UrlWatcher, WatchConfig
+from watchers.dates import iso_date
+from watchers.listing import Problems, capped, label, read_each
+from watchers.textutil import absolute_url, canonical_url, clean_url, html_to_text, squash
+from watchers.xmlsafe import parse_xml
+
+__all__ = ["FeedConfig", "FeedWatcher", "channel_info", "entries", "entry_name", "feed_kind", "parse_entry",
+           "parse_xml", "read_entries"]
 
 NS = {
     "atom": "http://www.w3.org/2005/Atom",
@@ -44,30 +56,6 @@ class FeedConfig(UrlWatchConfig):
     url: str = Field(description="the feed URL")
     agency: str | None = Field(None, description="agency name shown on each item")
     include_body: bool = False
-
-
-def _parser() -> etree.XMLParser:
-    # resolve_entities=False + no_network: nothing outside the document is ever read.
-    return etree.XMLParser(resolve_entities=False, no_network=True, huge_tree=False, remove_comments=True,
-                           load_dtd=False, dtd_validation=False, recover=False)
-
-
-def parse_xml(body: bytes, url: str) -> etree._Element:
-    """The document root, parsed safely; ParseError for hostile, HTML or broken documents."""
-    head = body[:2048].lstrip().lower()
-    if not body.strip():
-        raise ParseError(f"{url}: the response is empty, not a feed")
-    if b"<!entity" in body[:65536].lower():
-        raise ParseError(f"{url}: refused: the document declares XML entities (a possible entity-expansion attack)")
-    if head.startswith(b"<!doctype html") or head.startswith(b"<html"):
-        raise ParseError(f"{url}: got an HTML page where a feed was expected (an error or login page?)")
-    try:
-        root = etree.fromstring(body, _parser())
-    except etree.XMLSyntaxError as exc:
-        raise ParseError(f"{url}: not well-formed XML: {exc}") from exc
-    if root is None:
-        raise ParseError(f"{url}: no XML document in the response")
-    return root
 
 
 _PLAIN_NS = frozenset({NS["atom"], NS["rss1"]})  # where a plain name (`title`) may live, besides no namespace
@@ -160,8 +148,16 @@ def _atom_link(entry: etree._Element) -> str | None:
     return fallback
 
 
-def parse_entry(entry: etree._Element, base_url: str, *, include_body: bool = False) -> Item | None:
-    """One RSS item or Atom entry as an Item, or None if it has nothing to identify it by."""
+def entry_name(position: int, entry: etree._Element) -> str:
+    """How warnings name an item: its title, else its link, else its place in the feed."""
+    link = _atom_link(entry) if _local(entry.tag) == "entry" else _text(_child(entry, "link"))
+    return label(position, squash(html_to_text(_text(_child(entry, "title")))), squash(link))
+
+
+def parse_entry(entry: etree._Element, base_url: str, *, include_body: bool = False,
+                warnings: list[str] | None = None, position: int = 0) -> Item | None:
+    """One RSS item or Atom entry as an Item, or None if it has nothing to identify it by. A date that
+    cannot be read is left out, with a warning naming the item (by `position`) in `warnings`."""
     is_atom = _local(entry.tag) == "entry"
     title = squash(html_to_text(_text(_child(entry, "title"))))
     if is_atom:
@@ -180,7 +176,7 @@ def parse_entry(entry: etree._Element, base_url: str, *, include_body: bool = Fa
         date = _text(_child(entry, "pubdate", "dc:date"))
         author = squash(_text(_child(entry, "author", "dc:creator")))
         categories = [squash(_text(c)) for c in entry if _local(c.tag) == "category"]
-    url = absolute_url(base_url, link)
+    url = clean_url(absolute_url(base_url, link))
     summary = html_to_text(_text(summary_node))
     body = html_to_text(_text(body_node)) if body_node is not None else ""
     if url:
@@ -199,7 +195,7 @@ def parse_entry(entry: etree._Element, base_url: str, *, include_body: bool = Fa
     if body:
         fields["body" if include_body else "_body"] = body
     return Item(key=key, title=title or url or guid, url=url, summary=summary or None,
-                published=iso_date(date), fields=fields)
+                published=iso_date(date, warnings, lambda: label(position, title, url)), fields=fields)
 
 
 def with_agency(item: Item, agency: str | None) -> Item:
@@ -217,12 +213,33 @@ class FeedWatcher(UrlWatcher):
     example: ClassVar[dict[str, Any]] = {"url": "{base}/news/rss"}
 
     def parse(self, fetched: Fetched) -> list[Item]:
-        return self.parse_with_info(fetched)[0]
+        return self.parse_with_info(fetched).items
 
-    def parse_with_info(self, fetched: Fetched) -> tuple[list[Item], Mapping[str, Any]]:
-        root = parse_xml(fetched.body, fetched.url)
+    def parse_with_info(self, fetched: Fetched) -> Parsed:
+        warnings = Problems()
+        root = parse_xml(fetched.body, fetched.url, warnings)
         include_body = getattr(self.config, "include_body", False)
-        items = [parse_entry(e, fetched.url, include_body=include_body) for e in entries(root)]
         agency = getattr(self.config, "agency", None)
-        kept = [with_agency(i, agency) for i in items if i is not None]
-        return kept, {"feed": channel_info(root)}
+        items = read_entries(root, fetched.url, warnings,
+                             lambda entry, position: parse_entry(entry, fetched.url, include_body=include_body,
+                                                                 warnings=warnings, position=position))
+        return Parsed([with_agency(i, agency) for i in items], {"feed": channel_info(root)}, capped(warnings),
+                      incomplete=warnings.skipped > 0)
+
+
+def read_entries(root: etree._Element, url: str, warnings: list[str],
+                 read: Callable[[etree._Element, int], Item | None]) -> list[Item]:
+    """`read(entry, its position)` for each entry of a feed, each on its own (see `watchers.listing`);
+    an entry with nothing to identify it by (no link, guid or title) is named in a warning too."""
+    unnamed: list[str] = []
+
+    def one(position: int, entry: etree._Element) -> Item | None:
+        item = read(entry, position)
+        if item is None:
+            unnamed.append(entry_name(position, entry))
+        return item
+
+    items = read_each(entries(root), one, name=entry_name, warnings=warnings, url=url)
+    if unnamed:
+        warnings.append(f"{len(unnamed)} item(s) with no link, guid or title skipped: {', '.join(unnamed[:5])}")
+    return items

@@ -14,8 +14,11 @@ Keys:
   `bs4` (BeautifulSoup over lxml, with soupsieve's selectors such as `:-soup-contains("Sanctuary")`).
 
 An item whose key field is empty is skipped and counted in the watch status (`skipped`), never dropped
-silently. A page where the item selector matches nothing (an error page, a redesign) after it used to
-match is a failure, not the removal of every item.
+silently. An item that cannot be read (a link no URL parser accepts) is skipped with a warning naming
+it; a date that cannot be read (`watchers/dates.py` lists the formats: ISO 8601, `12/30/2022`,
+`December 30, 2022`, RFC 822, ...) is left out of its item with a warning. Tracking parameters
+(`utm_*`, `fbclid`, ...) are removed from links. A page where the item selector matches nothing (an
+error page, a redesign) after it used to match is a failure, not the removal of every item.
 """
 
 from __future__ import annotations
@@ -30,8 +33,10 @@ from pydantic import Field, field_validator, model_validator
 
 from monitor.errors import ParseError
 from monitor.models import Fetched, Item
-from watchers.base import UrlWatchConfig, UrlWatcher, WatchConfig
-from watchers.textutil import absolute_url, canonical_url, iso_date, squash
+from watchers.base import Parsed, UrlWatchConfig, UrlWatcher, WatchConfig
+from watchers.dates import iso_date
+from watchers.listing import Problems, capped, label, read_each
+from watchers.textutil import absolute_url, canonical_url, clean_url, squash
 
 LINK_FIELDS = {"link", "url", "href"}
 
@@ -89,9 +94,9 @@ class HtmlWatcher(UrlWatcher):
                                          "fields": {"title": "h3 a", "link": "h3 a @href", "date": "time @datetime"}}
 
     def parse(self, fetched: Fetched) -> list[Item]:
-        return self.parse_with_info(fetched)[0]
+        return self.parse_with_info(fetched).items
 
-    def parse_with_info(self, fetched: Fetched) -> tuple[list[Item], Mapping[str, Any]]:
+    def parse_with_info(self, fetched: Fetched) -> Parsed:
         config = self.config
         if not fetched.body.strip():
             raise ParseError(f"{fetched.url}: the page is empty")
@@ -104,19 +109,25 @@ class HtmlWatcher(UrlWatcher):
             raise ParseError(f"{fetched.url}: the item selector {config.item!r} matches nothing on this page "
                              "(a wrong selector, an error page, or a redesign?). Set allow_empty: true if the "
                              "listing can really be empty.")
-        items, skipped = [], 0
-        for row in rows:
-            item = self._item(row, fetched.url)
-            if item is None:
-                skipped += 1
-            else:
-                items.append(item)
-        return items, ({"matched": len(rows), "skipped": skipped} if skipped else {"matched": len(rows)})
+        warnings = Problems()
+        keyless = 0
 
-    def _item(self, row: dict[str, str], base_url: str) -> Item | None:
+        def read(position: int, row: dict[str, str]) -> Item | None:
+            nonlocal keyless
+            item = self._item(row, fetched.url, warnings, position)
+            keyless += item is None
+            return item
+
+        items = read_each(rows, read, warnings=warnings, url=fetched.url,
+                          name=lambda position, row: label(position, row.get("title"), row.get("link")))
+        info = {"matched": len(rows), "skipped": keyless} if keyless else {"matched": len(rows)}
+        return Parsed(items, info, capped(warnings), incomplete=warnings.skipped > 0)
+
+    def _item(self, row: dict[str, str], base_url: str, warnings: list[str] | None = None,
+              position: int = 0) -> Item | None:
         fields = {name: value for name, value in row.items() if value}
         for name in LINK_FIELDS & fields.keys():
-            fields[name] = absolute_url(base_url, fields[name]) or ""
+            fields[name] = clean_url(absolute_url(base_url, fields[name])) or ""
         link = fields.get("link") or fields.get("url") or fields.get("href")
         key_field = getattr(self.config, "key", None)
         if key_field:
@@ -138,7 +149,8 @@ class HtmlWatcher(UrlWatcher):
         agency = getattr(self.config, "agency", None)
         if agency:
             fields["agency"] = agency
-        return Item(key=key, title=title, url=link, summary=summary, published=iso_date(date), fields=fields,
+        published = iso_date(date, warnings, lambda: label(position, title, link))
+        return Item(key=key, title=title, url=link, summary=summary, published=published, fields=fields,
                     group=f"agency:{agency}" if agency else None)
 
 

@@ -14,17 +14,18 @@ from __future__ import annotations
 import html
 import re
 from dataclasses import dataclass, replace
-from datetime import datetime, timedelta, timezone, tzinfo
-from email.utils import parsedate_to_datetime
+from datetime import datetime
 from typing import Literal
-from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from lxml import etree
 
 from monitor.errors import ParseError
+from watchers.dates import Where, aware
 from watchers.dockets import normalize_pacer_doc_id
-from watchers.feed import channel_info, entries, feed_kind, parse_xml
-from watchers.textutil import squash
+from watchers.feed import channel_info, entries, feed_kind
+from watchers.listing import Problems, label, read_each
+from watchers.textutil import clean_url, squash
+from watchers.xmlsafe import parse_xml
 
 Coverage = Literal["all", "partial", "unknown"]
 
@@ -118,6 +119,9 @@ class ParsedFeed:
     channel: FeedChannel
     entries: list[RssEntry]
     item_count: int  # RSS items before multi-event items were merged
+    # a repaired feed, items that could not be read, dates left out: each named, for the user
+    warnings: tuple[str, ...] = ()
+    skipped: int = 0  # items that could not be read
 
 
 # ---------------------------------------------------------------- court kinds
@@ -153,7 +157,7 @@ def coverage_of(description: str) -> tuple[Coverage, tuple[str, ...]]:
     return "unknown", ()
 
 
-def _channel(root: etree._Element) -> FeedChannel:
+def _channel(root: etree._Element, warnings: list[str] | None = None) -> FeedChannel:
     info = channel_info(root)  # `updated` is lastBuildDate, or pubDate (N.D. Ill. bankruptcy uses that)
     channel = root.find("channel")
     link = squash(channel.findtext("link")) if channel is not None else ""
@@ -161,47 +165,23 @@ def _channel(root: etree._Element) -> FeedChannel:
     coverage, types = coverage_of(description)
     last_build_text = info.get("updated", "")
     return FeedChannel(title=info.get("title", ""), link=link, description=description,
-                       last_build=parse_pub_date(last_build_text), last_build_text=last_build_text,
+                       last_build=parse_pub_date(last_build_text, warnings, "the feed's lastBuildDate"),
+                       last_build_text=last_build_text,
                        coverage=coverage, entry_types=types)
 
 
 # ---------------------------------------------------------------- dates
 
-# Appellate courts stamp local time with a zone abbreviation ("EST", "MST"). Like juriscraper
-# (`parse_datetime_for_us_timezone`), an abbreviation names the court's region and the offset comes
-# from that region's calendar, so "EST" in July reads as EDT. District feeds use GMT.
-_US_ZONES = {
-    "EST": "America/New_York", "EDT": "America/New_York", "CST": "America/Chicago", "CDT": "America/Chicago",
-    "MST": "America/Denver", "MDT": "America/Denver", "PST": "America/Los_Angeles", "PDT": "America/Los_Angeles",
-    "AKST": "America/Anchorage", "AKDT": "America/Anchorage", "HST": "Pacific/Honolulu", "HDT": "Pacific/Honolulu",
-    "CHST": "Pacific/Guam", "SST": "Pacific/Pago_Pago", "AST": "America/Puerto_Rico",
-}
-# Used only if the system has no time-zone database.
-_FIXED_HOURS = {"EST": -5, "EDT": -4, "CST": -6, "CDT": -5, "MST": -7, "MDT": -6, "PST": -8, "PDT": -7,
-                "AKST": -9, "AKDT": -8, "HST": -10, "HDT": -9, "CHST": 10, "SST": -11, "AST": -4}
 
+def parse_pub_date(text: str | None, warnings: list[str] | None = None, where: Where = "the feed") -> datetime | None:
+    """An RSS date as an aware datetime (naive times are taken as UTC); None if absent or unreadable
+    (with a warning naming `where` in `warnings`).
 
-def _zone(abbreviation: str) -> tzinfo:
-    try:
-        return ZoneInfo(_US_ZONES[abbreviation])
-    except ZoneInfoNotFoundError:
-        return timezone(timedelta(hours=_FIXED_HOURS[abbreviation]))
-
-
-def parse_pub_date(text: str | None) -> datetime | None:
-    """An RSS date as an aware datetime (naive times are taken as UTC); None if absent or unreadable."""
-    text = squash(text)
-    if not text:
-        return None
-    found = re.match(r"^(.*\d)\s+([A-Za-z]{2,5})$", text)
-    try:
-        if found and found.group(2).upper() in _US_ZONES:
-            local = parsedate_to_datetime(found.group(1))
-            return local.replace(tzinfo=_zone(found.group(2).upper()))
-        parsed = parsedate_to_datetime(text)
-    except (TypeError, ValueError, IndexError):
-        return None
-    return parsed if parsed.tzinfo else parsed.replace(tzinfo=timezone.utc)
+    Appellate courts stamp local time with a zone abbreviation ("EST", "MST"). Like juriscraper
+    (`parse_datetime_for_us_timezone`), an abbreviation names the court's region and the offset comes
+    from that region's calendar, so "EST" in July reads as EDT. District feeds use GMT.
+    """
+    return aware(text, warnings, where, regional=True)
 
 
 # ---------------------------------------------------------------- case names
@@ -282,10 +262,16 @@ def _pacer_case_id(link: str) -> str | None:
     return param or None
 
 
-def parse_entry(item: etree._Element, court: str) -> RssEntry:
-    """One RSS item as a docket entry (of one event)."""
+def item_name(position: int, item: etree._Element) -> str:
+    """How warnings name an RSS item: its title (docket number and case name), else its place."""
+    return label(position, squash(html.unescape(_child_text(item, "title"))), squash(_child_text(item, "link")))
+
+
+def parse_entry(item: etree._Element, court: str, warnings: list[str] | None = None, position: int = 0) -> RssEntry:
+    """One RSS item as a docket entry (of one event). A date that cannot be read is left out, with a
+    warning naming the item (by `position`) in `warnings`."""
     title = squash(_child_text(item, "title"))
-    docket_link = squash(_child_text(item, "link")) or None
+    docket_link = clean_url(squash(_child_text(item, "link")) or None)
     description = _child_text(item, "description")
     guid = squash(_child_text(item, "guid"))
 
@@ -302,7 +288,7 @@ def parse_entry(item: etree._Element, court: str) -> RssEntry:
     entry_number = document_url = pacer_doc_id = pacer_seq_no = None
     anchor = _ANCHOR.search(description)
     if anchor:
-        document_url = html.unescape(anchor.group("href")).strip() or None
+        document_url = clean_url(html.unescape(anchor.group("href")).strip() or None)
         text = squash(re.sub(r"<[^>]+>", "", anchor.group("text")))
         entry_number = text if text.isdigit() else None
         path = (document_url or "").split("?")[0]
@@ -335,7 +321,8 @@ def parse_entry(item: etree._Element, court: str) -> RssEntry:
         entry_number=entry_number, document_number=document_number, document_url=document_url,
         pacer_doc_id=pacer_doc_id, pacer_seq_no=pacer_seq_no, guid_seq=guid_seq,
         # pubDate is when the entry was *entered* on the docket, not the date filed (courtlistener#6872)
-        date_entered=parse_pub_date(_child_text(item, "pubdate")), bankruptcy=bankruptcy,
+        date_entered=parse_pub_date(_child_text(item, "pubdate"), warnings, lambda: item_name(position, item)),
+        bankruptcy=bankruptcy,
     )
 
 
@@ -354,11 +341,20 @@ def merge_events(parsed: list[RssEntry]) -> list[RssEntry]:
 
 
 def parse_feed(body: bytes, url: str, *, court: str) -> ParsedFeed:
-    """The channel and the docket entries of a PACER RSS feed. ParseError if it is not one."""
+    """The channel and the docket entries of a PACER RSS feed. ParseError if it is not one.
+
+    A malformed item (or one this parser cannot read) is skipped with a warning naming it, and an
+    unreadable date is left out of its entry; a feed whose every item fails is a ParseError.
+    """
     # parse_xml honours the declared encoding (PACER feeds are ISO-8859-1), refuses entity
-    # declarations, and turns an HTML error or login page served with status 200 into a ParseError.
-    root = parse_xml(body, url)
+    # declarations, turns an HTML error or login page served with status 200 into a ParseError, and
+    # repairs what real feeds break (a bare `&` in a case name), saying so in `warnings`.
+    warnings = Problems()
+    root = parse_xml(body, url, warnings)
     if feed_kind(root) != "rss" or root.find("channel") is None:
         raise ParseError(f"{url}: not a PACER RSS feed (no RSS <channel>); check the `url` or `court`")
     items = entries(root)
-    return ParsedFeed(_channel(root), merge_events([parse_entry(i, court) for i in items]), len(items))
+    parsed = read_each(items, lambda position, item: parse_entry(item, court, warnings, position), name=item_name,
+                       warnings=warnings, url=url)
+    channel = _channel(root, warnings)
+    return ParsedFeed(channel, merge_events(parsed), len(items), tuple(warnings), warnings.skipped)

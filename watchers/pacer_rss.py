@@ -42,7 +42,12 @@ Quirks handled (details in `watchers/pacer_feed.py`):
   and sometimes print "Document" instead of a number; bankruptcy descriptions start with
   `Type: bk Office: 1 Chapter: 7`. https://github.com/freelawproject/juriscraper/issues/218
 - Feeds are ISO-8859-1; the declared encoding is honoured. An HTML error or login page is a failure,
-  never an empty feed.
+  never an empty feed. A bare `&` in a case name, control characters or junk after `</rss>` are
+  repaired (with a warning); a malformed or unreadable item is skipped with a warning naming it, the
+  other entries are read; an unreadable or impossible `pubDate` leaves `date_entered` out of that
+  entry only. A feed whose every item fails is a failure.
+- An entry listed twice with different content (re-entered) counts once: the later-entered version,
+  whatever the order of the feed.
 - PACER ignores ETag / Last-Modified (https://github.com/freelawproject/juriscraper/issues/195), so no
   validators are sent: every watch of a court then makes the identical request, which the core turns
   into one request per court per cycle however many watches follow that court. An unchanged body is
@@ -61,15 +66,15 @@ from __future__ import annotations
 
 import hashlib
 import re
-from collections.abc import Mapping
 from datetime import timezone
 from typing import Any, ClassVar, cast
 
 from pydantic import Field, field_validator, model_validator
 
 from monitor.models import Fetched, Item
-from watchers.base import CheckContext, CheckOutcome, Gap, UrlWatchConfig, UrlWatcher, WatchConfig
+from watchers.base import CheckContext, CheckOutcome, Gap, Parsed, UrlWatchConfig, UrlWatcher, WatchConfig
 from watchers.dockets import DocketNumber, entry_item, parse_docket_number
+from watchers.listing import Problems, capped, label, read_each
 from watchers.pacer_feed import FeedChannel, ParsedFeed, RssEntry, is_appellate, parse_feed
 from watchers.textutil import squash
 
@@ -135,6 +140,15 @@ class PacerRssConfig(UrlWatchConfig):
         return self
 
 
+def _preferred(one: Item, other: Item) -> Item:
+    """Of two versions of one entry: the later entered (ISO 8601 in UTC, so compared as text), else the
+    one with the smaller content hash. Either way the same one whatever order they come in."""
+    entered, other_entered = str(one.fields.get("date_entered") or ""), str(other.fields.get("date_entered") or "")
+    if entered != other_entered:
+        return one if entered > other_entered else other
+    return one if one.content_hash <= other.content_hash else other
+
+
 def _whole_words(term: str) -> re.Pattern[str]:
     # lookarounds rather than \b, so that terms ending in punctuation ("Inc.") still match whole
     return re.compile(r"(?<!\w)" + r"\s+".join(re.escape(w) for w in term.split()) + r"(?!\w)", re.I)
@@ -171,27 +185,31 @@ class PacerRssWatcher(UrlWatcher):
         state = {"body_hash": fetched.body_hash}
         if fetched.body_hash == ctx.state.get("body_hash"):
             return CheckOutcome(items=None, state=state)
-        feed = parse_feed(fetched.body, fetched.url, court=self.court)
-        items, info = self.read(feed)
-        return CheckOutcome(items=items, state=state, info=info, warnings=self.warnings(feed), gaps=self.gaps(feed))
+        parsed = self.parse_with_info(fetched)
+        return CheckOutcome(items=parsed.items, state=state, info=parsed.info, warnings=parsed.warnings,
+                            incomplete=parsed.incomplete, gaps=self.gaps(parsed.info))
 
-    def gaps(self, feed: ParsedFeed) -> tuple[Gap, ...]:
+    def gaps(self, info: Mapping[str, Any]) -> tuple[Gap, ...]:
         """A followed case in a court whose feed publishes only some entry types: filings of the other
         types are never seen here (the engine says so once, unless a CourtListener watch covers the case)."""
-        channel = feed.channel
-        if channel.coverage != "partial" or not self.cases_followed:
+        if info.get("coverage") != "partial" or not self.cases_followed:
             return ()
         cases = ", ".join(case.canonical for case in self.cases_followed)
         return (Gap("coverage", f"{self.config.display_name()} does not see every filing in {cases}. "
                                 f"The court's RSS feed ({self.court}) publishes only these entry types: "
-                                f"{', '.join(channel.entry_types)}. Add a courtlistener watch of the case "
+                                f"{', '.join(info.get('entry_types') or [])}. Add a courtlistener watch of the case "
                                 "for its complete docket."),)
 
-    def parse_with_info(self, fetched: Fetched) -> tuple[list[Item], Mapping[str, Any]]:
-        return self.read(parse_feed(fetched.body, fetched.url, court=self.court))
+    def parse_with_info(self, fetched: Fetched) -> Parsed:
+        feed = parse_feed(fetched.body, fetched.url, court=self.court)
+        warnings = Problems()
+        warnings.extend(feed.warnings)
+        items, info = self.read(feed, warnings)
+        return Parsed(items, info, capped([*warnings, *self.warnings(feed)]),
+                      incomplete=feed.skipped + warnings.skipped > 0)
 
     def parse(self, fetched: Fetched) -> list[Item]:
-        return self.parse_with_info(fetched)[0]
+        return self.parse_with_info(fetched).items
 
     # ------------------------------------------------------------ matching
 
@@ -217,19 +235,28 @@ class PacerRssWatcher(UrlWatcher):
             pacer_seq=entry.pacer_seq_no or entry.guid_seq, source=self.kind, fallback_key=fallback,
         )
 
-    def read(self, feed: ParsedFeed) -> tuple[list[Item], dict[str, Any]]:
-        """The followed cases' entries, one item per entry, and the feed's facts for status."""
+    def read(self, feed: ParsedFeed, warnings: list[str] | None = None) -> tuple[list[Item], dict[str, Any]]:
+        """The followed cases' entries, one item per entry, and the feed's facts for status. An entry
+        that cannot be made an item is skipped with a warning naming it (in `warnings`)."""
+        def followed(_: int, entry: RssEntry) -> Item | None:
+            follows, terms = self.follows(entry)
+            if not follows:
+                return None
+            item = self.to_item(entry)
+            return item.with_matched(terms) if terms else item
+
+        found = read_each(feed.entries, followed, warnings=[] if warnings is None else warnings, url=self.url,
+                          name=lambda position, entry: label(position, f"{entry.title_docket} {entry.raw_case_name}"),
+                          what="entry")
         items: dict[str, Item] = {}
         repeated = 0
-        for entry in feed.entries:
-            followed, terms = self.follows(entry)
-            if not followed:
-                continue
-            item = self.to_item(entry)
-            if item.key in items:  # PACER sometimes lists an entry twice; the first (newest) wins
+        for item in found:
+            if item.key in items:
+                # PACER sometimes lists an entry twice. The later-entered version wins, else the smaller
+                # content: never the first listed, so a re-ordered feed cannot flip it (an "updated").
                 repeated += 1
-                continue
-            items[item.key] = item.with_matched(terms) if terms else item
+                item = _preferred(items[item.key], item)
+            items[item.key] = item
         return list(items.values()), self._info(feed, len(items), repeated)
 
     # ------------------------------------------------------------ status

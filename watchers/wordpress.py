@@ -31,13 +31,14 @@ Quirks handled here (seen in the recorded White House feed, https://www.whitehou
 - Only the newest posts are in a feed (WordPress default: 10); `?paged=2` pages further but is not read.
 - When `categories` leaves nothing out of a feed, and the watch had matches before, the check counts as
   unchanged (the matches scrolled out of the feed) rather than as a source that suddenly lists nothing.
+- Broken XML and unreadable posts are handled as in the `feed` kind (repaired, or skipped with a
+  warning naming the post); tracking parameters are removed from links.
 """
 
 from __future__ import annotations
 
 import html
 import re
-from collections.abc import Mapping
 from dataclasses import replace
 from typing import Any, ClassVar
 from urllib.parse import parse_qs, urlsplit
@@ -47,9 +48,10 @@ from lxml import etree
 from pydantic import Field
 
 from monitor.models import Fetched, Item
-from watchers.base import CheckContext, CheckOutcome, UrlWatchConfig, UrlWatcher, WatchConfig
+from watchers.base import Parsed, UrlWatchConfig, UrlWatcher, WatchConfig
+from watchers.feed import NS, channel_info, parse_entry, parse_xml, read_entries
 from watchers.jsonapi import NameList
-from watchers.feed import NS, channel_info, entries, parse_entry, parse_xml
+from watchers.listing import Problems, capped
 from watchers.textutil import html_to_text, squash
 
 _APPEARED_FIRST = re.compile(r"The post .+ appeared first on .+", re.DOTALL)
@@ -130,8 +132,9 @@ class WordPressWatcher(UrlWatcher):
     default_agency: ClassVar[str | None] = None
     example: ClassVar[dict[str, Any]] = {"url": "{base}/feed/", "agency": "San Francisco City Attorney"}
 
-    def _item(self, entry: etree._Element, base_url: str, agency: str | None) -> Item | None:
-        item = parse_entry(entry, base_url)
+    def _item(self, entry: etree._Element, base_url: str, agency: str | None, warnings: list[str],
+              position: int) -> Item | None:
+        item = parse_entry(entry, base_url, warnings=warnings, position=position)
         if item is None:
             return None
         fields = {k: v for k, v in item.fields.items() if k not in ("_body", "body")}
@@ -153,19 +156,16 @@ class WordPressWatcher(UrlWatcher):
         return not wanted or any(slug(c) in wanted for c in item.fields.get("categories", []))
 
     def parse(self, fetched: Fetched) -> list[Item]:
-        return self.parse_with_info(fetched)[0]
+        return self.parse_with_info(fetched).items
 
-    def parse_with_info(self, fetched: Fetched) -> tuple[list[Item], Mapping[str, Any]]:
-        root = parse_xml(fetched.body, fetched.url)
+    def parse_with_info(self, fetched: Fetched) -> Parsed:
+        warnings = Problems()
+        root = parse_xml(fetched.body, fetched.url, warnings)
         feed = channel_info(root)
         agency = self.config.agency or self.default_agency or site_name(feed.get("title"))  # type: ignore[attr-defined]
-        posts = [self._item(e, fetched.url, agency) for e in entries(root)]
-        items = [i for i in posts if i is not None and self._selected(i)]
-        return items, {"feed": feed, "entries": len(posts), "kept": len(items)}
-
-    async def check(self, ctx: CheckContext) -> CheckOutcome:
-        outcome = await super().check(ctx)
-        if outcome.items is None:
-            return outcome
-        # `categories` leaving nothing is a quiet day for those categories, not a broken feed
-        return replace(outcome, source_count=outcome.info.get("entries", len(outcome.items)))
+        posts = read_entries(root, fetched.url, warnings,
+                             lambda entry, position: self._item(entry, fetched.url, agency, warnings, position))
+        items = [i for i in posts if self._selected(i)]
+        # source_count: `categories` leaving nothing is a quiet day for those categories, not a broken feed
+        return Parsed(items, {"feed": feed, "entries": len(posts), "kept": len(items)}, capped(warnings),
+                      source_count=len(posts), incomplete=warnings.skipped > 0)

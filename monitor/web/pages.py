@@ -185,7 +185,7 @@ def overview_page(dashboard: Dashboard) -> dict[str, Any]:
         "agencies": agency_rows,
         "attention": attention[:ATTENTION_SHOWN],
         "attention_more": max(0, len(attention) - ATTENTION_SHOWN),
-        "budget": _budget(store, watches),
+        "budget": _budget(ctx.states, watches),
         "deliveries": {k: counts.get(k, 0) for k in ("pending", "failed", "sent")},
         "totals": {"watches": len(watches), "cases": len(cases), "agencies": len(agencies),
                    "failing": sum(1 for v in attention if v.health.level in ("failing", "down"))},
@@ -203,26 +203,18 @@ def _unique(items: list[tuple[WatchView, views.Sighting]]) -> list[tuple[WatchVi
     return out
 
 
-def _budget(store: Store, watches: list[WatchConfig]) -> dict[str, Any] | None:
-    """The CourtListener call budget as the watches keep it (calls in the last 24 hours, shared)."""
-    from watchers.courtlistener_budget import SHARED_KEY, CallBudget
-
-    followers = [w for w in watches if w.type == "courtlistener" and w.enabled]
-    if not followers:
-        return None
-    first = followers[0]
-
-    class _ReadOnly:  # CallBudget's view of the shared state, without the right to change it
-        def get_shared(self, key: str) -> Any:
-            return views.shared_value(store, key)
-
-        def set_shared(self, key: str, value: Any) -> None:
-            raise RuntimeError("the dashboard never writes")
-
-    info = CallBudget(_ReadOnly(), "", getattr(first, "daily_budget", 125), getattr(first, "per_minute", 5)).info()
-    info.pop("this_watch", None)
-    info["key"] = SHARED_KEY
-    return info
+def _budget(states: Mapping[str, WatchState], watches: list[WatchConfig]) -> dict[str, Any] | None:
+    """The CourtListener budget as its watches last reported it (their status facts, `info["budget"]`):
+    per window (minute, hour, day) the calls used of the limit, and how many are possible now."""
+    latest = None
+    for watch in watches:
+        state = states.get(watch.id)
+        if watch.type != "courtlistener" or not watch.enabled or state is None:
+            continue
+        budget = (state.info or {}).get("budget")
+        if isinstance(budget, dict) and (latest is None or (state.last_check_at or 0) > latest[0]):  # type: ignore[operator]
+            latest = (state.last_check_at, budget)
+    return dict(latest[1]) if latest else None
 
 
 # ---------------------------------------------------------------- a case

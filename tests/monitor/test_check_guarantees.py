@@ -59,7 +59,7 @@ def test_a_token_in_the_watch_url_never_reaches_items_alerts_or_history(server, 
             + "</ul></body></html>")
     server.set("/list", page, content_type="text/html")
     config = write_config("watches:\n  - id: county\n    type: html\n    url: \"" + server.url("/list") + "?token=${LIST_TOKEN}\"\n"
-                          "    item: li.r\n    fields: {title: a, link: 'a @href'}\n")
+                          "    item: li.r\n    key: title\n    fields: {title: a, link: 'a @href'}\n")
     assert check_json(config)["exit"] == 0
     server.set("/list", page.replace("<ul>", '<ul><li class="r"><a href="#item-9">Release 9</a></li>'),
                content_type="text/html")

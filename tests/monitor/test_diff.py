@@ -57,10 +57,36 @@ def test_removal_is_recorded():
     assert [(c.kind, c.key) for c in result.changes] == [("removed", "k2")] and result.gone == ["k2"]
 
 
-def test_duplicate_keys_keep_the_first():
-    """A source listing one item twice yields one item, and the duplicate is reported."""
+def test_duplicate_keys_yield_one_item_and_are_reported():
+    """A source listing one key twice yields one item, and the duplicate is reported."""
     result = diff("w", {}, [item(1), item(1, "dupe")], now=NOW)
-    assert [c.item.title for c in result.changes] == ["Title 1"] and result.duplicates == ["k1"]
+    assert len(result.changes) == 1 and result.duplicates == ["k1"]
+    assert [i.key for i in result.upserts] == ["k1"]
+
+
+def test_duplicate_versions_are_chosen_independently_of_order():
+    """Two versions of one key: the same one is kept in either order, first sight or not."""
+    one, other = item(1, "Version A"), item(1, "Version B")
+    for previous in ({}, snapshot(item(2))):
+        forward = diff("w", previous, [one, other], now=NOW).upserts
+        backward = diff("w", previous, [other, one], now=NOW).upserts
+        assert [i for i in forward if i.key == "k1"] == [i for i in backward if i.key == "k1"]
+
+
+def test_reordered_duplicates_never_alert_updated():
+    """Whichever version of a duplicated key is on record stays chosen while the source lists it: a
+    source re-ordering an old and a new version of one item alerts nothing, check after check."""
+    one, other = item(1, "Version A"), item(1, "Version B")
+    for recorded in (one, other):
+        for listing in ([one, other], [other, one]):
+            result = diff("w", snapshot(recorded), listing, now=NOW)
+            assert result.changes == [] and result.seen == ["k1"] and result.duplicates == ["k1"]
+
+
+def test_an_incomplete_listing_removes_nothing():
+    """When some listed items could not be read, what is missing is not taken as removed."""
+    result = diff("w", snapshot(item(1), item(2)), [item(1, "Corrected")], now=NOW, complete=False)
+    assert [c.kind for c in result.changes] == ["updated"] and result.gone == []
 
 
 def test_empty_result_from_a_source_that_had_items_is_suspicious():

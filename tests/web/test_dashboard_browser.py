@@ -205,7 +205,7 @@ def test_overview_shows_cases_agencies_budget_and_failures_first(site, page, tmp
     moma = page.locator(f"article.case:has(a[href='/cases/{MOMA}'])")
     assert "The Museum of Modern Art v. MoMaCha IP LLC" in moma.inner_text()
     assert page.locator("a[href='/cases/nysd-1-18-cv-03358']").count() == 1  # "1:18-cv-3358-ABC" is that case
-    assert "calls left in the last 24 hours" in page.locator("#budget + p").inner_text()
+    assert "calls possible now" in page.locator("#budget + p").inner_text()
     agencies = page.locator("article.agency h3").all_inner_texts()
     assert agencies == ["Department of Justice", "City Attorney"]
     _no_secret(site, page.content(), "/")
