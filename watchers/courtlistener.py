@@ -32,6 +32,10 @@ Keys:
   configuration changes; after being granted access, set `entries_via: docket-entries`).
 - `base_url` (default `https://www.courtlistener.com`): where CourtListener is; a mirror, a proxy or a
   recorded copy on a local server can stand in. Links in alerts are built on it too.
+- `aliases`: other names of the case, as press releases write it (`U.S. v. State of Illinois`): a DOJ
+  release or agency page naming the case by one of them, by the watch's `name`, by the case name
+  CourtListener reports, or by its docket number is linked to the case (`monitor/related.py`).
+  Editing aliases never re-baselines the watch.
 - plus the keys every watch has (`every`, `notify`, `keywords`, ...).
 
 What a check does, with a token:
@@ -107,7 +111,7 @@ from pydantic import Field, SecretStr, field_validator, model_validator
 
 from monitor.errors import ConfigError, FetchError, ParseError
 from monitor.models import Item
-from watchers.base import CheckContext, CheckOutcome, Watcher, WatchConfig
+from watchers.base import AliasesField, CheckContext, CheckOutcome, Watcher, WatchConfig
 from watchers.courtlistener_budget import CallBudget
 from watchers.dockets import DocketNumber, case_group, entry_item, parse_docket_number
 from watchers.feed import NS, channel_info, entries, feed_kind, parse_xml
@@ -142,6 +146,7 @@ class CourtListenerConfig(WatchConfig):
     per_minute: int = Field(5, ge=0, le=1000, description="API calls a minute, all watches together (0: no limit)")
     entries_via: Literal["auto", "docket-entries", "search", "feed"] = Field(
         "auto", description="where filings are read: auto, docket-entries, search or feed")
+    aliases: AliasesField
 
     @field_validator("court", mode="before")
     @classmethod
@@ -192,8 +197,9 @@ class CourtListenerWatcher(Watcher):
     Config: ClassVar[type[WatchConfig]] = CourtListenerConfig
     example: ClassVar[dict[str, Any]] = {"court": "cand", "docket_number": "3:25-cv-01350", "base_url": "{base}"}
     # spending rules and credentials: changing them does not change what the docket lists
-    neutral_keys: ClassVar[frozenset[str]] = frozenset({"daily_budget", "per_minute", "token"})
+    neutral_keys: ClassVar[frozenset[str]] = frozenset({"daily_budget", "per_minute", "token", "aliases"})
     complete_dockets: ClassVar[bool] = True  # every entry of the docket, whatever the court's RSS feed shows
+    lists_dockets: ClassVar[bool] = True
 
     @property
     def settings(self) -> CourtListenerConfig:
