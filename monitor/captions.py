@@ -19,7 +19,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 
 # An initialism written with periods (U.S., U.S.A., N.D.) or a word (with an apostrophe: People's).
-_TOKEN = re.compile(r"(?:[A-Za-z]\.){2,}|[A-Za-z0-9]+(?:['\u2019][A-Za-z]+)*|&")
+_TOKEN = re.compile(r"U\.\s?S\.(?:\s?A\.)?|(?:[A-Za-z]\.){2,}|[A-Za-z0-9]+(?:['\u2019][A-Za-z]+)*|&")
 _SEPARATORS = {"v", "vs", "versus"}
 _DROPPED = {"the"}
 _PREFIXES = (("state", "of"), ("commonwealth", "of"))  # "State of Illinois" is "Illinois"
@@ -44,7 +44,7 @@ def _tokens(text: str) -> list[_Token]:
     i = 0
     while i < len(raw):
         word, start, end = raw[i]
-        low = word.lower().replace(".", "").replace("\u2019", "'")
+        low = re.sub(r"[.\s]", "", word.lower()).replace("\u2019", "'")
         words = [w[0].lower() for w in raw[i:i + 4]]
         if words[:4] == ["united", "states", "of", "america"]:
             out.append(_Token("us", start, raw[i + 3][2], True))
