@@ -259,3 +259,26 @@ def test_aliases_are_checked(tmp_path, watch, expected):
         loads(f"state: sqlite:///{tmp_path / 's.db'}\nwatches:\n  - {watch}\n", env={})
     message = str(caught.value)
     assert expected in message and "watches" in message
+
+
+def test_a_release_in_the_doj_rss_feed_is_linked_as_the_demo_shows_it(server, write_config):
+    """The recorded DOJ RSS feed read by a `feed` watch (title and teaser only, no body), with the constructed
+    release naming U.S. v. Illinois put on top: linked to the case, which a disabled court-feed watch follows."""
+    feed = (DATA / "core" / "doj_news.xml").read_bytes()
+    item = (DATA / "press" / "doj" / "related_release_rss_item_constructed.xml").read_bytes()
+    server.set("/news/rss", feed)
+    path = write_config(f"""
+notifiers:
+  terminal: {{type: console}}
+watches:
+  - {{id: us-v-illinois-rss, name: U.S. v. Illinois (N.D. Ill.), type: pacer_rss, court: ilnd, cases: ["1:25-cv-01285"],
+     enabled: false}}
+  - {{id: doj-news, name: DOJ press releases, type: feed, url: "{server.url('/news/rss')}"}}
+""")
+    assert check_json(path)["watch"]["baseline"]
+    server.set("/news/rss", feed.replace(b"<item>", item + b"<item>", 1))
+    result = run_cli("check", "--config", str(path), "--json")
+    [change] = json.loads(result.out)["watches"][0]["changes"]
+    assert change["related_cases"] == ["us-v-illinois-rss"]
+    assert change["related"][0]["matched"] == "United States v. Illinois"  # named first, then by number
+    assert "Related case: U.S. v. Illinois (N.D. Ill. 1:25-cv-01285)" in result.err
