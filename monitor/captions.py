@@ -17,6 +17,7 @@ from __future__ import annotations
 import re
 from collections.abc import Sequence
 from dataclasses import dataclass
+from functools import lru_cache
 
 # An initialism written with periods (U.S., U.S.A., N.D.) or a word (with an apostrophe: People's).
 _TOKEN = re.compile(r"U\.\s?S\.(?:\s?A\.)?|(?:[A-Za-z]\.){2,}|[A-Za-z0-9]+(?:['\u2019][A-Za-z]+)*|&")
@@ -72,6 +73,7 @@ def _tokens(text: str) -> list[_Token]:
     return out
 
 
+@lru_cache(maxsize=4096)  # the names of the followed cases, read again for every item
 def caption_words(name: str) -> tuple[str, ...] | None:
     """The normal form of a case name, or None when it is not a caption (no "v." between two parties,
     and no "In re")."""
@@ -104,13 +106,16 @@ def find_captions(text: str, names: Sequence[str]) -> list[CaptionMatch]:
     """Where the text names one of these cases, each name at most once (its first whole mention)."""
     tokens = _tokens(text)
     norms = [t.norm for t in tokens]
+    starts: dict[str, list[int]] = {}  # where each word stands: a name is tried only where its first word is
+    for i, norm in enumerate(norms):
+        starts.setdefault(norm, []).append(i)
     found: list[CaptionMatch] = []
     for name in names:
         words = caption_words(name)
         if words is None:
             continue
         n = len(words)
-        for i in range(len(norms) - n + 1):
+        for i in starts.get(words[0], ()):
             if norms[i:i + n] == list(words) and _whole(text, tokens, i, i + n):
                 start, end = tokens[i].start, tokens[i + n - 1].end
                 if text[end:end + 1] == "." and len(text[tokens[i + n - 1].start:end]) <= 3:

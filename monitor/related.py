@@ -75,7 +75,7 @@ def _court_id(court: str) -> str:
     return found.id if found else court.strip().lower()
 
 
-def _cases_of(watch: WatchConfig, watcher: Watcher, state: WatchState | None) -> list[tuple[str, DocketNumber]]:
+def _cases_of(watcher: Watcher, state: WatchState | None) -> list[tuple[str, DocketNumber]]:
     cases = watcher.cases()
     if not cases and state is not None and state.plugin_state:  # a courtlistener watch given only docket_id
         court, number = state.plugin_state.get("court"), state.plugin_state.get("docket_number")
@@ -102,7 +102,7 @@ def followed_cases(watches: Sequence[WatchConfig], watchers: Mapping[str, Watche
         if watcher is None or not watcher.lists_dockets:
             continue
         state = states.get(watch.id)
-        cases = _cases_of(watch, watcher, state)
+        cases = _cases_of(watcher, state)
         single = len(cases) == 1
         for court, docket in cases:
             case = next((c for c in found if c.court == court and c.docket.same_case(docket)), None)
@@ -147,8 +147,9 @@ class Relations:
 def relate(text: str, cases: Sequence[FollowedCase]) -> Relations:
     """The followed cases `text` is about (by docket number or by name), and the docket numbers it names
     that no case of `cases` is; each in the order the text first names it."""
-    mentions = find_docket_numbers(text)
-    named_courts = {c.court for c in find_courts(text)}
+    courts = find_courts(text)
+    mentions = find_docket_numbers(text, courts)
+    named_courts = {c.court for c in courts}
     hits: list[tuple[int, FollowedCase, str]] = []
     unfollowed: list[DocketMention] = []
     for mention in mentions:
@@ -162,9 +163,12 @@ def relate(text: str, cases: Sequence[FollowedCase]) -> Relations:
             hits += [(mention.start, case, mention.docket.text) for case in matches]
         else:
             unfollowed.append(mention)
+    owners: dict[str, list[FollowedCase]] = {}
     for case in cases:
-        for caption in find_captions(text, case.names)[:1]:
-            hits.append((caption.start, case, caption.text))
+        for name in case.names:
+            owners.setdefault(name, []).append(case)
+    for caption in find_captions(text, list(owners)):
+        hits += [(caption.start, case, caption.text) for case in owners[caption.name]]
     related: dict[str, dict[str, Any]] = {}
     for _, case, matched in sorted(hits, key=lambda h: h[0]):
         related.setdefault(case.group, case.link(matched))

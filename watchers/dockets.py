@@ -283,9 +283,10 @@ def _court_right_after(text: str, end: int, courts: list[Any] | None = None) -> 
     return None
 
 
-def find_docket_numbers(text: str) -> list[DocketMention]:
+def find_docket_numbers(text: str, courts: list[Any] | None = None) -> list[DocketMention]:
     """Every federal docket number written in `text`, in order, each once per place it is written, with
-    the court named with it when the text names one right there (see `nearby_court`)."""
+    the court named with it when the text names one right there (see `nearby_court`). `courts`: the
+    text's `watchers.courts.find_courts`, when the caller has them already."""
     from watchers.courts import find_courts
 
     found: list[DocketMention] = []
@@ -316,7 +317,7 @@ def find_docket_numbers(text: str) -> list[DocketMention]:
                 add(_mention(text, number.start(), number.end(), number.group("office"), number.group("year"), None,
                              number.group("number"), number.group("rest")))
     found.sort(key=lambda m: m.start)
-    courts = find_courts(text)
+    courts = find_courts(text) if courts is None else courts
     placed = [replace(m, **dict(zip(("court", "court_close"), nearby_court(text, m, courts)))) for m in found]
     for i in range(len(placed) - 2, -1, -1):  # "Nos. 25-1234 and 25-1235 (9th Cir.)": the court is the list's
         this, following = placed[i], placed[i + 1]

@@ -282,3 +282,33 @@ watches:
     assert change["related_cases"] == ["us-v-illinois-rss"]
     assert change["related"][0]["matched"] == "United States v. Illinois"  # named first, then by number
     assert "Related case: U.S. v. Illinois (N.D. Ill. 1:25-cv-01285)" in result.err
+
+
+def test_the_case_name_a_court_feed_reports_is_kept_and_used(server, write_config):
+    """A `pacer_rss` watch with no name and no aliases follows a case of the recorded S.D.N.Y. feed: the feed's case
+    name ("Torres v. Bronx Lebanon Hospital Center") is kept in the watch's state, and a release naming the case so
+    is linked to it; a release naming another case of that feed, which nobody follows, is not."""
+    server.set("/cgi-bin/rss_outside.pl", (DATA / "pacer_rss" / "sdny_1.xml").read_bytes())
+    server.set(PATH, page([SAWYER]), content_type="application/json")
+    path = write_config(f"""
+watches:
+  - {{id: torres, type: pacer_rss, court: nysd, cases: ["17-cv-9141"], url: "{server.url('/cgi-bin/rss_outside.pl')}"}}
+  - {{id: doj-api, type: doj, url: "{server.url(PATH)}"}}
+""")
+    assert check_json(path)["exit"] == 0
+    store = Store.open(loads(path.read_text()).state_url)
+    try:
+        assert store.load_states(["torres"])["torres"].plugin_state["case_names"] == {
+            "17-cv-09141": "Torres v. Bronx Lebanon Hospital Center"}
+    finally:
+        store.close()
+    # the recorded Bell statement with a sentence naming the case added (and one naming an unfollowed case of the feed)
+    torres = dict(BELL, uuid="00000000-0000-4000-8000-000000000006",
+                  body=BELL["body"] + "<p>A settlement was reached in Torres v. Bronx Lebanon Hospital Center.</p>")
+    other = dict(BELL, uuid="00000000-0000-4000-8000-000000000007",
+                 body=BELL["body"] + "<p>A settlement was reached in Chau v. Donovan.</p>")
+    server.set(PATH, page([torres, other, SAWYER]), content_type="application/json")
+    changes = by_uuid(check_json(path, "doj-api"))
+    assert changes[torres["uuid"]]["related_cases"] == ["torres"]
+    assert changes[torres["uuid"]]["related"][0]["case"] == "Torres v. Bronx Lebanon Hospital Center"
+    assert changes[other["uuid"]]["related_cases"] == []
