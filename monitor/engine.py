@@ -285,6 +285,8 @@ class Engine:
             flt = self.filters.get(watch.id)
             if flt is not None:
                 items = flt.apply(items)
+            # the transient fields (a page body) are for the filter and the stages only: kept aside, by reference
+            texts = {i.key: i.fields for i in items if any(name.startswith("_") for name in i.fields)}
             items = [strip_transient(i) for i in items]
             baseline = not state.baseline_done or config_changed
             found = diff(watch.id, previous, items, now=now, baseline=baseline, complete=not outcome.incomplete,
@@ -294,7 +296,7 @@ class Engine:
                                        "of each (the one already recorded, if listed)")
             changes = [replace(c, uid=new_uid()) for c in found.changes]
             changes, routes = await self._fuse(watch, changes)
-            run = StageRun(watch, self.config, self.store, self.http, self.watchers, self.dry_run)
+            run = StageRun(watch, self.config, self.store, self.http, self.watchers, self.dry_run, texts=texts)
             if changes and STAGES:
                 changes = await run_before_commit(run, changes)
                 for change in changes:  # a stage's own changes go where the watch's alerts go

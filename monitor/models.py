@@ -131,10 +131,20 @@ class Change:
     changed_fields: tuple[str, ...] = ()
     detected_at: datetime = field(default_factory=utcnow)
     uid: str = ""  # stable identity, set when the change is recorded; idempotency keys derive from it
+    # Facts about the item found when it changed, not part of its content (monitor/related.py): the followed
+    # cases it is about ({"watch", "watches", "case", "court", "docket_number", "group", "matched"}), and the
+    # docket numbers it names that no watch follows ({"docket_number", "court", "command"}).
+    related: tuple[Mapping[str, Any], ...] = ()
+    unfollowed: tuple[Mapping[str, Any], ...] = ()
 
     @property
     def key(self) -> str:
         return self.item.key
+
+    @property
+    def related_cases(self) -> list[str]:
+        """The ids of the watches that follow the cases this item is about."""
+        return list(dict.fromkeys(w for r in self.related for w in (r.get("watches") or [r.get("watch")]) if w))
 
     def field_changes(self) -> dict[str, tuple[Any, Any]]:
         """Before and after of each changed field, for an `updated` change."""
@@ -151,6 +161,9 @@ class Change:
             "key": self.key,
             "detected_at": self.detected_at.isoformat(),
             "item": self.item.to_dict(),
+            "related_cases": self.related_cases,
+            "related": [dict(r) for r in self.related],
+            "unfollowed": [dict(u) for u in self.unfollowed],
         }
         if self.before is not None:
             data["before"] = self.before.to_dict()
@@ -167,6 +180,8 @@ class Change:
             changed_fields=tuple((data.get("changed") or {}).keys()),
             detected_at=datetime.fromisoformat(data["detected_at"]),
             uid=data.get("uid", ""),
+            related=tuple(dict(r) for r in data.get("related") or ()),
+            unfollowed=tuple(dict(u) for u in data.get("unfollowed") or ()),
         )
 
 

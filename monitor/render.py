@@ -43,6 +43,12 @@ def _value(value: Any) -> str:
     return str(value)
 
 
+def _cite(court: Any) -> str:
+    from watchers.courts import cite
+
+    return cite(str(court)) if court else ""
+
+
 def headline(change: Change, watch_name: str | None = None) -> str:
     label = LABELS.get(change.kind, change.kind)
     title = shorten(change.item.title, 200) or change.key
@@ -65,6 +71,12 @@ def change_text(change: Change, watch_name: str | None = None) -> str:
             lines.append(f"  {name.removeprefix('fields.')}: {shorten(_value(before), 200)!s} -> {shorten(_value(after), 200)!s}")
     if item.url:
         lines.append(f"  {item.url}")
+    for case in change.related:
+        where = " ".join(p for p in (_cite(case.get("court")), str(case.get("docket_number") or "")) if p)
+        lines.append(f"  Related case: {case.get('case') or where} ({where})")
+    for docket in change.unfollowed:
+        court = f" ({_cite(docket.get('court'))})" if docket.get("court") else ""
+        lines.append(f"  Not followed: {docket.get('docket_number')}{court}; to follow it: {docket.get('command')}")
     if item.matched:
         lines.append(f"  Matched: {', '.join(item.matched)}")
     return "\n".join(lines)

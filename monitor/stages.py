@@ -42,6 +42,10 @@ class StageRun:
     http: HttpClient
     watchers: Mapping[str, Watcher]  # every watch of the configuration, by id
     dry_run: bool
+    # The fields of this check's items as the watcher gave them, by item key, for the items that had
+    # transient ones (`_body`: a page's whole text): the engine strips those before the diff and never
+    # stores them, so this is the one place a stage can read them. Read-only; never store them.
+    texts: Mapping[str, Mapping[str, Any]] = field(default_factory=dict)
     warnings: list[str] = field(default_factory=list)  # shown with the watch's result
     notes: dict[str, Any] = field(default_factory=dict)  # shared between stages of one check
 
@@ -58,12 +62,30 @@ class Stage:
         return None
 
 
-# The stages, in order. Each is stateless across checks (state lives in the store).
-STAGES: list[Stage] = []
+def _stages() -> list[Stage]:
+    """The stages, in order. Each is stateless across checks (state lives in the store)."""
+    from monitor.related import RelatedCases
+
+    return [RelatedCases()]
+
+
+def registered() -> list[Stage]:
+    """`STAGES`, built on first use rather than at import: each stage's module imports `Stage` from here,
+    so building the table while this module loads would be a circular import for whichever loads first."""
+    table = globals().get("STAGES")
+    if table is None:
+        table = globals()["STAGES"] = _stages()
+    return table
+
+
+def __getattr__(name: str) -> Any:  # `from monitor.stages import STAGES` works as before
+    if name == "STAGES":
+        return registered()
+    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
 
 
 async def run_before_commit(run: StageRun, changes: list[Change]) -> list[Change]:
-    for stage in STAGES:
+    for stage in registered():
         try:
             changes = await stage.before_commit(run, changes)
         except Exception as exc:  # noqa: BLE001 - an enrichment never costs an alert
@@ -73,7 +95,7 @@ async def run_before_commit(run: StageRun, changes: list[Change]) -> list[Change
 
 
 async def run_after_commit(run: StageRun, changes: list[Change]) -> None:
-    for stage in STAGES:
+    for stage in registered():
         try:
             await stage.after_commit(run, changes)
         except Exception as exc:  # noqa: BLE001 - the changes are recorded; this stage retries next time

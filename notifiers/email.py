@@ -34,7 +34,10 @@ delivery at once with the server's reply. If only some recipients are refused, t
 and the refused addresses are logged and kept with the delivery. The Message-ID is derived from the
 deliveries' idempotency key, so if a crash between the server accepting a message and the outbox
 recording it causes a resend, the copy carries the same Message-ID and most mail systems show it once.
-Alerts about one case share a `References` header, so mail clients thread them.
+Alerts about one case share a `References` header, so mail clients thread them; a press release about a
+followed case (`monitor/related.py`) joins that case's thread, and shows "Related case: ...". A digest
+of several cases or agencies is grouped: each case with its filings and the releases about it, then each
+agency with its other items.
 """
 
 from __future__ import annotations
@@ -56,7 +59,7 @@ from monitor.errors import NotifyError
 from monitor.render import shorten
 from notifiers.base import Alert, NotifierConfig
 from notifiers.digest import DigestConfig, DigestScheduling
-from notifiers.format import Content, describe, digest_headline, plain_text
+from notifiers.format import Content, describe, digest_headline, digest_sections, plain_text
 
 log = logging.getLogger(__name__)
 
@@ -183,10 +186,18 @@ def render(alert: Alert) -> tuple[str, str, str, Content | None]:
     subject = digest_headline(alert.changes, [c.watch_name for c in contents])
     text_parts = [subject, ""]
     html_parts = [f"<h2 style=\"font-size:18px\">{html.escape(subject)}</h2>"]
-    for index, content in enumerate(contents, 1):
-        text_parts += [f"{index}. {content.headline}", *(f"   {line}" for line in plain_text(content).splitlines()[1:]), ""]
-        html_parts.append(f"<h3 style=\"font-size:16px;margin-top:24px\">{index}. {html.escape(content.headline)}</h3>"
-                          + content_html(content, heading=False))
+    sections = digest_sections(contents)
+    index = 0
+    for section in sections:
+        if len(sections) > 1:  # each case (with the releases about it), then each agency
+            text_parts += [f"== {section.heading} ({len(section.contents)}) ==", ""]
+            html_parts.append(f"<h2 style=\"font-size:17px;margin-top:28px;border-bottom:1px solid #ccc\">"
+                              f"{html.escape(section.heading)} ({len(section.contents)})</h2>")
+        for content in section.contents:
+            index += 1
+            text_parts += [f"{index}. {content.headline}", *(f"   {line}" for line in plain_text(content).splitlines()[1:]), ""]
+            html_parts.append(f"<h3 style=\"font-size:16px;margin-top:24px\">{index}. {html.escape(content.headline)}</h3>"
+                              + content_html(content, heading=False))
     return subject, "\n".join(text_parts) + f"\n-- \n{footer}\n", _page("\n".join(html_parts), footer), None
 
 
@@ -206,8 +217,9 @@ class EmailNotifier(DigestScheduling):
 
     def build_message(self, alert: Alert) -> EmailMessage:
         subject, text, markup, content = render(alert)
-        return self._message(subject, text, markup, alert.idempotency_key,
-                             content.group if content else _common_group(alert))
+        # a release about a followed case joins the case's mail thread
+        group = (content.related[0][0] if content.related else content.group) if content else _common_group(alert)
+        return self._message(subject, text, markup, alert.idempotency_key, group)
 
     def _message(self, subject: str, text: str, markup: str, key: str, group: str | None) -> EmailMessage:
         message = EmailMessage(policy=POLICY)

@@ -11,23 +11,26 @@ What each kind of alert shows:
   entry number, dates filed and entered, the docket text, links to the document and the docket, and
   the source that saw it (`pacer_rss`, `courtlistener`, ...);
 - a press release or any other item: the agency (or the watch's name), title, date, categories,
-  summary and link;
+  summary and link; the followed cases it is about ("Related case: U.S. v. Illinois (N.D. Ill.
+  1:25-cv-01285)") and the docket numbers it names that nobody follows, with the command to follow each;
 - an update: the same facts, plus each changed field as before -> after;
 - a source going down or recovering, a coverage gap opening or closing: what the watch says about it.
 
 `digest_headline` names a burst ("3 new items: DOJ news"), `digest_line` is one change as a single
 line of a digest, and `digest_sections` orders a digest's changes for reading: each case with its
-filings first, then each agency with its releases, then anything else (a source down or back).
+filings (and the releases about it: `Change.related`) first, then each agency with its other releases,
+then anything else (a source down or back).
 """
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any, Literal
 
 from monitor.models import STATUS_KINDS, Change, Item
 from monitor.render import FIELD_LABELS, LABELS as STATUS_LABELS, shorten
+from watchers.courts import cite
 
 ContentKind = Literal["filing", "release", "status"]
 
@@ -77,6 +80,8 @@ class Content:
     matched: tuple[str, ...]
     watch_name: str
     group: str | None
+    # The followed cases a release is about, as (case group, heading): a digest lists it under the first.
+    related: tuple[tuple[str, str], ...] = ()
 
 
 def court_name(court: str | None) -> str:
@@ -205,12 +210,39 @@ def describe(change: Change, watch_name: str) -> Content:
         title_url = _http(item.url)
         if title_url:
             links.append(Link("Read it", title_url))
+    facts += related_facts(change)
     changes = _field_changes(change)
     if changes:
         body = None  # the changes say it; the whole text again would bury them
     facts = [(label, shorten(value, 500)) for label, value in facts if value]  # one line each, whatever the source sent
+    related = tuple((str(r["group"]), case_heading(r)) for r in change.related if r.get("group"))
     return Content(kind, change.kind, headline(change, watch_name), title, title_url, tuple(facts), body,
-                   changes, tuple(links), tuple(item.matched), watch_name, item.group)
+                   changes, tuple(links), tuple(item.matched), watch_name, item.group, related)
+
+
+def _cite(court: Any) -> str:
+    return cite(str(court)) if court else ""
+
+
+def related_facts(change: Change) -> list[tuple[str, str]]:
+    """"Related case: U.S. v. Illinois (N.D. Ill. 1:25-cv-01285)" for each followed case the item names, and
+    "Not followed: 2:18-cv-02660 (E.D. Cal.): monitor follow caed 2:18-cv-02660" for each docket number
+    nobody follows (see monitor/related.py)."""
+    facts = []
+    for case in change.related:
+        where = " ".join(p for p in (_cite(case.get("court")), _text(case.get("docket_number"))) if p)
+        name = _text(case.get("case"))
+        facts.append(("Related case", f"{name} ({where})" if name and name != where else where))
+    for docket in change.unfollowed:
+        court = f" ({_cite(docket.get('court'))})" if docket.get("court") else ""
+        facts.append(("Not followed", f"{_text(docket.get('docket_number'))}{court}: {_text(docket.get('command'))}"))
+    return facts
+
+
+def case_heading(case: Mapping[str, Any]) -> str:
+    """A case's heading in a digest, as its filings' facts give it: `U.S. v. Illinois · N.D. Ill. · 1:25-cv-01285`."""
+    parts = (_text(case.get("case")), _cite(case.get("court")), _text(case.get("docket_number")))
+    return " · ".join(dict.fromkeys(p for p in parts if p))
 
 
 def digest_headline(changes: Sequence[Change], watch_names: Sequence[str]) -> str:
@@ -238,6 +270,8 @@ def digest_line(content: Content) -> str:
     elif content.kind == "release":
         when = facts.get("Date")
         text = f"{content.title} ({when})" if when else content.title
+        if content.related and facts.get("Agency"):  # listed under its case: say whose release it is
+            text = f"{facts['Agency']}: {text}"
     else:
         text = content.headline
     if content.change_kind == "updated":
@@ -280,19 +314,25 @@ def digest_sections(contents: Sequence[Content]) -> list[Section]:
     each group in the order its first change arrived, the changes inside it in arrival order."""
     groups: dict[tuple[str, str], list[Content]] = {}
     headings: dict[tuple[str, str], str] = {}
+    named_by_filing: set[tuple[str, str]] = set()
     for content in contents:
         facts = dict(content.facts)
         if content.kind == "filing":
             case = facts.get("Case") or facts.get("Court") or content.watch_name
             key = ("case", content.group or case)
             heading = " · ".join(p for p in (case, facts.get("Court") if facts.get("Case") else None) if p)
+        elif content.kind == "release" and content.related:  # listed under the case it is about
+            key, heading = ("case", content.related[0][0]), content.related[0][1]
         elif content.kind == "release":
             agency = facts.get("Agency") or content.watch_name
             key, heading = ("agency", content.group or agency), agency
         else:
             key, heading = ("other", ""), "Sources"
         groups.setdefault(key, []).append(content)
-        headings.setdefault(key, heading)
+        if key not in headings or (content.kind == "filing" and key not in named_by_filing):
+            headings[key] = heading  # a case is best named by its own filings, else by a release about it
+            if content.kind == "filing":
+                named_by_filing.add(key)
     order = {"case": 0, "agency": 1, "other": 2}
     ranked = sorted(groups, key=lambda k: order[k[0]])  # stable: arrival order within each kind
     return [Section(k[0], headings[k], tuple(groups[k])) for k in ranked]  # type: ignore[arg-type]

@@ -50,6 +50,11 @@ Delivery (the outbox's at-least-once, DESIGN invariant 1):
   arrived (a timeout, a crash right after) is posted again. That window is the only source of a
   duplicate.
 
+Related cases: a press release (or any agency item) that names a followed case (`monitor/related.py`)
+is posted top-level as usual, and also as a reply in that case's thread when the case has one (none is
+started for it). What has been posted is remembered per alert (`related-posts:<idempotency key>`), so
+a retry after a failed reply posts only the missing reply. Digest messages are not replied anywhere.
+
 Quirks handled here: a case's thread is remembered per notifier (`thread:<group>`), together with
 the channel it lives in (`thread-channel:<group>`); threads an agency got before `thread` existed are
 still in the database but are only used again with `thread: all`; after a change of `channel`, or when
@@ -268,6 +273,34 @@ class SlackNotifier(DigestScheduling):
         text, blocks = self.render(alert)
         # A scheduled summary is the channel's news of the day (or hour): always top-level.
         group = None if self.scheduled else thread_group(alert, self.cfg.thread)
+        threads = await self._related_threads(alert, group)
+        if not threads:
+            return await self._post(text, blocks, group)
+        # Posted in two places: what is done is remembered per alert, so a retry after a failed reply
+        # posts only what is missing (never the top-level message twice).
+        key = "related-posts:" + alert.idempotency_key
+        done = dict(await self.recall(key) or {})
+        if "ts" not in done:
+            done.update(await self._post(text, blocks, group))
+            await self.remember(key, done)
+        replies = dict(done.get("replies") or {})
+        for case_group, thread_ts in threads.items():
+            if case_group in replies:
+                continue
+            try:
+                data = await self._post_message(text, blocks, thread_ts, broadcast=False)
+            except _ThreadGone:  # the case's thread is gone: the top-level post stands, no new thread
+                log.warning("notifier %s: Slack no longer knows the thread of %s; not replying there", self.name, case_group)
+                replies[case_group] = None
+            else:
+                replies[case_group] = data["ts"]
+            done["replies"] = replies
+            await self.remember(key, done)
+        return {"ts": done["ts"], "channel": done.get("channel") or self.cfg.channel,
+                "replies": {g: ts for g, ts in replies.items() if ts}}
+
+    async def _post(self, text: str, blocks: list[dict[str, Any]], group: str | None) -> dict[str, Any]:
+        """The alert's own message: in its group's thread (starting it), or top-level."""
         thread_ts = await self._thread_of(group) if group else None
         try:
             data = await self._post_message(text, blocks, thread_ts)
@@ -279,14 +312,29 @@ class SlackNotifier(DigestScheduling):
             await self._start_thread(group, data["ts"])
         return {"ts": data["ts"], "channel": data.get("channel") or self.cfg.channel}
 
-    async def _post_message(self, text: str, blocks: list[dict[str, Any]] | None, thread_ts: str | None) -> dict[str, Any]:
+    async def _related_threads(self, alert: Alert, group: str | None) -> dict[str, str]:
+        """The threads of the followed cases a single alert is about (a press release naming a case), other
+        than its own: it is replied there too. A case without a thread yet gets none (nothing to reply to)."""
+        if self.scheduled or self.cfg.thread == "none" or len(alert.changes) != 1:
+            return {}
+        threads = {}
+        for case in alert.changes[0].related:
+            case_group = str(case.get("group") or "")
+            if case_group.startswith(CASE_GROUP) and case_group != group and case_group not in threads:
+                ts = await self._thread_of(case_group)
+                if ts:
+                    threads[case_group] = ts
+        return threads
+
+    async def _post_message(self, text: str, blocks: list[dict[str, Any]] | None, thread_ts: str | None, *,
+                            broadcast: bool | None = None) -> dict[str, Any]:
         payload: dict[str, Any] = dict(channel=self.cfg.channel, text=text, unfurl_links=False, unfurl_media=False,
                                        link_names=False, parse="none")
         if blocks:
             payload["blocks"] = blocks
         if thread_ts:
             payload["thread_ts"] = thread_ts
-            if self.cfg.also_post_to_channel:
+            if self.cfg.also_post_to_channel if broadcast is None else broadcast:
                 payload["reply_broadcast"] = True
         try:
             return await self._call("chat_postMessage", payload)

@@ -75,6 +75,24 @@ class WatchConfig(BaseModel):
         return self.name or self.id
 
 
+def _aliases(value: list[str]) -> list[str]:
+    from monitor.captions import is_caption
+    from watchers.textutil import squash
+
+    cleaned = [squash(v) for v in value]
+    for alias in cleaned:
+        if not is_caption(alias):
+            raise ValueError(f"{alias!r} is not a case name: write both parties with a \"v.\", like "
+                             "'United States v. Illinois' (or 'In re ...'); a party alone would match too much")
+    return cleaned
+
+
+# `aliases` of a watch that follows one case: other names people write it by, for finding the case in
+# press releases and agency pages (monitor/related.py).
+AliasesField = Annotated[list[str], AfterValidator(_aliases), Field(
+    default_factory=list, description="other names of the case, e.g. U.S. v. State of Illinois (for related press releases)")]
+
+
 class UrlWatchConfig(WatchConfig):
     url: str | None = Field(None, description="the source URL (overrides the public default)")
 
@@ -163,6 +181,10 @@ class Watcher:
     # True for a source that lists every entry of a docket (CourtListener): a case it follows has no
     # coverage gap, whatever a partial court feed of the same case misses.
     complete_dockets: ClassVar[bool] = False
+    # True for a watcher whose items are the docket entries of the cases it follows (pacer_rss,
+    # courtlistener): its cases count as followed, and its items are never read for related cases
+    # (`monitor/related.py`); every other watch's items are.
+    lists_dockets: ClassVar[bool] = False
 
     def fetch_urls(self) -> list[str]:
         """The URLs a check will fetch first (for display and for grouping shared sources)."""

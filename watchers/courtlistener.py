@@ -36,6 +36,10 @@ Keys:
   changes; after being granted access, set `entries_via: docket-entries`).
 - `base_url` (default `https://www.courtlistener.com`): where CourtListener is; a mirror, a proxy or a
   recorded copy on a local server can stand in. Links in alerts are built on it too.
+- `aliases`: other names of the case, as press releases write it (`U.S. v. State of Illinois`): a DOJ
+  release or agency page naming the case by one of them, by the watch's `name`, by the case name
+  CourtListener reports, or by its docket number is linked to the case (`monitor/related.py`).
+  Editing aliases never re-baselines the watch.
 - plus the keys every watch has (`every`, `notify`, `keywords`, ...).
 
 What a check does, with a token:
@@ -113,7 +117,7 @@ from urllib.parse import urlsplit, urlunsplit
 
 from pydantic import Field, SecretStr, field_validator, model_validator
 
-from watchers.base import CheckContext, CheckOutcome, Watcher, WatchConfig
+from watchers.base import AliasesField, CheckContext, CheckOutcome, Watcher, WatchConfig
 from watchers.courtlistener_budget import BudgetConfig
 from watchers.courtlistener_check import CourtListenerCheck
 from watchers.courtlistener_client import TOKEN_ENV, TOKEN_PAGE, docket_url, lookup_url, search_lookup_url
@@ -143,6 +147,7 @@ class CourtListenerConfig(WatchConfig):
     per_minute: int | None = Field(None, ge=0, le=1_000_000, description="old name of budget.per_minute")
     entries_via: Literal["auto", "docket-entries", "search", "feed"] = Field(
         "auto", description="where filings are read: auto, docket-entries, search or feed")
+    aliases: AliasesField
 
     @field_validator("court", mode="before")
     @classmethod
@@ -202,8 +207,9 @@ class CourtListenerWatcher(Watcher):
     Config: ClassVar[type[WatchConfig]] = CourtListenerConfig
     example: ClassVar[dict[str, Any]] = {"court": "cand", "docket_number": "3:25-cv-01350", "base_url": "{base}"}
     # spending rules and credentials: changing them does not change what the docket lists
-    neutral_keys: ClassVar[frozenset[str]] = frozenset({"budget", "daily_budget", "per_minute", "token"})
+    neutral_keys: ClassVar[frozenset[str]] = frozenset({"budget", "daily_budget", "per_minute", "token", "aliases"})
     complete_dockets: ClassVar[bool] = True  # every entry of the docket, whatever the court's RSS feed shows
+    lists_dockets: ClassVar[bool] = True
 
     @property
     def settings(self) -> CourtListenerConfig:

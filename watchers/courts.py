@@ -148,6 +148,78 @@ def by_courtlistener_id(court_id: str) -> Court | None:
     return _BY_COURTLISTENER_ID.get(court_id.strip().lower())
 
 
+# ---------------------------------------------------------------- courts named in prose
+
+
+@dataclass(frozen=True, slots=True)
+class CourtMention:
+    """A court named in running text: "N.D. Ill.", "Northern District of Illinois", "9th Cir.", "Ninth Circuit"."""
+
+    court: str  # CM/ECF id
+    start: int
+    end: int
+
+
+def _phrases() -> dict[str, str]:
+    """Every way prose names a court (citation and name forms) -> court id, keyed by `_squash`."""
+    phrases: dict[str, str] = {}
+    for court in COURTS.values():
+        if court.id != "scotus":
+            phrases[court.citation] = court.id
+        if court.kind in ("district", "bankruptcy"):
+            where = court.name.split(" for the ", 1)[1]  # "Northern District of Illinois"
+            if where == "District of Columbia":  # bare, it names the city or D.C.'s own courts
+                if court.kind == "district":
+                    phrases["District Court for the District of Columbia"] = court.id
+                else:
+                    phrases["Bankruptcy Court for the District of Columbia"] = court.id
+                continue
+            phrases[("Bankruptcy Court for the " if court.kind == "bankruptcy" else "") + where] = court.id
+    for number, word in _ORDINAL.items():
+        suffix = "d" if number in (2, 3) else "st" if number == 1 else "th"
+        for name in (word, f"{number}{suffix}", f"{number}{'nd' if number == 2 else 'rd' if number == 3 else suffix}"):
+            phrases[f"{name} Circuit"] = f"ca{number}"
+            if f"bap{number}" in COURTS:
+                phrases[f"Bankruptcy Appellate Panel of the {name} Circuit"] = f"bap{number}"
+                phrases[f"{name} Circuit Bankruptcy Appellate Panel"] = f"bap{number}"
+    phrases |= {"D.C. Circuit": "cadc", "Federal Circuit": "cafc", "Court of Federal Claims": "cofc",
+                "Court of International Trade": "cit", "Supreme Court of the United States": "scotus",
+                "U.S. Supreme Court": "scotus", "United States Supreme Court": "scotus",
+                "Judicial Panel on Multidistrict Litigation": "jpml"}
+    return phrases
+
+
+def _phrase_pattern(phrase: str) -> str:
+    # "N.D. Ill." also as "N. D. Ill" ; words separated by any whitespace; a final period optional
+    parts = []
+    for word in phrase.split():
+        parts.append(r"\.\s?".join(re.escape(piece) for piece in word.split(".")))
+    pattern = r"\s+".join(parts)
+    if pattern.endswith(r"\.\s?"):
+        pattern = pattern[: -len(r"\.\s?")] + r"\.?"
+    return pattern.replace("'", "['’]")
+
+
+_NAMED = _phrases()
+_PHRASES = {_squash(p): court for p, court in _NAMED.items()}
+# One alternation, longest first ("Bankr. N.D. Ill." before "N.D. Ill."), case-sensitive as courts are
+# written (three times faster than ignoring case).
+_MENTION = re.compile(
+    r"(?<![A-Za-z])(?:" + "|".join(_phrase_pattern(p) for p in sorted(_NAMED, key=len, reverse=True)) + r")(?![A-Za-z])")
+
+
+def find_courts(text: str) -> list[CourtMention]:
+    """The federal courts `text` names, in order: citations ("N.D. Ill.", "9th Cir.") and names ("the
+    Northern District of Illinois", "the Ninth Circuit", "Bankruptcy Court for the District of Delaware").
+    A bare "District of Columbia" is not a court (the city, or D.C.'s own Superior Court)."""
+    found = []
+    for match in _MENTION.finditer(text):
+        court = _PHRASES.get(_squash(match.group().replace("’", "'")))
+        if court:
+            found.append(CourtMention(court, match.start(), match.end()))
+    return found
+
+
 def close_to(text: str, limit: int = 5) -> list[Court]:
     """Courts whose id or citation look like `text`, closest first (for "did you mean")."""
     key = text.strip().lower()

@@ -14,6 +14,9 @@ Keys:
 - `case_names`: words or phrases looked for, case-insensitively and as whole words, in the case names
   of the feed (as the court writes them, and as harmonised: "USA" also reads "United States"), e.g.
   `City of Chicago` to catch new suits naming the city. Give `cases`, `case_names`, or both.
+- `aliases` (with one case in `cases`): other names of the case, as press releases write it (`U.S. v.
+  State of Illinois`), for linking agency items to it (see the `courtlistener` watcher, and
+  `monitor/related.py`). The case names the feed reports are used too, and kept in the watch's state.
 - `url` (optional): the feed URL, if not the court's default:
   district and bankruptcy `https://ecf.<court>.uscourts.gov/cgi-bin/rss_outside.pl`; appellate
   `https://ecf.<court>.uscourts.gov/n/beam/servlet/TransportRoom?servlet=RSSGenerator`; E.D.N.Y.
@@ -72,7 +75,7 @@ from typing import Any, ClassVar, cast
 from pydantic import Field, field_validator, model_validator
 
 from monitor.models import Fetched, Item
-from watchers.base import CheckContext, CheckOutcome, Gap, Parsed, UrlWatchConfig, UrlWatcher, WatchConfig
+from watchers.base import AliasesField, CheckContext, CheckOutcome, Gap, Parsed, UrlWatchConfig, UrlWatcher, WatchConfig
 from watchers.dockets import DocketNumber, entry_item, parse_docket_number
 from watchers.listing import Problems, capped, label, read_each
 from watchers.pacer_feed import FeedChannel, ParsedFeed, RssEntry, is_appellate, parse_feed
@@ -100,6 +103,7 @@ class PacerRssConfig(UrlWatchConfig):
     case_names: list[str] = Field(default_factory=list,
                                   description="whole words or phrases to find in case names, e.g. City of Chicago")
     allow_empty: bool = Field(True, description="a followed case with nothing in today's feed is normal")
+    aliases: AliasesField
 
     @field_validator("court", mode="before")
     @classmethod
@@ -137,6 +141,10 @@ class PacerRssConfig(UrlWatchConfig):
         if self.alert_removals:
             raise ValueError("alert_removals cannot be used with pacer_rss: entries leave the feed's 24-hour "
                              "window every day, which is not a removal from the docket")
+        if self.aliases and len(self.cases) != 1:
+            raise ValueError(f"aliases name one case, and this watch follows {len(self.cases)} (`cases`): put them "
+                             "on a watch of that case alone (its courtlistener watch, or a pacer_rss watch with "
+                             "one case)")
         return self
 
 
@@ -161,6 +169,8 @@ class PacerRssWatcher(UrlWatcher):
     Config: ClassVar[type[WatchConfig]] = PacerRssConfig
     example: ClassVar[dict[str, Any]] = {"court": "cand", "cases": ["3:25-cv-01350"],
                                          "url": "{base}/cgi-bin/rss_outside.pl"}
+    neutral_keys: ClassVar[frozenset[str]] = frozenset({"aliases"})
+    lists_dockets: ClassVar[bool] = True
 
     def __init__(self, config: WatchConfig):
         super().__init__(config)
@@ -182,12 +192,29 @@ class PacerRssWatcher(UrlWatcher):
         fetched = await ctx.fetch(self.url, headers=self.request_headers())
         if fetched.not_modified:  # a proxy or mirror may still answer 304
             return CheckOutcome(items=None, state=ctx.state)
-        state = {"body_hash": fetched.body_hash}
+        state: dict[str, Any] = {"body_hash": fetched.body_hash}
+        names = dict(ctx.state.get("case_names") or {})
         if fetched.body_hash == ctx.state.get("body_hash"):
-            return CheckOutcome(items=None, state=state)
+            return CheckOutcome(items=None, state={**state, "case_names": names} if names else state)
         parsed = self.parse_with_info(fetched)
+        names.update(self.case_names(parsed.items))
+        if names:
+            state["case_names"] = names
         return CheckOutcome(items=parsed.items, state=state, info=parsed.info, warnings=parsed.warnings,
                             incomplete=parsed.incomplete, gaps=self.gaps(parsed.info))
+
+    def case_names(self, items: list[Item]) -> dict[str, str]:
+        """The case name the court's feed gives each followed case (by its docket number as configured), kept in
+        the watch's state: a press release naming the case that way is linked to it (monitor/related.py)."""
+        names: dict[str, str] = {}
+        for item in items:
+            number, name = item.fields.get("docket_number"), item.fields.get("case_name")
+            if not name:
+                continue
+            for case in self.cases_followed:
+                if case.same_case(parse_docket_number(number)):
+                    names.setdefault(case.canonical, str(name))
+        return names
 
     def gaps(self, info: Mapping[str, Any]) -> tuple[Gap, ...]:
         """A followed case in a court whose feed publishes only some entry types: filings of the other

@@ -47,6 +47,11 @@ class Answer:
     def error(cls, code: str) -> Answer:
         return cls(status=200, body={"ok": False, "error": code})
 
+    @classmethod
+    def through(cls) -> Answer:
+        """In a script: answer this request as the server normally would (script what comes after it)."""
+        return cls(status=0)
+
 
 @dataclass
 class Request:
@@ -175,7 +180,7 @@ class SlackServer:
                 self._hold.remaining -= 1
                 if self._hold.remaining == 0:
                     hold = self._hold
-        if scripted is not None:
+        if scripted is not None and scripted.status != 0:
             self._answer(handler, request, scripted)
             return
         if hold is None:

@@ -41,6 +41,8 @@ def test_well_formed_recordings_are_parsed_strictly_without_warnings():
     """Every recorded feed is well-formed: it is parsed once, strictly, and no repair is reported."""
     assert CLEAN_WARNINGS == ()
     for path in [*(DATA / "pacer_rss").glob("*.xml"), *(DATA / "core").glob("*.xml"), *(DATA / "press").rglob("*.xml")]:
+        if "_item_" in path.name:
+            continue  # one <item> to splice into a feed (its namespaces are the feed's), not a document
         warnings: list[str] = []
         parse_xml(path.read_bytes(), str(path), warnings)
         assert warnings == [], path.name
