@@ -9,7 +9,11 @@ behaviour joins the flow by name instead of as branches inside `_check` (STYLE.m
 Contract:
 - `before_commit` returns the changes to record (the same list, changed copies, or more). It runs for
   real checks and dry runs alike (a dry run shows what would be recorded); it must not write.
-- `after_commit` runs only when the changes were recorded (never in a dry run); it may write and fetch.
+- `after_commit` runs after every successful check (never in a dry run), once its changes are recorded
+  (often none: a stage with work pending, such as an appeal whose number is not known
+  yet, comes back to it then; keep the no-change path cheap). It may write and fetch; a status-like
+  change it records itself (through the store, with its outbox rows) goes in `status_changes`, so the
+  check's report and the daemon see it.
 - A stage that fails logs a warning on the watch's result and lets the changes through unchanged: an
   enrichment is never worth losing an alert.
 """
@@ -42,7 +46,9 @@ class StageRun:
     http: HttpClient
     watchers: Mapping[str, Watcher]  # every watch of the configuration, by id
     dry_run: bool
+    baseline: bool = False  # the watch's first check (or its first after a config change): nothing in it is news
     warnings: list[str] = field(default_factory=list)  # shown with the watch's result
+    status_changes: list[Change] = field(default_factory=list)  # recorded by an after_commit stage itself
     notes: dict[str, Any] = field(default_factory=dict)  # shared between stages of one check
 
 
@@ -58,8 +64,14 @@ class Stage:
         return None
 
 
-# The stages, in order. Each is stateless across checks (state lives in the store).
-STAGES: list[Stage] = []
+def _registered() -> list[Stage]:
+    from monitor.appeals import FollowMoves
+
+    return [FollowMoves()]
+
+
+# The stages, in order. State that matters lives in the store (a stage may keep a cache).
+STAGES: list[Stage] = _registered()
 
 
 async def run_before_commit(run: StageRun, changes: list[Change]) -> list[Change]:

@@ -32,6 +32,9 @@ Keys:
   configuration changes; after being granted access, set `entries_via: docket-entries`).
 - `base_url` (default `https://www.courtlistener.com`): where CourtListener is; a mirror, a proxy or a
   recorded copy on a local server can stand in. Links in alerts are built on it too.
+- `follow_appeals` (default true): follow the case's appeal, transfer or remand too, with watches the
+  monitor creates when an entry tells of one (`monitor/appeals.py`); `false` turns it off. Editing it
+  never re-baselines the watch.
 - plus the keys every watch has (`every`, `notify`, `keywords`, ...).
 
 What a check does, with a token:
@@ -107,7 +110,7 @@ from pydantic import Field, SecretStr, field_validator, model_validator
 
 from monitor.errors import ConfigError, FetchError, ParseError
 from monitor.models import Item
-from watchers.base import CheckContext, CheckOutcome, Watcher, WatchConfig
+from watchers.base import CheckContext, CheckOutcome, FollowAppeals, Watcher, WatchConfig
 from watchers.courtlistener_budget import CallBudget
 from watchers.dockets import DocketNumber, case_group, entry_item, parse_docket_number
 from watchers.feed import NS, channel_info, entries, feed_kind, parse_xml
@@ -142,6 +145,8 @@ class CourtListenerConfig(WatchConfig):
     per_minute: int = Field(5, ge=0, le=1000, description="API calls a minute, all watches together (0: no limit)")
     entries_via: Literal["auto", "docket-entries", "search", "feed"] = Field(
         "auto", description="where filings are read: auto, docket-entries, search or feed")
+    follow_appeals: FollowAppeals = Field(default_factory=FollowAppeals,
+                                          description="follow the case's appeal, transfer or remand too (true/false)")
 
     @field_validator("court", mode="before")
     @classmethod
