@@ -73,7 +73,8 @@ class FollowMoves(Stage):
     name = "appeals"
 
     def __init__(self) -> None:
-        self._next_look: dict[tuple[str, str], float] = {}  # per case: no pending lookup before this (monotonic)
+        # per state database and case: no look at its pending moves before this (monotonic clock)
+        self._next_look: dict[tuple[str, str, str], float] = {}
 
     async def after_commit(self, run: StageRun, changes: list[Change]) -> None:
         settings = getattr(run.watch, "follow_appeals", None)
@@ -135,7 +136,7 @@ class FollowMoves(Stage):
                      if move.refers_to is None or str(p.trigger.get("entry_number")) == move.refers_to]
             await self._follow(run, new, now, resolves=about)
             return
-        if not move.starts:
+        if not move.starts or (pending and move.kind != "appeal"):  # (a case is transferred to a court once)
             if pending:  # the court of appeals has opened the case: look for its number now, everywhere
                 await self._resolve(run, pending[0], now, search=True)
                 return
@@ -152,12 +153,12 @@ class FollowMoves(Stage):
 
     async def _look_again(self, run: StageRun, cases: Sequence[tuple[str, DocketNumber]], now: datetime) -> None:
         """Pending moves of these cases whose time has come (at most one look an hour per case)."""
-        keys = [(court, docket.canonical) for court, docket in cases]
+        keys = [(run.store.url, court, docket.canonical) for court, docket in cases]
         clock = time.monotonic()
         due_keys = [k for k in keys if self._next_look.get(k, 0.0) <= clock]
         if not due_keys:
             return
-        pending = await run.store.aio.case_moves(due_keys, statuses=["pending"])
+        pending = await run.store.aio.case_moves([k[1:] for k in due_keys], statuses=["pending"])
         for key in due_keys:
             self._next_look[key] = clock + RETRY_EVERY
         for move in pending:

@@ -23,7 +23,7 @@ Pure: text in, a `Move` (or None) out. `monitor/appeals.py` acts on it. What is 
   case is already in (an MDL transfer order docketed by the receiving court) or a remand to a state
   court is not a move this monitor can follow. "Case transferred in from ..." names where a case came
   from: that docket is closed, so it is not followed. A new docket number is read when the text gives
-  one ("new case number 1:25-cv-02345").
+  one ("new case number 1:25-cv-02345", "New Case # assigned: 4:19cv366").
 """
 
 from __future__ import annotations
@@ -59,7 +59,7 @@ _I = re.IGNORECASE
 _LEAD = r"^\W*"  # docket text may open with brackets, quotes or a stray space
 _NOTICE_OF_APPEAL = re.compile(
     _LEAD + r"(?:(?:first|second|third|amended|joint|corrected|supplemental|protective)\s+)*notice\s*(?:of|,)\s*"
-            r"(?:(?:interlocutory|cross|limited)[-\s]*)*appeal\b", _I)
+            r"(?:(?:interlocutory|cross|limited|direct)[-\s]*)*appeal\b", _I)
 _OVER = re.compile(_LEAD + r"(?:certified\s+(?:true\s+)?)?(?:copy\s+of\s+)?(?:the\s+)?(?:mandate|opinion|judgment)\b", _I)
 _ORDER_OF_USCA = re.compile(
     _LEAD + r"(?:certified\s+(?:true\s+)?)?(?:copy\s+of\s+)?order\s+(?:of|from)\s+(?:the\s+)?(?:usca|u\.s\.c\.a\.|"
@@ -72,14 +72,16 @@ _NOA_REFERENCE = re.compile(
     r"\b(?:for|re:?|as\s+to|regarding)\s+\[?(?P<entry>\d{1,5})\]?\s+(?:\w+\s+){0,3}?notice\s+of\s+"
     r"(?:(?:interlocutory|cross)[-\s]*)?appeal", _I)
 _TRANSFER = re.compile(
-    _LEAD + r"(?:interdistrict\s+transfer|(?:case\s+)?(?:electronically\s+)?transferred\s+(?:out\s+)?to|"
+    _LEAD + r"(?:interdistrict\s+transfer|transfer\s+of\s+case\s+to|(?:case\s+)?(?:electronically\s+)?transferred\s+(?:out\s+)?to|"
             r"(?:order\s+)?transferring\s+case|(?:case\s+)?transfer\s+order|order\s+(?:of\s+)?transfer\b|"
             r"order\s+granting\s+\[?\d*\]?\s*(?:\w+\s+){0,3}?motion\s+to\s+transfer)", _I)
 _TRANSFERRED_IN = re.compile(r"transferred\s+in\s+from", _I)
 _REMAND = re.compile(_LEAD + r"(?:(?:case|action)\s+(?:is\s+)?)?(?:remanded\s+to|order\s+remanding)", _I)
 _TO_COURT = re.compile(r"\bto\s+(?:the\s+)?", _I)
+# "new case number 1:25-cv-02345", "New Case # assigned: 4:19cv366" (S.D. Tex., txsd_docket.json)
 _NEW_NUMBER = re.compile(
-    r"(?:new\s+)?(?:case|docket)\s+(?:number|no\.?|#)\s*:?\s*(?P<number>(?:\d{1,2}:)?\d{2}-[a-z]{1,5}-\d{1,6})", _I)
+    r"(?:new\s+)?(?:case|docket)\s*(?:number|no\.?|#)\s*(?:assigned)?\s*:?\s*"
+    r"(?P<number>(?:\d{1,2}:)?\d{2}-?[a-z]{1,5}-?\d{1,6})(?![\w-])", _I)
 
 
 def read_move(text: str, *, court: str, docket: DocketNumber) -> Move | None:

@@ -64,14 +64,40 @@ class Stage:
         return None
 
 
-def _registered() -> list[Stage]:
-    from monitor.appeals import FollowMoves
+class _Stages(list):
+    """The stages, built from `"module:Class"` paths the first time they are used: a stage's module
+    imports this one for `Stage`, so it cannot be imported while this one loads."""
 
-    return [FollowMoves()]
+    def __init__(self, paths: list[str]):
+        super().__init__()
+        self._paths = paths
+
+    def _load(self) -> None:
+        if self._paths:
+            import importlib
+
+            paths, self._paths = self._paths, []
+            for path in paths:
+                module, _, name = path.partition(":")
+                self.append(getattr(importlib.import_module(module), name)())
+
+    def __len__(self) -> int:
+        self._load()
+        return super().__len__()
+
+    def __iter__(self):  # type: ignore[no-untyped-def]
+        self._load()
+        return super().__iter__()
+
+    def __getitem__(self, index):  # type: ignore[no-untyped-def]
+        self._load()
+        return super().__getitem__(index)
 
 
 # The stages, in order. State that matters lives in the store (a stage may keep a cache).
-STAGES: list[Stage] = _registered()
+STAGES: list[Stage] = _Stages([
+    "monitor.appeals:FollowMoves",  # follow a case's appeal, transfer or remand
+])
 
 
 async def run_before_commit(run: StageRun, changes: list[Change]) -> list[Change]:
