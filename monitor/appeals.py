@@ -32,9 +32,11 @@ court the followed case itself came from (a remand to the district) is not a new
 
 from __future__ import annotations
 
+import asyncio
 import logging
 import re
 import time
+import weakref
 from collections.abc import Iterable, Sequence
 from datetime import datetime, timedelta
 from typing import Any
@@ -75,6 +77,8 @@ class FollowMoves(Stage):
     def __init__(self) -> None:
         # per state database and case: no look at its pending moves before this (monotonic clock)
         self._next_look: dict[tuple[str, str, str], float] = {}
+        # The two watches of a case see the same entry in the same cycle: one at a time decides (per event loop)
+        self._locks: weakref.WeakKeyDictionary[asyncio.AbstractEventLoop, asyncio.Lock] = weakref.WeakKeyDictionary()
 
     async def after_commit(self, run: StageRun, changes: list[Change]) -> None:
         settings = getattr(run.watch, "follow_appeals", None)
@@ -84,11 +88,13 @@ class FollowMoves(Stage):
         cases = watcher.cases()
         if not cases:
             return
-        now = utcnow()
-        if not run.baseline:
-            for change, court, docket, move in self._moves_in(run, changes, cases):
+        found = [] if run.baseline else list(self._moves_in(run, changes, cases))
+        lock = self._locks.setdefault(asyncio.get_running_loop(), asyncio.Lock())
+        async with lock:
+            now = utcnow()
+            for change, court, docket, move in found:
                 await self._act(run, change, court, docket, move, now)
-        await self._look_again(run, cases, now)
+            await self._look_again(run, cases, now)
 
     # ------------------------------------------------------------ reading the changes
 

@@ -435,7 +435,8 @@ class Daemon:
         else:
             log.debug("checked in %.2fs: %s", result.seconds, outcome)
         for change in result.status_changes:
-            log.warning("%s: %s", change.kind.replace("_", " "), change.item.title)
+            (log.info if change.kind == "following" else log.warning)("%s: %s", change.kind.replace("_", " "),
+                                                                       change.item.title)
         state = (await self.rt.store.aio.load_states([watch_id])).get(watch_id)
         if state is not None:
             self.metrics.observe_state(watch_id, consecutive_failures=state.consecutive_failures,
@@ -621,7 +622,7 @@ class Daemon:
                     self.dispatcher.add_names(new)
                 added, removed, _ = await self._sync_jobs()
         except Exception as exc:  # noqa: BLE001 - the store is down: the next poll tries again
-            log.debug("could not read the watches the monitor created: %s", exc)
+            log.warning("could not schedule the watches the monitor created (tried again at the next poll): %s", exc)
             return
         if added or removed:
             log.info("watches created by the monitor: scheduled %s; stopped %s", ", ".join(added) or "none",
