@@ -221,12 +221,7 @@ class FollowMoves(Stage):
         court = COURTS.get(move.court)
         if court is None:
             return {}
-        source = _courtlistener_source(run, move.origin_court, parse_docket_number(move.origin_docket))
-        base = source.base_url if source is not None else base_url(None)  # type: ignore[attr-defined]
-        token = None
-        if source is not None and source.token is not None:  # type: ignore[attr-defined]
-            token = source.token.get_secret_value()  # type: ignore[attr-defined]
-        search = CourtListenerSearch(run.http, base, token)
+        search = _search(run, _courtlistener_source(run, move.origin_court, parse_docket_number(move.origin_docket)))
         try:
             results = await search.search(f'"{move.origin_docket}"', court=court)
         except MonitorError as exc:
@@ -272,7 +267,9 @@ class FollowMoves(Stage):
         stem = re.sub(r"-rss$", "", parent.id)
         base = _watch_id(f"{stem}-{move.kind}-{move.court}-{move.docket.replace(':', '-')}")
         settings = parent.follow_appeals  # type: ignore[attr-defined]
-        shared = {"court": move.court, "follow_appeals": settings.model_dump(mode="json"),
+        # never a URL or token in the stored config (a mirror's address may carry a secret): the created
+        # watch takes the feed mirror, and a courtlistener parent's address and token, from its parent
+        shared = {"court": move.court, "follow_appeals": {"enabled": settings.enabled},
                   "name": shorten(f"{parent.display_name()}: {move.kind}, {cite(move.court)} {move.docket}", 100)}
         origin = parse_docket_number(move.origin_docket)
         source = _courtlistener_source(run, move.origin_court, origin)
@@ -281,16 +278,14 @@ class FollowMoves(Stage):
         if feed is not None and "pacer_rss" not in followed:
             config = {"id": base + "-rss", "type": "pacer_rss", **shared, "cases": [move.docket],
                       "every": _every(run, "pacer_rss", move.origin_court, origin)}
-            if settings.feed_url:
-                config["url"] = feed
             plans.append((config["id"], config))
         if (source is not None or feed is None) and "courtlistener" not in followed:
             config = {"id": base, "type": "courtlistener", **shared, "docket_number": move.docket,
                       "every": _every(run, "courtlistener", move.origin_court, origin)}
-            if source is not None and source.base_url != CL_PUBLIC:  # type: ignore[attr-defined]
+            if source is not None and source is not parent and source.base_url != CL_PUBLIC:  # type: ignore[attr-defined]
                 config["base_url"] = source.base_url  # type: ignore[attr-defined]
-            if docket_id is None and (source is None or source.token is None):  # type: ignore[attr-defined]
-                docket_id = await self._docket_id(run, move, source)  # without a token, the feed needs the id
+            if docket_id is None:  # the id lets it work without a token, and for numbers CourtListener keys oddly
+                docket_id = await self._docket_id(run, move, source)
             if docket_id is not None:
                 config["docket_id"] = docket_id
             plans.append((config["id"], config))
@@ -308,9 +303,8 @@ class FollowMoves(Stage):
         court = COURTS.get(move.court)
         if court is None or move.docket is None:
             return None
-        base = source.base_url if source is not None else base_url(None)  # type: ignore[attr-defined]
         try:
-            found = await CourtListenerSearch(run.http, base).by_number(court, parse_docket_number(move.docket))
+            found = await _search(run, source).by_number(court, parse_docket_number(move.docket))
         except MonitorError:
             return None
         return found[0].docket_id if len(found) == 1 else None
@@ -335,6 +329,15 @@ def _courtlistener_source(run: StageRun, court: str, docket: DocketNumber) -> Wa
     if run.watch.type == "courtlistener":
         return run.watch
     return next((w for w in run.config.watches if w.type == "courtlistener" and _follows(run, w, court, docket)), None)
+
+
+def _search(run: StageRun, source: WatchConfig | None) -> CourtListenerSearch:
+    """CourtListener's search where the followed case's courtlistener watch reads it, with its token
+    (else $COURTLISTENER_BASE_URL or the public site, and $COURTLISTENER_TOKEN when set)."""
+    if source is None:
+        return CourtListenerSearch(run.http, base_url(None))
+    token = source.token.get_secret_value() if source.token is not None else ""  # type: ignore[attr-defined]
+    return CourtListenerSearch(run.http, source.base_url, token or None)  # type: ignore[attr-defined]
 
 
 def _every(run: StageRun, kind: str, court: str, docket: DocketNumber) -> str:

@@ -8,8 +8,10 @@ a reload, and when a check creates one), `monitor status` — `join` adds them t
   longer validates (a newer version refusing an old key) is left out with a warning, never a crash;
 - it is checked only while the watch that found it (its parent) is configured: removing a case from
   the file also stops following its appeal (the record stays; it comes back with the case);
-- it sends to its parent's notifiers, whatever they are now, and a `courtlistener` watch uses its
-  parent's token and budget (never stored: secrets stay out of the database);
+- it sends to its parent's notifiers, whatever they are now; it takes its parent's `follow_appeals` (a
+  `pacer_rss` watch reads the feed mirror it names, if any), and a `courtlistener` watch its
+  courtlistener parent's address, token and budget: none of them is stored, so secrets stay out of
+  the database;
 - a file watch with the same id wins.
 """
 
@@ -29,7 +31,7 @@ from watchers import WATCHERS, WatchConfig
 log = logging.getLogger(__name__)
 
 # keys a created watch takes from its parent's settings when both are courtlistener watches
-_FROM_PARENT = ("token", "daily_budget", "per_minute")
+_FROM_PARENT = ("token", "daily_budget", "per_minute", "base_url")
 
 
 def file_watches(config: Config) -> list[WatchConfig]:
@@ -41,6 +43,11 @@ def _resolved(data: dict[str, Any], parent: WatchConfig, config: Config) -> Watc
     plugin = WATCHERS[data.get("type")]
     watch = plugin.Config.model_validate({**data, "notify": list(parent.notify or [])})
     update: dict[str, Any] = {}
+    follow = getattr(parent, "follow_appeals", None)
+    if follow is not None and hasattr(watch, "follow_appeals"):
+        update["follow_appeals"] = follow
+        if watch.type == "pacer_rss" and follow.feed_url:
+            update["url"] = follow.feed_url.format(court=getattr(watch, "court"))
     if watch.type == parent.type == "courtlistener":
         update.update({key: getattr(parent, key) for key in _FROM_PARENT})
     zone = watch.timezone or parent.timezone or config.defaults.timezone

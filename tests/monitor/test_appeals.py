@@ -366,7 +366,8 @@ def test_a_transfer_without_number_is_found_through_courtlistener(server, cl, wr
     finally:
         store.close()
     assert configs["sf-v-trump-transfer-ilnd-1-25-cv-02345"]["docket_id"] == 69000077
-    assert "token" not in json.dumps(configs) and TOKEN not in json.dumps(configs)  # secrets stay out of the database
+    stored = json.dumps(configs)
+    assert "token" not in stored and TOKEN not in stored and "url" not in stored  # nothing secret in the database
     searches = [r for r in cl.api_requests("/search/") if r.query.get("type") == "r"]
     assert searches and all(r.query.get("court") == "ilnd" for r in searches)
 
