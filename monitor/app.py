@@ -1,5 +1,8 @@
 """Wiring: configuration -> store, shared HTTP client, engine, notifiers and dispatcher.
 
+The configuration used is the file's plus the watches the monitor created at run time
+(`monitor.autowatch`): `Runtime.config` has both.
+
 Used by `monitor check`, `monitor run` and the tests, so all three run the same code path.
 """
 
@@ -12,6 +15,7 @@ from typing import AsyncIterator
 import httpx
 
 from monitor import logs
+from monitor.autowatch import join_async
 from monitor.config import Config
 from monitor.dispatch import Dispatcher, build_notifiers
 from monitor.engine import Engine
@@ -35,6 +39,12 @@ async def runtime(config: Config, *, store: Store | None = None, dry_run: bool =
     own_store = store is None
     store = store or Store.open(config.state_url)
     store.secrets = logs.all_secrets(config)  # masked in every text the store writes
+    try:
+        config = await join_async(config, store)  # the watches the monitor created (an appeal) join the file's
+    except BaseException:
+        if own_store:
+            store.close()
+        raise
     http = HttpClient(config.http, transport=transport)
     engine = Engine(config, store, http, dry_run=dry_run, notify_baseline=notify_baseline, respect_backoff=respect_backoff)
     dispatcher = Dispatcher(config, store, build_notifiers(config, store, http), owner=owner)

@@ -58,6 +58,14 @@ def _validate_warnings(config: Config) -> list[str]:
 
 def cmd_check(config: Config, args: argparse.Namespace) -> int:
     known = {w.id for w in config.watches}
+    if any(w not in known for w in args.watches):  # perhaps a watch the monitor created (an appeal)
+        from monitor.autowatch import join_store
+
+        store = _open_store(config)
+        try:
+            known |= {w.id for w in join_store(config, store).watches}
+        finally:
+            store.close()
     unknown = [w for w in args.watches if w not in known]
     if unknown:
         print(f"error: no watch named {', '.join(map(repr, unknown))} (known: {_known(known)})", file=sys.stderr)
@@ -66,10 +74,10 @@ def cmd_check(config: Config, args: argparse.Namespace) -> int:
 
     ConsoleNotifier.force_stream = "stderr" if args.json else None  # keep stdout pure JSON
     try:
-        results, report = asyncio.run(_check(config, args))
+        results, report, names = asyncio.run(_check(config, args))
     finally:
         ConsoleNotifier.force_stream = None
-    names = {w.id: w.display_name() for w in config.watches}
+    names = {w.id: w.display_name() for w in config.watches} | names
     ok = all(r.ok for r in results) and not report.failed and not report.retrying
     if args.json:
         out = {"ok": ok, "dry_run": args.dry_run, "watches": [r.to_dict() for r in results],
@@ -87,8 +95,20 @@ async def _check(config: Config, args: argparse.Namespace):
     async with runtime(config, dry_run=args.dry_run, notify_baseline=args.notify_baseline,
                        respect_backoff=not args.force) as rt:
         results = await rt.engine.run_cycle(args.watches or None)
+        if any(c.kind == "following" for r in results for c in r.status_changes):
+            # Watches this cycle created (a followed case's appeal): their silent baseline now, so that
+            # whatever the new docket gets from here on alerts at the next check.
+            from monitor.autowatch import join_async
+            from monitor.engine import Engine
+
+            joined = await join_async(rt.config, rt.store)
+            new = [w.id for w in joined.watches if w.id in joined.auto and w.id not in rt.config.auto]
+            if new:
+                engine = Engine(joined, rt.store, rt.http, respect_backoff=not args.force)
+                results += await engine.run_cycle(new)
+            rt.config = joined
         report = DispatchReport() if args.dry_run else await rt.dispatcher.deliver_due(drain=True)
-    return results, report
+    return results, report, {w.id: w.display_name() for w in rt.config.watches}
 
 
 def _check_text(results, report, names: dict[str, str], dry_run: bool) -> str:
@@ -131,11 +151,15 @@ def _check_text(results, report, names: dict[str, str], dry_run: bool) -> str:
 def cmd_status(config: Config, args: argparse.Namespace) -> int:
     from monitor.models import utcnow
 
+    from monitor.autowatch import join_store, origin_text
+
     store = _open_store(config)
     try:
+        config = join_store(config, store)  # with the watches the monitor created (an appeal)
         states = store.load_states()
         counts = store.delivery_counts()
         replicas = store.replicas()
+        moves = store.case_moves(statuses=["pending", "abandoned"])
     finally:
         store.close()
     now = utcnow()
@@ -160,12 +184,19 @@ def cmd_status(config: Config, args: argparse.Namespace) -> int:
             "lease": _lease(st, live, now) if st and st.lease_owner else None,
             "gaps": dict((st.gaps or {}).get("open") or {}) if st else {},
         })
+        if watch.id in config.auto:
+            auto = config.auto[watch.id]
+            rows[-1]["followed_automatically"] = {
+                "origin": origin_text(auto), "kind": auto.move.kind, "parent": auto.parent,
+                "from_case": f"{auto.move.origin_court} {auto.move.origin_docket}", "entry": auto.move.trigger,
+                "since": iso(auto.created_at)}
     cases = _case_rows(config, states)
+    pending = [_pending_row(m) for m in moves]
     if args.json:
         for source in (source for case in cases for source in case["sources"]):
             del source["_last_change"]
-        print(json.dumps({"watches": rows, "cases": cases, "deliveries": counts, "replicas": replica_rows}, indent=2,
-                         ensure_ascii=False))
+        print(json.dumps({"watches": rows, "cases": cases, "pending_moves": pending, "deliveries": counts,
+                          "replicas": replica_rows}, indent=2, ensure_ascii=False))
         return EXIT_OK
     print(f"{'WATCH':<28} {'LAST CHECK':<23} {'LAST CHANGE':<23} {'ITEMS':>5} {'FAILS':>5}  STATUS")
     for row, watch in zip(rows, config.watches):
@@ -182,6 +213,9 @@ def cmd_status(config: Config, args: argparse.Namespace) -> int:
             print(f"{'':<28}   lease: {lease['owner']} until {when(st.lease_until)}{' (STALE)' if lease['stale'] else ''}")
         for kind, gap in row["gaps"].items():
             print(f"{'':<28}   GAP ({kind}, since {gap.get('since', '?')[:16]}): {gap.get('message', '')}")
+        if "followed_automatically" in row:
+            print(f"{'':<28}   followed automatically: {row['followed_automatically']['origin']}; "
+                  f"`monitor unfollow {watch.id}` stops it")
     if cases:
         print("cases:")
         for case in cases:
@@ -189,6 +223,10 @@ def cmd_status(config: Config, args: argparse.Namespace) -> int:
             for source in case["sources"]:
                 print(f"    {source['watch']:<26} {source['type']:<14} {source['coverage']:<40} "
                       f"last saw something {when(source['_last_change'])}")
+    if pending:
+        print("appeals and transfers not followed yet:")
+        for move in pending:
+            print(f"  {move['from_case']}: {move['what']} ({move['entry']}); {move['status']}")
     print("deliveries: " + (", ".join(f"{n} {s}" for s, n in sorted(counts.items())) or "none"))
     if replica_rows:
         print("replicas:")
@@ -239,6 +277,28 @@ def _case_rows(config: Config, states: dict[str, Any]) -> list[dict[str, Any]]:
     return cases
 
 
+def _pending_row(move: Any) -> dict[str, Any]:
+    """A move of a followed case whose new docket number is not known yet (or was given up on)."""
+    from monitor.casemoves import Move
+
+    trigger = move.trigger or {}
+    entry = f"entry #{trigger['entry_number']}" if trigger.get("entry_number") else "an unnumbered entry"
+    when = str(trigger.get("date") or "")[:10]
+    if move.status == "pending":
+        status = (f"pending: {move.note or 'looking for its number'}; next look "
+                  f"{when_next(move.next_try_at)}")
+    else:
+        status = move.note or "given up"
+    return {"from_case": f"{move.origin_court} {move.origin_docket}", "kind": move.kind, "court": move.court,
+            "what": Move(move.kind, move.court, None, True).describe(), "parent": move.parent,
+            "entry": f"{entry}{', ' + when if when else ''}", "text": trigger.get("text"), "status": status,
+            "next_try": iso(move.next_try_at), "since": iso(move.created_at)}
+
+
+def when_next(value: datetime | None) -> str:
+    return when(value) if value is not None else "at the next check"
+
+
 def _lease(state, live: set[str], now: datetime) -> dict[str, Any]:
     """Who holds a watch, and whether that lease is stale (expired, or its replica stopped beating)."""
     expired = state.lease_until is None or utc(state.lease_until) < now
@@ -252,7 +312,8 @@ def _lease(state, live: set[str], now: datetime) -> dict[str, Any]:
 def cmd_history(config: Config, args: argparse.Namespace) -> int:
     from monitor.render import change_text
 
-    kinds = None if args.all else ["added", "updated", "source_down", "source_recovered", "gap_opened", "gap_closed"]
+    kinds = None if args.all else ["added", "updated", "source_down", "source_recovered", "gap_opened", "gap_closed",
+                                   "following"]
     store = _open_store(config)
     try:
         changes = store.history(watch_id=args.watch, limit=args.limit, kinds=kinds)

@@ -195,6 +195,9 @@ class Config:
     notifiers: dict[str, Any]  # name -> notifier config model
     watches: list[WatchConfig]
     secrets: set[str] = field(default_factory=set)  # substituted values to mask in any output
+    # watches the monitor created at run time (an appeal of a followed case), joined to `watches` by
+    # `monitor.autowatch.join`: watch id -> where it came from (monitor.store.moves.AutoWatch)
+    auto: dict[str, Any] = field(default_factory=dict)
 
     def watch(self, watch_id: str) -> WatchConfig:
         for watch in self.watches:

@@ -63,6 +63,7 @@ from apscheduler.triggers.interval import IntervalTrigger
 
 from monitor import logs
 from monitor.app import Runtime, runtime
+from monitor.autowatch import join_async
 from monitor.config import Config, load, mask
 from monitor.dispatch import DispatchReport, Dispatcher, build_notifiers
 from monitor.engine import Engine, WatchResult
@@ -140,6 +141,7 @@ class Daemon:
         self._file_digest = self.config_digest  # of the file as last looked at (a broken edit is tried once)
         self._warned_digests: set[str] = set()
         self._config_checked = 0.0
+        self._created_digest = ""  # of the watches the monitor created, as last scheduled
 
     @property
     def owner(self) -> str:
@@ -157,6 +159,8 @@ class Daemon:
             return EXIT_USAGE
         async with runtime(self.config, respect_backoff=True) as rt:
             self.rt, self.engine, self.dispatcher = rt, rt.engine, rt.dispatcher
+            self.config = rt.config  # with the watches the monitor created (an appeal of a followed case)
+            self._created_digest = await rt.store.aio.auto_watches_digest()
             dashboard = Dashboard(rt.store, lambda: self.config, self.next_check, lambda: logs.all_secrets(self.config))
             self.health = HealthServer(Endpoints(self.heartbeat.probe, self._ready, self.metrics.render, CONTENT_TYPE),
                                        dashboard)
@@ -194,6 +198,7 @@ class Daemon:
         """`monitor run --once`: every enabled watch once through `run_watch`, deliver, exit."""
         async with runtime(self.config, respect_backoff=True) as rt:
             self.rt, self.engine, self.dispatcher = rt, rt.engine, rt.dispatcher
+            self.config = rt.config
             results = await asyncio.gather(*(self.run_watch(w.id) for w in self.config.watches if w.enabled))
             report = await self._deliver()
         ok = all(r is None or r.ok for r in results) and not (report.failed or report.retrying)
@@ -434,7 +439,8 @@ class Daemon:
         else:
             log.debug("checked in %.2fs: %s", result.seconds, outcome)
         for change in result.status_changes:
-            log.warning("%s: %s", change.kind.replace("_", " "), change.item.title)
+            (log.info if change.kind == "following" else log.warning)("%s: %s", change.kind.replace("_", " "),
+                                                                       change.item.title)
         state = (await self.rt.store.aio.load_states([watch_id])).get(watch_id)
         if state is not None:
             self.metrics.observe_state(watch_id, consecutive_failures=state.consecutive_failures,
@@ -442,6 +448,8 @@ class Daemon:
                                        info=state.info)
         if recorded:
             self._wake.set()
+        if any(c.kind == "following" for c in result.status_changes):
+            await self.sync_created_watches()  # a watch this check created is scheduled at once
 
     # ------------------------------------------------------------ the dispatcher
 
@@ -530,6 +538,7 @@ class Daemon:
         self._warned_digests |= others
         if time.monotonic() - self._config_checked >= self.config.daemon.config_poll:
             self._config_checked = time.monotonic()
+            await self.sync_created_watches()  # created or removed by another process (a replica, unfollow)
             digest = file_digest(self.config_path)
             if digest and digest != self._file_digest:
                 self._file_digest = digest
@@ -561,7 +570,7 @@ class Daemon:
             digest = file_digest(path)
             self._file_digest = digest
             try:
-                new = load(path)
+                new = await join_async(load(path), self.rt.store)
                 engine = Engine(new, self.rt.store, self.rt.http, respect_backoff=True)
                 dispatcher = Dispatcher(new, self.rt.store, build_notifiers(new, self.rt.store, self.rt.http),
                                         owner=self.rt.dispatcher.owner)
@@ -602,6 +611,31 @@ class Daemon:
                      ", ".join(changed) or "none", ", ".join(sorted(dispatcher.notifiers)) or "none")
             self._wake.set()
             return True
+
+
+    async def sync_created_watches(self) -> None:
+        """Schedule the watches the monitor created since (an appeal of a followed case: monitor/appeals.py)
+        and drop those removed (`monitor unfollow`), without a restart: one small query when nothing changed."""
+        if self.rt is None or self._stopping:
+            return
+        try:
+            digest = await self.rt.store.aio.auto_watches_digest()
+            if digest == self._created_digest:
+                return
+            async with self._reload_lock:
+                new = await join_async(self.config, self.rt.store)
+                self._created_digest = digest
+                self.engine = Engine(new, self.rt.store, self.rt.http, respect_backoff=True)
+                self.config = new
+                if self.dispatcher is not None:
+                    self.dispatcher.add_names(new)
+                added, removed, _ = await self._sync_jobs()
+        except Exception as exc:  # noqa: BLE001 - the store is down: the next poll tries again
+            log.warning("could not schedule the watches the monitor created (tried again at the next poll): %s", exc)
+            return
+        if added or removed:
+            log.info("watches created by the monitor: scheduled %s; stopped %s", ", ".join(added) or "none",
+                     ", ".join(removed) or "none")
 
 
 # ---------------------------------------------------------------- entry point

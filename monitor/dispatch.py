@@ -108,6 +108,10 @@ class Dispatcher:
         self.owner = owner or default_owner()
         self._names = {w.id: w.display_name() for w in config.watches}
 
+    def add_names(self, config: Config) -> None:
+        """Know the names of watches added since (ones the monitor created: an appeal), for their alerts."""
+        self._names.update({w.id: w.display_name() for w in config.watches})
+
     def backoff(self, attempts: int, retry_after: float | None) -> float:
         policy = self.config.delivery
         delay = min(policy.backoff * (2 ** max(0, attempts - 1)), policy.backoff_max)

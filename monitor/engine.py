@@ -38,7 +38,7 @@ _FIRST_SENTENCE = re.compile(r"(?<=[a-z0-9)])\. (?=[A-Z])")
 
 # Config keys that do not change what a watch lists: editing them keeps its snapshot as it is.
 _NEUTRAL_KEYS = {"every", "timezone", "notify", "name", "enabled", "notify_baseline", "alert_removals", "allow_empty",
-                 "stale_after", "min_delay"}
+                 "stale_after", "min_delay", "follow_appeals"}
 
 
 def fingerprint(watch: WatchConfig) -> str:
@@ -270,6 +270,11 @@ class Engine:
                 unchanged.append((watch.id, fp, self._masked_state(outcome.state), self._masked_state(outcome.info) or None,
                                   gaps))
                 await self._recovered(watch, state, result, now)
+                if STAGES and not self.dry_run:  # pending work of a stage (an appeal's number) comes round
+                    run = StageRun(watch, self.config, self.store, self.http, self.watchers, self.dry_run)
+                    await run_after_commit(run, [])
+                    result.warnings.extend(run.warnings)
+                    result.status_changes.extend(run.status_changes)
                 return result
             previous = {} if never_checked else await self.db.load_items(watch.id)
             listed = outcome.source_count if outcome.source_count is not None else len(outcome.items)
@@ -296,7 +301,8 @@ class Engine:
                                        "of each (the one already recorded, if listed)")
             changes = [replace(c, uid=new_uid()) for c in found.changes]
             changes, routes = await self._fuse(watch, changes)
-            run = StageRun(watch, self.config, self.store, self.http, self.watchers, self.dry_run, texts=texts)
+            run = StageRun(watch, self.config, self.store, self.http, self.watchers, self.dry_run, texts=texts,
+                           baseline=baseline)
             if changes and STAGES:
                 changes = await run_before_commit(run, changes)
                 for change in changes:  # a stage's own changes go where the watch's alerts go
@@ -313,9 +319,10 @@ class Engine:
                     info=self._masked_state(outcome.info) or None,
                     upserts=found.upserts, seen=found.seen, gone=found.gone, changes=changes + gap_changes,
                     routes=routes, item_count=len(items), at=now, known=frozenset(previous), gaps=gaps))
-                if changes and STAGES:
+                if STAGES:
                     await run_after_commit(run, changes)
             result.warnings.extend(run.warnings)
+            result.status_changes.extend(run.status_changes)
             await self._recovered(watch, state, result, now)
         except (MonitorError, ValueError) as exc:
             result.changes, result.status_changes = [], []

@@ -296,6 +296,9 @@ def cmd_unfollow(config: Config, args: argparse.Namespace) -> int:
     by_id = {w.id: w for w in config.watches}
     watch = by_id.get(args.watch_id)
     if watch is None:
+        created = _unfollow_created(config, args)
+        if created is not None:
+            return created
         close = difflib.get_close_matches(args.watch_id, list(by_id), n=5)
         _err(f"no watch {args.watch_id!r} in {path}" + (f"; close ones: {', '.join(close)}" if close else ""))
         return EXIT_USAGE
@@ -331,6 +334,35 @@ def cmd_unfollow(config: Config, args: argparse.Namespace) -> int:
         print("their stored state and items are deleted (their change history stays: monitor history)")
     else:
         print("their state and change history stay in the database (monitor history ID); --forget deletes the state")
+    return EXIT_OK
+
+
+def _unfollow_created(config: Config, args: argparse.Namespace) -> int | None:
+    """`unfollow` of a watch the monitor created (an appeal of a followed case): stopped in the database and
+    remembered, so the entry that started it never starts it again. None if no such watch."""
+    from monitor.autowatch import origin_text
+    from monitor.models import utcnow
+    from monitor.store import Store
+
+    store = Store.open(config.state_url)
+    try:
+        created = {w.id: w for w in store.auto_watches()}
+        auto = created.get(args.watch_id)
+        if auto is None:
+            return None
+        targets = [auto.id] + ([] if args.only else [w.id for w in created.values()
+                                                     if w.move.id == auto.move.id and w.id != auto.id])
+        store.remove_auto_watches(targets, utcnow())
+        if args.forget:
+            for watch_id in targets:
+                store.forget_watch(watch_id)
+    finally:
+        store.close()
+    print(f"stopped following {', '.join(targets)} (created for the {origin_text(auto)}); the monitor will not "
+          "start following it again")
+    if args.forget:
+        print("their stored state and items are deleted (their change history stays: monitor history)")
+    print("A running `monitor run` stops checking them within daemon.config_poll.")
     return EXIT_OK
 
 

@@ -12,9 +12,11 @@ from dataclasses import dataclass, field, replace
 from datetime import datetime, timezone
 from typing import Any, Literal, Mapping
 
-ChangeKind = Literal["added", "updated", "removed", "source_down", "source_recovered", "gap_opened", "gap_closed"]
-# Changes about a watch itself (its source down, a blind spot), not about an item the source lists.
-STATUS_KINDS = frozenset({"source_down", "source_recovered", "gap_opened", "gap_closed"})
+ChangeKind = Literal["added", "updated", "removed", "source_down", "source_recovered", "gap_opened", "gap_closed",
+                     "following"]
+# Changes about a watch itself (its source down, a blind spot, a case it now follows elsewhere: its
+# appeal), not about an item the source lists.
+STATUS_KINDS = frozenset({"source_down", "source_recovered", "gap_opened", "gap_closed", "following"})
 
 
 def utcnow() -> datetime:
@@ -120,8 +122,9 @@ class Item:
 class Change:
     """What `diff` found: an item added, updated (with before and after) or removed.
 
-    `source_down`, `source_recovered`, `gap_opened` and `gap_closed` are changes too, about the watch
-    itself, so that they travel through the same outbox as everything else.
+    `source_down`, `source_recovered`, `gap_opened`, `gap_closed` and `following` (the monitor now follows
+    the case's appeal or the court it went to) are changes too, about the watch itself, so that they
+    travel through the same outbox as everything else.
     """
 
     watch_id: str

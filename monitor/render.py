@@ -14,6 +14,7 @@ LABELS = {
     "source_recovered": "Source recovered",
     "gap_opened": "Coverage gap",
     "gap_closed": "Gap closed",
+    "following": "Following",
 }
 
 # Item fields worth a line in an alert, in this order, with their labels.

@@ -9,7 +9,11 @@ behaviour joins the flow by name instead of as branches inside `_check` (STYLE.m
 Contract:
 - `before_commit` returns the changes to record (the same list, changed copies, or more). It runs for
   real checks and dry runs alike (a dry run shows what would be recorded); it must not write.
-- `after_commit` runs only when the changes were recorded (never in a dry run); it may write and fetch.
+- `after_commit` runs after every successful check (never in a dry run), once its changes are recorded
+  (often none: a stage with work pending, such as an appeal whose number is not known
+  yet, comes back to it then; keep the no-change path cheap). It may write and fetch; a status-like
+  change it records itself (through the store, with its outbox rows) goes in `status_changes`, so the
+  check's report and the daemon see it.
 - A stage that fails logs a warning on the watch's result and lets the changes through unchanged: an
   enrichment is never worth losing an alert.
 """
@@ -46,7 +50,9 @@ class StageRun:
     # transient ones (`_body`: a page's whole text): the engine strips those before the diff and never
     # stores them, so this is the one place a stage can read them. Read-only; never store them.
     texts: Mapping[str, Mapping[str, Any]] = field(default_factory=dict)
+    baseline: bool = False  # the watch's first check (or its first after a config change): nothing in it is news
     warnings: list[str] = field(default_factory=list)  # shown with the watch's result
+    status_changes: list[Change] = field(default_factory=list)  # recorded by an after_commit stage itself
     notes: dict[str, Any] = field(default_factory=dict)  # shared between stages of one check
 
 
@@ -64,9 +70,10 @@ class Stage:
 
 def _stages() -> list[Stage]:
     """The stages, in order. Each is stateless across checks (state lives in the store)."""
+    from monitor.appeals import FollowMoves
     from monitor.related import RelatedCases
 
-    return [RelatedCases()]
+    return [RelatedCases(), FollowMoves()]  # link to followed cases; follow a case's appeal, transfer or remand
 
 
 def registered() -> list[Stage]:

@@ -14,7 +14,9 @@ What each kind of alert shows:
   summary and link; the followed cases it is about ("Related case: U.S. v. Illinois (N.D. Ill.
   1:25-cv-01285)") and the docket numbers it names that nobody follows, with the command to follow each;
 - an update: the same facts, plus each changed field as before -> after;
-- a source going down or recovering, a coverage gap opening or closing: what the watch says about it.
+- a source going down or recovering, a coverage gap opening or closing: what the watch says about it;
+- the monitor following a case's appeal (or the court it was transferred to): "Now following the
+  appeal: No. 25-1234, 9th Cir. — from <case>", with the watches it added and the entry that told of it.
 
 `digest_headline` names a burst ("3 new items: DOJ news"), `digest_line` is one change as a single
 line of a digest, and `digest_sections` orders a digest's changes for reading: each case with its
@@ -69,7 +71,7 @@ class Content:
     """One change, ready to render. All text is plain and unescaped."""
 
     kind: ContentKind
-    change_kind: str  # added | updated | removed | source_down | source_recovered | gap_opened | gap_closed
+    change_kind: str  # added | updated | removed | source_down | source_recovered | gap_opened | gap_closed | following
     headline: str  # what happened, one line: a subject line, a Slack message's first line
     title: str  # the item's own title (for a filing: its short docket text)
     title_url: str | None
@@ -134,6 +136,8 @@ def _source_name(item: Item, watch_name: str) -> str:
 def headline(change: Change, watch_name: str) -> str:
     """What happened, in one line of at most 200 characters (newlines in source text become spaces)."""
     item = change.item
+    if change.kind == "following":  # the title says it: "Now following the appeal: No. 25-1234, 9th Cir. — ..."
+        return shorten(item.title, 200)
     if change.kind in STATUS_KINDS:
         label = STATUS_LABELS[change.kind]
         return shorten(f"{label}: {item.title}", 200)
@@ -254,7 +258,8 @@ def digest_headline(changes: Sequence[Change], watch_names: Sequence[str]) -> st
     if set(kinds) == {"added"}:
         return shorten(f"{count} new item{'s' if count != 1 else ''}: {where}", 200)
     words = {"added": "new", "updated": "updated", "removed": "removed", "source_down": "source down",
-             "source_recovered": "recovered", "gap_opened": "coverage gap", "gap_closed": "gap closed"}
+             "source_recovered": "recovered", "gap_opened": "coverage gap", "gap_closed": "gap closed",
+             "following": "now following"}
     detail = ", ".join(f"{n} {words.get(k, k)}" for k, n in kinds.items())
     return shorten(f"{count} change{'s' if count != 1 else ''}: {where} ({detail})", 200)
 

@@ -2,7 +2,7 @@
 imported on first use, so a configuration of feeds never loads slack_sdk or aiosmtplib."""
 
 from monitor.registry import LazyRegistry
-from watchers.base import CheckContext, CheckOutcome, Gap, UrlWatcher, Watcher, WatchConfig
+from watchers.base import CheckContext, CheckOutcome, FollowAppeals, Gap, UrlWatcher, Watcher, WatchConfig
 
 WATCHERS = LazyRegistry({
     "feed": "watchers.feed:FeedWatcher",
@@ -15,4 +15,4 @@ WATCHERS = LazyRegistry({
     "federal_register": "watchers.federal_register:FederalRegisterWatcher",
 })
 
-__all__ = ["CheckContext", "CheckOutcome", "Gap", "UrlWatcher", "Watcher", "WatchConfig", "WATCHERS"]
+__all__ = ["CheckContext", "CheckOutcome", "FollowAppeals", "Gap", "UrlWatcher", "Watcher", "WatchConfig", "WATCHERS"]

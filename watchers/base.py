@@ -12,7 +12,8 @@ from collections.abc import Callable, Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Annotated, Any, ClassVar, Protocol, TypeVar
 
-from pydantic import AfterValidator, BaseModel, BeforeValidator, ConfigDict, Field, PlainSerializer, field_validator
+from pydantic import (AfterValidator, BaseModel, BeforeValidator, ConfigDict, Field, PlainSerializer, field_validator,
+                      model_validator)
 
 from monitor.filters import KeywordRules
 from monitor.models import Fetched, Item
@@ -91,6 +92,42 @@ def _aliases(value: list[str]) -> list[str]:
 # press releases and agency pages (monitor/related.py).
 AliasesField = Annotated[list[str], AfterValidator(_aliases), Field(
     default_factory=list, description="other names of the case, e.g. U.S. v. State of Illinois (for related press releases)")]
+
+
+class FollowAppeals(BaseModel):
+    """`follow_appeals` of a case watch: follow where the case goes next (its appeal, a transfer, a
+    remand) with watches the monitor creates (`monitor/appeals.py`). `true` (the default) or `false`, or a
+    mapping for a feed mirror: `{feed_url: "https://mirror.example/{court}/rss"}`."""
+
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+    enabled: bool = Field(True, description="follow appeals, transfers and remands of the case")
+    feed_url: str | None = Field(None, description="where the new court's RSS feed is read, `{court}` standing for "
+                                 "its id (a mirror); default: the court's own CM/ECF feed")
+
+    @model_validator(mode="before")
+    @classmethod
+    def _flag(cls, value: Any) -> Any:
+        if isinstance(value, bool):
+            return {"enabled": value}
+        if value is None:
+            return {"enabled": False}
+        return value
+
+    @field_validator("feed_url")
+    @classmethod
+    def _template(cls, value: str | None) -> str | None:
+        if value is None:
+            return value
+        value = value.strip()
+        if not value.lower().startswith(("http://", "https://")) or "{court}" not in value:
+            raise ValueError(f"{value!r}: give an http(s) address with {{court}} where the court id goes, like "
+                             "https://mirror.example/{court}/rss")
+        try:
+            value.format(court="cand")
+        except (KeyError, IndexError, ValueError):
+            raise ValueError(f"{value!r}: only {{court}} may stand in braces") from None
+        return value
 
 
 class UrlWatchConfig(WatchConfig):

@@ -40,6 +40,9 @@ Keys:
   release or agency page naming the case by one of them, by the watch's `name`, by the case name
   CourtListener reports, or by its docket number is linked to the case (`monitor/related.py`).
   Editing aliases never re-baselines the watch.
+- `follow_appeals` (default true): follow the case's appeal, transfer or remand too, with watches the
+  monitor creates when an entry tells of one (`monitor/appeals.py`); `false` turns it off. Editing it
+  never re-baselines the watch.
 - plus the keys every watch has (`every`, `notify`, `keywords`, ...).
 
 What a check does, with a token:
@@ -117,7 +120,7 @@ from urllib.parse import urlsplit, urlunsplit
 
 from pydantic import Field, SecretStr, field_validator, model_validator
 
-from watchers.base import AliasesField, CheckContext, CheckOutcome, Watcher, WatchConfig
+from watchers.base import AliasesField, CheckContext, CheckOutcome, FollowAppeals, Watcher, WatchConfig
 from watchers.courtlistener_budget import BudgetConfig
 from watchers.courtlistener_check import CourtListenerCheck
 from watchers.courtlistener_client import TOKEN_ENV, TOKEN_PAGE, docket_url, lookup_url, search_lookup_url
@@ -148,6 +151,8 @@ class CourtListenerConfig(WatchConfig):
     entries_via: Literal["auto", "docket-entries", "search", "feed"] = Field(
         "auto", description="where filings are read: auto, docket-entries, search or feed")
     aliases: AliasesField
+    follow_appeals: FollowAppeals = Field(default_factory=FollowAppeals,
+                                          description="follow the case's appeal, transfer or remand too (true/false)")
 
     @field_validator("court", mode="before")
     @classmethod

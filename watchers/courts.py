@@ -23,6 +23,11 @@ as of 2023-01-01) names an RSS feed for the court. It agrees with CourtListener'
 for every court recorded in the test data. Two courts publish a feed the list omits (juriscraper has
 samples of both): E.D.N.Y. (`readyDockets.pl`) and Bankr. S.D.N.Y.
 
+Where a case goes next (`monitor/appeals.py`): `appeals_court(id)` is the court of appeals that hears a
+court's appeals (a district's regional circuit, 28 U.S.C. § 41 and § 1294; the Federal Circuit for the
+national trial courts, § 1295), and `named_in(text)` finds the federal court a docket text names
+("transferred to the Northern District of Illinois", "Notice of Appeal to the 9th Circuit").
+
 `python -m watchers.courts` prints the README's table of court ids.
 """
 
@@ -218,6 +223,66 @@ def find_courts(text: str) -> list[CourtMention]:
         if court:
             found.append(CourtMention(court, match.start(), match.end()))
     return found
+
+
+# The regional circuits (28 U.S.C. § 41): state or territory code -> court of appeals.
+_CIRCUITS = {
+    "ca1": "me ma nh ri pr", "ca2": "ct ny vt", "ca3": "de nj pa vi", "ca4": "md nc sc va wv",
+    "ca5": "la ms tx", "ca6": "ky mi oh tn", "ca7": "il in wi", "ca8": "ar ia mn mo ne nd sd",
+    "ca9": "ak az ca hi id mt nv or wa gu nmi", "ca10": "co ks nm ok ut wy", "ca11": "al fl ga", "cadc": "dc",
+}
+_CIRCUIT_OF_STATE = {code: circuit for circuit, codes in _CIRCUITS.items() for code in codes.split()}
+_STATE_CODE = {name: code for code, (name, _, _) in _STATES.items()}
+# "the District of Columbia" reads as "district of" + a place, like "the District of Oregon"
+_PLACE_CODE = _STATE_CODE | {"Columbia": "dc"}
+
+
+def appeals_court(court_id: str) -> Court | None:
+    """The court of appeals that hears appeals from `court_id`: a district's (or its bankruptcy court's)
+    regional circuit, the Federal Circuit for the Court of International Trade, the Court of Federal
+    Claims and the Court of Appeals for Veterans Claims; None for a court of appeals itself."""
+    court = lookup(court_id)
+    if court is None:
+        return None
+    if court.id in ("cit", "cofc", "cavc"):
+        return COURTS["cafc"]
+    if court.state is None:
+        return None
+    code = _STATE_CODE[court.state]
+    return COURTS[_CIRCUIT_OF_STATE[code]]
+
+
+_ORDINAL_NUMBER = {word.lower(): n for n, word in _ORDINAL.items()}
+_STATE_NAMES = "|".join(re.escape(name) for name in sorted(_PLACE_CODE, key=len, reverse=True))
+_NAMED_COURT = re.compile(
+    r"(?P<circuit>(?:(?P<nth>\d{1,2})\s*(?:st|nd|rd|th|d)|(?P<word>first|second|third|fourth|fifth|sixth|seventh|"
+    r"eighth|ninth|tenth|eleventh)|(?P<dc>d\.\s?c\.|dc|district\s+of\s+columbia)|(?P<fed>federal))\s+cir(?:cuit\b|\.))"
+    r"|(?P<bankruptcy>bankruptcy\s+court\s+for\s+)?(?:the\s+)?(?:(?P<letter>northern|southern|eastern|western|middle|"
+    r"central)\s+)?district\s+of\s+(?:the\s+)?(?P<state>" + _STATE_NAMES + r")\b(?!\s+cir(?:cuit|\.))",
+    re.IGNORECASE)
+
+
+def named_in(text: str) -> Court | None:
+    """The first federal court that `text` names: a circuit ("the 9th Circuit", "Ninth Circuit", "D.C. Cir.",
+    "Federal Circuit"), or a district or bankruptcy court by its name ("the Northern District of
+    Illinois", "District of Columbia", "Bankruptcy Court for the District of Delaware"); None if none
+    (a state court, "Western Division", "the district court")."""
+    for found in _NAMED_COURT.finditer(text or ""):
+        if found.group("circuit"):
+            if found.group("dc"):
+                return COURTS["cadc"]
+            if found.group("fed"):
+                return COURTS["cafc"]
+            n = int(found.group("nth")) if found.group("nth") else _ORDINAL_NUMBER[found.group("word").lower()]
+            if 1 <= n <= 11:
+                return COURTS[f"ca{n}"]
+            continue
+        code = next(c for name, c in _PLACE_CODE.items() if name.lower() == found.group("state").lower())
+        letter = (found.group("letter") or "")[:1].lower()
+        court_id = f"{code}{letter}{'b' if found.group('bankruptcy') else 'd'}"
+        if court_id in COURTS:
+            return COURTS[court_id]
+    return None
 
 
 def close_to(text: str, limit: int = 5) -> list[Court]:

@@ -21,6 +21,10 @@ Keys:
   district and bankruptcy `https://ecf.<court>.uscourts.gov/cgi-bin/rss_outside.pl`; appellate
   `https://ecf.<court>.uscourts.gov/n/beam/servlet/TransportRoom?servlet=RSSGenerator`; E.D.N.Y.
   `https://ecf.nyed.uscourts.gov/cgi-bin/readyDockets.pl`; E.D. Ark. `.../cgi-bin/rss_outside4.pl`.
+- `follow_appeals` (default true): when an entry of a followed case tells of a notice of appeal, the
+  appellate case number, a transfer or a remand, follow the case there too, with watches the monitor
+  creates (`monitor/appeals.py`); `false` turns it off; `{feed_url: "https://mirror/{court}/rss"}` reads
+  the new court's feed from a mirror. Editing it never re-baselines the watch.
 - plus the keys every watch has (`every`, `notify`, `keywords`, ...). `allow_empty` defaults to true
   here (a followed case with nothing filed today is normal); `alert_removals` is refused (entries leave
   the feed's 24-hour window every day; that is not a removal from the docket).
@@ -75,7 +79,7 @@ from typing import Any, ClassVar, cast
 from pydantic import Field, field_validator, model_validator
 
 from monitor.models import Fetched, Item
-from watchers.base import AliasesField, CheckContext, CheckOutcome, Gap, Parsed, UrlWatchConfig, UrlWatcher, WatchConfig
+from watchers.base import AliasesField, CheckContext, CheckOutcome, FollowAppeals, Gap, Parsed, UrlWatchConfig, UrlWatcher, WatchConfig
 from watchers.dockets import DocketNumber, entry_item, parse_docket_number
 from watchers.listing import Problems, capped, label, read_each
 from watchers.pacer_feed import FeedChannel, ParsedFeed, RssEntry, is_appellate, parse_feed
@@ -104,6 +108,8 @@ class PacerRssConfig(UrlWatchConfig):
                                   description="whole words or phrases to find in case names, e.g. City of Chicago")
     allow_empty: bool = Field(True, description="a followed case with nothing in today's feed is normal")
     aliases: AliasesField
+    follow_appeals: FollowAppeals = Field(default_factory=FollowAppeals,
+                                          description="follow the case's appeal, transfer or remand too (true/false)")
 
     @field_validator("court", mode="before")
     @classmethod

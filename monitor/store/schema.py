@@ -151,6 +151,44 @@ replicas = sa.Table(
 )
 
 
+# Where followed cases went (monitor/appeals.py): an appeal, a transfer or a remand found in a docket
+# entry; `pending` until the new docket number is known, then `following` (its watches in
+# auto_watches), `removed` once the user unfollowed all of them (never started again), `abandoned`
+# when the number was not found in time.
+case_moves = sa.Table(
+    "case_moves", metadata,
+    sa.Column("id", sa.Integer, primary_key=True, autoincrement=True),
+    sa.Column("origin_court", sa.String(20), nullable=False),
+    sa.Column("origin_docket", sa.String(100), nullable=False),
+    sa.Column("kind", sa.String(20), nullable=False),  # appeal | transfer | remand
+    sa.Column("court", sa.String(20), nullable=False),
+    sa.Column("docket", sa.String(100)),  # NULL while pending
+    sa.Column("status", sa.String(20), nullable=False),  # pending | following | removed | abandoned
+    sa.Column("parent", sa.String(100), nullable=False),  # the watch whose entry told of it
+    sa.Column("trigger_key", sa.String(500), nullable=False),  # that entry's item key
+    sa.Column("trigger", JSONType, nullable=False),  # entry number, text, date, case name
+    sa.Column("created_at", UTCDateTime, nullable=False),
+    sa.Column("updated_at", UTCDateTime, nullable=False),
+    sa.Column("next_try_at", UTCDateTime),  # pending: when to look for the number again
+    sa.Column("tries", sa.Integer, nullable=False, server_default="0"),
+    sa.Column("note", sa.Text),  # what the last look found, for `monitor status`
+    sa.UniqueConstraint("origin_court", "origin_docket", "court", "docket", name="uq_case_moves_target"),
+    sa.Index("ix_case_moves_origin", "origin_court", "origin_docket"),
+)
+
+# Watches the monitor created at run time (the appeal of a followed case ...): joined to the file's
+# watches when a configuration is loaded for checking; a file watch with the same id wins.
+auto_watches = sa.Table(
+    "auto_watches", metadata,
+    sa.Column("id", sa.String(100), primary_key=True),
+    sa.Column("move_id", sa.Integer, sa.ForeignKey("case_moves.id", ondelete="CASCADE"), nullable=False),
+    sa.Column("parent", sa.String(100), nullable=False),
+    sa.Column("config", JSONType, nullable=False),  # the watch's keys, validated by its watcher's model on load
+    sa.Column("created_at", UTCDateTime, nullable=False),
+    sa.Column("removed_at", UTCDateTime),  # `monitor unfollow`: kept, so the same entry never brings it back
+)
+
+
 def _v1(conn: sa.Connection) -> None:
     # The tables as they were in schema 1: later migrations add to them, so `watch_state` is built
     # without the columns they add.
@@ -174,11 +212,16 @@ def _v4(conn: sa.Connection) -> None:
     conn.execute(sa.text(f"ALTER TABLE watch_state ADD COLUMN gaps {column_type}"))
 
 
+def _v5(conn: sa.Connection) -> None:
+    metadata.create_all(conn, tables=[case_moves, auto_watches])
+
+
 # (version, description, function). Append only; never edit a released migration.
 MIGRATIONS: list[tuple[int, str, Callable[[sa.Connection], None]]] = [
     (1, "initial schema", _v1),
     (2, "replica heartbeats", _v2),
     (3, "lease start times", _v3),
     (4, "coverage gaps", _v4),
+    (5, "appeals and transfers followed automatically", _v5),
 ]
 LATEST = MIGRATIONS[-1][0]

@@ -27,6 +27,7 @@ from monitor.models import Change, Item
 from monitor.store import schema as s
 from monitor.store.aio import AsyncStore
 from monitor.store.locks import LeaseFile
+from monitor.store.moves import MovesStore
 from monitor.store.outbox import OutboxStore
 from monitor.store.replicas import ReplicaStore
 from monitor.store.shared import SharedStateStore
@@ -176,8 +177,9 @@ def _readable(database: str, error: BaseException) -> str | None:
     return None
 
 
-class Store(ReplicaStore, OutboxStore, SharedStateStore):
-    """The whole store: watch state, items and history here; leases, the outbox and shared counters in their mixins."""
+class Store(ReplicaStore, OutboxStore, SharedStateStore, MovesStore):
+    """The whole store: watch state, items and history here; leases, the outbox, shared counters and the
+    moves of followed cases (appeals, transfers) in their mixins."""
 
     def __init__(self, engine: sa.Engine, url: str):
         self.engine = engine

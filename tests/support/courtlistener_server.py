@@ -8,7 +8,11 @@ parts are recorded and which are built from the documented fields):
   (20 a page; HTTP 403 while `recap_api_access` is False, as for accounts without that permission)
 - `GET /api/rest/v4/search/?type=rd&q=docket_id:<id>&order_by=entry_date_filed desc` (RECAP documents)
 - `GET /api/rest/v4/search/?type=r&q=..&court=..&docket_number=..` (dockets: what `monitor find` and
-  `monitor follow` ask; words of `q` must all be in the case name or number)
+  `monitor follow` ask; words of `q` must all be in the case name or number, or in the originating
+  docket number of an appellate docket, `original_court_info.docket_number`: CourtListener's search of
+  RECAP dockets covers their entries' text, where an appellate docket names the case it came from
+  ("notice of appeal filed in 3:25-cv-01350"); the stand-in reads it from that field. Not verified
+  against the live site.)
 - `GET /api/rest/v4/search/?type=r&court=<ids>&docket_number=<number>` (cases, with up to 3 documents)
 - `GET /api/rest/v4/api-usage/`: the token's calls per throttle window, as CourtListener reports them
 - `GET /docket/<id>/feed/`: the Atom feed, rendered as Django's Atom1Feed renders `DocketFeed`
@@ -492,7 +496,8 @@ class CourtListenerServer:
                 value = docket["id"] if fielded.group(1) == "docket_id" else docket.get("pacer_case_id")
                 if str(value) != fielded.group(2):
                     continue
-            elif q and not _words(q) <= _words(docket["case_name"]) | _words(docket["docket_number"]):
+            elif q and not _words(q) <= (_words(docket["case_name"]) | _words(docket["docket_number"])
+                                         | _words((docket.get("original_court_info") or {}).get("docket_number"))):
                 continue
             found.append(self._docket_result(docket))
         return self._json(200, {"count": len(found), "next": None, "previous": None, "results": found[:PAGE]})
