@@ -21,6 +21,7 @@ from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_valida
 
 from monitor.errors import ConfigError
 from monitor.http import DEFAULT_USER_AGENT, HttpSettings
+from monitor.previews.settings import PreviewsConfig
 from monitor.schedule import DEFAULT_TIMEZONE, Schedule, parse_duration
 from watchers.base import ScheduleField, TimezoneField, WATCH_ID, WatchConfig
 
@@ -127,6 +128,7 @@ class TopLevel(BaseModel):
     http: HttpConfig = Field(default_factory=HttpConfig)
     delivery: DeliveryConfig = Field(default_factory=DeliveryConfig)
     daemon: DaemonConfig = Field(default_factory=DaemonConfig)
+    previews: PreviewsConfig = Field(default_factory=PreviewsConfig)
     # each entry is checked by its own plugin's model, so one bad entry hides no other
     notifiers: dict[str, Any] = Field(default_factory=dict)
     watches: list[Any] = Field(default_factory=list)
@@ -145,6 +147,7 @@ class Config:
     notifiers: dict[str, Any]  # name -> notifier config model
     watches: list[WatchConfig]
     secrets: set[str] = field(default_factory=set)  # substituted values to mask in any output
+    previews: PreviewsConfig = field(default_factory=PreviewsConfig)
 
     def watch(self, watch_id: str) -> WatchConfig:
         for watch in self.watches:
@@ -437,6 +440,7 @@ def loads(text: str, *, source: str = "<config>", env: Mapping[str, str] | None 
         notifiers=notifiers,
         watches=watches,
         secrets=secrets,
+        previews=top.previews,
     )
 
 

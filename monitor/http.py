@@ -98,8 +98,15 @@ class HttpClient:
         headers: Mapping[str, str] | None = None,
         etag: str | None = None,
         last_modified: str | None = None,
+        max_bytes: int | None = None,
+        cap_setting: str = "http.max_bytes",
+        follow_redirects: bool = True,
     ) -> Fetched:
-        """GET with caps. Raises FetchError for network failures, non-2xx answers and oversized bodies."""
+        """GET with caps. Raises FetchError for network failures, non-2xx answers and oversized bodies.
+
+        `max_bytes` overrides the size cap for this request (`cap_setting` names the key that sets it, for
+        the error); with `follow_redirects=False` a redirect is an error naming where it pointed.
+        """
         request_headers = dict(headers or {})
         if etag:
             request_headers["If-None-Match"] = etag
@@ -108,7 +115,8 @@ class HttpClient:
         async with self._host_slot(url):
             try:
                 async with asyncio.timeout(self.settings.timeout):
-                    return await self._get(url, request_headers)
+                    return await self._get(url, request_headers, max_bytes or self.settings.max_bytes, cap_setting,
+                                           follow_redirects)
             except TimeoutError:
                 raise FetchError(f"no complete answer from {url} within {self.settings.timeout:g}s") from None
             except httpx.TimeoutException as exc:
@@ -119,8 +127,8 @@ class HttpClient:
             except httpx.HTTPError as exc:
                 raise FetchError(f"could not fetch {url}: {exc or type(exc).__name__}") from exc
 
-    async def _get(self, url: str, headers: dict[str, str]) -> Fetched:
-        async with self._client.stream("GET", url, headers=headers) as response:
+    async def _get(self, url: str, headers: dict[str, str], cap: int, cap_setting: str, follow: bool) -> Fetched:
+        async with self._client.stream("GET", url, headers=headers, follow_redirects=follow) as response:
             status = response.status_code
             if status == 304:
                 # No body, but it must be read: a response closed unread takes its connection with it,
@@ -128,21 +136,23 @@ class HttpClient:
                 await response.aread()
                 return Fetched(url=url, status=304, headers=dict(response.headers), body=b"", not_modified=True,
                                etag=response.headers.get("etag"), last_modified=response.headers.get("last-modified"))
+            if not follow and 300 <= status < 400:
+                where = response.headers.get("location", "nowhere")
+                raise FetchError(f"{url}: redirected (HTTP {status}) to {where}; not followed", status=status)
             if not 200 <= status < 300:
                 retry_after = parse_retry_after(response.headers.get("retry-after"))
                 raise FetchError(f"{url}: {_reason(status)}", status=status, retry_after=retry_after)
             declared = response.headers.get("content-length")
-            cap = self.settings.max_bytes
             if declared and declared.isdigit() and int(declared) > cap:
                 raise FetchError(f"{url}: response of {int(declared):,} bytes is over the {cap:,}-byte cap "
-                                 "(raise http.max_bytes if this source is really that large)")
+                                 f"(raise {cap_setting} if this source is really that large)")
             chunks: list[bytes] = []
             size = 0
             async for chunk in response.aiter_bytes():
                 size += len(chunk)
                 if size > cap:
                     raise FetchError(f"{url}: response is over the {cap:,}-byte cap; stopped reading "
-                                     "(raise http.max_bytes if this source is really that large)")
+                                     f"(raise {cap_setting} if this source is really that large)")
                 chunks.append(chunk)
             return Fetched(
                 url=str(response.url),

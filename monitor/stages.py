@@ -79,3 +79,9 @@ async def run_after_commit(run: StageRun, changes: list[Change]) -> None:
         except Exception as exc:  # noqa: BLE001 - the changes are recorded; this stage retries next time
             log.warning("stage %s failed after recording: %s", stage.name, exc, exc_info=True)
             run.warnings.append(f"{stage.name}: {type(exc).__name__}: {exc}")
+
+
+# The stages themselves, registered here in order (each module subclasses Stage, defined above).
+from monitor.previews.stage import PreviewStage  # noqa: E402
+
+STAGES.append(PreviewStage())

@@ -13,6 +13,9 @@ What each kind of alert shows:
 - a press release or any other item: the agency (or the watch's name), title, date, categories,
   summary and link;
 - an update: the same facts, plus each changed field as before -> after;
+- a document preview (`monitor.previews`: an update whose changed fields are `preview_*`): the filing's
+  facts with its page count, the first lines of its text as the body, a link to the free PDF, and a
+  `Preview` with the thumbnail's reference (Slack uploads it, email shows it inline);
 - a source going down or recovering, a coverage gap opening or closing: what the watch says about it.
 
 `digest_headline` names a burst ("3 new items: DOJ news"), `digest_line` is one change as a single
@@ -27,6 +30,7 @@ from dataclasses import dataclass
 from typing import Any, Literal
 
 from monitor.models import STATUS_KINDS, Change, Item
+from monitor.previews import is_preview
 from monitor.render import FIELD_LABELS, LABELS as STATUS_LABELS, shorten
 
 ContentKind = Literal["filing", "release", "status"]
@@ -62,6 +66,17 @@ class FieldChange:
 
 
 @dataclass(frozen=True, slots=True)
+class Preview:
+    """A filing's document preview: what the free PDF says, and its first page's thumbnail."""
+
+    pages: int | None
+    excerpt: str | None  # the first lines of text, whitespace squashed
+    thumbnail: str | None  # the PNG's reference (`Notifier.preview_image`)
+    url: str | None  # the free PDF (a RECAP copy)
+    label: str  # "filing #112 in SF v. Trump": what it is a preview of
+
+
+@dataclass(frozen=True, slots=True)
 class Content:
     """One change, ready to render. All text is plain and unescaped."""
 
@@ -77,6 +92,7 @@ class Content:
     matched: tuple[str, ...]
     watch_name: str
     group: str | None
+    preview: Preview | None = None  # set for a document preview
 
 
 def court_name(court: str | None) -> str:
@@ -135,6 +151,10 @@ def headline(change: Change, watch_name: str) -> str:
     if is_filing(item):
         case = _text(item.fields.get("case_name")) or _text(item.fields.get("docket_number")) or watch_name
         entry = _entry_label(item)
+        if is_preview(change):
+            pages = item.fields.get("preview_pages")
+            count = f" ({pages} page{'' if pages == 1 else 's'})" if isinstance(pages, int) else ""
+            return shorten(f"Preview of {entry} in {case}{count}", 200)
         text = {"added": f"New {entry} in {case}", "updated": f"Updated: {entry} in {case}",
                 "removed": f"Removed: {entry} in {case}"}.get(change.kind, f"{entry} in {case}")
         return shorten(text, 200)
@@ -205,12 +225,32 @@ def describe(change: Change, watch_name: str) -> Content:
         title_url = _http(item.url)
         if title_url:
             links.append(Link("Read it", title_url))
-    changes = _field_changes(change)
+    preview = _preview(change) if kind == "filing" else None
+    if preview is not None:  # the document speaks: its pages, its first lines, the free copy
+        facts.append(("Pages", str(preview.pages or "?")))
+        body = preview.excerpt
+        if preview.url:  # the free copy first (and once: it is often the document link itself)
+            links = [Link("Free PDF (RECAP)", preview.url), *(x for x in links if x.url != preview.url)]
+            title_url = preview.url
+        changes: tuple[FieldChange, ...] = ()
+    else:
+        changes = _field_changes(change)
     if changes:
         body = None  # the changes say it; the whole text again would bury them
     facts = [(label, shorten(value, 500)) for label, value in facts if value]  # one line each, whatever the source sent
     return Content(kind, change.kind, headline(change, watch_name), title, title_url, tuple(facts), body,
-                   changes, tuple(links), tuple(item.matched), watch_name, item.group)
+                   changes, tuple(links), tuple(item.matched), watch_name, item.group, preview)
+
+
+def _preview(change: Change) -> Preview | None:
+    if not is_preview(change):
+        return None
+    fields = change.item.fields
+    pages = fields.get("preview_pages")
+    case = _text(fields.get("case_name")) or _text(fields.get("docket_number"))
+    label = f"{_entry_label(change.item)} in {case}" if case else _entry_label(change.item)
+    return Preview(pages if isinstance(pages, int) else None, shorten(_text(fields.get("preview_excerpt")), 600) or None,
+                   _text(fields.get("preview_thumbnail")) or None, _http(fields.get("preview_url")), label)
 
 
 def digest_headline(changes: Sequence[Change], watch_names: Sequence[str]) -> str:
@@ -240,7 +280,9 @@ def digest_line(content: Content) -> str:
         text = f"{content.title} ({when})" if when else content.title
     else:
         text = content.headline
-    if content.change_kind == "updated":
+    if content.preview is not None:
+        text = f"Preview ({content.preview.pages or '?'} pages): " + text
+    elif content.change_kind == "updated":
         text = "Updated: " + text
     elif content.change_kind == "removed":
         text = "Removed: " + text

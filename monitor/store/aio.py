@@ -34,6 +34,7 @@ READS = frozenset({
     "load_states", "load_items", "find_items", "find_items_many", "history", "pending_deliveries",
     "failed_deliveries", "due_deliveries", "delivery_counts", "next_due_at", "replicas", "get_notifier_state",
     "ping", "health", "schema_version", "check_version", "claim_owners",
+    "preview_candidates", "current_items", "delivery_statuses_of", "preview_image", "preview_jobs",
 })
 LEASES = frozenset({"try_lease", "release_lease", "lease_many", "release_many", "renew_lease"})
 

@@ -28,6 +28,7 @@ from monitor.store import schema as s
 from monitor.store.aio import AsyncStore
 from monitor.store.locks import LeaseFile
 from monitor.store.outbox import OutboxStore
+from monitor.store.previews import PreviewStore
 from monitor.store.replicas import ReplicaStore
 
 log = logging.getLogger(__name__)
@@ -175,8 +176,8 @@ def _readable(database: str, error: BaseException) -> str | None:
     return None
 
 
-class Store(ReplicaStore, OutboxStore):
-    """The whole store: watch state, items and history here; leases and the outbox in their mixins."""
+class Store(ReplicaStore, OutboxStore, PreviewStore):
+    """The whole store: watch state, items and history here; leases, the outbox and previews in mixins."""
 
     def __init__(self, engine: sa.Engine, url: str):
         self.engine = engine
