@@ -186,7 +186,7 @@ class PreviewWorker:
         wanted = {name: status for name, status in statuses.items() if self._wants(name)}
         if any(status == "pending" for status in wanted.values()):
             report.waiting += 1
-            await self.db.preview_wait(uid, self.owner, utcnow() + timedelta(seconds=WAIT_POLL))
+            await self.db.preview_wait(uid, self.owner)
             return
         change = self._preview_change(job, result)
         routes = [name for name, status in wanted.items() if status == "sent"]

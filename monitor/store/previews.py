@@ -158,9 +158,9 @@ class PreviewStore:
     def preview_skipped(self, uid: str, owner: str, reason: str) -> None:
         self._settle(uid, owner, status="skipped", result={"reason": reason})
 
-    def preview_wait(self, uid: str, owner: str, next_at: datetime) -> None:
-        """Read, but its alert is not delivered yet everywhere: look again at `next_at`."""
-        self._settle(uid, owner, next_attempt_at=next_at)
+    def preview_wait(self, uid: str, owner: str) -> None:
+        """Read, but its alert is not delivered yet everywhere: let go of it until the next pass."""
+        self._settle(uid, owner)
 
     def delivery_statuses_of(self, change_uid: str) -> dict[str, str]:
         """notifier -> status of the deliveries of one change."""
