@@ -91,6 +91,17 @@ def baseline(cl: CourtListenerServer, path: Path) -> None:
     assert code == 0 and report["watches"][0]["baseline"], report
 
 
+def new_filing_checked(cl, server, write_config, *, previews: str = "", short: str = "Order granting motion",
+                       body: bytes = ORDER) -> tuple[int, dict[str, Any], Path]:
+    """The court order served as entry 2's RECAP copy, alerts to the terminal: baseline, new filing, check."""
+    server.set(RECAP_PATH, body, content_type="application/pdf")
+    path = case_config(write_config, cl, server, previews=previews, notifiers="  terminal: {type: console}")
+    baseline(cl, path)
+    file_entry(cl, 2, server.url(RECAP_PATH), short=short)
+    code, report, _ = check(path)
+    return code, report, path
+
+
 def changes(report: dict[str, Any]) -> list[dict[str, Any]]:
     return report["watches"][0]["changes"]
 
@@ -168,14 +179,10 @@ def test_a_free_pdf_is_previewed_after_the_alert_in_slack_and_email(cl, server, 
 def test_previews_spend_no_courtlistener_api_calls(cl, server, env, write_config):
     """A check that alerts and previews a filing makes exactly the watch's own two API calls (the gate and the
     entries): the PDF comes from the storage host, and the budget counts nothing for it."""
-    server.set(RECAP_PATH, ORDER, content_type="application/pdf")
-    path = case_config(write_config, cl, server, notifiers="  terminal: {type: console}")
-    baseline(cl, path)
-    before = list(cl.requests)
-    file_entry(cl, 2, server.url(RECAP_PATH))
-    code, report, _ = check(path)
+    code, report, path = new_filing_checked(cl, server, write_config)
     assert code == 0 and len(previews_of(report)) == 1 and server.count(RECAP_PATH) == 1
-    during = [r.path for r in cl.requests[len(before):]]
+    during = [r.path for r in cl.requests if r.is_api][-2:]
+    assert len([r for r in cl.requests if r.is_api]) == 4  # the baseline's two calls, then this check's two
     assert during == [f"/api/rest/v4/dockets/{DOCKET}/", "/api/rest/v4/docket-entries/"]
     status = json.loads(run_cli("status", "--config", str(path), "--json").out)
     used = status["watches"][0]["info"]["budget"]["used"]
@@ -229,11 +236,7 @@ def test_a_hostile_or_missing_pdf_is_a_warning_and_the_check_succeeds(cl, server
 
 def test_a_pdf_over_the_size_cap_is_not_read_past_it(cl, server, env, write_config):
     """`previews.max_bytes` stops the download; the warning says which key to raise."""
-    server.set(RECAP_PATH, ORDER, content_type="application/pdf")
-    path = case_config(write_config, cl, server, previews="max_bytes: 1KB", notifiers="  terminal: {type: console}")
-    baseline(cl, path)
-    file_entry(cl, 2, server.url(RECAP_PATH))
-    code, report, _ = check(path)
+    code, report, _ = new_filing_checked(cl, server, write_config, previews="max_bytes: 1KB")
     [warning] = report["watches"][0]["warnings"]
     assert code == 0 and "over the 1,024-byte cap" in warning and "raise previews.max_bytes" in warning
 
@@ -386,20 +389,13 @@ def test_the_default_host_is_recaps_storage_and_pacer_links_are_not_free():
 
 def test_a_sealed_entry_is_never_fetched(cl, server, env, write_config):
     """An entry whose text says it is sealed is not fetched, even with a link."""
-    server.set(RECAP_PATH, ORDER, content_type="application/pdf")
-    path = case_config(write_config, cl, server, notifiers="  terminal: {type: console}")
-    baseline(cl, path)
-    file_entry(cl, 2, server.url(RECAP_PATH), short="SEALED MOTION for Leave to File Under Seal")
-    code, report, _ = check(path)
+    code, report, _ = new_filing_checked(cl, server, write_config, short="SEALED MOTION for Leave to File Under Seal")
     assert code == 0 and previews_of(report) == [] and server.count(RECAP_PATH) == 0
 
 
 def test_previews_disabled_fetch_nothing(cl, server, env, write_config):
-    server.set(RECAP_PATH, ORDER, content_type="application/pdf")
-    path = case_config(write_config, cl, server, previews="enabled: false", notifiers="  terminal: {type: console}")
-    baseline(cl, path)
-    file_entry(cl, 2, server.url(RECAP_PATH))
-    code, report, _ = check(path)
+    """`previews: {enabled: false}`: the alert only; the PDF is never fetched."""
+    code, report, _ = new_filing_checked(cl, server, write_config, previews="enabled: false")
     assert code == 0 and previews_of(report) == [] and server.count(RECAP_PATH) == 0
 
 
