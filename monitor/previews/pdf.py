@@ -26,6 +26,7 @@ from __future__ import annotations
 import argparse
 import asyncio
 import json
+import logging
 import os
 import signal
 import struct
@@ -116,12 +117,25 @@ async def _run_child(body: bytes, max_pages: int, timeout: float) -> Document:
         answer = json.loads(head)
     except ValueError:
         raise Unreadable("the PDF reader answered something unreadable: " + err.decode(errors="replace")[-200:]) from None
+    if answer.get("limited") is False:
+        _warn_unlimited()
     if not answer.get("ok"):
         raise Unreadable(str(answer.get("reason") or "the PDF reader gave no reason"))
     if len(png) != answer["png_bytes"]:
         raise Unreadable("the PDF reader's thumbnail arrived incomplete")
     return Document(pages=int(answer["pages"]), excerpt=str(answer["excerpt"]), png=png, width=int(answer["width"]),
                     height=int(answer["height"]), render_seconds=float(answer["seconds"]))
+
+
+_WARNED: list[bool] = []
+
+
+def _warn_unlimited() -> None:
+    if not _WARNED:
+        _WARNED.append(True)
+        logging.getLogger(__name__).warning(
+            "the PDF reader could not limit its memory and CPU time (setrlimit refused: a system call filter?); "
+            "previews are still stopped at previews.timeout. Allow setrlimit and prlimit64 (see deploy/monitor.service)")
 
 
 def _died(code: int | None, err: bytes) -> str:
@@ -144,17 +158,18 @@ def _died(code: int | None, err: bytes) -> str:
 # ---------------------------------------------------------------- in the child
 
 
-def _limit() -> None:
+def _limit(cpu_seconds: int) -> bool:
+    """Cap this process's memory and CPU time; False if the system refuses (a seccomp filter that blocks
+    setrlimit): the wall-clock timeout still holds, and the monitor says once that memory is unbounded."""
     import resource
 
-    resource.setrlimit(resource.RLIMIT_AS, (MEMORY_LIMIT, MEMORY_LIMIT))
-    resource.setrlimit(resource.RLIMIT_CORE, (0, 0))  # a crash leaves no core file behind
-
-
-def _cpu_limit(seconds: int) -> None:
-    import resource
-
-    resource.setrlimit(resource.RLIMIT_CPU, (seconds, seconds + 1))
+    try:
+        resource.setrlimit(resource.RLIMIT_CORE, (0, 0))  # a crash leaves no core file behind
+        resource.setrlimit(resource.RLIMIT_AS, (MEMORY_LIMIT, MEMORY_LIMIT))
+        resource.setrlimit(resource.RLIMIT_CPU, (cpu_seconds, cpu_seconds + 1))
+    except (OSError, ValueError):
+        return False
+    return True
 
 
 def excerpt_of(text: str, limit: int = EXCERPT_CHARS) -> str:
@@ -242,20 +257,19 @@ def _main() -> int:
     parser.add_argument("--max-pages", type=int, default=2)
     parser.add_argument("--cpu", type=int, default=20)
     args = parser.parse_args()
-    _limit()
-    _cpu_limit(args.cpu)
+    limited = _limit(args.cpu)
     body = sys.stdin.buffer.read()
     out = sys.stdout.buffer
     try:
         facts, png = inspect(body, args.max_pages)
     except Unreadable as exc:
-        out.write(json.dumps({"ok": False, "reason": str(exc)}).encode() + b"\n")
+        out.write(json.dumps({"ok": False, "reason": str(exc), "limited": limited}).encode() + b"\n")
         return 0
     except MemoryError:
         out.write(json.dumps({"ok": False, "reason": f"reading it needs more than {MEMORY_LIMIT >> 20} MB of memory "
                                                       "(a decompression bomb?)"}).encode() + b"\n")
         return 0
-    out.write(json.dumps(facts, ensure_ascii=False).encode() + b"\n" + png)
+    out.write(json.dumps({**facts, "limited": limited}, ensure_ascii=False).encode() + b"\n" + png)
     out.flush()
     return 0
 

@@ -408,3 +408,11 @@ def test_change_is_a_preview_only_when_all_its_changed_fields_are_preview_fields
     assert not is_preview(Change("w", "updated", item, before=item,
                                  changed_fields=("fields.preview_pages", "fields.description")))
     assert not is_preview(Change("w", "added", item))
+
+
+def test_the_shipped_config_turns_previews_on_from_recap_only():
+    """config/watches.yaml shows the `previews:` block: on, 20 MB, 2 pages, 20 s, RECAP's storage only."""
+    shipped = Path(__file__).resolve().parents[2] / "config" / "watches.yaml"
+    settings = loads(shipped.read_text(), env={"SLACK_BOT_TOKEN": "x" * 8}).previews
+    assert settings.enabled and settings.max_bytes == 20 * 1024 * 1024 and settings.max_pages == 2
+    assert settings.timeout == 20 and settings.hosts == ("storage.courtlistener.com",)

@@ -183,3 +183,23 @@ def test_fixture_is_the_committed_file():
     sources = (DATA / "previews" / "SOURCES.md").read_text()
     assert hashlib.sha256(ORDER).hexdigest() in sources
     assert Path(DATA / "previews" / "make_minute_order_pdf.py").exists()
+
+
+def test_a_system_that_refuses_the_limits_still_gets_previews_and_says_so():
+    """Where setrlimit is refused (a seccomp filter; here a hard limit below ours), the PDF is still read,
+    stopped by the timeout alone, and one warning says how to restore the limits."""
+    import resource
+    import subprocess
+    import sys
+
+    def lower_hard_limit() -> None:
+        resource.setrlimit(resource.RLIMIT_AS, (pdf.MEMORY_LIMIT - (64 << 20), pdf.MEMORY_LIMIT - (64 << 20)))
+
+    script = ("import asyncio, logging, sys; logging.basicConfig(); from monitor.previews.pdf import read_pdf;"
+              "body = open(sys.argv[1], 'rb').read(); print([asyncio.run(read_pdf(body)).pages for _ in range(2)])")
+    path = DATA / "previews" / "minute_order_dcd_1-20-cv-03010_2021-08-19.pdf"
+    result = subprocess.run([sys.executable, "-c", script, str(path)], capture_output=True, text=True, timeout=120,
+                            cwd=Path(__file__).resolve().parents[2], preexec_fn=lower_hard_limit)
+    assert result.stdout.strip() == "[2, 2]", result.stderr
+    assert result.stderr.count("could not limit its memory and CPU time") == 1
+    assert "prlimit64" in result.stderr
