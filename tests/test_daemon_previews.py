@@ -54,7 +54,8 @@ watches:
     file_entry(cl, 3, server.url("/recap/broken.pdf"), short="Notice")
     record = daemon.wait_log("preview skipped: the server sent an HTML page, not a PDF", timeout=60, watch="sf")
     assert record["level"] == "warning" and server.url("/recap/broken.pdf") in record["msg"]
-    assert "New filing #3" in slack.messages[-1].text and len(slack.uploads()) == 1
+    daemon.wait_for(lambda: any("New filing #3" in m.text for m in slack.messages), 60, "the alert of filing #3")
+    assert len(slack.uploads()) == 1  # no preview of the HTML page
     assert daemon.get("/healthz")[0] == 200
 
     daemon.proc.send_signal(signal.SIGTERM)
