@@ -10,6 +10,7 @@ from __future__ import annotations
 import argparse
 import asyncio
 import json
+import logging
 import sys
 from datetime import datetime
 from typing import Any
@@ -18,6 +19,7 @@ from monitor.config import Config
 from monitor.output import iso, utc, when
 
 EXIT_OK, EXIT_FAILED, EXIT_USAGE = 0, 1, 2
+log = logging.getLogger(__name__)
 
 
 def _known(names: Any) -> str:
@@ -108,11 +110,23 @@ async def _check(config: Config, args: argparse.Namespace):
                 results += await engine.run_cycle(new)
             rt.config = joined
         report = DispatchReport() if args.dry_run else await rt.dispatcher.deliver_due(drain=True)
+        if not args.dry_run and config.previews.enabled:  # after the alerts: previews follow them
+            from monitor.previews.worker import PreviewWorker, attach
+
+            try:
+                previews = await PreviewWorker(config, rt.store, rt.http, owner=rt.dispatcher.owner).run_once()
+            except Exception as exc:  # noqa: BLE001 - a preview is never worth failing the check; next time
+                log.warning("previews: %s", exc)
+            else:
+                attach(results, previews)
+                if previews.recorded:
+                    report.add(await rt.dispatcher.deliver_due(drain=True))
     return results, report, {w.id: w.display_name() for w in rt.config.watches}
 
 
 def _check_text(results, report, names: dict[str, str], dry_run: bool) -> str:
-    from monitor.render import headline
+    from monitor.previews import is_preview
+    from monitor.render import headline, shorten
 
     lines = []
     for r in results:
@@ -128,7 +142,11 @@ def _check_text(results, report, names: dict[str, str], dry_run: bool) -> str:
             lines.append(f"{r.watch_id}: {summary} ({r.item_count} items)")
             for change in r.alerting():
                 lines.append(f"  {headline(change, names.get(r.watch_id))}")
-                if change.kind == "updated":
+                if is_preview(change):
+                    fields = change.item.fields
+                    lines.append(f"      {fields.get('preview_pages', '?')} pages: "
+                                 f"{shorten(str(fields.get('preview_excerpt') or '(no text: a scan?)'), 160)}")
+                elif change.kind == "updated":
                     for name, (before, after) in change.field_changes().items():
                         lines.append(f"      {name.removeprefix('fields.')}: {before!r} -> {after!r}")
         for warning in r.warnings:

@@ -21,6 +21,7 @@ from pydantic import BaseModel, ConfigDict, Field, SecretStr, ValidationError, f
 
 from monitor.errors import ConfigError
 from monitor.http import DEFAULT_USER_AGENT, HttpSettings
+from monitor.previews.settings import PreviewsConfig
 from monitor.schedule import DEFAULT_TIMEZONE, Schedule, parse_duration
 from watchers.base import DelayField, ScheduleField, TimezoneField, WATCH_ID, WatchConfig
 
@@ -177,6 +178,7 @@ class TopLevel(BaseModel):
     http: HttpConfig = Field(default_factory=HttpConfig)
     delivery: DeliveryConfig = Field(default_factory=DeliveryConfig)
     daemon: DaemonConfig = Field(default_factory=DaemonConfig)
+    previews: PreviewsConfig = Field(default_factory=PreviewsConfig)
     # each entry is checked by its own plugin's model, so one bad entry hides no other
     notifiers: dict[str, Any] = Field(default_factory=dict)
     watches: list[Any] = Field(default_factory=list)
@@ -198,6 +200,7 @@ class Config:
     # watches the monitor created at run time (an appeal of a followed case), joined to `watches` by
     # `monitor.autowatch.join`: watch id -> where it came from (monitor.store.moves.AutoWatch)
     auto: dict[str, Any] = field(default_factory=dict)
+    previews: PreviewsConfig = field(default_factory=PreviewsConfig)
 
     def watch(self, watch_id: str) -> WatchConfig:
         for watch in self.watches:
@@ -524,6 +527,7 @@ def loads(text: str, *, source: str = "<config>", env: Mapping[str, str] | None 
         notifiers=notifiers,
         watches=watches,
         secrets=secrets,
+        previews=top.previews,
     )
 
 

@@ -73,6 +73,7 @@ from monitor.web.pages import Dashboard
 from monitor.metrics import CONTENT_TYPE, Metrics
 from monitor.models import utcnow
 from monitor.backoff import hold_until
+from monitor.previews.worker import PreviewWorker
 from monitor.schedule import Schedule
 from monitor.store import WatchState
 from watchers import WatchConfig
@@ -137,6 +138,8 @@ class Daemon:
         self._counts_at = 0.0
         self._counts_task: asyncio.Task | None = None
         self._slots = asyncio.Semaphore(config.daemon.max_checks)  # checks running at once
+        self.previews: PreviewWorker | None = None  # document previews, after the alerts (monitor.previews)
+        self._previews_task: asyncio.Task | None = None
         self.config_digest = file_digest(self.config_path)  # of the configuration running
         self._file_digest = self.config_digest  # of the file as last looked at (a broken edit is tried once)
         self._warned_digests: set[str] = set()
@@ -180,6 +183,9 @@ class Daemon:
                                    coalesce=True, misfire_grace_time=None)
             self.scheduler.start()
             dispatcher = asyncio.create_task(self._dispatch_loop(), name="dispatcher")
+            self.previews = PreviewWorker(lambda: self.config, rt.store, rt.http, owner=self.owner,
+                                          on_recorded=self._wake.set)
+            self._previews_task = asyncio.create_task(self.previews.run_forever(self._stop), name="previews")
             self._install_signals()
             log.info("monitor running: %d watches, notifiers: %s; state %s; dashboard, health and metrics on %s",
                      len(self._jobs), ", ".join(sorted(self.dispatcher.notifiers)) or "none",
@@ -201,6 +207,9 @@ class Daemon:
             self.config = rt.config
             results = await asyncio.gather(*(self.run_watch(w.id) for w in self.config.watches if w.enabled))
             report = await self._deliver()
+            if self.config.previews.enabled and (await PreviewWorker(self.config, rt.store, rt.http,
+                                                                       owner=self.owner).run_once()).recorded:
+                report.add(await self._deliver())
         ok = all(r is None or r.ok for r in results) and not (report.failed or report.retrying)
         return EXIT_OK if ok else EXIT_FAILED
 
@@ -234,6 +243,9 @@ class Daemon:
         deadline = loop.time() + self.config.daemon.shutdown_grace
         assert self.scheduler is not None
         self.scheduler.pause()  # nothing new starts; running checks carry on
+        if self._previews_task is not None:  # a preview is never worth holding a shutdown: it resumes after it
+            self._previews_task.cancel()
+            await asyncio.wait({self._previews_task}, timeout=2.0)
         if self._inflight:
             log.info("waiting for %d in-flight checks", len(self._inflight))
             pending = await self._wait(set(self._inflight), deadline)
@@ -490,6 +502,8 @@ class Daemon:
         self.metrics.observe_dispatch(report.sent, report.retrying, report.failed)
         if report.sent:
             log.info("delivered %d alert%s", report.sent, "" if report.sent == 1 else "s")
+            if self.previews is not None:
+                self.previews.wake()  # a preview may have been waiting for this alert
         if report.sent or report.retrying or report.failed or time.monotonic() - self._counts_at > COUNTS_EVERY:
             await self._refresh_counts()
         return report

@@ -60,6 +60,9 @@ class _Services:
     def recall(self, notifier: str, key: str) -> Any:
         return self.store.get_notifier_state(notifier, key)
 
+    def preview_image(self, ref: str) -> bytes | None:
+        return self.store.preview_image(ref)
+
 
 def build_notifiers(config: Config, store: Store, http: Any = None) -> dict[str, Notifier]:
     services = _Services(store, http)

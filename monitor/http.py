@@ -73,6 +73,15 @@ def _reason(status: int) -> str:
     return f"unexpected HTTP status {status}"
 
 
+@dataclass(frozen=True, slots=True)
+class _Caps:
+    """One request's own limits: the body's size cap (and the setting that sets it), whether to follow."""
+
+    max_bytes: int
+    setting: str
+    follow_redirects: bool
+
+
 class HttpClient:
     """The process-wide client. Create once, share everywhere, `aclose()` at the end."""
 
@@ -101,12 +110,17 @@ class HttpClient:
         etag: str | None = None,
         last_modified: str | None = None,
         min_delay: float = 0.0,
+        max_bytes: int | None = None,
+        cap_setting: str = "http.max_bytes",
+        follow_redirects: bool = True,
     ) -> Fetched:
         """GET with caps. Raises FetchError for network failures, non-2xx answers, oversized or broken
         bodies, and redirects that cannot be followed: never anything else for what a server does.
 
         `min_delay`: this request starts at least that many seconds after the previous request to the
         same host (the larger of it and `http.min_delay` applies), for every hop of a redirect.
+        `max_bytes` overrides the size cap for this request (`cap_setting` names the key that sets it, for
+        the error); with `follow_redirects=False` a redirect is an error naming where it pointed.
         """
         request_headers = dict(headers or {})
         if etag:
@@ -115,7 +129,8 @@ class HttpClient:
             request_headers["If-Modified-Since"] = last_modified
         delay = max(self.settings.min_delay, min_delay)
         try:
-            return await self._follow(url, request_headers, delay)
+            return await self._follow(url, request_headers, delay, _Caps(max_bytes or self.settings.max_bytes,
+                                                                         cap_setting, follow_redirects))
         except TimeoutError:
             raise FetchError(f"no complete answer from {url} within {self.settings.timeout:g}s") from None
         except httpx.TimeoutException as exc:
@@ -131,7 +146,7 @@ class HttpClient:
         except httpx.InvalidURL as exc:
             raise FetchError(f"{url} is not a valid URL ({exc}); check the configured url") from exc
 
-    async def _follow(self, url: str, headers: dict[str, str], delay: float) -> Fetched:
+    async def _follow(self, url: str, headers: dict[str, str], delay: float, caps: _Caps) -> Fetched:
         """The request, and the redirects it leads to, each hop taking its turn at its own host.
 
         Redirects are followed here rather than by httpx, which reads (and decodes, uncapped) the body
@@ -151,7 +166,11 @@ class HttpClient:
                     response = await self._client.send(request, stream=True, follow_redirects=False)
                     try:
                         if response.next_request is None:
-                            return await self._read(url, response)
+                            return await self._read(url, response, caps)
+                        if not caps.follow_redirects:
+                            where = response.headers.get("location", "nowhere")
+                            raise FetchError(f"{url}: redirected (HTTP {response.status_code}) to {where}; not followed",
+                                             status=response.status_code)
                         await _discard(response)  # keep the connection: a redirect's body is short
                     finally:
                         await response.aclose()
@@ -162,7 +181,7 @@ class HttpClient:
         raise FetchError(f"{url}: more than {MAX_REDIRECTS} redirects (a redirect loop?); the last went to "
                          f"{request.url}")
 
-    async def _read(self, url: str, response: httpx.Response) -> Fetched:
+    async def _read(self, url: str, response: httpx.Response, caps: _Caps) -> Fetched:
         status = response.status_code
         if status == 304:
             # No body, but it must be read: a response closed unread takes its connection with it,
@@ -174,16 +193,16 @@ class HttpClient:
             retry_after = parse_retry_after(response.headers.get("retry-after"))
             raise FetchError(f"{url}: {_reason(status)}", status=status, retry_after=retry_after)
         declared = response.headers.get("content-length")
-        cap = self.settings.max_bytes
+        cap = caps.max_bytes
         if declared and declared.isdigit() and int(declared) > cap:
             raise FetchError(f"{url}: response of {int(declared):,} bytes is over the {cap:,}-byte cap "
-                             "(raise http.max_bytes if this source is really that large)")
+                             f"(raise {caps.setting} if this source is really that large)")
         encodings = parse_encodings(response.headers.get_list("content-encoding"))
         try:
             body = await read_decoded(response.aiter_raw(), encodings, max_bytes=cap)
         except BodyTooLarge as exc:
             raise FetchError(f"{url}: {_too_large(exc)}; stopped reading "
-                             "(raise http.max_bytes if this source is really that large)") from None
+                             f"(raise {caps.setting} if this source is really that large)") from None
         except UndecodableBody as exc:
             raise FetchError(f"{url}: {exc}") from None
         return Fetched(

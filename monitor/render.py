@@ -5,6 +5,7 @@ from __future__ import annotations
 from typing import Any
 
 from monitor.models import Change
+from monitor.previews import is_preview
 
 LABELS = {
     "added": "New",
@@ -51,7 +52,7 @@ def _cite(court: Any) -> str:
 
 
 def headline(change: Change, watch_name: str | None = None) -> str:
-    label = LABELS.get(change.kind, change.kind)
+    label = "Preview" if is_preview(change) else LABELS.get(change.kind, change.kind)
     title = shorten(change.item.title, 200) or change.key
     return f"[{label}] {watch_name or change.watch_id}: {title}"
 
@@ -67,7 +68,13 @@ def change_text(change: Change, watch_name: str | None = None) -> str:
         lines.append(f"  Date: {item.published}")
     if item.summary and change.kind != "updated":
         lines.append(f"  {shorten(item.summary)}")
-    if change.kind == "updated":
+    if is_preview(change):  # a document preview: its pages and first lines, not a before -> after
+        lines.append(f"  Pages: {item.fields.get('preview_pages', '?')}")
+        if item.fields.get("preview_excerpt"):
+            lines.append(f"  Text: {shorten(str(item.fields['preview_excerpt']))}")
+        if item.fields.get("preview_url"):
+            lines.append(f"  Free PDF: {item.fields['preview_url']}")
+    elif change.kind == "updated":
         for name, (before, after) in change.field_changes().items():
             lines.append(f"  {name.removeprefix('fields.')}: {shorten(_value(before), 200)!s} -> {shorten(_value(after), 200)!s}")
     if item.url:

@@ -71,9 +71,11 @@ class Stage:
 def _stages() -> list[Stage]:
     """The stages, in order. Each is stateless across checks (state lives in the store)."""
     from monitor.appeals import FollowMoves
+    from monitor.previews.stage import PreviewStage
     from monitor.related import RelatedCases
 
-    return [RelatedCases(), FollowMoves()]  # link to followed cases; follow a case's appeal, transfer or remand
+    # link to followed cases; follow a case's appeal, transfer or remand; preview free documents
+    return [RelatedCases(), FollowMoves(), PreviewStage()]
 
 
 def registered() -> list[Stage]:
@@ -108,3 +110,4 @@ async def run_after_commit(run: StageRun, changes: list[Change]) -> None:
         except Exception as exc:  # noqa: BLE001 - the changes are recorded; this stage retries next time
             log.warning("stage %s failed after recording: %s", stage.name, exc, exc_info=True)
             run.warnings.append(f"{stage.name}: {type(exc).__name__}: {exc}")
+

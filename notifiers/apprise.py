@@ -20,6 +20,8 @@ Keys:
   `hourly` and `daily` hold everything in the outbox until the boundary and send one summary, grouped
   by case, then agency.
 - `timeout` (default 30): seconds one service may take to accept a message.
+- `previews` (default true): after the alert about a filing whose PDF is free, a second message with
+  its page count, first lines and a link to the free PDF (`monitor.previews`); `false` opts out.
 
 A message has a title (what happened: "New filing #112 in San Francisco v. Trump") and a body (the
 facts, the docket text or summary, links, the keywords that matched). A source going down is sent as

@@ -4,6 +4,11 @@ The dispatcher hands a notifier `Alert`s: the pending deliveries of one watch, p
 `plan` (one message per change by default; a notifier can digest a burst into one). `send` returns
 an optional small mapping kept with the delivery (a Slack message `ts`), and raises on failure:
 `NotifyError(permanent=True)` for errors retrying cannot fix, anything else is retried with backoff.
+
+Every notifier has the key `previews` (default true): whether it gets the document preview that follows
+an alert about a filing with a free PDF (`monitor.previews`). A preview is an `updated` change of the
+filing whose changed fields are `preview_*`; `notifiers.format.describe` gives it a `Preview`, and
+`Notifier.preview_image(ref)` returns its thumbnail's PNG bytes (kept in the state database).
 """
 
 from __future__ import annotations
@@ -23,6 +28,7 @@ class NotifierConfig(BaseModel):
     model_config = ConfigDict(extra="forbid", frozen=True)
 
     type: str = Field(description="the notifier kind")
+    previews: bool = Field(True, description="also send document previews (monitor.previews) after alerts")
 
 
 @dataclass(frozen=True, slots=True)
@@ -55,10 +61,11 @@ class Alert:
 
 
 class NotifierServices(Protocol):
-    """What the core lends notifiers: the shared HTTP client and a small persistent memory."""
+    """What the core lends notifiers: the shared HTTP client, a small persistent memory, thumbnails."""
 
     def remember(self, notifier: str, key: str, value: Any) -> None: ...
     def recall(self, notifier: str, key: str) -> Any: ...
+    def preview_image(self, ref: str) -> bytes | None: ...
 
 
 class Notifier:
@@ -100,6 +107,13 @@ class Notifier:
             self._memory[key] = value
         else:
             await asyncio.to_thread(self.services.remember, self.name, key, value)
+
+    async def preview_image(self, ref: str | None) -> bytes | None:
+        """The PNG of a preview's thumbnail (`fields.preview_thumbnail`), or None if it is gone (kept
+        `previews.keep`) or no store is lent; read off the event loop."""
+        if not ref or self.services is None or not hasattr(self.services, "preview_image"):
+            return None
+        return await asyncio.to_thread(self.services.preview_image, ref)
 
     async def send(self, alert: Alert) -> Mapping[str, Any] | None:
         raise NotImplementedError

@@ -3,7 +3,8 @@
 The default when no notifier is configured. Useful for trying a configuration with `monitor check`, and
 in a container whose logs are collected.
 
-Keys: `stream` (`stdout` or `stderr`, default `stdout`).
+Keys: `stream` (`stdout` or `stderr`, default `stdout`); `previews` (default true): also print document
+previews (`monitor.previews`: the page count and first lines of a filing's free PDF, after its alert).
 """
 
 from __future__ import annotations

@@ -22,6 +22,7 @@ from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 from pydantic import Field, field_validator
 
 from monitor.models import Delivery
+from monitor.previews import is_preview
 from notifiers.base import Alert, Notifier, NotifierConfig
 
 DigestMode = Literal["immediate", "hourly", "daily"]
@@ -98,10 +99,14 @@ class DigestScheduling(Notifier):
         return max(boundary, delivery.next_attempt_at)
 
     def plan(self, watch_id: str, watch_name: str, deliveries: Sequence[Delivery]) -> list[Alert]:
-        """One message per change; a burst of `digest_threshold` or more becomes one digest."""
-        if len(deliveries) >= self.schedule.digest_threshold:
-            return [Alert(self.name, watch_id, watch_name, tuple(deliveries))]
-        return super().plan(watch_id, watch_name, deliveries)
+        """One message per change; a burst of `digest_threshold` or more becomes one digest. Document
+        previews always stand alone: each carries its own thumbnail."""
+        previews = [d for d in deliveries if is_preview(d.change)]
+        rest = [d for d in deliveries if not is_preview(d.change)]
+        singles = [Alert(self.name, watch_id, watch_name, (d,)) for d in previews]
+        if len(rest) >= self.schedule.digest_threshold:
+            return [Alert(self.name, watch_id, watch_name, tuple(rest)), *singles]
+        return super().plan(watch_id, watch_name, rest) + singles
 
     def plan_all(self, due: Mapping[str, tuple[str, Sequence[Delivery]]]) -> list[Alert]:
         """A scheduled digest sends everything due in one message, across watches."""

@@ -38,6 +38,11 @@ Alerts about one case share a `References` header, so mail clients thread them; 
 followed case (`monitor/related.py`) joins that case's thread, and shows "Related case: ...". A digest
 of several cases or agencies is grouped: each case with its filings and the releases about it, then each
 agency with its other items.
+
+Document previews (`previews`, default true; `false` opts this notifier out; see `monitor.previews`):
+after the alert about a filing whose PDF is free, a second email shows its page count, its first
+lines and the first page as an image inside the message (multipart/related, `cid:`: no remote image
+for the mail client to fetch or block), linked to the free PDF.
 """
 
 from __future__ import annotations
@@ -138,6 +143,7 @@ def _hash(text: str, size: int = 32) -> str:
 
 
 _STYLE_MUTED = "color:#555;font-size:13px"
+THUMBNAIL_SHOWN = 300  # pixels wide in the message (the PNG is twice that, sharp on high-density screens)
 
 
 def _href(url: str | None, label: str) -> str:
@@ -146,7 +152,8 @@ def _href(url: str | None, label: str) -> str:
     return html.escape(label)
 
 
-def content_html(content: Content, *, heading: bool = True) -> str:
+def content_html(content: Content, *, heading: bool = True, image_cid: str | None = None) -> str:
+    """One change as HTML; `image_cid` shows a preview's thumbnail, attached to the message under that id."""
     e = html.escape
     out = []
     if heading:
@@ -157,7 +164,16 @@ def content_html(content: Content, *, heading: bool = True) -> str:
         rows = "".join(f"<tr><th align=\"left\" style=\"padding-right:12px\">{e(k)}</th><td>{e(v)}</td></tr>"
                        for k, v in content.facts)
         out.append(f"<table>{rows}</table>")
-    if content.body:
+    if content.preview is not None and image_cid:
+        alt = e(f"First page of {content.preview.label}", quote=True)
+        image = (f"<img src=\"cid:{image_cid}\" width=\"{THUMBNAIL_SHOWN}\" alt=\"{alt}\" "
+                 "style=\"border:1px solid #ccc;max-width:100%\">")
+        link = content.preview.url
+        out.append(f"<p><a href=\"{e(link, quote=True)}\">{image}</a></p>" if link else f"<p>{image}</p>")
+    if content.body and content.preview is not None:
+        out.append(f"<blockquote style=\"{_STYLE_MUTED};border-left:3px solid #ccc;margin-left:0;padding-left:12px\">"
+                   f"{e(content.body)}</blockquote>")
+    elif content.body:
         out.append(f"<p>{e(content.body)}</p>")
     if content.changes:
         items = "".join(f"<li><strong>{e(c.label)}</strong>: <del>{e(c.before)}</del> &rarr; <ins>{e(c.after)}</ins></li>"
@@ -175,14 +191,21 @@ def _page(body: str, footer: str) -> str:
             f"{body}\n<hr><p style=\"{_STYLE_MUTED}\">{html.escape(footer)}</p>\n</body></html>\n")
 
 
-def render(alert: Alert) -> tuple[str, str, str, Content | None]:
-    """(subject, text, html, content of a single-change alert) for an alert of one or many changes."""
+def render(alert: Alert, cids: Mapping[str, str] | None = None) -> tuple[str, str, str, Content | None]:
+    """(subject, text, html, content of a single-change alert) for an alert of one or many changes; `cids`
+    maps a preview's thumbnail reference to the Content-ID it is attached under."""
     contents = [describe(c, alert.name_of(c.watch_id)) for c in alert.changes]
     watches = list(dict.fromkeys(c.watch_name for c in contents))
     footer = f"Sent by the court-filing monitor (watch: {', '.join(watches)})."
+    cids = cids or {}
+
+    def cid(content: Content) -> str | None:
+        return cids.get(content.preview.thumbnail or "") if content.preview else None
+
     if len(contents) == 1:
         content = contents[0]
-        return content.headline, f"{plain_text(content)}\n\n-- \n{footer}\n", _page(content_html(content), footer), content
+        return (content.headline, f"{plain_text(content)}\n\n-- \n{footer}\n",
+                _page(content_html(content, image_cid=cid(content)), footer), content)
     subject = digest_headline(alert.changes, [c.watch_name for c in contents])
     text_parts = [subject, ""]
     html_parts = [f"<h2 style=\"font-size:18px\">{html.escape(subject)}</h2>"]
@@ -197,7 +220,7 @@ def render(alert: Alert) -> tuple[str, str, str, Content | None]:
             index += 1
             text_parts += [f"{index}. {content.headline}", *(f"   {line}" for line in plain_text(content).splitlines()[1:]), ""]
             html_parts.append(f"<h3 style=\"font-size:16px;margin-top:24px\">{index}. {html.escape(content.headline)}</h3>"
-                              + content_html(content, heading=False))
+                              + content_html(content, heading=False, image_cid=cid(content)))
     return subject, "\n".join(text_parts) + f"\n-- \n{footer}\n", _page("\n".join(html_parts), footer), None
 
 
@@ -215,13 +238,27 @@ class EmailNotifier(DigestScheduling):
 
     # ------------------------------------------------------------ messages
 
-    def build_message(self, alert: Alert) -> EmailMessage:
-        subject, text, markup, content = render(alert)
+    def build_message(self, alert: Alert, images: Mapping[str, bytes] | None = None) -> EmailMessage:
+        """The email for an alert; `images` (thumbnail reference -> PNG) are shown inline where a preview
+        refers to them."""
+        images = dict(images or {})
+        cids = {ref: f"{ref.removeprefix('sha256:')[:32]}.preview@{self._domain}" for ref in images}
+        subject, text, markup, content = render(alert, cids)
+        related = [(cids[ref], png) for ref, png in images.items() if f"cid:{cids[ref]}" in markup]
         # a release about a followed case joins the case's mail thread
         group = (content.related[0][0] if content.related else content.group) if content else _common_group(alert)
-        return self._message(subject, text, markup, alert.idempotency_key, group)
+        return self._message(subject, text, markup, alert.idempotency_key, group, related)
 
-    def _message(self, subject: str, text: str, markup: str, key: str, group: str | None) -> EmailMessage:
+    async def _images(self, alert: Alert) -> dict[str, bytes]:
+        """The thumbnails of the previews in an alert, from the store (gone ones are left out)."""
+        if not getattr(self.cfg, "previews", True):
+            return {}
+        refs = {str(c.item.fields["preview_thumbnail"]) for c in alert.changes if c.item.fields.get("preview_thumbnail")}
+        images = {ref: await self.preview_image(ref) for ref in sorted(refs)}
+        return {ref: png for ref, png in images.items() if png}
+
+    def _message(self, subject: str, text: str, markup: str, key: str, group: str | None,
+                 related: list[tuple[str, bytes]] | None = None) -> EmailMessage:
         message = EmailMessage(policy=POLICY)
         prefix = f"{self.cfg.subject_prefix} " if self.cfg.subject_prefix else ""
         message["Subject"] = shorten(prefix + subject, 250)  # one line: no header can be smuggled in
@@ -236,12 +273,17 @@ class EmailNotifier(DigestScheduling):
             message["In-Reply-To"] = thread
         message.set_content(text)
         message.add_alternative(markup, subtype="html")
+        if related:  # the HTML part becomes multipart/related: the HTML and the images it shows by cid:
+            html_part = message.get_payload()[1]
+            for cid, png in related:
+                html_part.add_related(png, "image", "png", cid=f"<{cid}>", filename="first-page.png",
+                                      disposition="inline")
         return message
 
     # ------------------------------------------------------------ sending
 
     async def send(self, alert: Alert) -> Mapping[str, Any] | None:
-        message = self.build_message(alert)
+        message = self.build_message(alert, await self._images(alert))
         refused = await self._deliver(message)
         result: dict[str, Any] = {"message_id": message["Message-ID"]}
         if refused:

@@ -15,6 +15,9 @@ What each kind of alert shows:
   1:25-cv-01285)") and the docket numbers it names that nobody follows, with the command to follow each;
 - an update: the same facts, plus each changed field as before -> after;
 - a source going down or recovering, a coverage gap opening or closing: what the watch says about it;
+- a document preview (`monitor.previews`: an update whose changed fields are `preview_*`): the filing's
+  facts with its page count, the first lines of its text as the body, a link to the free PDF, and a
+  `Preview` with the thumbnail's reference (Slack uploads it, email shows it inline);
 - the monitor following a case's appeal (or the court it was transferred to): "Now following the
   appeal: No. 25-1234, 9th Cir. — from <case>", with the watches it added and the entry that told of it.
 
@@ -31,6 +34,7 @@ from dataclasses import dataclass
 from typing import Any, Literal
 
 from monitor.models import STATUS_KINDS, Change, Item
+from monitor.previews import is_preview
 from monitor.render import FIELD_LABELS, LABELS as STATUS_LABELS, shorten
 from watchers.courts import cite
 
@@ -67,6 +71,17 @@ class FieldChange:
 
 
 @dataclass(frozen=True, slots=True)
+class Preview:
+    """A filing's document preview: what the free PDF says, and its first page's thumbnail."""
+
+    pages: int | None
+    excerpt: str | None  # the first lines of text, whitespace squashed
+    thumbnail: str | None  # the PNG's reference (`Notifier.preview_image`)
+    url: str | None  # the free PDF (a RECAP copy)
+    label: str  # "filing #112 in SF v. Trump": what it is a preview of
+
+
+@dataclass(frozen=True, slots=True)
 class Content:
     """One change, ready to render. All text is plain and unescaped."""
 
@@ -84,6 +99,7 @@ class Content:
     group: str | None
     # The followed cases a release is about, as (case group, heading): a digest lists it under the first.
     related: tuple[tuple[str, str], ...] = ()
+    preview: Preview | None = None  # set for a document preview
 
 
 def court_name(court: str | None) -> str:
@@ -144,6 +160,10 @@ def headline(change: Change, watch_name: str) -> str:
     if is_filing(item):
         case = _text(item.fields.get("case_name")) or _text(item.fields.get("docket_number")) or watch_name
         entry = _entry_label(item)
+        if is_preview(change):
+            pages = item.fields.get("preview_pages")
+            count = f" ({pages} page{'' if pages == 1 else 's'})" if isinstance(pages, int) else ""
+            return shorten(f"Preview of {entry} in {case}{count}", 200)
         text = {"added": f"New {entry} in {case}", "updated": f"Updated: {entry} in {case}",
                 "removed": f"Removed: {entry} in {case}"}.get(change.kind, f"{entry} in {case}")
         return shorten(text, 200)
@@ -215,13 +235,22 @@ def describe(change: Change, watch_name: str) -> Content:
         if title_url:
             links.append(Link("Read it", title_url))
     facts += related_facts(change)
-    changes = _field_changes(change)
+    preview = _preview(change) if kind == "filing" else None
+    if preview is not None:  # the document speaks: its pages, its first lines, the free copy
+        facts.append(("Pages", str(preview.pages or "?")))
+        body = preview.excerpt
+        if preview.url:  # the free copy first (and once: it is often the document link itself)
+            links = [Link("Free PDF (RECAP)", preview.url), *(x for x in links if x.url != preview.url)]
+            title_url = preview.url
+        changes: tuple[FieldChange, ...] = ()
+    else:
+        changes = _field_changes(change)
     if changes:
         body = None  # the changes say it; the whole text again would bury them
     facts = [(label, shorten(value, 500)) for label, value in facts if value]  # one line each, whatever the source sent
     related = tuple((str(r["group"]), case_heading(r)) for r in change.related if r.get("group"))
     return Content(kind, change.kind, headline(change, watch_name), title, title_url, tuple(facts), body,
-                   changes, tuple(links), tuple(item.matched), watch_name, item.group, related)
+                   changes, tuple(links), tuple(item.matched), watch_name, item.group, related, preview)
 
 
 def _cite(court: Any) -> str:
@@ -247,6 +276,19 @@ def case_heading(case: Mapping[str, Any]) -> str:
     """A case's heading in a digest, as its filings' facts give it: `U.S. v. Illinois · N.D. Ill. · 1:25-cv-01285`."""
     parts = (_text(case.get("case")), _cite(case.get("court")), _text(case.get("docket_number")))
     return " · ".join(dict.fromkeys(p for p in parts if p))
+
+
+
+
+def _preview(change: Change) -> Preview | None:
+    if not is_preview(change):
+        return None
+    fields = change.item.fields
+    pages = fields.get("preview_pages")
+    case = _text(fields.get("case_name")) or _text(fields.get("docket_number"))
+    label = f"{_entry_label(change.item)} in {case}" if case else _entry_label(change.item)
+    return Preview(pages if isinstance(pages, int) else None, shorten(_text(fields.get("preview_excerpt")), 600) or None,
+                   _text(fields.get("preview_thumbnail")) or None, _http(fields.get("preview_url")), label)
 
 
 def digest_headline(changes: Sequence[Change], watch_names: Sequence[str]) -> str:
@@ -279,7 +321,9 @@ def digest_line(content: Content) -> str:
             text = f"{facts['Agency']}: {text}"
     else:
         text = content.headline
-    if content.change_kind == "updated":
+    if content.preview is not None:
+        text = f"Preview ({content.preview.pages or '?'} pages): " + text
+    elif content.change_kind == "updated":
         text = "Updated: " + text
     elif content.change_kind == "removed":
         text = "Removed: " + text

@@ -55,6 +55,14 @@ is posted top-level as usual, and also as a reply in that case's thread when the
 started for it). What has been posted is remembered per alert (`related-posts:<idempotency key>`), so
 a retry after a failed reply posts only the missing reply. Digest messages are not replied anywhere.
 
+Document previews (`previews`, default true; `false` opts this notifier out; see `monitor.previews`):
+after the alert about a filing whose PDF is free, the first page's thumbnail is uploaded into the
+case's thread (`files.getUploadURLExternal`, the upload, `files.completeUploadExternal`, through
+slack-sdk's `files_upload_v2`; the bot needs the `files:write` scope, which the manifest grants) with
+the page count, the first lines of text and a link to the free PDF as its comment. Uploads go to the
+channel's ID: a channel given by name (`#cases`) is known by its ID from the first message posted.
+Without `files:write`, or with the thumbnail gone (`previews.keep`), the preview is posted as text.
+
 Quirks handled here: a case's thread is remembered per notifier (`thread:<group>`), together with
 the channel it lives in (`thread-channel:<group>`); threads an agency got before `thread` existed are
 still in the database but are only used again with `thread: all`; after a change of `channel`, or when
@@ -68,6 +76,7 @@ import asyncio
 import http.client
 import logging
 import math
+import re
 import time
 from collections.abc import Mapping
 from typing import Any, ClassVar, Literal
@@ -75,22 +84,22 @@ from urllib.error import URLError
 
 from pydantic import Field, SecretStr, field_validator, model_validator
 from slack_sdk import WebClient
-from slack_sdk.errors import SlackApiError
+from slack_sdk.errors import SlackApiError, SlackRequestError
 
 from monitor.errors import NotifyError
 from monitor.http import parse_retry_after
 from notifiers.base import Alert, NotifierConfig
 from notifiers.digest import DigestConfig, DigestScheduling
 from notifiers.format import describe, digest_headline
-from notifiers.slack_blocks import MAX_BLOCKS, alert_message, digest_message, escape
+from notifiers.slack_blocks import MAX_BLOCKS, alert_message, digest_message, escape, preview_comment
 
 __all__ = ["MAX_BLOCKS", "SlackConfig", "SlackNotifier", "alert_message", "digest_message", "thread_group"]
 
 log = logging.getLogger(__name__)
 
-# The bot token scopes the Web API calls here need (chat.postMessage; auth.test needs none). The app
+# The bot token scopes the Web API calls here need (chat.postMessage, files.*; auth.test needs none). The app
 # manifest deploy/slack-app-manifest.yaml grants these, and tests check that it does.
-BOT_SCOPES = ("chat:write",)
+BOT_SCOPES = ("chat:write", "files:write")  # files:write: document previews' thumbnails
 
 PACE_SECONDS = 1.0  # chat.postMessage: about one message per second per channel
 RETRY_DELAYS = (0.5, 1.0, 2.0)  # waits before the 2nd, 3rd and 4th try of one send (5xx, network)
@@ -124,6 +133,7 @@ PERMANENT_ERRORS = {
 }
 TRANSIENT_ERRORS = frozenset({"ratelimited", "rate_limited", "internal_error", "fatal_error", "service_unavailable",
                               "request_timeout", "team_added_to_org"})
+CHANNEL_ID = re.compile(r"^[CGD][A-Z0-9]{6,}$")  # public, private, direct: what uploads need
 THREAD_ERRORS = frozenset({"thread_not_found", "invalid_thread_ts", "cannot_reply_to_message", "message_not_found"})
 BLOCK_ERRORS = frozenset({"invalid_blocks", "invalid_blocks_format", "msg_blocks_too_long"})
 
@@ -241,6 +251,7 @@ class SlackNotifier(DigestScheduling):
                                  timeout=max(1, math.ceil(cfg.timeout)), retry_handlers=[],
                                  logger=logging.getLogger(__name__ + ".sdk"))
         self._key = (cfg.base_url, cfg.channel)
+        self._channel_id: str | None = cfg.channel if CHANNEL_ID.match(cfg.channel) else None
 
     def render(self, alert: Alert) -> tuple[str, list[dict[str, Any]]]:
         """One change: its full message. A burst: one digest. A scheduled digest: a summary grouped by
@@ -275,13 +286,13 @@ class SlackNotifier(DigestScheduling):
         group = None if self.scheduled else thread_group(alert, self.cfg.thread)
         threads = await self._related_threads(alert, group)
         if not threads:
-            return await self._post(text, blocks, group)
+            return await self._post(alert, text, blocks, group)
         # Posted in two places: what is done is remembered per alert, so a retry after a failed reply
         # posts only what is missing (never the top-level message twice).
         key = "related-posts:" + alert.idempotency_key
         done = dict(await self.recall(key) or {})
         if "ts" not in done:
-            done.update(await self._post(text, blocks, group))
+            done.update(await self._post(alert, text, blocks, group))
             await self.remember(key, done)
         replies = dict(done.get("replies") or {})
         for case_group, thread_ts in threads.items():
@@ -299,9 +310,13 @@ class SlackNotifier(DigestScheduling):
         return {"ts": done["ts"], "channel": done.get("channel") or self.cfg.channel,
                 "replies": {g: ts for g, ts in replies.items() if ts}}
 
-    async def _post(self, text: str, blocks: list[dict[str, Any]], group: str | None) -> dict[str, Any]:
-        """The alert's own message: in its group's thread (starting it), or top-level."""
+    async def _post(self, alert: Alert, text: str, blocks: list[dict[str, Any]], group: str | None) -> dict[str, Any]:
+        """The alert's own message (or its document preview's thumbnail): in its group's thread (starting
+        it), or top-level."""
         thread_ts = await self._thread_of(group) if group else None
+        uploaded = await self._upload_preview(alert, thread_ts)
+        if uploaded is not None:
+            return uploaded
         try:
             data = await self._post_message(text, blocks, thread_ts)
         except _ThreadGone:
@@ -310,7 +325,56 @@ class SlackNotifier(DigestScheduling):
             data = await self._post_message(text, blocks, None)
         if group and not thread_ts:
             await self._start_thread(group, data["ts"])
+        await self._learn_channel_id(data.get("channel"))
         return {"ts": data["ts"], "channel": data.get("channel") or self.cfg.channel}
+
+    # ------------------------------------------------------------ previews
+
+    async def _learn_channel_id(self, channel_id: Any) -> None:
+        """Uploads need the channel's ID; Slack names it in every answer to a post: kept once."""
+        if not isinstance(channel_id, str) or not CHANNEL_ID.match(channel_id) or channel_id == self._channel_id:
+            return
+        self._channel_id = channel_id
+        await self.remember("channel-id:" + self.cfg.channel, channel_id)
+
+    async def _upload_preview(self, alert: Alert, thread_ts: str | None) -> dict[str, Any] | None:
+        """A document preview as its thumbnail in the thread, with the text as the comment; None when this
+        alert is not one, or it must go as text (no thumbnail, no channel ID yet, no files:write)."""
+        if self.scheduled or len(alert.changes) != 1 or not getattr(self.cfg, "previews", True):
+            return None
+        change = alert.changes[0]
+        content = describe(change, alert.name_of(change.watch_id))
+        if content.preview is None:
+            return None
+        png = await self.preview_image(content.preview.thumbnail)
+        channel_id = self._channel_id or await self.recall("channel-id:" + self.cfg.channel)
+        if png is None or not channel_id:
+            log.info("notifier %s: posting the preview of %s as text (%s)", self.name, content.preview.label,
+                     "its thumbnail is gone" if png is None else "the channel's ID is not known yet")
+            return None
+        self._channel_id = channel_id
+        slug = re.sub(r"[^A-Za-z0-9]+", "-", content.preview.label).strip("-")[:80] or "filing"
+        payload: dict[str, Any] = dict(
+            channel=channel_id, file=png, filename=f"{slug}-page-1.png", title=f"First page of {content.preview.label}",
+            alt_txt=f"First page of {content.preview.label}"[:1000], initial_comment=preview_comment(content))
+        if thread_ts:
+            payload["thread_ts"] = thread_ts
+        try:
+            try:
+                data = await self._call("files_upload_v2", payload)
+            except _ThreadGone:
+                payload.pop("thread_ts")
+                data = await self._call("files_upload_v2", payload)
+        except NotifyError as exc:
+            if not exc.permanent:
+                raise
+            hint = " (the app needs the files:write scope: reinstall it from deploy/slack-app-manifest.yaml)" \
+                if "missing_scope" in str(exc) or "no_permission" in str(exc) else ""
+            log.warning("notifier %s: could not upload the preview's thumbnail: %s%s; posting it as text", self.name,
+                        exc, hint)
+            return None
+        files = [f for f in data.get("files") or [] if isinstance(f, dict)]
+        return {"file": files[0].get("id") if files else None, "channel": channel_id, "thread_ts": thread_ts}
 
     async def _related_threads(self, alert: Alert, group: str | None) -> dict[str, str]:
         """The threads of the followed cases a single alert is about (a press release naming a case), other
@@ -383,7 +447,7 @@ class SlackNotifier(DigestScheduling):
                     details = "; ".join((data.get("response_metadata") or {}).get("messages") or [])[:300]
                     raise _BlocksRejected(f"{error}: {details}" if details else error) from None
                 raise NotifyError(_permanent_message(where, status, error, self.cfg), permanent=True) from None
-            except (URLError, OSError, http.client.HTTPException) as exc:
+            except (URLError, OSError, http.client.HTTPException, SlackRequestError) as exc:  # the last: an upload
                 reason = getattr(exc, "reason", None) or exc or type(exc).__name__
                 if last:
                     raise NotifyError(f"{where}: could not reach Slack at {self.cfg.base_url}: {reason}") from None

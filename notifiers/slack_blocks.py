@@ -100,6 +100,19 @@ def alert_message(content: Content) -> tuple[str, list[dict[str, Any]]]:
     return fit(plain_text(content), MAX_FALLBACK_TEXT), blocks
 
 
+def preview_comment(content: Content) -> str:
+    """A document preview as the mrkdwn comment of its uploaded thumbnail: headline, filing, first lines,
+    links (a file comment is mrkdwn text, not blocks)."""
+    lines = [f"*{fit(content.headline, 300)}*"]
+    if content.title:
+        lines.append(link(content.title_url, content.title, 600))
+    if content.body:
+        lines.append("> " + fit(content.body, 1500))
+    if content.links:
+        lines.append("  ·  ".join(link(x.url, x.label) for x in content.links))
+    return "\n".join(lines)
+
+
 def _bullet(content: Content) -> str:
     return f"• {link(content.title_url, digest_line(content), 300)}"
 

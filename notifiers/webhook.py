@@ -5,6 +5,10 @@ Keys:
 - `headers` (optional): extra request headers, e.g. `Authorization: "Bearer ${ALERT_HOOK_TOKEN}"`;
   values may come from the environment and are never logged or printed.
 - `timeout` (default 30): seconds for one request.
+- `previews` (default true): also POST document previews (`monitor.previews`): after the alert about a
+  filing whose PDF is free, an `updated` change of that entry whose `changed` fields are
+  `preview_pages`, `preview_excerpt` (the first ~500 characters of text), `preview_url` (the free PDF)
+  and `preview_thumbnail` (a reference to the thumbnail in the monitor's database); `false` opts out.
 
 Each change is one request, with `Content-Type: application/json` and
 `Idempotency-Key: <change uid>:<notifier name>`, the same on every retry and after a restart: a

@@ -34,6 +34,22 @@ def _isolated_env(monkeypatch, tmp_path):
 
 
 @pytest.fixture(autouse=True)
+def _no_real_recap_fetch(monkeypatch):
+    """No test fetches a real RECAP PDF: recorded CourtListener data links storage.courtlistener.com, so
+    previews read only documents served on this machine (the preview tests serve theirs on 127.0.0.1)."""
+    from monitor.previews import worker
+
+    real = worker.free_pdf
+
+    def loopback_only(item, hosts):
+        url = real(item, hosts)
+        return url if url and url.split("/")[2].split(":")[0] in ("127.0.0.1", "localhost") else None
+
+    loopback_only.__wrapped__ = real  # type: ignore[attr-defined]
+    monkeypatch.setattr(worker, "free_pdf", loopback_only)
+
+
+@pytest.fixture(autouse=True)
 def _stop_daemons():
     """Whatever a test does (fails, times out), every `monitor run` it started is stopped afterwards (a
     daemon of a wider-scoped fixture, started before the test, is that fixture's to stop)."""

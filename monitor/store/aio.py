@@ -34,7 +34,8 @@ READS = frozenset({
     "load_states", "load_items", "find_items", "find_items_many", "history", "pending_deliveries",
     "failed_deliveries", "due_deliveries", "delivery_counts", "next_due_at", "replicas", "get_notifier_state",
     "ping", "health", "schema_version", "check_version", "claim_owners", "case_moves", "auto_watches",
-    "auto_watches_digest",
+    "auto_watches_digest", "preview_candidates", "current_items", "delivery_statuses_of", "preview_image",
+    "preview_jobs",
 })
 LEASES = frozenset({"try_lease", "release_lease", "lease_many", "release_many", "renew_lease"})
 

@@ -188,6 +188,35 @@ auto_watches = sa.Table(
     sa.Column("removed_at", UTCDateTime),  # `monitor unfollow`: kept, so the same entry never brings it back
 )
 
+# Document previews (monitor/previews): one row per recorded filing change the preview worker examined
+# (the queue: pending -> ready -> done, or skipped; `none` when it had no free PDF), and the thumbnails.
+preview_jobs = sa.Table(
+    "preview_jobs", metadata,
+    sa.Column("change_uid", sa.String(64), primary_key=True),  # the change whose alert the preview follows
+    sa.Column("watch_id", sa.String(100), nullable=False),
+    sa.Column("key", sa.String(500), nullable=False),  # the item (entry) key
+    sa.Column("url", sa.Text),  # the free PDF (None: nothing to preview)
+    sa.Column("status", sa.String(10), nullable=False),  # none | pending | ready | done | skipped
+    sa.Column("attempts", sa.Integer, nullable=False, server_default="0"),
+    sa.Column("created_at", UTCDateTime, nullable=False),
+    sa.Column("next_attempt_at", UTCDateTime, nullable=False),
+    sa.Column("result", JSONType),  # ready/done: pages, excerpt, thumbnail; skipped: the reason
+    sa.Column("preview_uid", sa.String(64)),  # the preview change, once recorded
+    sa.Column("claimed_by", sa.String(200)),
+    sa.Column("claimed_until", UTCDateTime),
+    sa.Index("ix_preview_jobs_due", "status", "next_attempt_at"),
+    sa.Index("ix_preview_jobs_key", "key"),
+)
+
+preview_images = sa.Table(
+    "preview_images", metadata,
+    sa.Column("id", sa.String(64), primary_key=True),  # sha256 of the PNG: the same image is kept once
+    sa.Column("png", sa.LargeBinary, nullable=False),
+    sa.Column("width", sa.Integer, nullable=False),
+    sa.Column("height", sa.Integer, nullable=False),
+    sa.Column("created_at", UTCDateTime, nullable=False),
+)
+
 
 def _v1(conn: sa.Connection) -> None:
     # The tables as they were in schema 1: later migrations add to them, so `watch_state` is built
@@ -216,6 +245,11 @@ def _v5(conn: sa.Connection) -> None:
     metadata.create_all(conn, tables=[case_moves, auto_watches])
 
 
+def _v6(conn: sa.Connection) -> None:
+    # Document previews: the queue of filings whose free PDF is read after the alert, and thumbnails.
+    metadata.create_all(conn, tables=[preview_jobs, preview_images])
+
+
 # (version, description, function). Append only; never edit a released migration.
 MIGRATIONS: list[tuple[int, str, Callable[[sa.Connection], None]]] = [
     (1, "initial schema", _v1),
@@ -223,5 +257,6 @@ MIGRATIONS: list[tuple[int, str, Callable[[sa.Connection], None]]] = [
     (3, "lease start times", _v3),
     (4, "coverage gaps", _v4),
     (5, "appeals and transfers followed automatically", _v5),
+    (6, "document previews", _v6),
 ]
 LATEST = MIGRATIONS[-1][0]

@@ -29,6 +29,7 @@ from monitor.store.aio import AsyncStore
 from monitor.store.locks import LeaseFile
 from monitor.store.moves import MovesStore
 from monitor.store.outbox import OutboxStore
+from monitor.store.previews import PreviewStore
 from monitor.store.replicas import ReplicaStore
 from monitor.store.shared import SharedStateStore
 
@@ -177,9 +178,9 @@ def _readable(database: str, error: BaseException) -> str | None:
     return None
 
 
-class Store(ReplicaStore, OutboxStore, SharedStateStore, MovesStore):
-    """The whole store: watch state, items and history here; leases, the outbox, shared counters and the
-    moves of followed cases (appeals, transfers) in their mixins."""
+class Store(ReplicaStore, OutboxStore, SharedStateStore, MovesStore, PreviewStore):
+    """The whole store: watch state, items and history here; leases, the outbox, shared counters, the moves
+    of followed cases (appeals, transfers) and document previews in their mixins."""
 
     def __init__(self, engine: sa.Engine, url: str):
         self.engine = engine

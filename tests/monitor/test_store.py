@@ -152,19 +152,21 @@ def test_lease_is_exclusive_and_expires(pg_url):
 
 
 def test_schema_2_database_is_migrated_to_the_latest(store_url):
-    """A database at schema 2 (before lease start times, gaps and followed appeals) is upgraded in place,
-    keeping its rows."""
+    """A database at schema 2 (before lease start times, gaps, followed appeals and previews) is upgraded in
+    place, keeping its rows."""
     store = Store.open(store_url)
     with store.engine.begin() as conn:
         conn.execute(sa.text("DROP TABLE auto_watches"))
         conn.execute(sa.text("DROP TABLE case_moves"))
         conn.execute(sa.text("ALTER TABLE watch_state DROP COLUMN gaps"))
         conn.execute(sa.text("ALTER TABLE watch_state DROP COLUMN leased_at"))
+        conn.execute(sa.text("DROP TABLE preview_jobs"))
+        conn.execute(sa.text("DROP TABLE preview_images"))
         conn.execute(schema.meta.update().values(value="2"))
         conn.execute(sa.text("INSERT INTO watch_state (watch_id) VALUES ('old')"))
     store.close()
     store = Store.open(store_url)
-    assert store.check_version() == schema.LATEST == 5 and "old" in store.load_states()
+    assert store.check_version() == schema.LATEST == 6 and "old" in store.load_states()
     assert store.try_lease("old", "a", T0, hold=timedelta(minutes=1), min_interval=timedelta(minutes=1))
     assert store.case_moves() == [] and store.auto_watches() == []
 

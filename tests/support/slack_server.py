@@ -1,6 +1,8 @@
 """A server on 127.0.0.1 that speaks enough of the Slack Web API for slack-sdk's WebClient.
 
-`chat.postMessage` and `auth.test`, checked the way Slack checks them: the bearer token, the channel
+`chat.postMessage`, `auth.test` and the file upload flow (`files.getUploadURLExternal`, a POST of the
+bytes to the upload URL it hands out, `files.completeUploadExternal` sharing the file into a channel or
+a thread with a comment: kept in `messages` too, with its `files`), checked the way Slack checks them: the bearer token, the channel
 (by ID or name), the text or blocks (within Slack's Block Kit limits: 50 blocks, 3000 characters of
 section text, 10 fields of 2000), and `thread_ts` (it must name a message in the channel). Accepted
 messages are kept in `messages`; every request, accepted or not, in `requests`, with its arrival time
@@ -72,10 +74,21 @@ class Message:
     thread_ts: str | None
     payload: dict[str, Any]
     at: float
+    files: list[UploadedFile] = field(default_factory=list)  # shared by files.completeUploadExternal
 
     def everything(self) -> str:
         """Text and blocks as one string, for "does this appear anywhere" checks."""
         return self.text + "\n" + json.dumps(self.blocks, ensure_ascii=False)
+
+
+@dataclass
+class UploadedFile:
+    id: str
+    filename: str
+    length: int  # what files.getUploadURLExternal was told
+    alt_txt: str | None
+    data: bytes | None = None  # what was POSTed to the upload URL
+    title: str | None = None
 
 
 @dataclass
@@ -96,6 +109,7 @@ class SlackServer:
         self.messages: list[Message] = []
         self.abandoned: list[Request] = []  # held requests whose client was gone when released
         self._scripts: dict[str, list[Answer]] = {}
+        self.files: dict[str, UploadedFile] = {}  # by id: every upload started
         self._hold: _Hold | None = None
         self._lock = threading.Lock()
         self._counter = 0
@@ -116,6 +130,7 @@ class SlackServer:
         self.httpd.daemon_threads = True
         self.port = self.httpd.server_address[1]
         self.base_url = f"http://127.0.0.1:{self.port}/api/"
+        self.upload_base = f"http://127.0.0.1:{self.port}/upload/"  # as files.slack.com/upload/v1/... is
         self._thread = threading.Thread(target=self.httpd.serve_forever, kwargs={"poll_interval": 0.05}, daemon=True)
 
     # ------------------------------------------------------------ control
@@ -163,7 +178,14 @@ class SlackServer:
 
     # ------------------------------------------------------------ serving
 
+    def uploads(self) -> list[Message]:
+        """Messages that shared an uploaded file."""
+        return [m for m in self.messages if m.files]
+
     def _handle(self, handler: BaseHTTPRequestHandler, raw: bytes) -> None:
+        if handler.path.startswith("/upload/"):
+            self._receive_upload(handler, raw)
+            return
         method = handler.path.split("?")[0].rsplit("/", 1)[-1]
         content_type = handler.headers.get("content-type", "")
         try:
@@ -227,6 +249,10 @@ class SlackServer:
         if method == "auth.test":
             return Answer(body={"ok": True, "url": "https://test.slack.com/", "team": "Test", "user": "court-monitor",
                                 "team_id": "T0TEST", "user_id": "U0BOT", "bot_id": "B0BOT"})
+        if method == "files.getUploadURLExternal":
+            return self._upload_url(payload)
+        if method == "files.completeUploadExternal":
+            return self._complete_upload(payload)
         if method != "chat.postMessage":
             return Answer.error("unknown_method")
         channel = self._channel(str(payload.get("channel") or ""))
@@ -251,6 +277,52 @@ class SlackServer:
             ts = f"{int(time.time())}.{self._counter:06d}"
             self.messages.append(Message(channel, ts, text, blocks, thread_ts, payload, time.monotonic()))
         return Answer(body={"ok": True, "channel": channel, "ts": ts, "message": {"text": text, "ts": ts}})
+
+    def _upload_url(self, payload: dict[str, Any]) -> Answer:
+        filename, length = str(payload.get("filename") or ""), str(payload.get("length") or "")
+        if not filename or not length.isdigit() or int(length) < 1:
+            return Answer.error("invalid_arguments")
+        with self._lock:
+            self._counter += 1
+            file_id = f"F0{self._counter:08d}"
+            self.files[file_id] = UploadedFile(file_id, filename, int(length), payload.get("alt_txt") or None)
+        return Answer(body={"ok": True, "upload_url": self.upload_base + file_id, "file_id": file_id})
+
+    def _receive_upload(self, handler: BaseHTTPRequestHandler, raw: bytes) -> None:
+        file_id = handler.path.split("?")[0].rsplit("/", 1)[-1]
+        with self._lock:
+            self.requests.append(Request("upload", dict(handler.headers.items()), {"file_id": file_id}, time.monotonic()))
+            upload = self.files.get(file_id)
+            ok = upload is not None and upload.data is None and len(raw) == upload.length
+            if ok and upload is not None:
+                upload.data = raw
+        answer = Answer(status=200 if ok else 400, raw=(f"OK - {len(raw)}" if ok else "bad upload").encode(),
+                        headers={"Content-Type": "text/plain"})
+        self._answer(handler, self.requests[-1], answer)
+
+    def _complete_upload(self, payload: dict[str, Any]) -> Answer:
+        try:
+            listed = json.loads(payload.get("files") or "[]")
+        except ValueError:
+            return Answer.error("invalid_arguments")
+        channel = str(payload.get("channel_id") or "")
+        if channel and channel not in self.channels.values():  # an ID only: names are not accepted here
+            return Answer.error("channel_not_found")
+        thread_ts = payload.get("thread_ts") or None
+        with self._lock:
+            uploads = [self.files.get(str(f.get("id"))) for f in listed if isinstance(f, dict)]
+            if not uploads or any(u is None or u.data is None for u in uploads):
+                return Answer.error("file_upload_not_completed" if uploads else "invalid_arguments")
+            if thread_ts and not any(m.ts == thread_ts and m.channel == channel and not m.thread_ts for m in self.messages):
+                return Answer.error("invalid_thread_ts")
+            for upload, entry in zip(uploads, listed):
+                upload.title = entry.get("title")  # type: ignore[union-attr]
+            if channel:
+                self._counter += 1
+                ts = f"{int(time.time())}.{self._counter:06d}"
+                self.messages.append(Message(channel, ts, str(payload.get("initial_comment") or ""), [], thread_ts,
+                                             payload, time.monotonic(), files=list(uploads)))  # type: ignore[arg-type]
+        return Answer(body={"ok": True, "files": [{"id": u.id, "title": u.title} for u in uploads if u]})
 
     def _channel(self, value: str) -> str | None:
         if value in self.channels.values():
