@@ -6,7 +6,8 @@ How it runs
   cron: 0 or 7 is Sunday) in the watch's `timezone` (`monitor.schedule`; intervals need no zone).
   Jobs run with `max_instances=1` (never two checks of one watch at once),
   `coalesce=True` (runs missed while the process was busy collapse into one) and a misfire grace of
-  half the interval (a run later than that is dropped: the next one is nearer).
+  half the interval (a run later than that is dropped: the next one is nearer). Runs dropped for any
+  of these reasons are counted (`monitor.jobs.RunAccounting`).
 - **Jitter**: `daemon.jitter` is a fraction of the interval. The first run of each watch is spread at
   random over that fraction of its interval (or waits for the interval to pass since its last recorded
   check, so a restart loop never hammers a source); later runs keep that phase, so watches stay spread
@@ -68,6 +69,7 @@ from monitor.dispatch import DispatchReport, Dispatcher, build_notifiers
 from monitor.engine import Engine, WatchResult
 from monitor.errors import ConfigError, MonitorError, StoreError
 from monitor.health import Endpoints, HealthServer, Heartbeat, parse_listen
+from monitor.jobs import RunAccounting
 from monitor.web.pages import Dashboard
 from monitor.metrics import CONTENT_TYPE, Metrics
 from monitor.models import utcnow
@@ -167,6 +169,7 @@ class Daemon:
                           "MONITOR_LISTEN to a free address)", self.listen, exc.strerror or exc)
                 return EXIT_FAILED
             self.scheduler = AsyncIOScheduler(timezone=timezone.utc)
+            RunAccounting(self.scheduler, self.metrics)  # runs skipped, missed or coalesced, in the metrics
             self.scheduler.add_job(self._beat, IntervalTrigger(seconds=HEARTBEAT, timezone=timezone.utc),
                                    id="_heartbeat", name="heartbeat", next_run_time=utcnow(), max_instances=1, coalesce=True,
                                    misfire_grace_time=None)
