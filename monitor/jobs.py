@@ -53,7 +53,7 @@ def fire_times_between(trigger: BaseTrigger, after: datetime, until: datetime, l
     runs happen, not how many there are."""
     plain = copy.copy(trigger)
     if getattr(plain, "jitter", None):
-        plain.jitter = None  # type: ignore[attr-defined]
+        plain.jitter = None
     count, at = 0, after
     while count < limit:
         following = plain.get_next_fire_time(at, until)
@@ -68,11 +68,18 @@ class RunAccounting:
 
     Attach it before the scheduler starts, so that it sees every job being added."""
 
-    _EVENTS = (EVENT_JOB_ADDED | EVENT_JOB_MODIFIED | EVENT_JOB_REMOVED | EVENT_JOB_SUBMITTED
-               | EVENT_JOB_MAX_INSTANCES | EVENT_JOB_MISSED)
+    _EVENTS = (
+        EVENT_JOB_ADDED
+        | EVENT_JOB_MODIFIED
+        | EVENT_JOB_REMOVED
+        | EVENT_JOB_SUBMITTED
+        | EVENT_JOB_MAX_INSTANCES
+        | EVENT_JOB_MISSED
+    )
 
-    def __init__(self, scheduler: BaseScheduler, metrics: Metrics,
-                 ignore: Callable[[str], bool] = internal_job) -> None:
+    def __init__(
+        self, scheduler: BaseScheduler, metrics: Metrics, ignore: Callable[[str], bool] = internal_job
+    ) -> None:
         self.scheduler = scheduler
         self.metrics = metrics
         self.ignore = ignore
@@ -111,4 +118,3 @@ class RunAccounting:
         at, including = since
         due = fire_times_between(job.trigger, at, latest) + (1 if including and at <= latest else 0)
         return max(0, due - len(run_times))
-

@@ -34,8 +34,11 @@ OURS = {
     "court_monitor_scheduler_heartbeat_timestamp_seconds": "gauge",
     "court_monitor_build_info": "gauge",
 }
-PER_WATCH_GAUGES = ("court_monitor_watch_consecutive_failures", "court_monitor_watch_down",
-                    "court_monitor_watch_last_success_timestamp_seconds")
+PER_WATCH_GAUGES = (
+    "court_monitor_watch_consecutive_failures",
+    "court_monitor_watch_down",
+    "court_monitor_watch_last_success_timestamp_seconds",
+)
 
 
 def scrape(daemon: DaemonProcess) -> dict:
@@ -64,8 +67,13 @@ def test_metrics_follow_the_prometheus_conventions(server, write_config, tmp_pat
     samples = [s for f in families.values() for s in f.samples]
     assert not [s.name for s in samples if s.name.endswith("_created")]
     assert not [name for name in families if name.endswith("_created")]
-    for name in ("process_cpu_seconds", "process_resident_memory_bytes", "process_start_time_seconds",
-                 "process_open_fds", "python_info"):
+    for name in (
+        "process_cpu_seconds",
+        "process_resident_memory_bytes",
+        "process_start_time_seconds",
+        "process_open_fds",
+        "python_info",
+    ):
         assert name in families and families[name].samples, name
     assert [s.name for s in families["court_monitor_checks"].samples if not s.name.endswith("_total")] == []
 
@@ -75,7 +83,10 @@ def test_metrics_follow_the_prometheus_conventions(server, write_config, tmp_pat
     duration = families["court_monitor_check_duration_seconds"]
     assert {key for s in duration.samples for key in s.labels} == {"le"}
     assert {s.labels["outcome"] for s in families["court_monitor_scheduler_runs"].samples} == {
-        "skipped_busy", "missed", "coalesced"}
+        "skipped_busy",
+        "missed",
+        "coalesced",
+    }
     for name in PER_WATCH_GAUGES:
         assert [s.labels for s in families[name].samples] == [{"watch": "doj"}], name
     assert daemon.stop() == 0

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import asyncio
-from datetime import datetime, timedelta, timezone
+from datetime import UTC, datetime, timedelta
 
 from apscheduler.schedulers.asyncio import AsyncIOScheduler
 from apscheduler.triggers.interval import IntervalTrigger
@@ -11,8 +11,6 @@ from apscheduler.triggers.interval import IntervalTrigger
 from monitor.jobs import RunAccounting, fire_times_between
 from monitor.metrics import Metrics
 from monitor.schedule import cron_trigger
-
-UTC = timezone.utc
 
 
 def counted(metrics: Metrics, outcome: str) -> float:
@@ -47,10 +45,18 @@ def run_scheduler(add_jobs, until) -> Metrics:
 
 def test_runs_that_fell_due_together_are_counted_as_coalesced():
     """A 100-second job whose first run was due 350 s ago has four runs due; one runs, three are coalesced."""
+
     def add(scheduler, now):
         start = now - timedelta(seconds=350)
-        scheduler.add_job(_noop, IntervalTrigger(seconds=100, start_date=start, timezone=UTC), id="court",
-                          next_run_time=start, coalesce=True, max_instances=1, misfire_grace_time=None)
+        scheduler.add_job(
+            _noop,
+            IntervalTrigger(seconds=100, start_date=start, timezone=UTC),
+            id="court",
+            next_run_time=start,
+            coalesce=True,
+            max_instances=1,
+            misfire_grace_time=None,
+        )
 
     metrics = run_scheduler(add, lambda m: counted(m, "coalesced") > 0)
     assert counted(metrics, "coalesced") == 3
@@ -60,11 +66,19 @@ def test_runs_that_fell_due_together_are_counted_as_coalesced():
 def test_a_run_later_than_its_grace_is_counted_as_missed_and_internal_jobs_are_not_counted():
     """A run 10 s late with a 1 s misfire grace is dropped and counted as `missed`; the daemon's own jobs
     (ids starting with `_`) are left out of the count."""
+
     def add(scheduler, now):
         late = now - timedelta(seconds=10)
         for job_id in ("court", "_heartbeat"):
-            scheduler.add_job(_noop, IntervalTrigger(seconds=60, start_date=late, timezone=UTC), id=job_id,
-                              next_run_time=late, coalesce=True, max_instances=1, misfire_grace_time=1)
+            scheduler.add_job(
+                _noop,
+                IntervalTrigger(seconds=60, start_date=late, timezone=UTC),
+                id=job_id,
+                next_run_time=late,
+                coalesce=True,
+                max_instances=1,
+                misfire_grace_time=1,
+            )
 
     metrics = run_scheduler(add, lambda m: counted(m, "missed") > 0)
     assert counted(metrics, "missed") == 1
