@@ -13,7 +13,8 @@
 
 ARG PYTHON_IMAGE=python:3.11-slim
 
-# ---------------------------------------------------------------- build: wheels for the app and its deps
+# ---------------------------------------------------------------- build: the monitor's own wheel
+# Its dependencies are not resolved here: the runtime stage installs them from requirements.lock.
 FROM ${PYTHON_IMAGE} AS build
 ENV PIP_NO_CACHE_DIR=1 PIP_DISABLE_PIP_VERSION_CHECK=1
 WORKDIR /src
@@ -21,7 +22,7 @@ COPY pyproject.toml README.md ./
 COPY monitor/ monitor/
 COPY watchers/ watchers/
 COPY notifiers/ notifiers/
-RUN pip wheel --wheel-dir /wheels .
+RUN pip wheel --no-deps --wheel-dir /wheels .
 
 # ---------------------------------------------------------------- runtime
 FROM ${PYTHON_IMAGE}
@@ -43,8 +44,12 @@ RUN groupadd --system --gid 10001 monitor \
  && mkdir -p /data /config \
  && chown monitor:monitor /data
 
+# Reproducible: every dependency at the version pinned in requirements.lock (bin/lock), hash-checked, so a
+# rebuild months later installs the same bytes; then the monitor itself, which resolves nothing more.
+RUN --mount=type=bind,source=requirements.lock,target=/tmp/requirements.lock \
+    pip install --require-hashes -r /tmp/requirements.lock
 RUN --mount=type=bind,from=build,source=/wheels,target=/wheels \
-    pip install --no-index --find-links /wheels court-filing-monitor
+    pip install --no-index --no-deps /wheels/court_filing_monitor-*.whl
 
 COPY config/watches.yaml /config/watches.yaml
 

@@ -6,7 +6,7 @@ For each replica count: a fresh database, the benchmark source server (bench/ser
 process: half RSS feeds, half HTML listings, ETags and 304s) with `--sources` sources, one watch per
 source checked `--every` seconds — more than the replicas can do, so what they manage is their
 capacity. Once every watch has its baseline, checks completed per second are measured over `--window`
-seconds from the replicas' /metrics (`monitor_checks_total`, outcomes other than skipped), together
+seconds from the replicas' /metrics (`court_monitor_checks_total`, outcomes other than skipped), together
 with the CPU time the replicas and PostgreSQL used. Needs PostgreSQL on 127.0.0.1:5432 (trust auth for
 user postgres), as the tests do. Results go to bench/results/replicas-<timestamp>.json.
 """
@@ -69,7 +69,7 @@ def checks(listen: str) -> float:
     with urllib.request.urlopen(f"http://{listen}/metrics", timeout=10) as response:
         text = response.read().decode()
     return sum(float(line.rpartition(" ")[2]) for line in text.splitlines()
-               if line.startswith("monitor_checks_total{") and 'outcome="skipped"' not in line
+               if line.startswith("court_monitor_checks_total{") and 'outcome="skipped"' not in line
                and 'outcome="other_replica"' not in line)
 
 

@@ -6,7 +6,8 @@ How it runs
   cron: 0 or 7 is Sunday) in the watch's `timezone` (`monitor.schedule`; intervals need no zone).
   Jobs run with `max_instances=1` (never two checks of one watch at once),
   `coalesce=True` (runs missed while the process was busy collapse into one) and a misfire grace of
-  half the interval (a run later than that is dropped: the next one is nearer).
+  half the interval (a run later than that is dropped: the next one is nearer). Runs dropped for any
+  of these reasons are counted (`monitor.jobs.RunAccounting`).
 - **Jitter**: `daemon.jitter` is a fraction of the interval. The first run of each watch is spread at
   random over that fraction of its interval (or waits for the interval to pass since its last recorded
   check, so a restart loop never hammers a source); later runs keep that phase, so watches stay spread
@@ -42,6 +43,10 @@ How it runs
 - **Probes and dashboard**: `/healthz`, `/readyz`, `/metrics`, and the dashboard and Atom feeds, on
   `daemon.listen` (`--listen` or `MONITOR_LISTEN` override it); see `monitor.health`, `monitor.metrics`
   and `monitor.web`.
+
+The daemon is one class in four rooms: the lifecycle, the check and the dispatcher here; the scheduling
+in `monitor.jobs` (`Jobs`), what the probes and the dashboard ask of it in `monitor.probes` (`Probes`),
+and reloading the configuration with the replicas' heartbeat in `monitor.reload` (`Reloading`).
 """
 
 from __future__ import annotations
@@ -50,11 +55,9 @@ import argparse
 import asyncio
 import logging
 import os
-import random
 import signal
 import sys
 import time
-from dataclasses import dataclass
 from datetime import datetime, timedelta, timezone
 from pathlib import Path
 
@@ -63,19 +66,20 @@ from apscheduler.triggers.interval import IntervalTrigger
 
 from monitor import logs
 from monitor.app import Runtime, runtime
-from monitor.autowatch import join_async
-from monitor.config import Config, load, mask
-from monitor.dispatch import DispatchReport, Dispatcher, build_notifiers
+from monitor.config import Config, load
+from monitor.dispatch import DispatchReport, Dispatcher
 from monitor.engine import Engine, WatchResult
 from monitor.errors import ConfigError, MonitorError, StoreError
 from monitor.health import Endpoints, HealthServer, Heartbeat, parse_listen
+from monitor.jobs import CRON_JITTER, Jobs, RunAccounting, _Job  # noqa: F401 - CRON_JITTER: the name stays here too
 from monitor.web.pages import Dashboard
 from monitor.metrics import CONTENT_TYPE, Metrics
+from monitor.models import aware as _aware
 from monitor.models import utcnow
 from monitor.backoff import hold_until
 from monitor.previews.worker import PreviewWorker
-from monitor.schedule import Schedule
-from monitor.store import WatchState
+from monitor.probes import COUNTS_EVERY, READY_TIMEOUT, Probes  # noqa: F401 - READY_TIMEOUT: as CRON_JITTER
+from monitor.reload import REPLICA_BEAT, Reloading, file_digest
 from watchers import WatchConfig
 
 log = logging.getLogger(__name__)
@@ -85,28 +89,13 @@ HEARTBEAT = 5.0  # seconds between scheduler heartbeats
 HEARTBEAT_MAX_AGE = 30.0  # /healthz fails when the last heartbeat is older than this
 DISPATCH_POLL = 10.0  # the dispatcher looks at the outbox at least this often
 DISPATCH_MIN_GAP = 1.0  # ... and at most this often when nothing it can claim is due
-COUNTS_EVERY = 30.0  # refresh the outbox gauges at least this often
-READY_TIMEOUT = 5.0  # a database that does not answer a ping within this is not ready
-REPLICA_BEAT = 10.0  # seconds between replica heartbeats in the database
-CRON_JITTER = 60.0  # the most a cron watch's run is delayed at random
-
-
-def _aware(value: datetime | None) -> datetime | None:
-    if value is not None and value.tzinfo is None:
-        return value.replace(tzinfo=timezone.utc)
-    return value
-
-
-@dataclass(frozen=True)
-class _Job:
-    schedule: str
-    interval: float  # the interval, or a cron schedule's rough one (for back-off and jitter)
+# COUNTS_EVERY and READY_TIMEOUT (monitor.probes), REPLICA_BEAT (monitor.reload), CRON_JITTER (monitor.jobs)
 
 
 # ---------------------------------------------------------------- the daemon
 
 
-class Daemon:
+class Daemon(Jobs, Probes, Reloading):
     """One process: a scheduler of checks, an outbox dispatcher and a probe server on one event loop."""
 
     def __init__(self, config: Config, *, listen: str | None = None, verbose: int = 0,
@@ -174,6 +163,7 @@ class Daemon:
                           "MONITOR_LISTEN to a free address)", self.listen, exc.strerror or exc)
                 return EXIT_FAILED
             self.scheduler = AsyncIOScheduler(timezone=timezone.utc)
+            RunAccounting(self.scheduler, self.metrics)  # runs skipped, missed or coalesced, in the metrics
             self.scheduler.add_job(self._beat, IntervalTrigger(seconds=HEARTBEAT, timezone=timezone.utc),
                                    id="_heartbeat", name="heartbeat", next_run_time=utcnow(), max_instances=1, coalesce=True,
                                    misfire_grace_time=None)
@@ -282,61 +272,6 @@ class Daemon:
             everything.cancel()  # stops waiting; the tasks themselves run on
             force.cancel()
         return {t for t in tasks if not t.done()}
-
-    # ------------------------------------------------------------ jobs
-
-    def _job_for(self, watch: WatchConfig) -> _Job:
-        schedule: Schedule = watch.every or self.config.defaults.every
-        interval = schedule.seconds if schedule.seconds is not None else schedule.nominal_seconds()
-        return _Job(schedule.describe(), float(interval))  # a new time zone reschedules too
-
-    async def _sync_jobs(self) -> tuple[list[str], list[str], list[str]]:
-        """Make the scheduler's jobs match the configuration; returns (added, removed, rescheduled)."""
-        assert self.scheduler is not None and self.rt is not None
-        wanted = {w.id: w for w in self.config.watches if w.enabled}
-        removed = [job_id for job_id in self._jobs if job_id not in wanted]
-        for job_id in removed:
-            if self.scheduler.get_job(job_id):
-                self.scheduler.remove_job(job_id)
-            del self._jobs[job_id]
-            self.metrics.forget_watch(job_id)
-        added, changed = [], []
-        states = await self.rt.store.aio.load_states(list(wanted)) if wanted else {}
-        now = utcnow()
-        for watch_id, watch in wanted.items():
-            job = self._job_for(watch)
-            if self._jobs.get(watch_id) == job:
-                continue
-            (changed if watch_id in self._jobs else added).append(watch_id)
-            self._add_job(watch, job, states.get(watch_id), now)
-            self._jobs[watch_id] = job
-            self.metrics.add_watch(watch_id)
-        return added, removed, changed
-
-    def _add_job(self, watch: WatchConfig, job: _Job, state: WatchState | None, now: datetime) -> None:
-        assert self.scheduler is not None
-        schedule: Schedule = watch.every or self.config.defaults.every
-        spread = self.config.daemon.jitter * job.interval
-        options = dict(id=watch.id, name=f"check {watch.id}", args=[watch.id], max_instances=1, coalesce=True,
-                       misfire_grace_time=max(1, int(job.interval / 2)), replace_existing=True)
-        if schedule.cron:
-            # a cron time is a time of day someone chose ("9:00 court time"): spread runs by a minute at
-            # most, not by a fraction of the (day-long) interval
-            self.scheduler.add_job(self.run_watch, schedule.trigger(jitter=min(spread, CRON_JITTER)), **options)
-            return
-        last = _aware(state.last_check_at) if state else None
-        base = max(now, last + timedelta(seconds=job.interval)) if last else now
-        first = base + timedelta(seconds=random.uniform(0, spread))
-        # no per-run jitter: the random first run spreads the watches, and a steady phase keeps each watch's
-        # checks one interval apart (which the replicas' lease rule relies on)
-        trigger = IntervalTrigger(seconds=job.interval, start_date=first, timezone=timezone.utc)
-        self.scheduler.add_job(self.run_watch, trigger, next_run_time=first, **options)
-
-    def _interval(self, watch_id: str) -> float:
-        job = self._jobs.get(watch_id)
-        if job is not None:
-            return job.interval
-        return self._job_for(self.config.watch(watch_id)).interval
 
     # ------------------------------------------------------------ the check
 
@@ -517,152 +452,7 @@ class Daemon:
         except Exception as exc:  # noqa: BLE001 - a gauge must not break the loop
             log.debug("cannot count deliveries: %s", exc)
 
-    # ------------------------------------------------------------ probes
-
-    async def _beat(self) -> None:
-        """The liveness heartbeat: never waits for the database (a locked one must not make /healthz fail)."""
-        self.heartbeat.beat()
-        self.metrics.beat(time.time())
-        if time.monotonic() - self._counts_at > COUNTS_EVERY and (self._counts_task is None or self._counts_task.done()):
-            self._counts_task = asyncio.get_running_loop().create_task(self._refresh_counts(), name="outbox gauges")
-
-    def next_check(self, watch_id: str) -> datetime | None:
-        """When the scheduler runs the watch next (None: not scheduled), for the dashboard."""
-        job = self.scheduler.get_job(watch_id) if self.scheduler is not None else None
-        return job.next_run_time if job is not None else None
-
-    async def _replica_beat(self) -> None:
-        """Heartbeat in the database; reload when the configuration file changed; warn on drift."""
-        if self.rt is None or self._stopping:
-            return
-        from monitor import __version__
-
-        try:
-            now = utcnow()
-            await self.rt.store.aio.heartbeat(self.owner, now, config_digest=self.config_digest, version=__version__)
-            live = [r for r in await self.rt.store.aio.replicas()
-                    if (now - _aware(r["last_seen"])).total_seconds() < 3 * REPLICA_BEAT]
-        except Exception as exc:  # noqa: BLE001 - the store is down: /readyz says so
-            log.debug("replica heartbeat failed: %s", exc)
-            return
-        others = {r["config_digest"] for r in live if r["owner"] != self.owner} - {self.config_digest, ""}
-        for digest in others - self._warned_digests:
-            log.warning("another replica runs a different configuration (%s, this one %s): make every replica "
-                        "read the same file", digest[:12], self.config_digest[:12])
-        self._warned_digests |= others
-        if time.monotonic() - self._config_checked >= self.config.daemon.config_poll:
-            self._config_checked = time.monotonic()
-            await self.sync_created_watches()  # created or removed by another process (a replica, unfollow)
-            digest = file_digest(self.config_path)
-            if digest and digest != self._file_digest:
-                self._file_digest = digest
-                log.info("the configuration file changed")
-                await self.reload()
-
-    async def _ready(self) -> tuple[bool, str]:
-        if self._stopping:
-            return False, "shutting down"
-        assert self.rt is not None
-        store = self.rt.store
-        try:
-            # the default executor, not the store's threads: those may all be waiting on a lock
-            problem = await asyncio.wait_for(asyncio.to_thread(store.health), READY_TIMEOUT)
-        except TimeoutError:
-            return False, f"state database {store.display_url} did not answer within {READY_TIMEOUT:g}s"
-        if problem:
-            return False, mask(problem, store.secrets | self.config.secrets)
-        return True, "ready"
-
-    # ------------------------------------------------------------ reload
-
-    async def reload(self) -> bool:
-        """Load the configuration file again; apply it if valid, else log why and keep the old one."""
-        async with self._reload_lock:
-            assert self.rt is not None
-            path = self.config_path
-            log.info("reloading the configuration from %s", path)
-            digest = file_digest(path)
-            self._file_digest = digest
-            try:
-                new = await join_async(load(path), self.rt.store)
-                engine = Engine(new, self.rt.store, self.rt.http, respect_backoff=True)
-                dispatcher = Dispatcher(new, self.rt.store, build_notifiers(new, self.rt.store, self.rt.http),
-                                        owner=self.rt.dispatcher.owner)
-            except ConfigError as exc:
-                self.metrics.reloads.labels("error").inc()
-                log.error("configuration rejected, the running one stays (%d problem%s):", len(exc.problems),
-                          "" if len(exc.problems) == 1 else "s")
-                for problem in exc.problems:
-                    log.error("  %s", problem)
-                return False
-            except Exception as exc:  # noqa: BLE001 - a plugin failing to start: same outcome
-                self.metrics.reloads.labels("error").inc()
-                log.error("configuration rejected, the running one stays: %s", exc)
-                return False
-            old = self.config
-            if new.state_url != old.state_url:
-                log.warning("`state` changed: the daemon keeps using %s until it is restarted", self.rt.store.display_url)
-            if new.http != old.http:
-                log.warning("`http` settings changed: they apply after a restart")
-            if new.daemon.listen != old.daemon.listen:
-                log.warning("`daemon.listen` changed: it applies after a restart")
-            secrets = (self.secret_filter.secrets if self.secret_filter else set()) | logs.all_secrets(new)
-            self.rt.store.secrets = set(self.rt.store.secrets) | secrets
-            if new.daemon.log_format != old.daemon.log_format:
-                self.secret_filter = logs.setup(self.verbose, new.daemon.log_format, secrets)
-            elif self.secret_filter is not None:
-                self.secret_filter.update(secrets)
-            async with self._dispatch_lock:  # never swap notifiers under a running delivery
-                previous, self.dispatcher = self.dispatcher, dispatcher
-            self.engine, self.config = engine, new
-            if previous is not None and previous is not self.rt.dispatcher:
-                await previous.aclose()
-            added, removed, changed = await self._sync_jobs()
-            self.config_digest = digest
-            self.metrics.reloads.labels("ok").inc()
-            log.info("configuration reloaded: %d watches (added: %s; removed: %s; rescheduled: %s), notifiers: %s",
-                     len(self._jobs), ", ".join(added) or "none", ", ".join(removed) or "none",
-                     ", ".join(changed) or "none", ", ".join(sorted(dispatcher.notifiers)) or "none")
-            self._wake.set()
-            return True
-
-
-    async def sync_created_watches(self) -> None:
-        """Schedule the watches the monitor created since (an appeal of a followed case: monitor/appeals.py)
-        and drop those removed (`monitor unfollow`), without a restart: one small query when nothing changed."""
-        if self.rt is None or self._stopping:
-            return
-        try:
-            digest = await self.rt.store.aio.auto_watches_digest()
-            if digest == self._created_digest:
-                return
-            async with self._reload_lock:
-                new = await join_async(self.config, self.rt.store)
-                self._created_digest = digest
-                self.engine = Engine(new, self.rt.store, self.rt.http, respect_backoff=True)
-                self.config = new
-                if self.dispatcher is not None:
-                    self.dispatcher.add_names(new)
-                added, removed, _ = await self._sync_jobs()
-        except Exception as exc:  # noqa: BLE001 - the store is down: the next poll tries again
-            log.warning("could not schedule the watches the monitor created (tried again at the next poll): %s", exc)
-            return
-        if added or removed:
-            log.info("watches created by the monitor: scheduled %s; stopped %s", ", ".join(added) or "none",
-                     ", ".join(removed) or "none")
-
-
 # ---------------------------------------------------------------- entry point
-
-
-def file_digest(path: Path | None) -> str:
-    """sha256 of the configuration file, to tell replicas' configurations apart ("" if unreadable)."""
-    import hashlib
-
-    try:
-        return hashlib.sha256(Path(path).read_bytes()).hexdigest() if path else ""
-    except OSError:
-        return ""
 
 
 def main(args: argparse.Namespace) -> int:

@@ -187,7 +187,8 @@ def setup(verbose: int = 0, log_format: str = "auto", secrets: Iterable[str] = (
     root.setLevel(logging.DEBUG if verbose else logging.INFO)
     _library_levels(verbose)
     # APScheduler warns once per missed or overlapping run; a busy replica would log thousands of lines a
-    # minute. Those runs are counted in the metrics (outcome `busy`), so its warnings need -vv to show.
+    # minute. Those runs are counted in the metrics (`court_monitor_scheduler_runs_total`), so its warnings
+    # need -vv to show.
     if verbose < 2:
         logging.getLogger("apscheduler.executors").setLevel(logging.ERROR)
         logging.getLogger("apscheduler.scheduler").setLevel(logging.ERROR)

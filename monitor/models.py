@@ -23,6 +23,13 @@ def utcnow() -> datetime:
     return datetime.now(timezone.utc)
 
 
+def aware(value: datetime | None) -> datetime | None:
+    """A time read back from the store, in UTC: SQLite returns times without their zone."""
+    if value is not None and value.tzinfo is None:
+        return value.replace(tzinfo=timezone.utc)
+    return value
+
+
 @dataclass(frozen=True, slots=True)
 class Fetched:
     """One HTTP response, as the watchers see it. `not_modified` is a 304 answer to a conditional GET."""

@@ -32,7 +32,7 @@ elif [ "$1 $2" = "-m pip" ]; then
     echo "Collecting httpx>=0.27"
     echo "  Downloading httpx-0.28.1-py3-none-any.whl (73 kB)"
     echo "Installing collected packages: httpx"
-    echo "Successfully installed httpx-0.28.1"
+    echo "Successfully installed ${{FAKE_INSTALLED:-httpx-0.28.1}}"
 elif [ "$1 $2" = "-m pytest" ]; then
     echo "pytest $*" >>"$FAKE_LOG"
 else
@@ -79,6 +79,12 @@ def clone(tmp_path):
     if not shutil.which("bash") or not shutil.which("sha256sum"):
         pytest.skip("the bin scripts need bash and sha256sum")
     return Clone(tmp_path)
+
+
+@pytest.fixture
+def clone_with_lock(clone):
+    shutil.copy(REPO / "requirements-dev.lock", clone.root / "requirements-dev.lock")
+    return clone
 
 
 def test_first_run_sets_up_once_with_progress_then_runs_in_the_callers_directory(clone):
@@ -133,10 +139,53 @@ def test_an_environment_set_up_by_the_earlier_scheme_for_tests_is_complete(clone
     assert len(clone.pip_calls()) == calls
 
 
+def test_with_a_lock_file_the_pinned_versions_are_installed_then_the_monitor(clone_with_lock):
+    """With requirements-dev.lock: one hash-checked install of the pins, then the monitor itself; no warning
+    when the lock has everything; no pip at all on the next runs."""
+    clone = clone_with_lock
+    clone.env["FAKE_INSTALLED"] = "court-filing-monitor-0.1.0"  # the second install adds only the monitor
+    result = clone.run("monitor", "check")
+    lock = clone.root / "requirements-dev.lock"
+    assert [c for c in clone.pip_calls() if "--upgrade pip" not in c] == [
+        f"pip -m pip install --progress-bar off --require-hashes -r {lock}",
+        f"pip -m pip install --progress-bar off -e {clone.root}[dev]"]
+    assert "from requirements-dev.lock" in result.stderr and "warning" not in result.stderr
+    calls = len(clone.pip_calls())
+    clone.run("test")
+    assert len(clone.pip_calls()) == calls
+
+
+def test_a_changed_lock_file_installs_once_more(clone_with_lock):
+    """A refreshed lock (bin/lock) installs the new pins once; the runs after it do not."""
+    clone = clone_with_lock
+    clone.run("monitor", "check")
+    lock = clone.root / "requirements-dev.lock"
+    lock.write_text(lock.read_text() + "\n# refreshed\n")
+    result = clone.run("test")
+    assert "set-up: installing the pinned dependencies" in result.stderr
+    clone.run("monitor", "check")
+    assert len([c for c in clone.pip_calls() if "--require-hashes" in c]) == 2
+
+
+def test_a_lock_file_missing_a_dependency_installs_it_and_says_to_run_bin_lock(clone_with_lock):
+    """pyproject.toml asks for a package the lock lacks: it is installed from the index all the same, and a
+    warning names it and says to run bin/lock."""
+    result = clone_with_lock.run("monitor", "check")  # the stand-in pip "installs" httpx with the monitor
+    assert "warning: requirements-dev.lock lacks what pyproject.toml asks for" in result.stderr
+    assert "httpx-0.28.1" in result.stderr and "run bin/lock" in result.stderr
+
+
+def _venv_digest() -> str:
+    """The stamp's digest as bin/_venv.sh computes it: pyproject.toml, then the lock file if there is one."""
+    data = (REPO / "pyproject.toml").read_bytes()
+    if (REPO / "requirements-dev.lock").exists():
+        data += (REPO / "requirements-dev.lock").read_bytes()
+    return subprocess.run(["sha256sum"], input=data, capture_output=True, check=True).stdout.decode()[:16]
+
+
 def test_the_real_bin_monitor_reads_a_config_relative_to_the_caller(tmp_path):
     """This repository's own bin/monitor, from another directory: `./mine.yaml` is found there."""
-    digest = subprocess.run(["sha256sum"], input=(REPO / "pyproject.toml").read_bytes(), capture_output=True,
-                            check=True).stdout.decode()[:16]
+    digest = _venv_digest()
     if not (REPO / ".venv" / f".complete-{digest}").exists():
         pytest.skip("this checkout's .venv is not set up by bin/ (and setting it up here would need the network)")
     (tmp_path / "mine.yaml").write_text("watches:\n  - {id: mine, type: feed, url: 'http://127.0.0.1:9/feed.xml'}\n")

@@ -77,14 +77,14 @@ def test_probes_and_metrics(server, write_config, daemons):
     assert daemon.get("/healthz")[0] == 200
     assert daemon.get("/readyz") == (200, "ready\n")
     assert daemon.get("/nope")[0] == 404
-    daemon.wait_for(lambda: daemon.metric("monitor_deliveries", status="sent") == 1.0, 35, "the outbox gauge")
-    assert daemon.metric("monitor_checks_total", watch="doj", outcome="baseline") == 1.0
-    assert daemon.metric("monitor_checks_total", watch="doj", outcome="changed") == 1.0
-    assert daemon.metric("monitor_changes_total", kind="added") == 1.0
-    assert daemon.metric("monitor_delivery_attempts_total", result="sent") == 1.0
-    assert daemon.metric("monitor_check_duration_seconds_count", watch="doj") >= 2
-    assert daemon.metric("monitor_watch_consecutive_failures", watch="doj") == 0.0
-    assert daemon.metric("monitor_scheduler_heartbeat_timestamp_seconds") > time.time() - 30
+    daemon.wait_for(lambda: daemon.metric("court_monitor_deliveries", status="sent") == 1.0, 35, "the outbox gauge")
+    assert daemon.metric("court_monitor_checks_total", watch="doj", outcome="baseline") == 1.0
+    assert daemon.metric("court_monitor_checks_total", watch="doj", outcome="changed") == 1.0
+    assert daemon.metric("court_monitor_changes_total", kind="added") == 1.0
+    assert daemon.metric("court_monitor_delivery_attempts_total", result="sent") == 1.0
+    assert daemon.metric("court_monitor_check_duration_seconds_count") >= 2
+    assert daemon.metric("court_monitor_watch_consecutive_failures", watch="doj") == 0.0
+    assert daemon.metric("court_monitor_scheduler_heartbeat_timestamp_seconds") > time.time() - 30
     assert daemon.stop() == 0
 
 
@@ -166,8 +166,8 @@ def test_sighup_rejects_a_broken_config_and_applies_a_good_one(server, write_con
     daemon.wait_log("baseline recorded", watch="city-attorney")
     server.set("/other.xml", rss("Statement on the ruling", "Press release"))
     daemon.wait_stdout("[New] city-attorney: Statement on the ruling", timeout=30)
-    assert daemon.metric("monitor_config_reloads_total", result="error") == 1.0
-    assert daemon.metric("monitor_config_reloads_total", result="ok") == 1.0
+    assert daemon.metric("court_monitor_config_reloads_total", result="error") == 1.0
+    assert daemon.metric("court_monitor_config_reloads_total", result="ok") == 1.0
     assert daemon.stop() == 0
 
 
@@ -180,11 +180,11 @@ def test_a_source_down_longer_than_the_threshold_alerts_once_and_recovers_once(s
     failing = server.count("/feed.xml")
     time.sleep(3.0)  # more failed checks: no second alert
     assert server.count("/feed.xml") - failing <= 2  # backed off: every 2 s at most, not every 1 s
-    assert daemon.metric("monitor_checks_total", watch="doj", outcome="skipped") >= 1
-    assert daemon.metric("monitor_watch_down", watch="doj") == 1.0
+    assert daemon.metric("court_monitor_checks_total", watch="doj", outcome="skipped") >= 1
+    assert daemon.metric("court_monitor_watch_down", watch="doj") == 1.0
     server.set("/feed.xml", rss("Complaint"))
     daemon.wait_stdout("[Source recovered] doj", timeout=30)
-    daemon.wait_for(lambda: daemon.metric("monitor_checks_total", watch="doj", outcome="unchanged"), 30,
+    daemon.wait_for(lambda: daemon.metric("court_monitor_checks_total", watch="doj", outcome="unchanged"), 30,
                     "a check after recovery")
     assert daemon.stop() == 0
     out = daemon.stdout()

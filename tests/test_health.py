@@ -137,17 +137,17 @@ def test_metrics_expose_budget_and_forget_removed_watches():
                           info={"budget": {"left": 97}})
     metrics.set_deliveries({"sent": 3, "pending": 1})
     text = metrics.render().decode()
-    for line in ('monitor_checks_total{outcome="changed",watch="sf-v-trump"} 1.0',
-                 'monitor_checks_total{outcome="failed",watch="sf-v-trump"} 0.0',
-                 'monitor_changes_total{kind="added"} 2.0',
-                 'monitor_changes_total{kind="source_down"} 1.0',
-                 'monitor_check_duration_seconds_count{watch="sf-v-trump"} 1.0',
-                 'monitor_api_budget_left{watch="sf-v-trump"} 97.0',
-                 'monitor_deliveries{status="pending"} 1.0',
-                 'monitor_deliveries{status="failed"} 0.0'):
+    for line in ('court_monitor_checks_total{outcome="changed",watch="sf-v-trump"} 1.0',
+                 'court_monitor_checks_total{outcome="failed",watch="sf-v-trump"} 0.0',
+                 'court_monitor_changes_total{kind="added"} 2.0',
+                 'court_monitor_changes_total{kind="source_down"} 1.0',
+                 'court_monitor_check_duration_seconds_count 1.0',
+                 'court_monitor_api_budget_left{watch="sf-v-trump"} 97.0',
+                 'court_monitor_deliveries{status="pending"} 1.0',
+                 'court_monitor_deliveries{status="failed"} 0.0'):
         assert _normalised(line) in _normalised_lines(text), line
     metrics.forget_watch("sf-v-trump")
-    assert 'monitor_api_budget_left{watch="sf-v-trump"}' not in metrics.render().decode()
+    assert 'court_monitor_api_budget_left{watch="sf-v-trump"}' not in metrics.render().decode()
 
 
 def _normalised(line: str) -> str:

@@ -65,7 +65,7 @@ def checks_done(replica: DaemonProcess) -> float:
     _, text = replica.get("/metrics")
     total = 0.0
     for line in text.splitlines():
-        if line.startswith("monitor_checks_total{") and 'outcome="other_replica"' not in line \
+        if line.startswith("court_monitor_checks_total{") and 'outcome="other_replica"' not in line \
                 and 'outcome="skipped"' not in line:
             total += float(line.rpartition(" ")[2])
     return total
