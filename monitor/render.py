@@ -37,10 +37,26 @@ def shorten(text: str | None, limit: int = 500) -> str:
     return text if len(text) <= limit else text[: limit - 1].rstrip() + "…"
 
 
+# Labels of an update's changed fields (`summary`, `fields.description`, ...), where the name is not plain.
+CHANGE_LABELS = {"summary": "summary", "url": "link", "published": "date",
+                 "fields.description": "docket text", "fields.short_description": "short description"}
+
+
 def _value(value: Any) -> str:
+    if value in (None, "", [], ()):
+        return "(none)"
     if isinstance(value, (list, tuple)):
         return ", ".join(str(v) for v in value)
     return str(value)
+
+
+def _field_changes(change: Change) -> list[tuple[str, Any, Any]]:
+    """(label, before, after) of an update; a summary that only repeats a changed field's new text is left out
+    (an entry's summary is its docket text: the change is said once)."""
+    changed = change.field_changes()
+    afters = [after for name, (_, after) in changed.items() if name != "summary"]
+    return [(CHANGE_LABELS.get(name, name.removeprefix("fields.").replace("_", " ")), before, after)
+            for name, (before, after) in changed.items() if not (name == "summary" and after in afters)]
 
 
 def headline(change: Change, watch_name: str | None = None) -> str:
@@ -53,16 +69,16 @@ def change_text(change: Change, watch_name: str | None = None) -> str:
     item = change.item
     lines = [headline(change, watch_name)]
     for name, label in FIELD_LABELS:
-        value = item.fields.get(name)
+        value = item.fields.get("sources") or item.fields.get(name) if name == "source" else item.fields.get(name)
         if value not in (None, "", [], ()):
             lines.append(f"  {label}: {_value(value)}")
-    if item.published:
+    if item.published and item.published not in (item.fields.get("date_filed"), item.fields.get("date_entered")):
         lines.append(f"  Date: {item.published}")
     if item.summary and change.kind != "updated":
         lines.append(f"  {shorten(item.summary)}")
     if change.kind == "updated":
-        for name, (before, after) in change.field_changes().items():
-            lines.append(f"  {name.removeprefix('fields.')}: {shorten(_value(before), 200)!s} -> {shorten(_value(after), 200)!s}")
+        for label, before, after in _field_changes(change):
+            lines.append(f"  {label}: {shorten(_value(before), 200)} -> {shorten(_value(after), 200)}")
     if item.url:
         lines.append(f"  {item.url}")
     if item.matched:
