@@ -80,7 +80,7 @@ async def _check(config: Config, args: argparse.Namespace):
 
 
 def _check_text(results, report, names: dict[str, str], dry_run: bool) -> str:
-    from monitor.render import headline
+    from monitor.render import field_change_lines, headline
 
     lines = []
     for r in results:
@@ -97,8 +97,7 @@ def _check_text(results, report, names: dict[str, str], dry_run: bool) -> str:
             for change in r.alerting():
                 lines.append(f"  {headline(change, names.get(r.watch_id))}")
                 if change.kind == "updated":
-                    for name, (before, after) in change.field_changes().items():
-                        lines.append(f"      {name.removeprefix('fields.')}: {before!r} -> {after!r}")
+                    lines.extend(f"      {line}" for line in field_change_lines(change))
         for warning in r.warnings:
             lines.append(f"  warning: {warning}")
         for change in r.status_changes:

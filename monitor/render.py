@@ -38,7 +38,7 @@ def shorten(text: str | None, limit: int = 500) -> str:
 
 
 # Labels of an update's changed fields (`summary`, `fields.description`, ...), where the name is not plain.
-CHANGE_LABELS = {"summary": "summary", "url": "link", "published": "date",
+CHANGE_LABELS = {"url": "link", "published": "date",
                  "fields.description": "docket text", "fields.short_description": "short description"}
 
 
@@ -50,13 +50,19 @@ def _value(value: Any) -> str:
     return str(value)
 
 
-def _field_changes(change: Change) -> list[tuple[str, Any, Any]]:
+def field_changes(change: Change) -> list[tuple[str, Any, Any]]:
     """(label, before, after) of an update; a summary that only repeats a changed field's new text is left out
     (an entry's summary is its docket text: the change is said once)."""
     changed = change.field_changes()
     afters = [after for name, (_, after) in changed.items() if name != "summary"]
     return [(CHANGE_LABELS.get(name, name.removeprefix("fields.").replace("_", " ")), before, after)
             for name, (before, after) in changed.items() if not (name == "summary" and after in afters)]
+
+
+def field_change_lines(change: Change, limit: int = 200) -> list[str]:
+    """An update's changes, one line each: `docket text: (none) -> NOTICE OF APPEARANCE ...`."""
+    return [f"{label}: {shorten(_value(before), limit)} -> {shorten(_value(after), limit)}"
+            for label, before, after in field_changes(change)]
 
 
 def headline(change: Change, watch_name: str | None = None) -> str:
@@ -77,8 +83,7 @@ def change_text(change: Change, watch_name: str | None = None) -> str:
     if item.summary and change.kind != "updated":
         lines.append(f"  {shorten(item.summary)}")
     if change.kind == "updated":
-        for label, before, after in _field_changes(change):
-            lines.append(f"  {label}: {shorten(_value(before), 200)} -> {shorten(_value(after), 200)}")
+        lines += [f"  {line}" for line in field_change_lines(change)]
     if item.url:
         lines.append(f"  {item.url}")
     if item.matched:
