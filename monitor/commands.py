@@ -126,7 +126,7 @@ async def _check(config: Config, args: argparse.Namespace):
 
 def _check_text(results, report, names: dict[str, str], dry_run: bool) -> str:
     from monitor.previews import is_preview
-    from monitor.render import headline, shorten
+    from monitor.render import field_change_lines, headline, shorten
 
     lines = []
     for r in results:
@@ -147,8 +147,7 @@ def _check_text(results, report, names: dict[str, str], dry_run: bool) -> str:
                     lines.append(f"      {fields.get('preview_pages', '?')} pages: "
                                  f"{shorten(str(fields.get('preview_excerpt') or '(no text: a scan?)'), 160)}")
                 elif change.kind == "updated":
-                    for name, (before, after) in change.field_changes().items():
-                        lines.append(f"      {name.removeprefix('fields.')}: {before!r} -> {after!r}")
+                    lines.extend(f"      {line}" for line in field_change_lines(change))
         for warning in r.warnings:
             lines.append(f"  warning: {warning}")
         for change in r.status_changes:

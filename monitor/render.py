@@ -39,7 +39,14 @@ def shorten(text: str | None, limit: int = 500) -> str:
     return text if len(text) <= limit else text[: limit - 1].rstrip() + "…"
 
 
+# Labels of an update's changed fields (`summary`, `fields.description`, ...), where the name is not plain.
+CHANGE_LABELS = {"url": "link", "published": "date",
+                 "fields.description": "docket text", "fields.short_description": "short description"}
+
+
 def _value(value: Any) -> str:
+    if value in (None, "", [], ()):
+        return "(none)"
     if isinstance(value, (list, tuple)):
         return ", ".join(str(v) for v in value)
     return str(value)
@@ -49,6 +56,21 @@ def _cite(court: Any) -> str:
     from watchers.courts import cite
 
     return cite(str(court)) if court else ""
+
+
+def field_changes(change: Change) -> list[tuple[str, Any, Any]]:
+    """(label, before, after) of an update; a summary that only repeats a changed field's new text is left out
+    (an entry's summary is its docket text: the change is said once)."""
+    changed = change.field_changes()
+    afters = [after for name, (_, after) in changed.items() if name != "summary"]
+    return [(CHANGE_LABELS.get(name, name.removeprefix("fields.").replace("_", " ")), before, after)
+            for name, (before, after) in changed.items() if not (name == "summary" and after in afters)]
+
+
+def field_change_lines(change: Change, limit: int = 200) -> list[str]:
+    """An update's changes, one line each: `docket text: (none) -> NOTICE OF APPEARANCE ...`."""
+    return [f"{label}: {shorten(_value(before), limit)} -> {shorten(_value(after), limit)}"
+            for label, before, after in field_changes(change)]
 
 
 def headline(change: Change, watch_name: str | None = None) -> str:
@@ -61,10 +83,10 @@ def change_text(change: Change, watch_name: str | None = None) -> str:
     item = change.item
     lines = [headline(change, watch_name)]
     for name, label in FIELD_LABELS:
-        value = item.fields.get(name)
+        value = item.fields.get("sources") or item.fields.get(name) if name == "source" else item.fields.get(name)
         if value not in (None, "", [], ()):
             lines.append(f"  {label}: {_value(value)}")
-    if item.published:
+    if item.published and item.published not in (item.fields.get("date_filed"), item.fields.get("date_entered")):
         lines.append(f"  Date: {item.published}")
     if item.summary and change.kind != "updated":
         lines.append(f"  {shorten(item.summary)}")
@@ -75,8 +97,7 @@ def change_text(change: Change, watch_name: str | None = None) -> str:
         if item.fields.get("preview_url"):
             lines.append(f"  Free PDF: {item.fields['preview_url']}")
     elif change.kind == "updated":
-        for name, (before, after) in change.field_changes().items():
-            lines.append(f"  {name.removeprefix('fields.')}: {shorten(_value(before), 200)!s} -> {shorten(_value(after), 200)!s}")
+        lines += [f"  {line}" for line in field_change_lines(change)]
     if item.url:
         lines.append(f"  {item.url}")
     for case in change.related:

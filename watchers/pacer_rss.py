@@ -323,8 +323,8 @@ class PacerRssWatcher(UrlWatcher):
             out.append(f"{self.court}'s RSS feed lists no entries at all (a quiet day, or the court's feed is down)")
         if channel.coverage == "partial":
             out.append(f"{self.court}'s RSS feed lists only these entry types: {', '.join(channel.entry_types)}; "
-                       "other filings in the followed cases will not show up here. Add a courtlistener watch "
-                       "for complete dockets.")
+                       "filings of other types show up only through a courtlistener watch of the case "
+                       "(without one, a coverage gap is alerted)")
         elif channel.coverage == "unknown":
             out.append(f"cannot tell from {self.court}'s feed description ({channel.description!r}) whether it "
                        "lists all docket entries; other filings may not show up here")

@@ -49,6 +49,8 @@ from pathlib import Path
 from typing import Any
 from urllib.parse import parse_qs, urlencode, urlsplit
 
+from monitor.demo.courtlistener import select_fields
+
 DATA = Path(__file__).parent.parent / "data" / "courtlistener"
 PUBLIC = "https://www.courtlistener.com"
 API = "/api/rest/v4"
@@ -413,21 +415,7 @@ class CourtListenerServer:
         return {"current_usage": rows, "historical_usage": {day: len(history), "total": len(history)},
                 "membership": None}
 
-    @staticmethod
-    def _select(obj: dict[str, Any], query: dict[str, str]) -> dict[str, Any]:
-        """`fields=a,b` and `omit=x,y__z` (drf-dynamic-fields)."""
-        obj = copy.deepcopy(obj)
-        if query.get("fields"):
-            wanted = query["fields"].split(",")
-            obj = {k: v for k, v in obj.items() if k in wanted}
-        for name in filter(None, (query.get("omit") or "").split(",")):
-            head, _, nested = name.partition("__")
-            if not nested:
-                obj.pop(head, None)
-            elif isinstance(obj.get(head), list):
-                for child in obj[head]:
-                    child.pop(nested, None)
-        return obj
+    _select = staticmethod(select_fields)  # `fields=` and `omit=`, as the demo's stand-in applies them
 
     def _list_url(self, path: str, query: dict[str, str], **extra: str) -> str:
         return f"{PUBLIC}{API}{path}?" + urlencode({**query, **extra})
