@@ -6,7 +6,8 @@ what is being measured; it starts processes and reports what the kernel says the
 CPU time is `user + system` from `os.wait4` on the measured child: on Linux that includes every
 descendant the child waited for, so it is the CPU of the whole process tree (threads are part of
 their process anyway). Peak RSS is `ru_maxrss`, the largest resident set of any process in that
-tree.
+tree. Wall time is split further with the time the child was runnable but had no CPU (other
+processes on a busy machine): what is left, `idle`, is the time it waited for the network or the disk.
 """
 
 from __future__ import annotations
@@ -30,10 +31,16 @@ class Measure:
     sys: float
     maxrss_mib: float
     exit_code: int
+    runqueue: float = 0.0  # s its threads were ready to run while other processes had the CPUs
 
     @property
     def cpu(self) -> float:
         return self.user + self.sys
+
+    @property
+    def idle(self) -> float:
+        """Wall time the process spent waiting for something (the network, the disk), not for a CPU."""
+        return max(0.0, self.wall - self.cpu - self.runqueue)
 
 
 class Launcher:
@@ -54,7 +61,7 @@ class Launcher:
         r = json.loads(line)
         # ru_maxrss is in KiB on Linux (bytes on macOS)
         rss = r["maxrss_kib"] / (1024 * 1024) if sys.platform == "darwin" else r["maxrss_kib"] / 1024
-        return Measure(r["wall"], r["user"], r["sys"], rss, r["exit_code"])
+        return Measure(r["wall"], r["user"], r["sys"], rss, r["exit_code"], r.get("runqueue", 0.0))
 
     def close(self) -> None:
         self.proc.stdin.close()  # type: ignore[union-attr]

@@ -63,6 +63,19 @@ def _watch_event_loop_idle() -> None:
 
 
 IDLE = "event loop waiting for the network (select)"
+RUNQUEUE = "(of the wall time above: runnable, waiting for a CPU)"
+
+
+def _runqueue() -> float:
+    """Seconds this process's threads were ready to run while other processes had the CPUs."""
+    total = 0
+    for tid in os.listdir("/proc/self/task") if os.path.isdir("/proc/self/task") else ():
+        try:
+            with open(f"/proc/self/task/{tid}/schedstat", "rb") as fh:
+                total += int(fh.read().split()[1])
+        except (OSError, IndexError, ValueError):
+            pass
+    return total / 1e9
 
 
 def _patch(owner, attr: str, name: str) -> None:
@@ -76,6 +89,7 @@ def _report() -> None:
     rest = "http + event loop + glue"
     walls = {**WALL, "interpreter start": _started}
     walls[rest] = wall - sum(walls.values())  # the loop's select waits are named apart: this is its busy time
+    walls[RUNQUEUE] = _runqueue()
     out = {"total": total, "wall": wall, "phases": {**TOTALS, rest: total - named}, "wall_phases": walls,
            "counts": COUNTS}
     text = json.dumps(out, indent=1)
@@ -88,7 +102,11 @@ def _report() -> None:
 
 
 def main() -> int:
-    t = time.process_time()
+    t, w = time.process_time(), time.perf_counter()
+    if os.environ.get("BENCH_VARIANT"):  # the candidate speed-ups of bench/variant.py, measured by phase too
+        from variant import apply
+
+        apply(set(os.environ["BENCH_VARIANT"].split(",")))
     import monitor.app  # noqa: F401 - what `check` imports, measured as one phase
     import monitor.cli
     import monitor.dispatch
@@ -98,6 +116,7 @@ def main() -> int:
     import watchers
 
     TOTALS["imports"] = time.process_time() - t
+    WALL["imports"] = time.perf_counter() - w
     _patch(monitor.cli, "load", "config load + validation")
     for attr in ("load_states", "load_items", "find_items"):
         _patch(store.Store, attr, "store: reads")

@@ -2,6 +2,7 @@
 
     .venv/bin/python bench/probes.py diff [--entries 10000] [--runs 21]
     .venv/bin/python bench/probes.py config-memory --config /path/to/watches.yaml
+    .venv/bin/python bench/probes.py http --base-url http://127.0.0.1:PORT [--transport aiohttp] [--loop uvloop]
 
 Each prints one JSON object on standard output (`run.py --all` runs them and keeps the result).
 
@@ -16,11 +17,17 @@ object; the code of `diff` is the real one).
 
 `config-memory`: resident memory and CPU time of `monitor.config.load` on one config file, in this
 process (VmRSS before and after, so the figure is what holding the loaded config costs).
+
+`http`: CPU per request of the monitor's own `HttpClient.get` (per-host limit, caps, conditional GET)
+against a running bench/server.py, 200s of the full bodies and then 304s, with httpx's default
+transport or `httpx_aiohttp.AiohttpTransport`, on asyncio's event loop or uvloop: the request path
+alone, without parsing, storing or start-up. `run.py --experiments` runs every combination, interleaved.
 """
 
 from __future__ import annotations
 
 import argparse
+import asyncio
 import gc
 import json
 import os
@@ -131,6 +138,55 @@ def config_memory_probe(path: Path) -> dict[str, Any]:
             "load_cpu_s": cpu}
 
 
+async def _http_rounds(urls: list[str], transport: str, rounds: int) -> dict[str, Any]:
+    """`rounds` × (every URL unconditionally, then every URL with its ETag: all 304) through `HttpClient.get`."""
+    from monitor.http import HttpClient, HttpSettings
+
+    t = time.process_time()
+    custom = None
+    if transport == "aiohttp":
+        import httpx
+        from httpx_aiohttp import AiohttpTransport
+
+        custom = AiohttpTransport(limits=httpx.Limits(max_connections=100, max_keepalive_connections=50))
+    import_cpu = time.process_time() - t
+    client = HttpClient(HttpSettings(), transport=custom)
+    ok, not_modified = [], []
+    try:
+        for _ in range(rounds + 1):  # the first round warms up (connections, caches) and is not counted
+            t = time.process_time()
+            got = await asyncio.gather(*(client.get(u) for u in urls))
+            ok.append(time.process_time() - t)
+            etags = [f.etag for f in got]
+            t = time.process_time()
+            again = await asyncio.gather(*(client.get(u, etag=e) for u, e in zip(urls, etags)))
+            not_modified.append(time.process_time() - t)
+            if not all(f.not_modified for f in again) or any(f.status != 200 for f in got):
+                raise SystemExit("http probe: expected 200s, then 304s for every URL")
+    finally:
+        await client.aclose()
+    n = len(urls)
+    return {"transport": transport, "requests": n, "rounds": rounds, "import_cpu_ms": import_cpu * 1000,
+            "ms_per_200": statistics.median(ok[1:]) / n * 1000, "ms_per_304": statistics.median(not_modified[1:]) / n * 1000}
+
+
+def http_probe(base_url: str, sources: int, transport: str, loop: str, rounds: int) -> dict[str, Any]:
+    """CPU per request of the monitor's `HttpClient.get` (per-host limit, caps, conditional GET) against
+    bench/server.py, with httpx's default transport or httpx-aiohttp's, on asyncio's loop or uvloop."""
+    sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+    import content
+
+    urls = [w["url"] for w in content.watches(sources, base_url.rstrip("/"))]
+    t = time.process_time()
+    if loop == "uvloop":
+        import uvloop
+
+        uvloop.install()
+    loop_import = time.process_time() - t
+    result = asyncio.run(_http_rounds(urls, transport, rounds))
+    return {**result, "loop": loop, "loop_import_cpu_ms": loop_import * 1000}
+
+
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     sub = parser.add_subparsers(dest="probe", required=True)
@@ -139,8 +195,19 @@ def main(argv: list[str] | None = None) -> int:
     p.add_argument("--runs", type=int, default=21)
     p = sub.add_parser("config-memory", help="memory held by one loaded config")
     p.add_argument("--config", type=Path, required=True)
+    p = sub.add_parser("http", help="CPU per request of the monitor's HTTP client against bench/server.py")
+    p.add_argument("--base-url", required=True, help="bench/server.py's address (its READY line)")
+    p.add_argument("--sources", type=int, default=1000)
+    p.add_argument("--transport", choices=["httpx", "aiohttp"], default="httpx")
+    p.add_argument("--loop", choices=["asyncio", "uvloop"], default="asyncio")
+    p.add_argument("--rounds", type=int, default=3)
     args = parser.parse_args(argv)
-    result = diff_probe(args.entries, args.runs) if args.probe == "diff" else config_memory_probe(args.config)
+    if args.probe == "diff":
+        result = diff_probe(args.entries, args.runs)
+    elif args.probe == "http":
+        result = http_probe(args.base_url, args.sources, args.transport, args.loop, args.rounds)
+    else:
+        result = config_memory_probe(args.config)
     print(json.dumps(result, indent=1))
     return 0
 

@@ -36,6 +36,8 @@ def summarize(cycles: list[Any]) -> dict[str, dict]:
             "maxrss_mib": statistics.median(m.maxrss_mib for m in ms),
             "cpu_min": min(m.cpu for m in ms),
             "cpu_max": max(m.cpu for m in ms),
+            "runqueue": statistics.median(m.runqueue for m in ms),
+            "idle": statistics.median(m.idle for m in ms),
             "connections": statistics.median(c.server.get("connections", 0) for c in mine),
             "state_mb": statistics.median(c.db_bytes for c in mine) / 1e6,
             "valid": all(c.valid for c in mine),
@@ -53,11 +55,12 @@ def _flag(v: dict) -> str:
 
 def monitor_table(summary: dict[str, dict]) -> str:
     """One tool's cycles against the targets (the monitor alone, e.g. a variant of it)."""
-    rows = ["| cycle | wall s | CPU s (user+sys) | CPU range | peak RSS MiB | TCP connections | state MB | CPU target | "
-            "RSS target |", "|---|---:|---:|---:|---:|---:|---:|---:|---:|"]
+    rows = ["| cycle | wall s | CPU s (user+sys) | CPU range | waiting for a CPU s | idle s | peak RSS MiB | "
+            "TCP connections | state MB | CPU target | RSS target |", "|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|"]
     for s, v in summary.items():
         rows.append(f"| {LABELS[s]}{_flag(v)} | {v['wall']:.3f} | {v['cpu']:.3f} ({v['user']:.2f}+{v['sys']:.2f}) | "
-                    f"{v['cpu_min']:.3f}–{v['cpu_max']:.3f} | {v['maxrss_mib']:.1f} | {v['connections']:.0f} | "
+                    f"{v['cpu_min']:.3f}–{v['cpu_max']:.3f} | {v['runqueue']:.2f} | {v['idle']:.2f} | "
+                    f"{v['maxrss_mib']:.1f} | {v['connections']:.0f} | "
                     f"{v['state_mb']:.1f} | ≤ {TARGETS[s]} s: {_met(v['cpu'], TARGETS[s])} | "
                     f"≤ {TARGET_RSS_MIB:.0f}: {_met(v['maxrss_mib'], TARGET_RSS_MIB)} |")
     return "\n".join(rows)
@@ -164,6 +167,23 @@ def phase_table(cpu: dict[str, dict[str, float]], wall: dict[str, dict[str, floa
     for name in names:
         rows.append(f"| {name} | " + " | ".join(
             f"{cpu[s].get(name, 0.0):.3f} / {wall.get(s, {}).get(name, 0.0):.3f}" for s in cpu) + " |")
+    def total(values: dict[str, float]) -> float:
+        return sum(v for k, v in values.items() if not k.startswith("("))  # "(of which ...)" rows are inside others
+
     rows.append("| **total** | " + " | ".join(
-        f"**{sum(cpu[s].values()):.3f} / {sum(wall.get(s, {}).values()):.3f}**" for s in cpu) + " |")
+        f"**{total(cpu[s]):.3f} / {total(wall.get(s, {})):.3f}**" for s in cpu) + " |")
+    return "\n".join(rows)
+
+
+def http_table(http: dict) -> str:
+    """The request path alone, per transport and event loop; and what each costs at start-up."""
+    rows = ["| transport + event loop | CPU ms per 304 | CPU ms per 200 (17–40 KB body) | runs |", "|---|---:|---:|---:|"]
+    for name, v in http["combos"].items():
+        rows.append(f"| {name} | {v['ms_per_304']:.3f} | {v['ms_per_200']:.3f} | {v['runs']} |")
+    imports = http.get("imports", {})
+    base = imports.get("`import monitor.http`")
+    if base:
+        rows += ["", "| start-up | CPU s | added CPU s | peak RSS MiB |", "|---|---:|---:|---:|"]
+        for name, v in imports.items():
+            rows.append(f"| {name} | {v['cpu']:.3f} | {v['cpu'] - base['cpu']:+.3f} | {v['maxrss_mib']:.1f} |")
     return "\n".join(rows)

@@ -144,14 +144,14 @@ class MonitorTool:
     state_glob = "monitor.db*"
 
     def __init__(self, args: argparse.Namespace, env: dict[str, str], *, variant: str = "main",
-                 wrap: dict[str, tuple[list[str], dict[str, str]]] | None = None):
+                 wrap: dict[str, tuple[list[str], dict[str, str]]] | None = None, per_host: int | None = None):
         self.args, self.env, self.variant, self.wrap = args, env, variant, wrap or {}
+        self.per_host = per_host or args.per_host
         self.config: Path | None = None
 
     def prepare(self, tmp: Path, server: Server) -> None:
         self.config = tmp / "watches.yaml"
-        write_config(self.config, server.base_url, server.sources, f"sqlite:///{tmp / 'monitor.db'}",
-                     self.args.per_host)
+        write_config(self.config, server.base_url, server.sources, f"sqlite:///{tmp / 'monitor.db'}", self.per_host)
 
     def command(self, scenario: str) -> tuple[list[str], dict[str, str]]:
         prefix, extra = self.wrap.get(scenario, (["-m", "monitor"], {}))
@@ -182,9 +182,9 @@ class UrlwatchTool:
 
 
 def run_repetition(tool, rep: int, launcher: Launcher, server: Server, out_dir: Path, *, label: str = "",
-                   keep: bool = False, importtime: bool = False) -> list[Cycle]:
-    """first, unchanged, changed: one sequence over fresh state. With `importtime`, one more (unmeasured)
-    unchanged check under `-X importtime`, written to importtime-check.txt."""
+                   keep: bool = False, importtime: int = 0) -> list[Cycle]:
+    """first, unchanged, changed: one sequence over fresh state. With `importtime` N, N more (unmeasured)
+    unchanged checks under `-X importtime`, written to importtime-check-<n>.txt."""
     label = label or f"{tool.name}-{tool.variant}-"
     tmp = Path(tempfile.mkdtemp(prefix="monitor-bench-"))
     cycles = []
@@ -208,11 +208,12 @@ def run_repetition(tool, rep: int, launcher: Launcher, server: Server, out_dir: 
                                 problems, size))
             status = "ok" if not problems else "INVALID: " + "; ".join(problems)
             print(f"  {label}{server.sources} rep {rep} {scenario:<9} wall {m.wall:6.3f}s  cpu "
-                  f"{m.cpu:6.3f}s (user {m.user:.3f} sys {m.sys:.3f})  peak {m.maxrss_mib:5.1f} MiB  "
+                  f"{m.cpu:6.3f}s (user {m.user:.3f} sys {m.sys:.3f})  waiting for a CPU {m.runqueue:.2f}s  "
+                  f"idle {m.idle:.2f}s  peak {m.maxrss_mib:5.1f} MiB  "
                   f"connections {stats.get('connections')}  state {size / 1e6:5.1f} MB  {status}", flush=True)
-            if importtime and scenario == "unchanged":
+            for n in range(importtime if scenario == "unchanged" else 0):
                 argv, env = tool.command(scenario)
-                with open(out_dir / "importtime-check.txt", "wb") as err:
+                with open(out_dir / f"importtime-check-{n}.txt", "wb") as err:
                     subprocess.run([argv[0], "-X", "importtime", *argv[1:]], env={**env, "HOME": str(tmp)}, cwd=tmp,
                                    stdout=subprocess.DEVNULL, stderr=err)
         server.control("phase/base")
@@ -259,6 +260,22 @@ def importtime_summary(text: str, top: int = 15) -> list[tuple[str, float]]:
     return sorted(totals.items(), key=lambda kv: -kv[1])[:top]
 
 
+def importtime_medians(texts: list[str], top: int = 12) -> dict[str, list[tuple[str, float]]]:
+    """Median over several `-X importtime` runs: ms by package (own modules), and the costliest modules
+    with what they import (cumulative), so that one run's noise does not pick the suspects."""
+    by_package: dict[str, list[float]] = {}
+    cumulative: dict[str, list[float]] = {}
+    for text in texts:
+        for name, ms in importtime_summary(text, top=1000):
+            by_package.setdefault(name, []).append(ms)
+        for m in re.finditer(r"import time:\s+\d+ \|\s+(\d+) \| *(\S+)", text):
+            cumulative.setdefault(m.group(2), []).append(int(m.group(1)) / 1000)
+    med = {k: statistics.median(v + [0.0] * (len(texts) - len(v))) for k, v in by_package.items()}
+    cum = {k: statistics.median(v) for k, v in cumulative.items()}
+    return {"by_package": sorted(med.items(), key=lambda kv: -kv[1])[:top],
+            "modules_cumulative": sorted(cum.items(), key=lambda kv: -kv[1])[:top * 3]}
+
+
 # ------------------------------------------------------------------ profiles and phases
 
 
@@ -299,7 +316,7 @@ def profile(args: argparse.Namespace, launcher: Launcher, server: Server, out_di
 
 
 def phases(args: argparse.Namespace, launcher: Launcher, server: Server, out_dir: Path, env: dict[str, str],
-           variant: str, runs: int) -> dict[str, dict[str, dict[str, float]]]:
+           variant: str, runs: int, per_host: int | None = None) -> dict[str, dict[str, dict[str, float]]]:
     """CPU and wall time by phase (bench/phases.py), median of `runs` extra repetitions:
     {"cpu": scenario -> phase -> seconds, "wall": the same}."""
     found: dict[str, dict[str, list[dict[str, float]]]] = {"cpu": {s: [] for s in SCENARIOS},
@@ -307,8 +324,8 @@ def phases(args: argparse.Namespace, launcher: Launcher, server: Server, out_dir
     for rep in range(1, runs + 1):
         files = {s: out_dir / f"phases-{variant}-rep{rep}-{s}.json" for s in SCENARIOS}
         wrap = {s: ([str(BENCH / "phases.py")], {"BENCH_PHASES_OUT": str(files[s])}) for s in SCENARIOS}
-        run_repetition(MonitorTool(args, env, variant=variant, wrap=wrap), rep, launcher, server, out_dir,
-                       label=f"phases-{variant}-")
+        run_repetition(MonitorTool(args, env, variant=variant, wrap=wrap, per_host=per_host), rep, launcher, server,
+                       out_dir, label=f"phases-{variant}-")
         for s, path in files.items():
             if path.exists():
                 data = json.loads(path.read_text())
@@ -332,6 +349,35 @@ def probe(args: argparse.Namespace, env: dict[str, str], out_dir: Path, *probe_a
         print(f"probe {name} failed: {proc.stderr.strip()[-500:]}")
         return None
     return json.loads(proc.stdout)
+
+
+def http_experiments(args: argparse.Namespace, launcher: Launcher, server: Server, out_dir: Path,
+                     env: dict[str, str]) -> dict:
+    """Each transport × event loop through bench/probes.py http, interleaved `--experiment-repeat` times;
+    and the CPU each adds to start-up (median of 7 `python -c "import ..."` runs each)."""
+    combos = [(t, lp) for t in ("httpx", "aiohttp") for lp in ("asyncio", "uvloop")]
+    found: dict[str, list[dict]] = {f"{t}+{lp}": [] for t, lp in combos}
+    for rep in range(args.experiment_repeat):
+        for t, lp in combos:
+            result = probe(args, env, out_dir, "http", "--base-url", server.base_url, "--sources", str(server.sources),
+                           "--transport", t, "--loop", lp)
+            if result:
+                found[f"{t}+{lp}"].append(result)
+    out: dict = {"combos": {}, "imports": {}}
+    for name, runs in found.items():
+        if runs:
+            out["combos"][name] = {key: statistics.median(r[key] for r in runs)
+                                   for key in ("ms_per_200", "ms_per_304")} | {"runs": len(runs)}
+    codes = {"`import monitor.http`": "import monitor.http",
+             "`import monitor.http, httpx_aiohttp`": "import monitor.http, httpx_aiohttp",
+             "`import monitor.http, uvloop`": "import monitor.http, uvloop"}
+    for name, code in codes.items():
+        subprocess.run([args.python, "-c", code], env=env, cwd=out_dir, check=False)  # bytecode cached first
+        ms = [launcher.run([args.python, "-c", code], env=env, cwd=out_dir, stdout=out_dir / "import.out",
+                           stderr=out_dir / "import.err") for _ in range(7)]
+        out["imports"][name] = {"cpu": statistics.median(m.cpu for m in ms),
+                                "maxrss_mib": statistics.median(m.maxrss_mib for m in ms)}
+    return out
 
 
 # ------------------------------------------------------------------ main
@@ -364,9 +410,15 @@ def _parser() -> argparse.ArgumentParser:
                         "repository (put first on PYTHONPATH): to measure a change to the core in a scratch copy")
     parser.add_argument("--compare", type=Path, default=None, metavar="SRC",
                         help="also run the monitor from this scratch copy, repetitions interleaved, and compare")
-    parser.add_argument("--variant", default=None, metavar="NAMES",
-                        help="compare against the same code run through bench/variant.py with these candidate "
-                        "speed-ups (comma-separated: aiohttp, uvloop, gc, lazy-httpx)")
+    parser.add_argument("--variant", action="append", default=[], metavar="NAMES",
+                        help="also run the same code through bench/variant.py with these candidate speed-ups "
+                        "(comma-separated: aiohttp, uvloop; repeatable, one variant each), interleaved, and compare")
+    parser.add_argument("--per-host-sweep", default="", metavar="N,N,...",
+                        help="also run the monitor with http.per_host set to each of these, interleaved, and compare")
+    parser.add_argument("--experiments", action="store_true",
+                        help="also measure the HTTP request path alone (bench/probes.py http: httpx or httpx-aiohttp "
+                        "transport, asyncio or uvloop) and the import cost of each")
+    parser.add_argument("--experiment-repeat", type=int, default=5, help="repetitions of each HTTP probe (5)")
     parser.add_argument("--compare-env", action="append", default=[], metavar="NAME=VALUE",
                         help="extra environment for the compare variant only (repeatable; alone, it compares "
                         "the same code with and without it)")
@@ -387,19 +439,21 @@ def main(argv: list[str] | None = None) -> int:
     print(f"results in {out_dir}")
     main_env = child_env(variant_env(args.src, args.env))
     tools = [MonitorTool(args, main_env)]
-    if args.compare or args.compare_env or args.variant:
+    if args.compare or args.compare_env:
         env = child_env(variant_env(args.compare or args.src, args.env + args.compare_env))
-        wrap = None
-        if args.variant:
-            env["BENCH_VARIANT"] = args.variant
-            wrap = {s: ([str(BENCH / "variant.py")], {}) for s in SCENARIOS}
-        tools.append(MonitorTool(args, env, variant="compare", wrap=wrap))
+        tools.append(MonitorTool(args, env, variant="compare"))
+    for names in args.variant:
+        wrap = {s: ([str(BENCH / "variant.py")], {}) for s in SCENARIOS}
+        tools.append(MonitorTool(args, {**main_env, "BENCH_VARIANT": names}, variant=names, wrap=wrap))
+    for n in filter(None, args.per_host_sweep.split(",")):
+        tools.append(MonitorTool(args, main_env, variant=f"per_host={int(n)}", per_host=int(n)))
     if args.peer:
         tools.append(UrlwatchTool(peer.ensure_urlwatch(args.python), child_env()))
     machine = {"python": platform.python_version(), "platform": platform.platform(), "cpus": os.cpu_count(),
                "load_at_start": os.getloadavg(), "sources": args.sources, "repeat": args.repeat, "gzip": args.gzip,
                "per_host": args.per_host, "src": str(args.src) if args.src else None,
-               "compare": str(args.compare) if args.compare else None, "variant": args.variant, "env": args.env,
+               "compare": str(args.compare) if args.compare else None, "variants": args.variant,
+               "per_host_sweep": args.per_host_sweep, "env": args.env,
                "compare_env": args.compare_env, "commit": git_head(), "started": datetime.now().isoformat()}
     launcher = Launcher(args.python)
     imports: dict[str, dict] = {}
@@ -410,7 +464,7 @@ def main(argv: list[str] | None = None) -> int:
     try:
         if not (args.no_imports or args.profile_only or args.only_phases):
             for tool in tools:
-                if tool.name == "monitor":
+                if tool.name == "monitor" and tool.variant in ("main", "compare"):
                     imports[tool.variant] = import_overhead(args, launcher, out_dir, tool.env, tool.variant)
         server = Server(args.python, args.sources, args.gzip, out_dir / "server.log")
         try:
@@ -421,13 +475,16 @@ def main(argv: list[str] | None = None) -> int:
                 for rep in range(1, args.repeat + 1):
                     for tool in tools:
                         cycles += run_repetition(tool, rep, launcher, server, out_dir, keep=args.keep,
-                                                 importtime=rep == 1 and tool is tools[0] and not args.no_imports)
+                                                 importtime=5 if rep == 1 and tool is tools[0] and not args.no_imports
+                                                 else 0)
             for tool in tools:
-                if args.phases and tool.name == "monitor":
+                if args.phases and tool.name == "monitor":  # phases.py applies $BENCH_VARIANT as variant.py does
                     breakdown[tool.variant] = phases(args, launcher, server, out_dir, tool.env, tool.variant,
-                                                     args.phases)
+                                                     args.phases, per_host=tool.per_host)
             if args.profile or args.profile_only:
                 reports = profile(args, launcher, server, out_dir, main_env)
+            if args.experiments:
+                probes["http"] = http_experiments(args, launcher, server, out_dir, main_env)
         finally:
             server.stop()
         if args.scale:
@@ -478,10 +535,13 @@ def summary_text(args: argparse.Namespace, cycles: list[Cycle], imports: dict, b
         parts.append(f"## {args.sources:,} sources: the monitor\n\n" + report.monitor_table(mon))
     if imports.get("main"):
         parts.append(report.startup_table(imports["main"], IMPORTS))
-    check_imports = out_dir / "importtime-check.txt"
-    if check_imports.exists():
-        parts.append("`python -X importtime -m monitor check` (an unchanged cycle), by package, ms: " + ", ".join(
-            f"{name} {ms:.0f}" for name, ms in importtime_summary(check_imports.read_text(encoding="utf-8"))[:12]))
+    runs = [p.read_text(encoding="utf-8") for p in sorted(out_dir.glob("importtime-check-*.txt"))]
+    if runs:
+        found = importtime_medians(runs)
+        parts.append(f"`python -X importtime -m monitor check` (an unchanged cycle; median of {len(runs)}), ms in "
+                     "each package's own modules: " + ", ".join(f"{n} {ms:.0f}" for n, ms in found["by_package"])
+                     + ". Modules with what they import (cumulative): " + ", ".join(
+                         f"{n} {ms:.0f}" for n, ms in found["modules_cumulative"][:20]))
     if args.scale:
         big = pick("monitor", sources=SCALE_SOURCES)
         startup = imports.get("main", {}).get("imports", {}).get("cpu", 0.0)
@@ -492,12 +552,15 @@ def summary_text(args: argparse.Namespace, cycles: list[Cycle], imports: dict, b
             parts.append(f"urlwatch at {SCALE_SOURCES:,}:\n\n" + report.side_by_side(big, uw_big))
     if probes.get("diff"):
         parts.append("## Diff\n\n" + report.diff_table(probes["diff"]))
-    compare = pick("monitor", "compare")
-    if compare:
-        what = " ".join(filter(None, [str(args.compare or args.src or ""), args.variant and f"variant {args.variant}",
-                                      " ".join(args.compare_env)]))
-        parts.append(f"## compare: {what}\n\n" + report.monitor_table(compare) + "\n\n"
-                     + report.comparison(mon, compare, "main", "compare"))
+    for variant in dict.fromkeys(c.variant for c in cycles if c.tool == "monitor" and c.variant != "main"):
+        other = pick("monitor", variant)
+        what = " ".join(filter(None, [str(args.compare or args.src or ""), " ".join(args.compare_env)])) \
+            if variant == "compare" else variant
+        parts.append(f"## compare: {what}\n\n" + report.monitor_table(other) + "\n\n"
+                     + report.comparison(mon, other, "main", variant))
+    if probes.get("http"):
+        parts.append("## Experiment: the HTTP request path alone (bench/probes.py http)\n\n"
+                     + report.http_table(probes["http"]))
     for name, times in breakdown.items():
         parts.append(f"## CPU and wall time by phase ({name}; median of {args.phases}; bench/phases.py)\n\n"
                      + report.phase_table(times["cpu"], times["wall"]))
