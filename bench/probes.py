@@ -138,7 +138,7 @@ def config_memory_probe(path: Path) -> dict[str, Any]:
             "load_cpu_s": cpu}
 
 
-async def _http_rounds(urls: list[str], transport: str, rounds: int) -> dict[str, Any]:
+async def _http_rounds(urls: list[str], transport: str, rounds: int, per_host: int) -> dict[str, Any]:
     """`rounds` × (every URL unconditionally, then every URL with its ETag: all 304) through `HttpClient.get`."""
     from monitor.http import HttpClient, HttpSettings
 
@@ -150,7 +150,7 @@ async def _http_rounds(urls: list[str], transport: str, rounds: int) -> dict[str
 
         custom = AiohttpTransport(limits=httpx.Limits(max_connections=100, max_keepalive_connections=50))
     import_cpu = time.process_time() - t
-    client = HttpClient(HttpSettings(), transport=custom)
+    client = HttpClient(HttpSettings(per_host=per_host), transport=custom)
     ok, not_modified = [], []
     try:
         for _ in range(rounds + 1):  # the first round warms up (connections, caches) and is not counted
@@ -166,11 +166,12 @@ async def _http_rounds(urls: list[str], transport: str, rounds: int) -> dict[str
     finally:
         await client.aclose()
     n = len(urls)
-    return {"transport": transport, "requests": n, "rounds": rounds, "import_cpu_ms": import_cpu * 1000,
+    return {"transport": transport, "per_host": per_host, "requests": n, "rounds": rounds,
+            "import_cpu_ms": import_cpu * 1000,
             "ms_per_200": statistics.median(ok[1:]) / n * 1000, "ms_per_304": statistics.median(not_modified[1:]) / n * 1000}
 
 
-def http_probe(base_url: str, sources: int, transport: str, loop: str, rounds: int) -> dict[str, Any]:
+def http_probe(base_url: str, sources: int, transport: str, loop: str, rounds: int, per_host: int = 4) -> dict[str, Any]:
     """CPU per request of the monitor's `HttpClient.get` (per-host limit, caps, conditional GET) against
     bench/server.py, with httpx's default transport or httpx-aiohttp's, on asyncio's loop or uvloop."""
     sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
@@ -183,7 +184,7 @@ def http_probe(base_url: str, sources: int, transport: str, loop: str, rounds: i
 
         uvloop.install()
     loop_import = time.process_time() - t
-    result = asyncio.run(_http_rounds(urls, transport, rounds))
+    result = asyncio.run(_http_rounds(urls, transport, rounds, per_host))
     return {**result, "loop": loop, "loop_import_cpu_ms": loop_import * 1000}
 
 
@@ -201,11 +202,12 @@ def main(argv: list[str] | None = None) -> int:
     p.add_argument("--transport", choices=["httpx", "aiohttp"], default="httpx")
     p.add_argument("--loop", choices=["asyncio", "uvloop"], default="asyncio")
     p.add_argument("--rounds", type=int, default=3)
+    p.add_argument("--per-host", type=int, default=4, help="the client's per-host limit (http.per_host)")
     args = parser.parse_args(argv)
     if args.probe == "diff":
         result = diff_probe(args.entries, args.runs)
     elif args.probe == "http":
-        result = http_probe(args.base_url, args.sources, args.transport, args.loop, args.rounds)
+        result = http_probe(args.base_url, args.sources, args.transport, args.loop, args.rounds, args.per_host)
     else:
         result = config_memory_probe(args.config)
     print(json.dumps(result, indent=1))

@@ -532,7 +532,7 @@ def summary_text(args: argparse.Namespace, cycles: list[Cycle], imports: dict, b
         parts.append(f"## {args.sources:,} sources: the monitor and urlwatch {peer.VERSION}, median of {args.repeat}\n\n"
                      + report.side_by_side(mon, uw))
     if mon:
-        parts.append(f"## {args.sources:,} sources: the monitor\n\n" + report.monitor_table(mon))
+        parts.append(f"## {args.sources:,} sources: the monitor\n\n" + report.monitor_table(mon, args.sources))
     if imports.get("main"):
         parts.append(report.startup_table(imports["main"], IMPORTS))
     runs = [p.read_text(encoding="utf-8") for p in sorted(out_dir.glob("importtime-check-*.txt"))]
@@ -556,7 +556,7 @@ def summary_text(args: argparse.Namespace, cycles: list[Cycle], imports: dict, b
         other = pick("monitor", variant)
         what = " ".join(filter(None, [str(args.compare or args.src or ""), " ".join(args.compare_env)])) \
             if variant == "compare" else variant
-        parts.append(f"## compare: {what}\n\n" + report.monitor_table(other) + "\n\n"
+        parts.append(f"## compare: {what}\n\n" + report.monitor_table(other, args.sources) + "\n\n"
                      + report.comparison(mon, other, "main", variant))
     if probes.get("http"):
         parts.append("## Experiment: the HTTP request path alone (bench/probes.py http)\n\n"
