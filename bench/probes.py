@@ -149,6 +149,17 @@ async def _http_rounds(urls: list[str], transport: str, rounds: int, per_host: i
         from httpx_aiohttp import AiohttpTransport
 
         custom = AiohttpTransport(limits=httpx.Limits(max_connections=100, max_keepalive_connections=50))
+    elif transport == "none":  # httpx's own layers and the monitor's, no network at all: the floor of httpx as the API
+        import httpx
+
+        body = b"<rss>" + b"x" * 17_000 + b"</rss>"
+
+        def answer(request: httpx.Request) -> httpx.Response:
+            if request.headers.get("if-none-match") == '"v1"':
+                return httpx.Response(304, headers={"etag": '"v1"'})
+            return httpx.Response(200, headers={"etag": '"v1"', "content-type": "application/rss+xml"}, content=body)
+
+        custom = httpx.MockTransport(answer)
     import_cpu = time.process_time() - t
     client = HttpClient(HttpSettings(per_host=per_host), transport=custom)
     ok, not_modified = [], []
@@ -199,7 +210,8 @@ def main(argv: list[str] | None = None) -> int:
     p = sub.add_parser("http", help="CPU per request of the monitor's HTTP client against bench/server.py")
     p.add_argument("--base-url", required=True, help="bench/server.py's address (its READY line)")
     p.add_argument("--sources", type=int, default=1000)
-    p.add_argument("--transport", choices=["httpx", "aiohttp"], default="httpx")
+    p.add_argument("--transport", choices=["httpx", "aiohttp", "none"], default="httpx",
+                   help="httpx's default transport, httpx-aiohttp's, or none (httpx.MockTransport: no network)")
     p.add_argument("--loop", choices=["asyncio", "uvloop"], default="asyncio")
     p.add_argument("--rounds", type=int, default=3)
     p.add_argument("--per-host", type=int, default=4, help="the client's per-host limit (http.per_host)")

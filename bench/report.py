@@ -181,6 +181,7 @@ def http_table(http: dict) -> str:
     """The request path alone, per transport and event loop; and what each costs at start-up."""
     rows = ["| transport + event loop | CPU ms per 304 | CPU ms per 200 (17–40 KB body) | runs |", "|---|---:|---:|---:|"]
     for name, v in http["combos"].items():
+        name = name.replace("none+asyncio", "no network: httpx.MockTransport (httpx's and the monitor's own cost)")
         rows.append(f"| {name} | {v['ms_per_304']:.3f} | {v['ms_per_200']:.3f} | {v['runs']} |")
     imports = http.get("imports", {})
     base = imports.get("`import monitor.http`")

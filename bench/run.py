@@ -355,7 +355,7 @@ def http_experiments(args: argparse.Namespace, launcher: Launcher, server: Serve
                      env: dict[str, str]) -> dict:
     """Each transport × event loop through bench/probes.py http, interleaved `--experiment-repeat` times;
     and the CPU each adds to start-up (median of 7 `python -c "import ..."` runs each)."""
-    combos = [(t, lp) for t in ("httpx", "aiohttp") for lp in ("asyncio", "uvloop")]
+    combos = [(t, lp) for t in ("httpx", "aiohttp") for lp in ("asyncio", "uvloop")] + [("none", "asyncio")]
     found: dict[str, list[dict]] = {f"{t}+{lp}": [] for t, lp in combos}
     for rep in range(args.experiment_repeat):
         for t, lp in combos:
