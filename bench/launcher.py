@@ -8,8 +8,9 @@ imported (about 9 MiB), well below any Python child's own peak.
 Protocol, one JSON object per line: in `{"argv", "env", "cwd", "stdout", "stderr"}`, out
 `{"wall", "user", "sys", "maxrss_kib", "exit_code", "runqueue"}` (from `os.wait4` on that child alone;
 `runqueue` is the time its threads were ready to run but another process had the CPU, from
-/proc/PID/task/*/schedstat: wall − CPU − runqueue is the time the child itself waited, for the
-network or the disk).
+/proc/PID/task/*/schedstat, summed over its threads, so a process with several runnable threads,
+like urlwatch's 10 workers, can wait longer than its wall time; for a single-threaded child,
+wall − CPU − runqueue is the time it waited itself, for the network or the disk).
 """
 
 import json

@@ -530,7 +530,7 @@ def summary_text(args: argparse.Namespace, cycles: list[Cycle], imports: dict, b
     mon, uw = pick("monitor"), pick("urlwatch")
     if mon and uw:
         parts.append(f"## {args.sources:,} sources: the monitor and urlwatch {peer.VERSION}, median of {args.repeat}\n\n"
-                     + report.side_by_side(mon, uw))
+                     + report.side_by_side(mon, uw, args.sources))
     if mon:
         parts.append(f"## {args.sources:,} sources: the monitor\n\n" + report.monitor_table(mon, args.sources))
     if imports.get("main"):
@@ -549,7 +549,7 @@ def summary_text(args: argparse.Namespace, cycles: list[Cycle], imports: dict, b
             mon, big, args.sources, SCALE_SOURCES, startup, probes.get("config_memory")))
         uw_big = pick("urlwatch", sources=SCALE_SOURCES)
         if uw_big:
-            parts.append(f"urlwatch at {SCALE_SOURCES:,}:\n\n" + report.side_by_side(big, uw_big))
+            parts.append(f"urlwatch at {SCALE_SOURCES:,}:\n\n" + report.side_by_side(big, uw_big, SCALE_SOURCES))
     if probes.get("diff"):
         parts.append("## Diff\n\n" + report.diff_table(probes["diff"]))
     for variant in dict.fromkeys(c.variant for c in cycles if c.tool == "monitor" and c.variant != "main"):
