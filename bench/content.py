@@ -81,6 +81,16 @@ def changed(index: int) -> bool:
     return index % CHANGED_EVERY == 0
 
 
+def new_feed_title(index: int) -> str:
+    """The title of the item feed `index` gains in the `changed` phase."""
+    return f"Sanctuary-jurisdiction suit: new filing noticed by feed {index:04d}"
+
+
+def new_page_title(index: int) -> str:
+    """The title of the teaser page `index` gains in the `changed` phase."""
+    return f"{_PLACES[index % len(_PLACES)]} joins amended complaint in San Francisco v. Trump (3:25-cv-01350)"
+
+
 # ------------------------------------------------------------------------------------------- feeds
 
 _DISTRICTS = ["Northern District", "Southern District", "Eastern District", "Western District", "Central District",
@@ -101,7 +111,7 @@ def _feed_items(index: int, phase: str) -> list[tuple[str, str, str, datetime]]:
         date = BASE_DATE - timedelta(days=n, minutes=index)
         rows.append((title, link, story.description, date))
     if phase == "changed" and changed(index):
-        new_title = f"Sanctuary-jurisdiction suit: new filing noticed by feed {index:04d}"
+        new_title = new_feed_title(index)
         new_link = f"https://www.justice.gov/opa/pr/sanctuary-jurisdiction-update-f{index:04d}"
         new_desc = ("&amp;nbsp;WASHINGTON — The Justice Department today filed a notice in United States v. Illinois, "
                     "1:25-cv-01285, and in City and County of San Francisco v. Trump, 3:25-cv-01350.")
@@ -195,7 +205,7 @@ def _page_items(index: int, phase: str) -> list[dict[str, str]]:
     if phase == "changed" and changed(index):
         date = BASE_DATE + timedelta(hours=1)
         new = {
-            "title": f"{place} joins amended complaint in San Francisco v. Trump (3:25-cv-01350)",
+            "title": new_page_title(index),
             "href": f"/agency-{index:04d}/news/{date:%Y/%m/%d}/joins-amended-complaint-sanctuary-suit",
             "date": date,
             "summary": (f"{place} today joined the coalition of cities and counties challenging the executive "
@@ -366,5 +376,12 @@ def watches(total: int, base_url: str) -> list[dict]:
 
 
 def expected_changed(total: int) -> int:
+    return len(expected_new_titles(total))
+
+
+def expected_new_titles(total: int) -> dict[str, str]:
+    """Watch id -> the title of the one item it gains in the `changed` phase (10% of the watches)."""
     feeds, pages = split(total)
-    return sum(1 for i in range(feeds) if changed(i)) + sum(1 for i in range(pages) if changed(i))
+    out = {f"feed-{i:04d}": new_feed_title(i) for i in range(feeds) if changed(i)}
+    out.update({f"page-{i:04d}": new_page_title(i) for i in range(pages) if changed(i)})
+    return out
