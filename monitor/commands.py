@@ -96,6 +96,7 @@ async def _check(config: Config, args: argparse.Namespace):
 
     async with runtime(config, dry_run=args.dry_run, notify_baseline=args.notify_baseline,
                        respect_backoff=not args.force) as rt:
+        rt.engine.log_failures = False  # each failure is a FAILED line of the report
         results = await rt.engine.run_cycle(args.watches or None)
         if any(c.kind == "following" for r in results for c in r.status_changes):
             # Watches this cycle created (a followed case's appeal): their silent baseline now, so that

@@ -164,6 +164,7 @@ class Engine:
         self.dry_run = dry_run
         self.notify_baseline = notify_baseline
         self.respect_backoff = respect_backoff
+        self.log_failures = True  # the daemon's log is where failures are seen; `check` reports them itself
         self.watchers = build_watchers(config)
         self.filters = {w.id: w.keywords.compile() for w in config.watches if w.keywords}
         self._by_id = {w.id: w for w in config.watches}
@@ -424,7 +425,9 @@ class Engine:
         message = f"{type(exc).__name__}: {exc}" if unexpected else str(exc)
         message = mask(message, self.store.secrets | self.config.secrets)  # a URL may carry a token
         result.ok, result.error = False, message
-        log.warning("watch %s: check failed: %s", watch.id, message, extra={"watch": watch.id})
+        # `monitor check` prints its own FAILED line for the watch: the log line would say it twice
+        (log.warning if self.log_failures else log.debug)("watch %s: check failed: %s", watch.id, message,
+                                                           extra={"watch": watch.id})
         if self.dry_run:
             return
         not_before = None

@@ -67,6 +67,14 @@ class Reloading:
 
     async def _replica_beat(self) -> None:
         """Heartbeat in the database; reload when the configuration file changed; warn on drift."""
+        try:
+            await self._replica_beat_once()
+        except asyncio.CancelledError:
+            if not self._stopping:
+                raise
+            # the scheduler cancels a beat still waiting on the database at shutdown: nothing to say
+
+    async def _replica_beat_once(self) -> None:
         if self.rt is None or self._stopping:
             return
         from monitor import __version__
@@ -92,7 +100,6 @@ class Reloading:
                 self._file_digest = digest
                 log.info("the configuration file changed")
                 await self.reload()
-
 
     async def reload(self) -> bool:
         """Load the configuration file again; apply it if valid, else log why and keep the old one."""

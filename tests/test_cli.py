@@ -190,8 +190,14 @@ def test_warnings_show_by_default_and_http_requests_only_at_vv(server, write_con
                             name=f"{name}.yaml")
         return run_cli("check", "--config", str(path), *verbose)
 
-    quiet = run("quiet", server.url("/broken.xml"))
-    assert "WARNING monitor.engine: watch w: check failed" in quiet.err
+    failing = run("failing", server.url("/broken.xml"))
+    assert "w: FAILED:" in failing.out and "check failed" not in failing.err  # said once, in the report
+    server.set("/hook", b"down", status=500, content_type="text/plain")
+    path = write_config(f"state: sqlite:///{tmp_path / 'quiet'}.db\nnotifiers: {{hook: {{type: webhook, url: "
+                        f"'{server.url('/hook')}'}}}}\nwatches:\n  - {{id: w, type: feed, url: '{server.url('/feed.xml')}', "
+                        "notify_baseline: true}\n", name="quiet.yaml")
+    quiet = run_cli("check", "--config", str(path))
+    assert "WARNING monitor.dispatch: notifier hook:" in quiet.err  # a warning shows without -v
     assert "INFO" not in quiet.err
     info = run("info", server.url("/feed.xml"), "-v")
     assert "INFO monitor.store" in info.err and "HTTP Request" not in info.err
