@@ -33,8 +33,22 @@ from watchers import WATCHERS, CheckOutcome, Watcher, WatchConfig
 log = logging.getLogger(__name__)
 
 SHARED_RESPONSE_TTL = 30.0
-# The end of a gap message's first sentence: a full stop after a word, a digit or a bracket, then a capital
-_FIRST_SENTENCE = re.compile(r"(?<=[a-z0-9)])\. (?=[A-Z])")
+# Where a gap message's first sentence may end: a full stop, a space and a capital ...
+_SENTENCE_END = re.compile(r"\. (?=[A-Z])")
+# ... unless the full stop ends an abbreviation ("U.S. v. Illinois", "No. 25", "S.D.N.Y. court feed")
+_ABBREVIATIONS = frozenset({"v", "vs", "no", "nos", "inc", "co", "corp", "ltd", "st", "cir", "dist", "ct", "al",
+                            "jr", "sr", "dr", "mr", "ms", "mrs", "gen", "dept", "ass'n", "u.s", "n.d", "s.d", "e.d",
+                            "w.d", "m.d", "c.d", "d.c", "bankr"})
+
+
+def first_sentence(text: str) -> str:
+    """A message's first sentence, as an alert's headline."""
+    for match in _SENTENCE_END.finditer(text):
+        word = text[: match.start()].rsplit(None, 1)[-1].lower() if text[: match.start()].strip() else ""
+        if word in _ABBREVIATIONS or len(word.rstrip(".").split(".")[-1]) <= 1 or "." in word:
+            continue  # an initial ("J."), an abbreviation, or a dotted one ("S.D.N.Y")
+        return text[: match.start()]
+    return text
 
 # Config keys that do not change what a watch lists: editing them keeps its snapshot as it is.
 _NEUTRAL_KEYS = {"every", "timezone", "notify", "name", "enabled", "notify_baseline", "alert_removals", "allow_empty",
@@ -352,7 +366,7 @@ class Engine:
         changes = []
         for t in transitions:
             if t.opened:  # the first sentence as the headline ("S.D.N.Y. court feed" is not one), the whole as text
-                first = _FIRST_SENTENCE.split(t.message, maxsplit=1)[0]
+                first = first_sentence(t.message)
                 item = Item(key=f"gap:{watch.id}:{t.kind}", title=first, summary=t.message, fields={"gap": t.kind})
                 kind = "gap_opened"
             else:

@@ -510,3 +510,36 @@ def test_validate_warns_once_per_watch_that_needs_a_token(write_config, monkeypa
     monkeypatch.setenv("COURTLISTENER_TOKEN", TOKEN)
     result = run_cli("validate", "--config", str(path))
     assert not any("needs COURTLISTENER_TOKEN" in line for line in result.out.splitlines())
+
+
+def test_budget_gap_is_alerted_once_and_its_end_once(clock, write_config, monkeypatch):
+    """Through `monitor check` and the outbox: the budget gap reaches the alert channel once when it opens
+    (whatever number of paced checks follow) and once when the case is checked again."""
+    cl = CourtListenerServer(clock=clock.now).start()
+    try:
+        monkeypatch.setenv("COURTLISTENER_TOKEN", TOKEN)
+        add_cases(cl, 1)
+        path = write_config(one_case_yaml(cl, per_day=4))
+        printed = []
+        for n in range(12):  # three hours, every 15 minutes, the docket changing each time
+            new_filing(cl, 900100000, 100 + n)
+            printed.append(run_cli("check", "--config", str(path)).out)
+            clock.advance(900)
+        path = write_config(one_case_yaml(cl, per_day=125))
+        for n in range(8):
+            new_filing(cl, 900100000, 200 + n)
+            printed.append(run_cli("check", "--config", str(path)).out)
+            clock.advance(900)
+        history = json.loads(run_cli("history", "--config", str(path), "--json", "-n", "200").out)
+        kinds = [c["kind"] for c in history]
+        assert kinds.count("gap_opened") == 1 and kinds.count("gap_closed") == 1, kinds
+        opened = next(c for c in history if c["kind"] == "gap_opened")
+        assert opened["item"]["title"].startswith("U.S. v. Illinois not checked since 17:00 UTC")
+        alerts = "".join(printed)
+        assert alerts.count("[Coverage gap] U.S. v. Illinois: U.S. v. Illinois not checked since") >= 1
+        assert alerts.count("[Gap closed] U.S. v. Illinois") >= 1
+        assert "deliveries: 0 sent" not in alerts
+        status = json.loads(run_cli("deliveries", "--config", str(path), "--json", "--status", "pending").out)
+        assert status == []  # every gap alert was delivered
+    finally:
+        cl.stop()
