@@ -244,19 +244,6 @@ def unknown_key(key: Any, allowed: Iterable[str]) -> str:
     return f"unknown key {key!r}; {guess}allowed keys here: {', '.join(names)}"
 
 
-def _model_at(model: type[BaseModel], path: tuple) -> type[BaseModel]:
-    """The model that validates the mapping at `path` inside `model` (`defaults` -> Defaults), for its keys."""
-    for part in path:
-        field = model.model_fields.get(part) if isinstance(part, str) else None
-        annotation = field.annotation if field else None
-        candidates = [annotation, *getattr(annotation, "__args__", ())]
-        nested = [c for c in candidates if isinstance(c, type) and issubclass(c, BaseModel)]
-        if not nested:
-            break
-        model = nested[0]
-    return model
-
-
 def _dotted(path: tuple) -> str:
     out = ""
     for part in path:
@@ -317,22 +304,6 @@ class _Problems:
             else:
                 msg = err["msg"].removeprefix("Value error, ")
                 self.add(loc, msg)
-
-
-def _model_at(model: type[BaseModel], path: tuple) -> type[BaseModel]:
-    """The nested model at a key path (`daemon.dashboard_auth` -> DashboardAuth), for "allowed keys here"."""
-    import typing
-
-    for part in path:
-        field = model.model_fields.get(part) if isinstance(part, str) else None
-        if field is None:
-            return model
-        candidates = [field.annotation, *typing.get_args(field.annotation)]
-        nested = [c for c in candidates if isinstance(c, type) and issubclass(c, BaseModel)]
-        if not nested:
-            return model
-        model = nested[0]
-    return model
 
 
 # ---------------------------------------------------------------- environment

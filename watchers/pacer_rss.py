@@ -74,6 +74,7 @@ from __future__ import annotations
 import hashlib
 import re
 from datetime import timezone
+from collections.abc import Mapping
 from typing import Any, ClassVar, cast
 
 from pydantic import Field, field_validator, model_validator
