@@ -30,11 +30,11 @@ WATCH = "nysb-15-01420-rss"  # the id `monitor follow nysb 15-01420` gives its c
 NOTICE_KEY = "entry:nysb:15-01420:149"
 APPEAL_DOCKET = "1:18-cv-03472"
 # Constructed (no recording): the district court's docket of the appeal, in S.D.N.Y.'s recorded markup.
-_APPEAL = {"docket": APPEAL_DOCKET, "caption": "Grabis v. Navient Solutions, LLC et al", "case_id": 492580}
-DOCKETED = FeedItem(**_APPEAL, short="Bankruptcy Appeal", entry=1, seq=1, doc_id="127122290001",
-                    when="Mon, 23 Apr 2018 15:02:11 GMT")
-NEXT_ORDER = FeedItem(**_APPEAL, short="Scheduling Order", entry=2, seq=4, doc_id="127122296745",
-                      when="Tue, 24 Apr 2018 18:41:37 GMT")
+_CAPTION, _CASE_ID = "Grabis v. Navient Solutions, LLC et al", 492580
+DOCKETED = FeedItem(APPEAL_DOCKET, _CAPTION, _CASE_ID, short="Bankruptcy Appeal", entry=1, seq=1,
+                    doc_id="127122290001", when="Mon, 23 Apr 2018 15:02:11 GMT")
+NEXT_ORDER = FeedItem(APPEAL_DOCKET, _CAPTION, _CASE_ID, short="Scheduling Order", entry=2, seq=4,
+                      doc_id="127122296745", when="Tue, 24 Apr 2018 18:41:37 GMT")
 APPEAL_KEY = f"entry:nysd:{APPEAL_DOCKET}:{NEXT_ORDER.entry}"
 ANNOUNCED = f"Now following the appeal: No. {APPEAL_DOCKET}, S.D.N.Y. — from Grabis v. Navient Solutions"
 
@@ -65,7 +65,8 @@ def appeal(scene: Scene) -> None:
         round_, [(WATCH, "added", NOTICE_KEY), (WATCH, "following", None), (None, "gap_opened", None)],
         "the notice's alert, the announcement and the new watch's coverage gap")
     created = [str(w) for w in following.item.fields.get("watches") or []]
-    Scene.expect(following.item.title.startswith(ANNOUNCED), f"the announcement {ANNOUNCED!r}..., got {following.item.title!r}")
+    Scene.expect(following.item.title.startswith(ANNOUNCED),
+                 f"the announcement {ANNOUNCED!r}..., got {following.item.title!r}")
     Scene.expect(created == [gap.watch_id] and gap.watch_id in round_.results and round_.results[gap.watch_id].baseline,
                  f"one watch created and baselined at once, got {created}")
     scene.say(f"Three alerts: the filing (\"{Scene.channel_title(round_, notice)}\"); the announcement, sent once, "

@@ -130,7 +130,8 @@ class Scene:
         return round_
 
     @staticmethod
-    def expect_changes(round_: Round, wanted: Iterable[tuple[str | None, str, str | None]], what: str) -> list[Change]:
+    def expect_changes(round_: Round, wanted: Iterable[tuple[str | None, str, str | None]],
+                       what: str) -> list[Change]:
         """The changes of this check cycle, which must be exactly `wanted`: (watch id, kind, key) each, None
         for any watch or key, in any order, each delivered as one alert. Returned in the order of `wanted`."""
         wanted = list(wanted)
@@ -138,8 +139,8 @@ class Scene:
         left = list(changes)
         found: list[Change] = []
         for watch_id, kind, key in wanted:
-            match = next((c for c in left if c.kind == kind and watch_id in (None, c.watch_id) and key in (None, c.key)),
-                         None)
+            match = next((c for c in left
+                          if c.kind == kind and watch_id in (None, c.watch_id) and key in (None, c.key)), None)
             if match is None:
                 break
             left.remove(match)

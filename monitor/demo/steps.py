@@ -19,7 +19,6 @@ from __future__ import annotations
 import json
 from collections.abc import Callable
 from dataclasses import dataclass
-from typing import Any
 
 from monitor.demo.appeal import appeal, appeal_filing, setup_appeal
 from monitor.demo.courtfeeds import FEED_CONTENT_TYPE, FEED_PATH, feed_before
@@ -134,8 +133,9 @@ def setup_agency(sources: DemoSources) -> Watches:
     sources.publish(DOJ_HOST, DOJ_PATH, demo_data("doj_news.xml"), RSS_CONTENT_TYPE)
     return [{"id": DOJ_WATCH, "name": "DOJ press releases", "type": "feed", "url": sources.url(DOJ_HOST, DOJ_PATH),
              "keywords": {"any": DOJ_KEYWORDS}},
-            {"id": RELATED_WATCH, "name": RELATED_NAME, "type": "pacer_rss", "court": "ilnd", "cases": ["1:25-cv-01285"],
-             "url": sources.url("ecf.ilnd.uscourts.gov", FEED_PATH), "every": "5m", "enabled": False}]
+            {"id": RELATED_WATCH, "name": RELATED_NAME, "type": "pacer_rss", "court": "ilnd",
+             "cases": ["1:25-cv-01285"], "url": sources.url("ecf.ilnd.uscourts.gov", FEED_PATH), "every": "5m",
+             "enabled": False}]
 
 
 def press_release(scene: Scene) -> None:
