@@ -169,7 +169,7 @@ class MoveView:
     trigger: str  # the entry that told of it: "entry #149 (2018-04-19): “Notice, Appeal (fee)”"
     trigger_anchor: str | None  # that entry on the followed case's page
     note: str | None  # what the last look for a pending move's number found
-    watches: list[tuple[str, str, bool]] = field(default_factory=list)  # (watch id, name, removed)
+    watches: list[tuple[str, str, str, bool]] = field(default_factory=list)  # (watch id, name, kind, removed)
 
     @property
     def kind(self) -> str:
@@ -197,11 +197,11 @@ def move_view(ctx: _Context, move: CaseMove, watches: list[tuple[str, bool]] = (
         said += f" ({str(trigger['date'])[:10]})"
     if trigger.get("text"):
         said += f": \u201c{ctx.mask(trigger['text'])}\u201d"
-    names = {w.id: w.display_name() for w in ctx.config.watches}
+    known = {w.id: (w.display_name(), w.type) for w in ctx.config.watches}
     return MoveView(move, where, case_id(move.court, move.docket) if move.docket else None,
                     f"{cite(move.origin_court)} {move.origin_docket}", case_id(move.origin_court, move.origin_docket),
                     said, f"entry-{number}" if number.isdigit() else None, ctx.mask(move.note) if move.note else None,
-                    [(w, names.get(w, w), removed) for w, removed in watches])
+                    [(w, *known.get(w, (w, "")), removed) for w, removed in watches])
 
 
 @dataclass

@@ -195,7 +195,7 @@ def test_case_page_values_list_releases_moves_and_origin(store):
     appeal, transfer = data["moves"]
     assert (appeal.where, appeal.case_id, appeal.status_text) == ("No. 25-1234, 7th Cir.", "ca7-25-1234", "followed")
     assert appeal.trigger == "entry #45 (2025-04-28): \u201cNOTICE OF APPEAL <b>to</b> 7th Cir.\u201d"
-    assert appeal.watches == [("il-appeal-ca7-25-1234", "il-appeal-ca7-25-1234", False)]
+    assert appeal.watches == [("il-appeal-ca7-25-1234", "il-appeal-ca7-25-1234", "courtlistener", False)]
     assert transfer.where == "N.D. Tex. (number not known yet)" and transfer.attention and not appeal.attention
     there = case_page(dashboard, "ca7-25-1234")
     assert there is not None and [m.origin_id for m in there["came_from"]] == [CASE]

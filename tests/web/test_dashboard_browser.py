@@ -68,6 +68,8 @@ def _config(tmp: Path, sources: ReplayServer, cl: CourtListenerServer) -> Path:
 state: sqlite:///{tmp / 'state.db'}
 defaults: {{every: 2s, notify: [terminal, cms]}}
 daemon: {{log_format: json, dashboard_auth: "${{MONITOR_DASHBOARD_TOKEN}}"}}
+# entry 140's RECAP copy is on storage.courtlistener.com: no test fetches from the internet
+previews: {{hosts: ["127.0.0.1:{sources.port}"]}}
 notifiers:
   terminal: {{type: console}}
   cms:
