@@ -15,12 +15,10 @@ from typing import Any
 
 from monitor.config import Config, mask
 from monitor.models import Change, Delivery, utcnow
-from monitor.store import Store, WatchState
-from monitor.store import views
+from monitor.store import Store, WatchState, views
 from monitor.store.moves import CaseMove
 from monitor.web import timeline
-from monitor.web.cases import (DOCKET_KINDS, Agency, Case, agency_of, build_agencies, build_cases, case_id,
-                               case_name)
+from monitor.web.cases import DOCKET_KINDS, Agency, Case, agency_of, build_agencies, build_cases, case_id, case_name
 from monitor.web.health_view import Health, interval_of, watch_health
 from watchers import WatchConfig
 from watchers.courts import cite

@@ -20,8 +20,7 @@ import pytest
 
 from monitor.models import Change, Item
 from monitor.previews import PREVIEW_FIELDS
-from monitor.store import Store
-from monitor.store import views
+from monitor.store import Store, views
 from monitor.store.moves import NewMove
 from monitor.web import atom, timeline
 from monitor.web.pages import Dashboard, case_page
@@ -70,8 +69,8 @@ def record_related(store: Store) -> None:
 
 def record_appeal(store: Store) -> None:
     """The case's notice of appeal (pending, then followed with a created watch) and a transfer still pending."""
-    trigger = {"key": "entry:ilnd:1:25-cv-01285:45", "entry_number": "45", "text": "NOTICE OF APPEAL <b>to</b> 7th Cir.",
-               "date": "2025-04-28", "case_name": "United States v. Illinois", "watch": "il-rss"}
+    trigger = {"key": "entry:ilnd:1:25-cv-01285:45", "entry_number": "45", "date": "2025-04-28",
+               "text": "NOTICE OF APPEAL <b>to</b> 7th Cir.", "case_name": "United States v. Illinois", "watch": "il-rss"}
     appeal = NewMove("ilnd", "1:25-cv-01285", "appeal", "ca7", None, "il-rss", trigger["key"], trigger)
     pending = store.add_pending_move(appeal, T0)
     assert pending is not None
@@ -94,12 +93,12 @@ def record_preview(store: Store) -> tuple[str, bytes]:
     ref = store.preview_read(job.change.uid, "test", {"pages": 12, "excerpt": "ORDER <granting> the motion.",
                                                       "url": url}, picture, 2, 3, T0)
     base = {k: v for k, v in alert.item.fields.items() if k not in PREVIEW_FIELDS}
+    facts = {"preview_pages": 12, "preview_excerpt": "ORDER <granting> the motion.", "preview_thumbnail": ref,
+             "preview_url": url}
     after = Item(alert.item.key, alert.item.title, url=alert.item.url, published=alert.item.published,
-                 group=alert.item.group, fields={**base, "preview_pages": 12, "preview_excerpt": "ORDER <granting> the motion.",
-                                                 "preview_thumbnail": ref, "preview_url": url})
-    preview = Change("il-cl", "updated", after, before=alert.item, detected_at=T0 + timedelta(minutes=5), uid="preview-2",
-                     changed_fields=tuple(f"fields.{k}" for k in ("preview_pages", "preview_excerpt",
-                                                                    "preview_thumbnail", "preview_url")))
+                 group=alert.item.group, fields={**base, **facts})
+    preview = Change("il-cl", "updated", after, before=alert.item, detected_at=T0 + timedelta(minutes=5),
+                     uid="preview-2", changed_fields=tuple(f"fields.{k}" for k in facts))
     assert store.record_preview(job.change.uid, "test", preview, [])
     return ref, picture
 
@@ -136,8 +135,8 @@ def test_case_moves_of_a_case_and_the_watches_made_for_them(store_url):
         assert came == []
         went_there, came_here = views.case_moves_of(store, "ca7", "25-1234")
         assert went_there == [] and [(m.origin_court, m.origin_docket) for m in came_here] == [("ilnd", "1:25-cv-01285")]
-        assert views.created_watches(store, [m.id for m in went]) == {went[0].id: [("il-appeal-ca7-25-1234", False)],
-                                                                        went[1].id: []}
+        made = views.created_watches(store, [m.id for m in went])
+        assert made == {went[0].id: [("il-appeal-ca7-25-1234", False)], went[1].id: []}
         assert [m.status for m in views.all_case_moves(store)] == ["following", "pending"]
         assert views.created_watches(store, []) == {}
     finally:

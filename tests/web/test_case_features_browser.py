@@ -27,7 +27,6 @@ import secrets
 from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
 
 import pytest
 
@@ -140,17 +139,6 @@ def site(tmp_path_factory) -> Iterator[Site]:
             daemon.kill()
         cl.stop()
         sources.stop()
-
-
-@pytest.fixture
-def page(site: Site, browser: Any) -> Iterator[Any]:
-    context = browser.new_context(http_credentials={"username": "reader", "password": site.token},
-                                  viewport={"width": 1280, "height": 900})
-    tab = context.new_page()
-    try:
-        yield tab
-    finally:
-        context.close()
 
 
 def test_case_page_shows_the_related_release_the_appeal_and_the_preview(site, page, tmp_path):

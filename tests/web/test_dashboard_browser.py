@@ -159,18 +159,6 @@ def site(tmp_path_factory) -> Iterator[Site]:
         sources.stop()
 
 
-@pytest.fixture
-def page(site: Site, browser: Any) -> Iterator[Any]:
-    """A signed-in tab (HTTP basic auth: any user name, the token as the password)."""
-    context = browser.new_context(http_credentials={"username": "reader", "password": site.token},
-                                  viewport={"width": 1280, "height": 900})
-    tab = context.new_page()
-    try:
-        yield tab
-    finally:
-        context.close()
-
-
 def _screenshot(tab: Any, name: str, tmp_path: Path) -> Path:
     """A full-page PNG in the test's temp dir, and in docs/ for the README when MONITOR_SCREENSHOTS=docs."""
     wanted = os.environ.get("MONITOR_SCREENSHOTS")
