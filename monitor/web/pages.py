@@ -8,7 +8,7 @@ masks the whole response once more before it leaves.
 
 from __future__ import annotations
 
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any
@@ -186,7 +186,7 @@ class MoveView:
         return self.move.status in ("pending", "abandoned")
 
 
-def move_view(ctx: _Context, move: CaseMove, watches: list[tuple[str, bool]] = ()) -> MoveView:
+def move_view(ctx: _Context, move: CaseMove, watches: Sequence[tuple[str, bool]] = ()) -> MoveView:
     where = f"No. {move.docket}, {cite(move.court)}" if move.docket else f"{cite(move.court)} (number not known yet)"
     trigger = dict(move.trigger or {})
     number = str(trigger.get("entry_number") or "")

@@ -73,8 +73,8 @@ class Preview:
 
 def preview_of(change: Change) -> Preview:
     fields = change.item.fields
-    pages = fields.get("preview_pages")
-    return Preview(change.detected_at, change.watch_id, int(pages) if str(pages or "").isdigit() else None,
+    pages = str(fields.get("preview_pages") or "")
+    return Preview(change.detected_at, change.watch_id, int(pages) if pages.isdigit() else None,
                    str(fields["preview_excerpt"]) if fields.get("preview_excerpt") else None,
                    str(fields["preview_thumbnail"]) if fields.get("preview_thumbnail") else None,
                    str(fields["preview_url"]) if fields.get("preview_url") else None)
