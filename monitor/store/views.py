@@ -221,19 +221,26 @@ def updates_of(store: Store, keys: Iterable[str]) -> dict[str, list[Change]]:
 # ---------------------------------------------------------------- what the case-aware stages recorded
 
 
-def related_changes(store: Store, group: str, *, limit: int = 100) -> list[Change]:
+def related_changes(store: Store, group: str, *, watch_ids: Sequence[str] | None = None,
+                    limit: int = 100) -> list[Change]:
     """The agency items (press releases, orders, ...) linked to the case `group` (`case:<court>:<docket>`)
     by the related-cases stage (`monitor/related.py`: the change's `related`), newest first, one per item
     (its latest change). The link is recorded with the change, never in the item, so it is read here.
 
-    A text match on the stored change (the quoted group, in the JSON of either backend) picks the few
-    candidate rows; each is then decoded and kept only if its `related` names the case."""
+    Only the changes of `watch_ids` are read when given (the agency watches: their index spares the
+    scan of every docket entry's change); a text match on the stored change (the quoted group, in the
+    JSON of either backend) picks the few candidate rows; each is then decoded and kept only if its
+    `related` names the case."""
     c = s.changes.c
     quoted = '"' + group.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_") + '"'
     query = (sa.select(c.data)
              .where(c.kind.in_(["added", "updated"]), ~_key_range(ENTRY_PREFIX, c.key),
                     ~_key_range("docket:", c.key), sa.cast(c.data, sa.Text).like(f"%{quoted}%", escape="\\"))
              .order_by(c.id.desc()))
+    if watch_ids is not None:
+        if not watch_ids:
+            return []
+        query = query.where(c.watch_id.in_(list(watch_ids)))
     found: dict[str, Change] = {}
     with store.engine.connect() as conn:
         for row in conn.execute(query):

@@ -218,6 +218,11 @@ class RelatedView:
     anchor: str
 
 
+def agency_watches(config: Config) -> list[str]:
+    """The watches whose items can name a case (`monitor/related.py` reads every kind but the docket ones)."""
+    return [w.id for w in config.watches if w.type not in DOCKET_KINDS]
+
+
 def related_view(ctx: _Context, change: Change, group: str) -> RelatedView:
     watch = next((w for w in ctx.config.watches if w.id == change.watch_id), None)
     item = change.item
@@ -240,8 +245,7 @@ def overview_page(dashboard: Dashboard) -> dict[str, Any]:
     by_id = {w.id: w for w in watches}
     holdings, latest = views.case_overview(store)
     cases = build_cases(watches, holdings)
-    agency_watches = [w.id for w in watches if w.type not in DOCKET_KINDS]
-    newest = views.latest_by_watch(store, agency_watches, per_watch=3)
+    newest = views.latest_by_watch(store, agency_watches(ctx.config), per_watch=3)
     agencies = build_agencies(watches, newest)
 
     moves: dict[str, list[MoveView]] = {}
@@ -367,7 +371,8 @@ def case_page(dashboard: Dashboard, case_id: str, *, since: str | None = None, p
                 f"{case.docket} ({case.court})")
     went, came = views.case_moves_of(dashboard.store, case.court, case.docket)
     made = views.created_watches(dashboard.store, [m.id for m in went + came])
-    related = views.related_changes(dashboard.store, case.group, limit=RELATED_SHOWN)
+    related = views.related_changes(dashboard.store, case.group, watch_ids=agency_watches(ctx.config),
+                                    limit=RELATED_SHOWN)
     return {
         "now": ctx.now,
         "case": case,
@@ -426,7 +431,8 @@ def deliveries_page(dashboard: Dashboard) -> dict[str, Any]:
 def related_entries(dashboard: Dashboard, case: Case) -> list[timeline.Entry]:
     """The case's related releases as timeline entries (for its Atom feed): each item as its watches hold
     it now, with its updates; an item no watch holds any more, as its change recorded it."""
-    changes = views.related_changes(dashboard.store, case.group, limit=FEED_SIZE)
+    changes = views.related_changes(dashboard.store, case.group, watch_ids=agency_watches(dashboard.config()),
+                                    limit=FEED_SIZE)
     held = {e.key: e for e in read_entries(dashboard, [c.key for c in changes])}
     return [held.get(c.key) or timeline.Entry(c.key, c.item, [timeline.Seen(c.watch_id, c.detected_at, False)])
             for c in changes]

@@ -119,6 +119,10 @@ def test_related_changes_name_the_case_newest_first_once_per_item(store_url):
         assert [c.key for c in views.related_changes(store, GROUP, limit=1)] == ["doj:sues-illinois"]
         assert views.related_changes(store, "case:ilnd:1:25-cv-0128") == []  # a prefix of the number is not the case
         assert views.related_changes(store, "case:il_d:1:25-cv-01285") == []  # LIKE's wildcards are literal
+        assert [c.key for c in views.related_changes(store, GROUP, watch_ids=["doj"])] == ["doj:sues-illinois",
+                                                                                             "doj:both"]
+        assert views.related_changes(store, GROUP, watch_ids=["city"]) == []  # only these watches' changes
+        assert views.related_changes(store, GROUP, watch_ids=[]) == []
     finally:
         store.close()
 
