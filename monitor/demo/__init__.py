@@ -1,14 +1,19 @@
 """`monitor demo`: the monitor at work in seconds, offline, with no tokens and nothing to configure.
 
-One HTTP server on 127.0.0.1 (`monitor/demo/sources.py`) stands in for a federal court's RSS feed
-(S.D.N.Y.'s real feed), CourtListener (`monitor/demo/courtlistener.py`) and DOJ's press-release feed
-(recorded). The demo writes a configuration with a `pacer_rss` and a `courtlistener` watch of one case
-(the pair `monitor follow` writes) and a DOJ watch, then plays the steps of `monitor/demo/steps.py`:
-a silent baseline; a filing appears in the court's feed (one "new filing" alert); CourtListener lists
-the same entry with its full text (one update of that alert, never a second "new filing"); DOJ
-publishes a release (one alert); one more check (nothing sent twice). Every check is the real cycle of
-`monitor check`, delivered by the console notifier; narration between the steps says what happened and
-why. `--keep DIR` keeps the configuration and database in DIR (default: a new temporary folder).
+Servers on 127.0.0.1 (`monitor/demo/sources.py`) stand in for federal courts' RSS feeds (S.D.N.Y.'s and
+its bankruptcy court's real feeds), CourtListener (`monitor/demo/courtlistener.py`), RECAP's storage of
+free PDFs and DOJ's press-release feed (recorded). The demo writes a configuration with a `pacer_rss`
+and a `courtlistener` watch of one case (the pair `monitor follow` writes), a `courtlistener` watch of
+a second case, a court-feed watch of a third, a DOJ watch, and a fourth case followed by a disabled
+watch, then plays the steps of `monitor/demo/steps.py`: a silent baseline; a filing appears in the
+court's feed (one "new filing" alert); CourtListener lists the same entry with its full text (one update
+of that alert, never a second "new filing"); a filing with a free PDF (its alert, then a preview of the
+document: pages, first lines, the first page written to the demo's folder); DOJ publishes a release
+about a followed case (one alert, "Related case: ..."); a notice of appeal (its alert, the monitor
+following the appeal by itself, announced once); the appeal's next filing (one alert); one more check
+(nothing sent twice). Every check is the real cycle of `monitor check`, delivered by the console
+notifier; narration between the steps says what happened and why. `--keep DIR` keeps the configuration,
+database and preview picture in DIR (default: a new temporary folder).
 
 Exit status: 0 when every step showed what it says; 1 when one did not (a bug: the message names the
 step); 2 when DIR holds files other than an earlier demo's.
@@ -24,6 +29,7 @@ from typing import TextIO
 from monitor.demo.scene import DEMO_FILES, DemoFailed, Scene
 from monitor.demo.sources import DemoSources
 from monitor.demo.steps import STEPS, Step
+
 EXIT_OK, EXIT_FAILED, EXIT_USAGE = 0, 1, 2
 
 
@@ -81,7 +87,10 @@ def run_demo(keep: str | None = None, *, out: TextIO | None = None, steps: list[
                   file=sys.stderr)
             return EXIT_FAILED
     sent = sum(r.report.sent for r in scene.rounds)
-    print(f"\nWhat you saw: {len(scene.rounds)} check cycles of {len(watches)} watches, {sent} alerts.", file=scene.out)
+    created = {w for r in scene.rounds for w in r.results} - {w["id"] for w in watches}
+    also = f" and {len(created)} the monitor created" if created else ""
+    print(f"\nWhat you saw: {len(scene.rounds)} check cycles of {len(watches)} watches{also}, {sent} alerts.",
+          file=scene.out)
     print(f"The demo's configuration and database are in {workdir}; its changes, newest first:", file=scene.out)
     print(f"  monitor history --config {scene.config_path}", file=scene.out)
     print("Next, follow a real case: `monitor follow COURT DOCKET_NUMBER` (README.md, Quick start).", file=scene.out)

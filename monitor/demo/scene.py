@@ -9,6 +9,7 @@ of narrating something untrue.
 
 from __future__ import annotations
 
+import argparse
 import asyncio
 import sys
 import textwrap
@@ -28,8 +29,10 @@ from monitor.models import Change
 WIDTH = 100
 CONFIG_NAME = "watches.yaml"
 DATABASE_NAME = "demo.db"
+THUMBNAIL_NAME = "preview-first-page.png"  # a document preview's picture of the first page, for the reader to open
 # What a demo leaves in its folder (SQLite's companions included): replaced by the next demo there.
-DEMO_FILES = (CONFIG_NAME, DATABASE_NAME, f"{DATABASE_NAME}-wal", f"{DATABASE_NAME}-shm", f"{DATABASE_NAME}.leases")
+DEMO_FILES = (CONFIG_NAME, DATABASE_NAME, f"{DATABASE_NAME}-wal", f"{DATABASE_NAME}-shm", f"{DATABASE_NAME}.leases",
+              THUMBNAIL_NAME)
 
 
 class DemoFailed(Exception):
@@ -42,6 +45,7 @@ class Round:
 
     results: Mapping[str, WatchResult]
     report: DispatchReport
+    names: Mapping[str, str]  # watch id -> its display name, the watches the monitor created included
 
     def changes(self, watch_id: str | None = None) -> list[Change]:
         """Every change recorded (items and the watch's own status: gaps, source down), of one watch or all."""
@@ -86,8 +90,10 @@ class Scene:
         return self.workdir / CONFIG_NAME
 
     def write_config(self, watches: list[dict[str, Any]]) -> None:
-        """The demo's configuration: its own database, the console notifier, the steps' watches."""
+        """The demo's configuration: its own database, the console notifier, document previews read from
+        the demo's server (its stand-in for RECAP's storage), the steps' watches."""
         document = {"state": f"sqlite:///{self.workdir / DATABASE_NAME}",
+                    "previews": {"hosts": [self.sources.storage_host]},
                     "notifiers": {"terminal": {"type": "console"}},
                     "watches": watches}
         text = ("# Written by `monitor demo`: every source is a local stand-in on 127.0.0.1, gone when the demo\n"
@@ -98,21 +104,20 @@ class Scene:
         self.config = loads(text, source=str(self.config_path), env={}, path=self.config_path)
 
     def check(self) -> Round:
-        """One check cycle over every watch, then delivery of what it found (alerts print as they go)."""
-        from monitor.app import runtime
+        """One check cycle over every watch, then delivery of what it found (alerts print as they go).
+
+        It is `monitor check`'s own cycle (`monitor.commands._check`), so the demo shows what a user's
+        check does: the watches the monitor creates (an appeal) get their baseline at once, and document
+        previews are read and sent after the alerts."""
+        from monitor.commands import _check
 
         if self.config is None:
             raise DemoFailed("no configuration written before the first check")
-        config = self.config
-
-        async def cycle() -> Round:
-            async with runtime(config) as rt:
-                results = await rt.engine.run_cycle()
-                report = await rt.dispatcher.deliver_due()
-            return Round({r.watch_id: r for r in results}, report)
-
+        # `monitor check` with no arguments; --force: the demo's sources never fail, nothing is backed off
+        args = argparse.Namespace(watches=[], dry_run=False, notify_baseline=False, force=True)
         self.flush()
-        round_ = asyncio.run(cycle())
+        results, report, names = asyncio.run(_check(self.config, args))
+        round_ = Round({r.watch_id: r for r in results}, report, names)
         if round_.report.sent:
             print(file=self.out)  # a blank line between the alerts and the narration that follows
         self.flush()
@@ -123,6 +128,51 @@ class Scene:
         if round_.report.failed or round_.report.retrying:
             raise DemoFailed("an alert was not delivered: " + "; ".join(round_.report.errors))
         return round_
+
+    @staticmethod
+    def expect_changes(round_: Round, wanted: Iterable[tuple[str | None, str, str | None]],
+                       what: str) -> list[Change]:
+        """The changes of this check cycle, which must be exactly `wanted`: (watch id, kind, key) each, None
+        for any watch or key, in any order, each delivered as one alert. Returned in the order of `wanted`."""
+        wanted = list(wanted)
+        changes = round_.changes()
+        left = list(changes)
+        found: list[Change] = []
+        for watch_id, kind, key in wanted:
+            match = next((c for c in left
+                          if c.kind == kind and watch_id in (None, c.watch_id) and key in (None, c.key)), None)
+            if match is None:
+                break
+            left.remove(match)
+            found.append(match)
+        Scene.expect(len(found) == len(wanted) and not left,
+                     f"{what}: {[(w or '*', k, key or '*') for w, k, key in wanted]}, "
+                     f"got {[(c.watch_id, c.kind, c.key) for c in changes]}")
+        Scene.expect(round_.report.sent == len(wanted), f"{len(wanted)} alerts delivered, got {round_.report.sent}")
+        return found
+
+    @staticmethod
+    def channel_title(round_: Round, change: Change) -> str:
+        """How Slack, email, webhooks and Apprise title this alert."""
+        from notifiers.format import headline
+
+        return headline(change, round_.names.get(change.watch_id, change.watch_id))
+
+    def save_thumbnail(self, ref: str) -> Path:
+        """Write a preview's first-page picture (kept in the state database) to the demo's folder."""
+        from monitor.store import Store
+
+        assert self.config is not None
+        store = Store.open(self.config.state_url)
+        try:
+            png = store.preview_image(ref)
+        finally:
+            store.close()
+        if png is None:
+            raise DemoFailed(f"the preview's picture {ref} to be in the state database")
+        path = self.workdir / THUMBNAIL_NAME
+        path.write_bytes(png)
+        return path
 
     @staticmethod
     def expect(condition: bool, promise: str) -> None:

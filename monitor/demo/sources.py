@@ -1,10 +1,12 @@
-"""The demo's sources: one HTTP server on 127.0.0.1 standing in for the court, CourtListener and DOJ.
+"""The demo's sources: HTTP servers on 127.0.0.1 standing in for the courts, CourtListener and DOJ.
 
 Each real source is served under its own host name as the first part of the path, so the demo's
-`watches.yaml` says which real address each watch stands in for:
+`watches.yaml` says which real address each watch stands in for; RECAP's storage, the one host document
+previews may fetch from, has a server of its own:
 
-    http://127.0.0.1:<port>/ecf.nysd.uscourts.gov/cgi-bin/rss_outside.pl   the court's RSS feed
+    http://127.0.0.1:<port>/ecf.nysd.uscourts.gov/cgi-bin/rss_outside.pl   a court's RSS feed
     http://127.0.0.1:<port>/www.courtlistener.com/api/rest/v4/...          CourtListener's REST API
+    http://127.0.0.1:<port2>/recap/...                                      RECAP's free copies of PDFs
     http://127.0.0.1:<port>/www.justice.gov/news/rss                        DOJ's press-release feed
 
 A step serves its source as it is before the demo begins, then makes something happen by publishing a
@@ -27,6 +29,8 @@ from urllib.parse import parse_qs, urlsplit
 from monitor.demo.courtlistener import CourtListenerStandIn
 
 COURTLISTENER_HOST = "www.courtlistener.com"
+STORAGE_HOST = "storage.courtlistener.com"
+Watches = list[dict[str, Any]]  # what a step's setup returns: the watches it needs, as in watches.yaml
 
 
 def demo_data(name: str) -> bytes:
@@ -55,12 +59,26 @@ class _Server(ThreadingHTTPServer):
 
 
 class DemoSources:
-    """The local server. Use as a context manager: the server stops whatever happens."""
+    """The local servers. Use as a context manager: they stop whatever happens.
+
+    Two servers, because the monitor tells hosts apart: RECAP's storage (where document previews may
+    fetch free PDFs: `previews.hosts`) has one of its own, as storage.courtlistener.com is not
+    www.courtlistener.com; every other source is on the first."""
 
     def __init__(self) -> None:
-        self.courtlistener: CourtListenerStandIn | None = None  # set by the step that serves CourtListener
         self._pages: dict[str, Page] = {}
         self._lock = threading.Lock()
+        self._server = self._serve(prefix="")
+        self._storage = self._serve(prefix=f"/{STORAGE_HOST}")  # its paths are RECAP's own: /recap/...
+        self.base = f"http://127.0.0.1:{self._server.server_address[1]}"
+        self.storage_host = f"127.0.0.1:{self._storage.server_address[1]}"
+        # CourtListener's API; the steps add the dockets it serves
+        self.courtlistener = CourtListenerStandIn(storage_url=self.url(STORAGE_HOST, ""))
+        self._threads = [threading.Thread(target=server.serve_forever, name="demo-sources", daemon=True)
+                         for server in (self._server, self._storage)]
+
+    def _serve(self, *, prefix: str) -> _Server:
+        """A server on 127.0.0.1 answering `sources.answer(prefix + path)`."""
         sources = self
 
         class Handler(BaseHTTPRequestHandler):
@@ -68,7 +86,7 @@ class DemoSources:
                 pass  # the demo narrates; request lines would drown it
 
             def do_GET(self) -> None:  # noqa: N802 - http.server's naming
-                answer = sources.answer(self.path, dict(self.headers.items()))
+                answer = sources.answer(prefix + self.path, dict(self.headers.items()))
                 self.send_response(answer.status)
                 for name, value in answer.headers.items():
                     self.send_header(name, value)
@@ -76,20 +94,22 @@ class DemoSources:
                 self.end_headers()
                 self.wfile.write(answer.body)
 
-        self._server = _Server(("127.0.0.1", 0), Handler)
-        self.base = f"http://127.0.0.1:{self._server.server_address[1]}"
-        self._thread = threading.Thread(target=self._server.serve_forever, name="demo-sources", daemon=True)
+        return _Server(("127.0.0.1", 0), Handler)
 
     def __enter__(self) -> DemoSources:
-        self._thread.start()
+        for thread in self._threads:
+            thread.start()
         return self
 
     def __exit__(self, kind: type[BaseException] | None, error: BaseException | None, tb: TracebackType | None) -> None:
-        self._server.shutdown()
-        self._server.server_close()
+        for server in (self._server, self._storage):
+            server.shutdown()
+            server.server_close()
 
     def url(self, host: str, path: str) -> str:
         """Where the stand-in for `https://<host><path>` is served."""
+        if host == STORAGE_HOST:
+            return f"http://{self.storage_host}{path}"
         return f"{self.base}/{host}{path}"
 
     @property
@@ -103,7 +123,7 @@ class DemoSources:
 
     def answer(self, target: str, headers: Mapping[str, str]) -> Answer:
         parts = urlsplit(target)
-        if self.courtlistener is not None and parts.path.startswith(f"/{COURTLISTENER_HOST}/"):
+        if parts.path.startswith(f"/{COURTLISTENER_HOST}/"):
             query = {k: v[-1] for k, v in parse_qs(parts.query, keep_blank_values=True).items()}
             status, body = self.courtlistener.answer(parts.path.removeprefix(f"/{COURTLISTENER_HOST}"), query, headers)
             return Answer(status, {"Content-Type": "application/json"}, body)

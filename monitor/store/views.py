@@ -22,6 +22,7 @@ import sqlalchemy as sa
 
 from monitor.models import Change, Delivery, Item
 from monitor.store import schema as s
+from monitor.store.moves import CaseMove
 from monitor.store.store import Store, WatchState
 
 ENTRY_PREFIX = "entry:"
@@ -54,9 +55,8 @@ def _json_text(*path: str) -> sa.ColumnElement[str]:
     return (data[path[0]] if len(path) == 1 else data[tuple(path)]).as_string()
 
 
-def _key_range(prefix: str) -> sa.ColumnElement[bool]:
+def _key_range(prefix: str, key: sa.ColumnElement[str] = s.items.c.key) -> sa.ColumnElement[bool]:
     """Keys starting with `prefix` (which ends in ':'), as a range an index can serve (LIKE cannot, on SQLite)."""
-    key = s.items.c.key
     return sa.and_(key >= prefix, key < prefix[:-1] + chr(ord(prefix[-1]) + 1))
 
 
@@ -216,6 +216,78 @@ def updates_of(store: Store, keys: Iterable[str]) -> dict[str, list[Change]]:
                 change = Change.from_dict(row.data)
                 out.setdefault(change.key, []).append(change)
     return out
+
+
+# ---------------------------------------------------------------- what the case-aware stages recorded
+
+
+def related_changes(store: Store, group: str, *, watch_ids: Sequence[str] | None = None,
+                    limit: int = 100) -> list[Change]:
+    """The agency items (press releases, orders, ...) linked to the case `group` (`case:<court>:<docket>`)
+    by the related-cases stage (`monitor/related.py`: the change's `related`), newest first, one per item
+    (its latest change). The link is recorded with the change, never in the item, so it is read here.
+
+    Only the changes of `watch_ids` are read when given (the agency watches: their index spares the
+    scan of every docket entry's change); a text match on the stored change (the quoted group, in the
+    JSON of either backend) picks the few candidate rows; each is then decoded and kept only if its
+    `related` names the case."""
+    c = s.changes.c
+    quoted = '"' + group.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_") + '"'
+    query = (sa.select(c.data)
+             .where(c.kind.in_(["added", "updated"]), ~_key_range(ENTRY_PREFIX, c.key),
+                    ~_key_range("docket:", c.key), sa.cast(c.data, sa.Text).like(f"%{quoted}%", escape="\\"))
+             .order_by(c.id.desc()))
+    if watch_ids is not None:
+        if not watch_ids:
+            return []
+        query = query.where(c.watch_id.in_(list(watch_ids)))
+    found: dict[str, Change] = {}
+    with store.engine.connect() as conn:
+        for row in conn.execute(query):
+            change = Change.from_dict(row.data)
+            if change.key not in found and any(r.get("group") == group for r in change.related):
+                found[change.key] = change
+                if len(found) >= limit:
+                    break
+    return list(found.values())
+
+
+def case_moves_of(store: Store, court: str, docket: str) -> tuple[list[CaseMove], list[CaseMove]]:
+    """Where the case (court, canonical docket number) went (its appeals, transfers, remands; oldest
+    first) and where it came from (the moves that lead to it: it is the appeal of a followed case)."""
+    c = s.case_moves.c
+    query = sa.select(s.case_moves).where(sa.or_(sa.and_(c.origin_court == court, c.origin_docket == docket),
+                                                 sa.and_(c.court == court, c.docket == docket))).order_by(c.id)
+    with store.engine.connect() as conn:
+        moves = [_case_move(row) for row in conn.execute(query)]
+    went = [m for m in moves if (m.origin_court, m.origin_docket) == (court, docket)]
+    came = [m for m in moves if (m.court, m.docket) == (court, docket)]
+    return went, came
+
+
+def all_case_moves(store: Store) -> list[CaseMove]:
+    """Every recorded move of a followed case, oldest first (a small table: one row per appeal or transfer)."""
+    with store.engine.connect() as conn:
+        return [_case_move(row) for row in conn.execute(sa.select(s.case_moves).order_by(s.case_moves.c.id))]
+
+
+def created_watches(store: Store, move_ids: Iterable[int]) -> dict[int, list[tuple[str, bool]]]:
+    """The watches created for these moves: move id -> [(watch id, removed)], in order of creation."""
+    wanted = sorted(set(move_ids))
+    out: dict[int, list[tuple[str, bool]]] = {m: [] for m in wanted}
+    if not wanted:
+        return out
+    a = s.auto_watches.c
+    query = sa.select(a.move_id, a.id, a.removed_at).where(a.move_id.in_(wanted)).order_by(a.created_at, a.id)
+    with store.engine.connect() as conn:
+        for move_id, watch_id, removed_at in conn.execute(query):
+            out[move_id].append((watch_id, removed_at is not None))
+    return out
+
+
+def _case_move(row: Any) -> CaseMove:
+    m = row._mapping
+    return CaseMove(**{name: m[name] for name in CaseMove.__slots__})
 
 
 def outbox(store: Store, *, limit: int = 200) -> tuple[list[Delivery], list[Delivery], dict[str, int]]:

@@ -7,6 +7,7 @@
 | `/cases/<id>` | one case's timeline, newest first (`?since=2025-02-01`, `?page=2`) |
 | `/watches` | every watch: last and next check, failures, last error, items |
 | `/deliveries` | the outbox: pending and failed deliveries |
+| `/previews/<sha256>.png` | a document preview's first page (`Store.preview_image`), as a case page shows it |
 | `/feeds/all.atom`, `/feeds/cases/<id>.atom`, `/feeds/watches/<id>.atom` | Atom feeds |
 
 Read-only: only GET and HEAD. Every database read, and the rendering that follows it, runs in a worker
@@ -39,6 +40,8 @@ log = logging.getLogger(__name__)
 HTML = "text/html; charset=utf-8"
 ATOM = "application/atom+xml; charset=utf-8"
 _DAY = re.compile(r"^\d{4}-\d{2}-\d{2}$")
+_SHA256 = re.compile(r"^[0-9a-f]{64}$")
+PNG = "image/png"
 
 
 def probe_routes(endpoints: Endpoints) -> list[Route]:
@@ -82,6 +85,7 @@ class DashboardPages:
             Route("/cases/{case_id}", self.case),
             Route("/watches", self.watches),
             Route("/deliveries", self.deliveries),
+            Route("/previews/{image}.png", self.preview_image),
             Route("/feeds/all.atom", self.feed_all),
             Route("/feeds/cases/{case_id}.atom", self.feed_case),
             Route("/feeds/watches/{watch_id}.atom", self.feed_watch),
@@ -148,6 +152,21 @@ class DashboardPages:
                                     active="deliveries"), HTML
         return await self._respond(build)
 
+    async def preview_image(self, request: Request) -> Response:
+        """A document preview's first page, by the sha256 the preview recorded; 404 once pruned (`previews.keep`)."""
+        image = request.path_params["image"]
+        png = None
+        if _SHA256.match(image):
+            try:
+                png = await asyncio.to_thread(self.dashboard.store.preview_image, f"sha256:{image}")
+            except Exception:  # noqa: BLE001 - the store is down: the page that holds the image says so
+                log.warning("dashboard: the preview picture %s could not be read", image, exc_info=True)
+        if png is None:
+            return Response(b"", 404, headers=render.SECURITY_HEADERS, media_type="text/plain")
+        # content-addressed, so it never changes; still not kept in shared caches (it is behind the token)
+        return Response(png, 200, headers={**render.SECURITY_HEADERS, "Cache-Control": "private, max-age=86400"},
+                        media_type=PNG)
+
     # ------------------------------------------------------------ feeds
 
     def _feed(self, request: Request, *, name: str, title: str, page_url: str,
@@ -186,9 +205,15 @@ class DashboardPages:
             entries = pages.read_entries(self.dashboard, [line.key for line in found.lines[:pages.FEED_SIZE]])
             name = next((str(e.item.fields["case_name"]) for e in ([found.record] if found.record else []) + entries
                          if e.item.fields.get("case_name")), case.docket)
+            # the press releases that name the case, in date order among its filings
+            related = pages.related_entries(self.dashboard, case)
+            page_url = f"{str(request.base_url).rstrip('/')}/cases/{case.id}"
+            on_page = {e.key for e in related}
+            entry_url = self._entry_url(request)
+            merged = sorted(entries + related, key=lambda e: e.sort_key(), reverse=True)[:pages.FEED_SIZE]
             return self._feed(request, name=f"case:{case.court}:{case.docket}", title=f"{name} ({case.docket}, {case.court})",
-                              page_url=f"{str(request.base_url).rstrip('/')}/cases/{case.id}",
-                              entries=entries, entry_url=self._entry_url(request))
+                              page_url=page_url, entries=merged,
+                              entry_url=lambda e: f"{page_url}#{e.anchor}" if e.key in on_page else entry_url(e))
         return await self._respond(build)
 
     async def feed_watch(self, request: Request) -> Response:

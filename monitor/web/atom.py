@@ -7,7 +7,8 @@
 - `published` is when the monitor first saw the item; `updated` its latest recorded update.
 - The `alternate` link is the document or the source page (http and https only); the `related` link
   is the item on the dashboard. The summary is the item's text; the content says which sources saw
-  it and what each update changed (before -> after), as plain text.
+  it, what each update changed (before -> after) and, for a filing whose free PDF was read, its
+  document preview (pages, first lines), as plain text.
 - Everything is text escaped by lxml; characters XML cannot carry are dropped.
 """
 
@@ -68,6 +69,13 @@ def _content(entry: Entry, watch_names: Mapping[str, str]) -> str:
     for update in entry.updates:
         lines.append(f"Updated at {_stamp(update.detected_at)} by {watch_names.get(update.watch_id, update.watch_id)}:")
         lines += [f"  {f.name}: {f.before} -> {f.after}" for f in update.fields]
+    if entry.preview is not None:
+        preview = entry.preview
+        pages = f"{preview.pages} page{'' if preview.pages == 1 else 's'}" if preview.pages else "pages unknown"
+        lines.append(f"Document preview ({pages}), read at {_stamp(preview.detected_at)}:")
+        lines.append(f"  {preview.excerpt}" if preview.excerpt else "  (no text: a scan?)")
+        if _web(preview.url):
+            lines.append(f"  Free PDF: {preview.url}")
     return "\n".join(lines)
 
 

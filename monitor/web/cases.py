@@ -21,6 +21,7 @@ import re
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 
+from monitor.models import Item
 from monitor.store.views import CaseHolding, Sighting
 from watchers import WatchConfig
 from watchers.dockets import parse_docket_number
@@ -101,13 +102,16 @@ class Agency:
     watch_ids: list[str] = field(default_factory=list)
 
 
-def agency_of(watch: WatchConfig, newest: Sighting | None) -> str:
+def agency_of(watch: WatchConfig, newest: Sighting | None, item: Item | None = None) -> str:
+    """The watch's agency: its `agency` key, its kind's one publisher, the agency its newest item (or
+    `item`) names, else the watch's name."""
     configured = getattr(watch, "agency", None)
     if configured:
         return str(configured)
     if watch.type in KIND_AGENCIES:
         return KIND_AGENCIES[watch.type]
-    named = newest.item.fields.get("agency") if newest else None
+    item = item or (newest.item if newest else None)
+    named = item.fields.get("agency") if item else None
     return str(named) if named else watch.display_name()
 
 

@@ -8,23 +8,25 @@ masks the whole response once more before it leaves.
 
 from __future__ import annotations
 
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any
 
 from monitor.config import Config, mask
-from monitor.models import Delivery, utcnow
-from monitor.store import Store, WatchState
-from monitor.store import views
+from monitor.models import Change, Delivery, utcnow
+from monitor.store import Store, WatchState, views
+from monitor.store.moves import CaseMove
 from monitor.web import timeline
-from monitor.web.cases import DOCKET_KINDS, Agency, Case, build_agencies, build_cases, case_name
+from monitor.web.cases import DOCKET_KINDS, Agency, Case, agency_of, build_agencies, build_cases, case_id, case_name
 from monitor.web.health_view import Health, interval_of, watch_health
 from watchers import WatchConfig
+from watchers.courts import cite
 
 PAGE_SIZE = 100  # timeline entries per page
 FEED_SIZE = 100  # entries per Atom feed
 ATTENTION_SHOWN = 50  # the overview lists this many watches that need attention, then counts the rest
+RELATED_SHOWN = 50  # a case page lists this many related press releases (newest first)
 
 
 @dataclass
@@ -78,6 +80,7 @@ class CaseRow:
     name: str
     latest: timeline.Entry | None
     watches: list[WatchView]
+    moves: list[MoveView] = field(default_factory=list)  # where the case went: its appeal, a transfer
 
     @property
     def health(self) -> Health:
@@ -145,6 +148,93 @@ class _Context:
         return [self.mask(text) for text in out]
 
 
+# ---------------------------------------------------------------- appeals, transfers, related releases
+
+# What each status of a move means to a reader (`monitor/appeals.py`).
+MOVE_STATUS = {"pending": "number not known yet: looking for it", "following": "followed",
+               "removed": "stopped with monitor unfollow", "abandoned": "given up: follow it by hand"}
+
+
+@dataclass
+class MoveView:
+    """A followed case's appeal, transfer or remand (`case_moves`), with the watches made for it."""
+
+    move: CaseMove
+    where: str  # "No. 1:18-cv-03472, S.D.N.Y.", or "S.D.N.Y. (number not known yet)"
+    case_id: str | None  # the new case's page, once its number is known
+    origin: str  # "Bankr. S.D.N.Y. 15-01420"
+    origin_id: str  # the followed case's page
+    trigger: str  # the entry that told of it: "entry #149 (2018-04-19): “Notice, Appeal (fee)”"
+    trigger_anchor: str | None  # that entry on the followed case's page
+    note: str | None  # what the last look for a pending move's number found
+    watches: list[tuple[str, str, str, bool]] = field(default_factory=list)  # (watch id, name, kind, removed)
+
+    @property
+    def kind(self) -> str:
+        return self.move.kind
+
+    @property
+    def status(self) -> str:
+        return self.move.status
+
+    @property
+    def status_text(self) -> str:
+        return MOVE_STATUS.get(self.move.status, self.move.status)
+
+    @property
+    def attention(self) -> bool:
+        return self.move.status in ("pending", "abandoned")
+
+
+def move_view(ctx: _Context, move: CaseMove, watches: Sequence[tuple[str, bool]] = ()) -> MoveView:
+    where = f"No. {move.docket}, {cite(move.court)}" if move.docket else f"{cite(move.court)} (number not known yet)"
+    trigger = dict(move.trigger or {})
+    number = str(trigger.get("entry_number") or "")
+    said = f"entry #{number}" if number else "an entry"
+    if trigger.get("date"):
+        said += f" ({str(trigger['date'])[:10]})"
+    if trigger.get("text"):
+        said += f": \u201c{ctx.mask(trigger['text'])}\u201d"
+    known = {w.id: (w.display_name(), w.type) for w in ctx.config.watches}
+    return MoveView(move, where, case_id(move.court, move.docket) if move.docket else None,
+                    f"{cite(move.origin_court)} {move.origin_docket}", case_id(move.origin_court, move.origin_docket),
+                    said, f"entry-{number}" if number.isdigit() else None, ctx.mask(move.note) if move.note else None,
+                    [(w, *known.get(w, (w, "")), removed) for w, removed in watches])
+
+
+@dataclass
+class RelatedView:
+    """An agency item (a press release, an order) that names the case, as its change recorded it."""
+
+    key: str
+    title: str
+    url: str | None
+    watch_id: str
+    watch_name: str
+    agency: str
+    date: str | None  # the item's own date, else when the monitor saw it
+    seen_at: datetime
+    matched: str | None  # the words that named the case: a docket number, a case name
+    anchor: str
+
+
+def agency_watches(config: Config) -> list[str]:
+    """The watches whose items can name a case (`monitor/related.py` reads every kind but the docket ones)."""
+    return [w.id for w in config.watches if w.type not in DOCKET_KINDS]
+
+
+def related_view(ctx: _Context, change: Change, group: str) -> RelatedView:
+    watch = next((w for w in ctx.config.watches if w.id == change.watch_id), None)
+    item = change.item
+    agency = (agency_of(watch, None, item) if watch is not None else str(item.fields.get("agency") or change.watch_id))
+    link = next((r for r in change.related if r.get("group") == group), {})
+    return RelatedView(item.key, item.title or item.key, item.url, change.watch_id,
+                       watch.display_name() if watch is not None else change.watch_id, agency,
+                       str(item.published)[:10] if item.published else None, change.detected_at,
+                       str(link["matched"]) if link.get("matched") else None,
+                       timeline.Entry(item.key, item).anchor)
+
+
 # ---------------------------------------------------------------- the overview
 
 
@@ -155,16 +245,21 @@ def overview_page(dashboard: Dashboard) -> dict[str, Any]:
     by_id = {w.id: w for w in watches}
     holdings, latest = views.case_overview(store)
     cases = build_cases(watches, holdings)
-    agency_watches = [w.id for w in watches if w.type not in DOCKET_KINDS]
-    newest = views.latest_by_watch(store, agency_watches, per_watch=3)
+    newest = views.latest_by_watch(store, agency_watches(ctx.config), per_watch=3)
     agencies = build_agencies(watches, newest)
 
+    moves: dict[str, list[MoveView]] = {}
+    for move in views.all_case_moves(store):
+        view = move_view(ctx, move)
+        moves.setdefault(view.origin_id, []).append(view)
     case_rows = []
     for case in cases:
         sighting = latest.get(case.group)
         entry = timeline.build([sighting], {})[0] if sighting else None
         case_rows.append(CaseRow(case, case_name(sighting, case), entry,
-                                 [ctx.watch(by_id[w]) for w in case.watch_ids if w in by_id]))
+                                 [ctx.watch(by_id[w]) for w in case.watch_ids if w in by_id],
+                                 [m for m in moves.get(case.id, []) if m.status != "removed"]))
+    names = {row.case.id: row.name for row in case_rows}
     in_cases = {w for case in cases for w in case.watch_ids}
     untied = [ctx.watch(w) for w in watches if w.type in DOCKET_KINDS and w.id not in in_cases]
 
@@ -185,6 +280,8 @@ def overview_page(dashboard: Dashboard) -> dict[str, Any]:
         "agencies": agency_rows,
         "attention": attention[:ATTENTION_SHOWN],
         "attention_more": max(0, len(attention) - ATTENTION_SHOWN),
+        # appeals and transfers whose number is still looked for, or was given up on
+        "open_moves": [(names.get(m.origin_id, m.origin), m) for ms in moves.values() for m in ms if m.attention],
         "budget": _budget(ctx.states, watches),
         "deliveries": {k: counts.get(k, 0) for k in ("pending", "failed", "sent")},
         "totals": {"watches": len(watches), "cases": len(cases), "agencies": len(agencies),
@@ -272,6 +369,10 @@ def case_page(dashboard: Dashboard, case_id: str, *, since: str | None = None, p
     named = ([found.record] if found.record else []) + entries
     name = next((str(e.item.fields["case_name"]) for e in named if e.item.fields.get("case_name")),
                 f"{case.docket} ({case.court})")
+    went, came = views.case_moves_of(dashboard.store, case.court, case.docket)
+    made = views.created_watches(dashboard.store, [m.id for m in went + came])
+    related = views.related_changes(dashboard.store, case.group, watch_ids=agency_watches(ctx.config),
+                                    limit=RELATED_SHOWN)
     return {
         "now": ctx.now,
         "case": case,
@@ -285,7 +386,10 @@ def case_page(dashboard: Dashboard, case_id: str, *, since: str | None = None, p
         "since": since or "",
         "page": page,
         "pages": pages,
-        "related": [],  # related press releases, appeals and previews: shown once the case-aware stage lands
+        "related": [related_view(ctx, change, case.group) for change in related],
+        "related_more": len(related) >= RELATED_SHOWN,
+        "moves": [move_view(ctx, m, made.get(m.id, [])) for m in went],  # where the case went
+        "came_from": [move_view(ctx, m, made.get(m.id, [])) for m in came],  # it is the appeal of a followed case
     }
 
 
@@ -322,6 +426,16 @@ def deliveries_page(dashboard: Dashboard) -> dict[str, Any]:
 
 
 # ---------------------------------------------------------------- feeds
+
+
+def related_entries(dashboard: Dashboard, case: Case) -> list[timeline.Entry]:
+    """The case's related releases as timeline entries (for its Atom feed): each item as its watches hold
+    it now, with its updates; an item no watch holds any more, as its change recorded it."""
+    changes = views.related_changes(dashboard.store, case.group, watch_ids=agency_watches(dashboard.config()),
+                                    limit=FEED_SIZE)
+    held = {e.key: e for e in read_entries(dashboard, [c.key for c in changes])}
+    return [held.get(c.key) or timeline.Entry(c.key, c.item, [timeline.Seen(c.watch_id, c.detected_at, False)])
+            for c in changes]
 
 
 def feed_entries(dashboard: Dashboard, watch_ids: list[str] | None) -> list[timeline.Entry]:

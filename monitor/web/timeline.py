@@ -2,20 +2,26 @@
 
 The same filing seen by a court's RSS feed and by CourtListener is one item key held by two watches
 (`monitor/fusion.py`); here it is one entry listing both sightings ("which sources saw it and when")
-and the `updated` changes recorded for it (each field's before -> after). Pure functions of what the
-store returned, shared by the case pages and the Atom feeds.
+and the `updated` changes recorded for it (each field's before -> after). A document preview
+(`monitor.previews`: an update whose changed fields are all `preview_*`) is not shown as an update but
+as the entry's preview: the page count, the first lines, the first page's picture and the free PDF.
+Pure functions of what the store returned, shared by the case pages and the Atom feeds.
 """
 
 from __future__ import annotations
 
 import hashlib
+import re
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any
 
 from monitor.models import Change, Item
+from monitor.previews import is_preview
 from monitor.store.views import Mention, Sighting
+
+_THUMBNAIL_REF = re.compile(r"^sha256:([0-9a-f]{64})$")
 
 # What an update's field names mean to a reader.
 FIELD_LABELS = {"title": "title", "url": "link", "summary": "text", "published": "date",
@@ -47,12 +53,40 @@ class Update:
     fields: tuple[FieldChange, ...]
 
 
+@dataclass(frozen=True, slots=True)
+class Preview:
+    """What a filing's free PDF says (`monitor.previews`): recorded after its alert, as an update."""
+
+    detected_at: datetime
+    watch_id: str
+    pages: int | None
+    excerpt: str | None
+    thumbnail: str | None  # the picture's reference in the state database: `sha256:<hex>`
+    url: str | None  # the free PDF
+
+    @property
+    def thumbnail_path(self) -> str | None:
+        """Where the dashboard serves the first page's picture: `/previews/<hex>.png`."""
+        match = _THUMBNAIL_REF.match(self.thumbnail or "")
+        return f"/previews/{match.group(1)}.png" if match else None
+
+
+def preview_of(change: Change) -> Preview:
+    fields = change.item.fields
+    pages = str(fields.get("preview_pages") or "")
+    return Preview(change.detected_at, change.watch_id, int(pages) if pages.isdigit() else None,
+                   str(fields["preview_excerpt"]) if fields.get("preview_excerpt") else None,
+                   str(fields["preview_thumbnail"]) if fields.get("preview_thumbnail") else None,
+                   str(fields["preview_url"]) if fields.get("preview_url") else None)
+
+
 @dataclass
 class Entry:
     key: str
     item: Item  # the fullest version any watch holds
     sightings: list[Seen] = field(default_factory=list)
     updates: list[Update] = field(default_factory=list)
+    preview: Preview | None = None  # the newest document preview, if its PDF was read
 
     @property
     def number(self) -> str | None:
@@ -97,8 +131,9 @@ class Entry:
 
     @property
     def updated_at(self) -> datetime:
-        """When the entry last changed: its newest update, else its first sighting."""
-        return max([u.detected_at for u in self.updates] + [self.first_seen_at])
+        """When the entry last changed: its newest update or preview, else its first sighting."""
+        return max([u.detected_at for u in self.updates] + [self.first_seen_at]
+                   + ([self.preview.detected_at] if self.preview else []))
 
     @property
     def anchor(self) -> str:
@@ -161,9 +196,11 @@ def build(sightings: Iterable[Sighting], updates: Mapping[str, Sequence[Change]]
     entries = []
     for key, seen in by_key.items():
         fullest = max(seen, key=_fullness)
+        changes = updates.get(key, ())
+        previews = [preview_of(c) for c in changes if is_preview(c)]
         entry = Entry(key, fullest.item,
                       sorted((Seen(s.watch_id, s.first_seen_at, s.present) for s in seen), key=lambda s: s.first_seen_at),
-                      [_update(c) for c in updates.get(key, ())])
+                      [_update(c) for c in changes if not is_preview(c)], previews[-1] if previews else None)
         entries.append(entry)
     entries.sort(key=Entry.sort_key, reverse=True)
     return entries

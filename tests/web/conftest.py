@@ -53,3 +53,16 @@ def browser() -> Iterator[Any]:
             yield launched
         finally:
             launched.close()
+
+
+@pytest.fixture
+def page(site: Any, browser: Any) -> Iterator[Any]:
+    """A signed-in tab (HTTP basic auth: any user name, the token as the password) on the test module's
+    `site` (a running daemon whose `token` the dashboard asks for)."""
+    context = browser.new_context(http_credentials={"username": "reader", "password": site.token},
+                                  viewport={"width": 1280, "height": 900})
+    tab = context.new_page()
+    try:
+        yield tab
+    finally:
+        context.close()
