@@ -108,8 +108,10 @@ async def _check(config: Config, args: argparse.Namespace):
             new = [w.id for w in joined.watches if w.id in joined.auto and w.id not in rt.config.auto]
             if new:
                 engine = Engine(joined, rt.store, rt.http, respect_backoff=not args.force)
+                engine.log_failures = False
                 results += await engine.run_cycle(new)
             rt.config = joined
+            rt.dispatcher.add_names(joined)  # their alerts say the new watches' names
         report = DispatchReport() if args.dry_run else await rt.dispatcher.deliver_due(drain=True)
         if not args.dry_run and config.previews.enabled:  # after the alerts: previews follow them
             from monitor.previews.worker import PreviewWorker, attach

@@ -44,7 +44,8 @@ _ABBREVIATIONS = frozenset({"v", "vs", "no", "nos", "inc", "co", "corp", "ltd", 
 def first_sentence(text: str) -> str:
     """A message's first sentence, as an alert's headline."""
     for match in _SENTENCE_END.finditer(text):
-        word = text[: match.start()].rsplit(None, 1)[-1].lower() if text[: match.start()].strip() else ""
+        before = text[: match.start()]
+        word = before.rsplit(None, 1)[-1].lower().lstrip("([{\"'") if before.strip() else ""
         if word in _ABBREVIATIONS or len(word.rstrip(".").split(".")[-1]) <= 1 or "." in word:
             continue  # an initial ("J."), an abbreviation, or a dotted one ("S.D.N.Y")
         return text[: match.start()]
