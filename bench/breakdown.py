@@ -22,23 +22,42 @@ IMPORTS = "import monitor.cli, monitor.engine, watchers, notifiers, monitor.app"
 # ------------------------------------------------------------------ import overhead
 
 
-def import_overhead(args: argparse.Namespace, launcher: Launcher, out_dir: Path, env: dict[str, str],
-                    variant: str = "main", runs: int = 7) -> dict:
+def import_overhead(
+    args: argparse.Namespace,
+    launcher: Launcher,
+    out_dir: Path,
+    env: dict[str, str],
+    variant: str = "main",
+    runs: int = 7,
+) -> dict:
     """Interpreter start alone, and start + the monitor's imports: median of `runs` each."""
     result = {}
-    for name, code in (("bare", "pass"), ("imports", IMPORTS), ("imports_frozen", IMPORTS + "; import gc; gc.freeze()")):
+    for name, code in (
+        ("bare", "pass"),
+        ("imports", IMPORTS),
+        ("imports_frozen", IMPORTS + "; import gc; gc.freeze()"),
+    ):
         # one untimed run first, so cached bytecode exists as it does for an installed command
         subprocess.run([args.python, "-c", code], env=env, cwd=out_dir, check=True)
         # cwd: not the repository, whose directory `-c` would put first on sys.path (ahead of --src)
-        ms = [launcher.run([args.python, "-c", code], env=env, cwd=out_dir, stdout=out_dir / "import.out",
-                           stderr=out_dir / "import.err") for _ in range(runs)]
+        ms = [
+            launcher.run(
+                [args.python, "-c", code],
+                env=env,
+                cwd=out_dir,
+                stdout=out_dir / "import.out",
+                stderr=out_dir / "import.err",
+            )
+            for _ in range(runs)
+        ]
         result[name] = {
             "wall": statistics.median(m.wall for m in ms),
             "cpu": statistics.median(m.cpu for m in ms),
             "maxrss_mib": statistics.median(m.maxrss_mib for m in ms),
         }
-    proc = subprocess.run([args.python, "-X", "importtime", "-c", IMPORTS], env=env, cwd=out_dir, capture_output=True,
-                          text=True)
+    proc = subprocess.run(
+        [args.python, "-X", "importtime", "-c", IMPORTS], env=env, cwd=out_dir, capture_output=True, text=True
+    )
     (out_dir / f"importtime-{variant}.txt").write_text(proc.stderr, encoding="utf-8")
     result["by_package"] = importtime_summary(proc.stderr)
     return result
@@ -67,15 +86,18 @@ def importtime_medians(texts: list[str], top: int = 12) -> dict[str, list[tuple[
             cumulative.setdefault(m.group(2), []).append(int(m.group(1)) / 1000)
     med = {k: statistics.median(v + [0.0] * (len(texts) - len(v))) for k, v in by_package.items()}
     cum = {k: statistics.median(v) for k, v in cumulative.items()}
-    return {"by_package": sorted(med.items(), key=lambda kv: -kv[1])[:top],
-            "modules_cumulative": sorted(cum.items(), key=lambda kv: -kv[1])[:top * 3]}
+    return {
+        "by_package": sorted(med.items(), key=lambda kv: -kv[1])[:top],
+        "modules_cumulative": sorted(cum.items(), key=lambda kv: -kv[1])[: top * 3],
+    }
 
 
 # ------------------------------------------------------------------ profiles and phases
 
 
-def profile(args: argparse.Namespace, launcher: Launcher, server: Server, out_dir: Path,
-            env: dict[str, str]) -> dict[str, list[str]]:
+def profile(
+    args: argparse.Namespace, launcher: Launcher, server: Server, out_dir: Path, env: dict[str, str]
+) -> dict[str, list[str]]:
     """One more repetition under cProfile (and one under pyinstrument if installed); reports per scenario."""
     prof_dir = out_dir / "profile"
     prof_dir.mkdir(exist_ok=True)
@@ -96,12 +118,30 @@ def profile(args: argparse.Namespace, launcher: Launcher, server: Server, out_di
             stats.strip_dirs().sort_stats(sort).print_stats(40)
             (prof_dir / f"{s}.{sort}.txt").write_text(buf.getvalue(), encoding="utf-8")
         reports.setdefault(s, []).append(str(prof_dir / f"{s}.tottime.txt"))
-    has_pyinstrument = subprocess.run([args.python, "-c", "import pyinstrument"], env=env,
-                                      capture_output=True).returncode == 0
+    has_pyinstrument = (
+        subprocess.run([args.python, "-c", "import pyinstrument"], env=env, capture_output=True).returncode == 0
+    )
     if has_pyinstrument:
         print("profiling with pyinstrument")
-        wrap = {s: (["-m", "pyinstrument", "--renderer", "text", "--no-color", "--show", "*/monitor/*",
-                     "-o", str(prof_dir / f"{s}.pyinstrument.txt"), "-m", "monitor"], {}) for s in SCENARIOS}
+        wrap = {
+            s: (
+                [
+                    "-m",
+                    "pyinstrument",
+                    "--renderer",
+                    "text",
+                    "--no-color",
+                    "--show",
+                    "*/monitor/*",
+                    "-o",
+                    str(prof_dir / f"{s}.pyinstrument.txt"),
+                    "-m",
+                    "monitor",
+                ],
+                {},
+            )
+            for s in SCENARIOS
+        }
         run_repetition(MonitorTool(args, env, wrap=wrap), 0, launcher, server, prof_dir, label="pyinstrument-")
         for s in SCENARIOS:
             reports.setdefault(s, []).append(str(prof_dir / f"{s}.pyinstrument.txt"))
@@ -110,17 +150,33 @@ def profile(args: argparse.Namespace, launcher: Launcher, server: Server, out_di
     return reports
 
 
-def phases(args: argparse.Namespace, launcher: Launcher, server: Server, out_dir: Path, env: dict[str, str],
-           variant: str, runs: int, per_host: int | None = None) -> dict[str, dict[str, dict[str, float]]]:
+def phases(
+    args: argparse.Namespace,
+    launcher: Launcher,
+    server: Server,
+    out_dir: Path,
+    env: dict[str, str],
+    variant: str,
+    runs: int,
+    per_host: int | None = None,
+) -> dict[str, dict[str, dict[str, float]]]:
     """CPU and wall time by phase (bench/phases.py), median of `runs` extra repetitions:
     {"cpu": scenario -> phase -> seconds, "wall": the same}."""
-    found: dict[str, dict[str, list[dict[str, float]]]] = {"cpu": {s: [] for s in SCENARIOS},
-                                                           "wall": {s: [] for s in SCENARIOS}}
+    found: dict[str, dict[str, list[dict[str, float]]]] = {
+        "cpu": {s: [] for s in SCENARIOS},
+        "wall": {s: [] for s in SCENARIOS},
+    }
     for rep in range(1, runs + 1):
         files = {s: out_dir / f"phases-{variant}-rep{rep}-{s}.json" for s in SCENARIOS}
         wrap = {s: ([str(BENCH / "phases.py")], {"BENCH_PHASES_OUT": str(files[s])}) for s in SCENARIOS}
-        run_repetition(MonitorTool(args, env, variant=variant, wrap=wrap, per_host=per_host), rep, launcher, server,
-                       out_dir, label=f"phases-{variant}-")
+        run_repetition(
+            MonitorTool(args, env, variant=variant, wrap=wrap, per_host=per_host),
+            rep,
+            launcher,
+            server,
+            out_dir,
+            label=f"phases-{variant}-",
+        )
         for s, path in files.items():
             if path.exists():
                 data = json.loads(path.read_text())
@@ -137,8 +193,9 @@ def phases(args: argparse.Namespace, launcher: Launcher, server: Server, out_dir
 def probe(args: argparse.Namespace, env: dict[str, str], out_dir: Path, *probe_args: str) -> dict | None:
     """bench/probes.py in a child (the monitor's interpreter and environment); its JSON, or None if it failed."""
     name = probe_args[0]
-    proc = subprocess.run([args.python, str(BENCH / "probes.py"), *probe_args], env=env, cwd=out_dir,
-                          capture_output=True, text=True)
+    proc = subprocess.run(
+        [args.python, str(BENCH / "probes.py"), *probe_args], env=env, cwd=out_dir, capture_output=True, text=True
+    )
     (out_dir / f"probe-{name}.json").write_text(proc.stdout + proc.stderr, encoding="utf-8")
     if proc.returncode != 0:
         print(f"probe {name} failed: {proc.stderr.strip()[-500:]}")
@@ -146,30 +203,56 @@ def probe(args: argparse.Namespace, env: dict[str, str], out_dir: Path, *probe_a
     return json.loads(proc.stdout)
 
 
-def http_experiments(args: argparse.Namespace, launcher: Launcher, server: Server, out_dir: Path,
-                     env: dict[str, str]) -> dict:
+def http_experiments(
+    args: argparse.Namespace, launcher: Launcher, server: Server, out_dir: Path, env: dict[str, str]
+) -> dict:
     """Each transport × event loop through bench/probes.py http, interleaved `--experiment-repeat` times;
     and the CPU each adds to start-up (median of 7 `python -c "import ..."` runs each)."""
     combos = [(t, lp) for t in ("httpx", "aiohttp") for lp in ("asyncio", "uvloop")] + [("none", "asyncio")]
     found: dict[str, list[dict]] = {f"{t}+{lp}": [] for t, lp in combos}
     for rep in range(args.experiment_repeat):
         for t, lp in combos:
-            result = probe(args, env, out_dir, "http", "--base-url", server.base_url, "--sources", str(server.sources),
-                           "--transport", t, "--loop", lp)
+            result = probe(
+                args,
+                env,
+                out_dir,
+                "http",
+                "--base-url",
+                server.base_url,
+                "--sources",
+                str(server.sources),
+                "--transport",
+                t,
+                "--loop",
+                lp,
+            )
             if result:
                 found[f"{t}+{lp}"].append(result)
     out: dict = {"combos": {}, "imports": {}}
     for name, runs in found.items():
         if runs:
-            out["combos"][name] = {key: statistics.median(r[key] for r in runs)
-                                   for key in ("ms_per_200", "ms_per_304")} | {"runs": len(runs)}
-    codes = {"`import monitor.http`": "import monitor.http",
-             "`import monitor.http, httpx_aiohttp`": "import monitor.http, httpx_aiohttp",
-             "`import monitor.http, uvloop`": "import monitor.http, uvloop"}
+            out["combos"][name] = {
+                key: statistics.median(r[key] for r in runs) for key in ("ms_per_200", "ms_per_304")
+            } | {"runs": len(runs)}
+    codes = {
+        "`import monitor.http`": "import monitor.http",
+        "`import monitor.http, httpx_aiohttp`": "import monitor.http, httpx_aiohttp",
+        "`import monitor.http, uvloop`": "import monitor.http, uvloop",
+    }
     for name, code in codes.items():
         subprocess.run([args.python, "-c", code], env=env, cwd=out_dir, check=False)  # bytecode cached first
-        ms = [launcher.run([args.python, "-c", code], env=env, cwd=out_dir, stdout=out_dir / "import.out",
-                           stderr=out_dir / "import.err") for _ in range(7)]
-        out["imports"][name] = {"cpu": statistics.median(m.cpu for m in ms),
-                                "maxrss_mib": statistics.median(m.maxrss_mib for m in ms)}
+        ms = [
+            launcher.run(
+                [args.python, "-c", code],
+                env=env,
+                cwd=out_dir,
+                stdout=out_dir / "import.out",
+                stderr=out_dir / "import.err",
+            )
+            for _ in range(7)
+        ]
+        out["imports"][name] = {
+            "cpu": statistics.median(m.cpu for m in ms),
+            "maxrss_mib": statistics.median(m.maxrss_mib for m in ms),
+        }
     return out

@@ -51,8 +51,10 @@ def write_config(path: Path, base_url: str, sources: int, state_url: str, per_ho
     }
     if per_host:
         config["http"] = {"per_host": per_host}
-    path.write_text(yaml.safe_dump(config, sort_keys=False, default_flow_style=False, allow_unicode=True, width=200),
-                    encoding="utf-8")
+    path.write_text(
+        yaml.safe_dump(config, sort_keys=False, default_flow_style=False, allow_unicode=True, width=200),
+        encoding="utf-8",
+    )
 
 
 _WATCH_LINE = re.compile(r"^((?:feed|page)-\d{4,}): (.*)$")
@@ -86,19 +88,24 @@ def validate(scenario: str, sources: int, measure: Measure, stdout: str, server:
             problems.append(f"server answered {server.get('not_modified')} times 304, expected {sources}")
     else:
         if added != set(expected) or unchanged != sources - len(expected):
-            problems.append(f"{len(added)} watches with one new item ({len(added - set(expected))} not expected) and "
-                            f"{unchanged} unchanged, expected {len(expected)} and {sources - len(expected)}")
+            problems.append(
+                f"{len(added)} watches with one new item ({len(added - set(expected))} not expected) and "
+                f"{unchanged} unchanged, expected {len(expected)} and {sources - len(expected)}"
+            )
         if server.get("ok") != len(expected) or server.get("not_modified") != sources - len(expected):
-            problems.append(f"server: {server.get('ok')} bodies and {server.get('not_modified')} 304s, expected "
-                            f"{len(expected)} and {sources - len(expected)}")
+            problems.append(
+                f"server: {server.get('ok')} bodies and {server.get('not_modified')} 304s, expected "
+                f"{len(expected)} and {sources - len(expected)}"
+            )
         if f"deliveries: {len(expected)} sent, 0 to retry, 0 failed" not in lines:
             said = next((ln for ln in lines if ln.startswith("deliveries: ")), "no deliveries line")
             problems.append(f"expected {len(expected)} alerts delivered, the monitor says {said!r}")
         printed = {watch: title for kind, watch, title in alerts if kind == "New"}
         if len(alerts) != len(expected) or printed != expected:
             wrong = sum(1 for w, t in expected.items() if printed.get(w) != t)
-            problems.append(f"{len(alerts)} alerts printed, {wrong} of the {len(expected)} expected ones missing or "
-                            "wrong")
+            problems.append(
+                f"{len(alerts)} alerts printed, {wrong} of the {len(expected)} expected ones missing or wrong"
+            )
     return problems
 
 
@@ -108,8 +115,15 @@ class MonitorTool:
     name = "monitor"
     state_glob = "monitor.db*"
 
-    def __init__(self, args: argparse.Namespace, env: dict[str, str], *, variant: str = "main",
-                 wrap: dict[str, tuple[list[str], dict[str, str]]] | None = None, per_host: int | None = None):
+    def __init__(
+        self,
+        args: argparse.Namespace,
+        env: dict[str, str],
+        *,
+        variant: str = "main",
+        wrap: dict[str, tuple[list[str], dict[str, str]]] | None = None,
+        per_host: int | None = None,
+    ):
         self.args, self.env, self.variant, self.wrap = args, env, variant, wrap or {}
         self.per_host = per_host or args.per_host
         self.config: Path | None = None
@@ -146,8 +160,17 @@ class UrlwatchTool:
 # ------------------------------------------------------------------ one repetition
 
 
-def run_repetition(tool, rep: int, launcher: Launcher, server: Server, out_dir: Path, *, label: str = "",
-                   keep: bool = False, importtime: int = 0) -> list[Cycle]:
+def run_repetition(
+    tool,
+    rep: int,
+    launcher: Launcher,
+    server: Server,
+    out_dir: Path,
+    *,
+    label: str = "",
+    keep: bool = False,
+    importtime: int = 0,
+) -> list[Cycle]:
     """first, unchanged, changed: one sequence over fresh state. With `importtime` N, N more (unmeasured)
     unchanged checks under `-X importtime`, written to importtime-check-<n>.txt."""
     label = label or f"{tool.name}-{tool.variant}-"
@@ -163,24 +186,38 @@ def run_repetition(tool, rep: int, launcher: Launcher, server: Server, out_dir: 
             server.control("reset")
             prefix = f"{label}{server.sources}-rep{rep}-{scenario}"
             argv, env = tool.command(scenario)
-            m = launcher.run(argv, env={**env, "HOME": str(tmp)}, cwd=tmp, stdout=out_dir / f"{prefix}.out",
-                             stderr=out_dir / f"{prefix}.err")
+            m = launcher.run(
+                argv,
+                env={**env, "HOME": str(tmp)},
+                cwd=tmp,
+                stdout=out_dir / f"{prefix}.out",
+                stderr=out_dir / f"{prefix}.err",
+            )
             stats = server.control("stats")
             stdout = (out_dir / f"{prefix}.out").read_text(encoding="utf-8", errors="replace")
             problems = tool.validate(scenario, server.sources, m, stdout, stats)
             size = sum(p.stat().st_size for p in tmp.glob(tool.state_glob))
-            cycles.append(Cycle(tool.name, tool.variant, server.sources, scenario, rep, m, stats, not problems,
-                                problems, size))
+            cycles.append(
+                Cycle(tool.name, tool.variant, server.sources, scenario, rep, m, stats, not problems, problems, size)
+            )
             status = "ok" if not problems else "INVALID: " + "; ".join(problems)
-            print(f"  {label}{server.sources} rep {rep} {scenario:<9} wall {m.wall:6.3f}s  cpu "
-                  f"{m.cpu:6.3f}s (user {m.user:.3f} sys {m.sys:.3f})  waiting for a CPU {m.runqueue:.2f}s  "
-                  f"idle {m.idle:.2f}s  peak {m.maxrss_mib:5.1f} MiB  "
-                  f"connections {stats.get('connections')}  state {size / 1e6:5.1f} MB  {status}", flush=True)
+            print(
+                f"  {label}{server.sources} rep {rep} {scenario:<9} wall {m.wall:6.3f}s  cpu "
+                f"{m.cpu:6.3f}s (user {m.user:.3f} sys {m.sys:.3f})  waiting for a CPU {m.runqueue:.2f}s  "
+                f"idle {m.idle:.2f}s  peak {m.maxrss_mib:5.1f} MiB  "
+                f"connections {stats.get('connections')}  state {size / 1e6:5.1f} MB  {status}",
+                flush=True,
+            )
             for n in range(importtime if scenario == "unchanged" else 0):
                 argv, env = tool.command(scenario)
                 with open(out_dir / f"importtime-check-{n}.txt", "wb") as err:
-                    subprocess.run([argv[0], "-X", "importtime", *argv[1:]], env={**env, "HOME": str(tmp)}, cwd=tmp,
-                                   stdout=subprocess.DEVNULL, stderr=err)
+                    subprocess.run(
+                        [argv[0], "-X", "importtime", *argv[1:]],
+                        env={**env, "HOME": str(tmp)},
+                        cwd=tmp,
+                        stdout=subprocess.DEVNULL,
+                        stderr=err,
+                    )
         server.control("phase/base")
     finally:
         if keep:

@@ -33,7 +33,7 @@ import tempfile
 import threading
 import time
 import urllib.request
-from datetime import datetime, timedelta, timezone
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from xml.etree import ElementTree
 
@@ -50,7 +50,7 @@ from monitor.web.pages import Dashboard  # noqa: E402
 from watchers.dockets import entry_item, parse_docket_number  # noqa: E402
 
 CASES, ENTRIES, BIG_CASE, UPDATED, AGENCY_WATCHES, AGENCY_ITEMS = 500, 10_000, 1_018, 2_000, 250, 20
-NOW = datetime.now(timezone.utc).replace(microsecond=0)
+NOW = datetime.now(UTC).replace(microsecond=0)
 AGENCY_KINDS = ["feed", "doj", "federal_register", "wordpress", "html"]
 
 
@@ -61,13 +61,18 @@ def docket(n: int) -> str:
 def config_text(state: str) -> str:
     lines = [f"state: {state}", "defaults: {every: 10m}", "watches:"]
     for w in range(CASES // 2):
-        lines.append(f"  - {{id: rss-{w}, type: pacer_rss, court: ilnd, cases: ['{docket(2 * w)}', '{docket(2 * w + 1)}']}}")
+        lines.append(
+            f"  - {{id: rss-{w}, type: pacer_rss, court: ilnd, cases: ['{docket(2 * w)}', '{docket(2 * w + 1)}']}}"
+        )
     for c in range(CASES):
         lines.append(f"  - {{id: cl-{c}, type: courtlistener, court: ilnd, docket_number: '{docket(c)}', token: ''}}")
     for a in range(AGENCY_WATCHES):
         kind = AGENCY_KINDS[a % len(AGENCY_KINDS)]
-        keys = "" if kind in ("doj", "federal_register") else (
-            f", url: 'https://agency{a}.example.org/news', agency: 'Agency {a % 40}'")
+        keys = (
+            ""
+            if kind in ("doj", "federal_register")
+            else (f", url: 'https://agency{a}.example.org/news', agency: 'Agency {a % 40}'")
+        )
         keys += ", item: 'div.views-row'" if kind == "html" else ""
         lines.append(f"  - {{id: agency-{a}, type: {kind}{keys}}}")
     return "\n".join(lines) + "\n"
@@ -75,8 +80,11 @@ def config_text(state: str) -> str:
 
 def texts() -> list[tuple[str, str]]:
     parsed = json.loads((ROOT / "tests/data/pacer_rss/sdny_1.json").read_text())
-    out = [(e.get("short_description") or "Docket entry", e.get("description") or "") for d in parsed
-           for e in d["docket_entries"]]
+    out = [
+        (e.get("short_description") or "Docket entry", e.get("description") or "")
+        for d in parsed
+        for e in d["docket_entries"]
+    ]
     return out or [("Order", "ORDER.")]
 
 
@@ -96,38 +104,87 @@ def build(store: Store) -> None:
         for n in range(1, count + 1):
             short, long = sample[(c * 31 + n) % len(sample)]
             day = (NOW - timedelta(days=count - n)).date().isoformat()
-            stub = entry_item(court="ilnd", docket=number, case_name=name, entry_number=n, short_description=short,
-                              date_entered=day, source="pacer_rss",
-                              document_url=f"https://ecf.ilnd.uscourts.gov/doc1/0671{c:04d}{n:04d}")
-            full = entry_item(court="ilnd", docket=number, case_name=name, entry_number=n, short_description=short,
-                              description=long or f"{short.upper()} filed by {name}.", date_filed=day,
-                              source="courtlistener", document_url=stub.fields["document_url"])
+            stub = entry_item(
+                court="ilnd",
+                docket=number,
+                case_name=name,
+                entry_number=n,
+                short_description=short,
+                date_entered=day,
+                source="pacer_rss",
+                document_url=f"https://ecf.ilnd.uscourts.gov/doc1/0671{c:04d}{n:04d}",
+            )
+            full = entry_item(
+                court="ilnd",
+                docket=number,
+                case_name=name,
+                entry_number=n,
+                short_description=short,
+                description=long or f"{short.upper()} filed by {name}.",
+                date_filed=day,
+                source="courtlistener",
+                document_url=stub.fields["document_url"],
+            )
             rss.append(stub)
             cl.append(full)
             if updated < UPDATED and n % 5 == 0:
-                changes.append(Change(f"cl-{c}", "updated", full, before=stub,
-                                      changed_fields=("summary", "fields.description", "fields.date_filed"),
-                                      detected_at=NOW - timedelta(hours=1), uid=f"u-{c}-{n}"))
+                changes.append(
+                    Change(
+                        f"cl-{c}",
+                        "updated",
+                        full,
+                        before=stub,
+                        changed_fields=("summary", "fields.description", "fields.date_filed"),
+                        detected_at=NOW - timedelta(hours=1),
+                        uid=f"u-{c}-{n}",
+                    )
+                )
                 updated += 1
         write(store, f"rss-{c // 2}", rss, [])
         write(store, f"cl-{c}", cl, changes, routes={ch.uid: ["newsroom"] for ch in changes[:1]})
     for a in range(AGENCY_WATCHES):
-        items = [Item(key=f"https://agency{a}.example.org/news/{i}", title=headlines[(a + i) % len(headlines)],
-                      url=f"https://agency{a}.example.org/news/{i}", published=(NOW - timedelta(days=i)).date().isoformat(),
-                      fields={"agency": f"Agency {a % 40}"}) for i in range(AGENCY_ITEMS)]
+        items = [
+            Item(
+                key=f"https://agency{a}.example.org/news/{i}",
+                title=headlines[(a + i) % len(headlines)],
+                url=f"https://agency{a}.example.org/news/{i}",
+                published=(NOW - timedelta(days=i)).date().isoformat(),
+                fields={"agency": f"Agency {a % 40}"},
+            )
+            for i in range(AGENCY_ITEMS)
+        ]
         write(store, f"agency-{a}", items, [])
     for a in range(50):
-        store.record_failure(f"agency-{a * 5}", f"server error (HTTP 503) from https://agency{a * 5}.example.org/news",
-                             NOW - timedelta(minutes=5))
+        store.record_failure(
+            f"agency-{a * 5}",
+            f"server error (HTTP 503) from https://agency{a * 5}.example.org/news",
+            NOW - timedelta(minutes=5),
+        )
     with store.engine.begin() as conn:  # some of the routed deliveries failed for good
         ids = [r[0] for r in conn.execute(s.deliveries.select().with_only_columns(s.deliveries.c.id).limit(50))]
-        conn.execute(s.deliveries.update().where(s.deliveries.c.id.in_(ids))
-                     .values(status="failed", attempts=8, last_error="Slack said channel_not_found"))
+        conn.execute(
+            s.deliveries.update()
+            .where(s.deliveries.c.id.in_(ids))
+            .values(status="failed", attempts=8, last_error="Slack said channel_not_found")
+        )
 
 
 def write(store: Store, watch_id: str, items: list[Item], changes: list[Change], routes: dict | None = None) -> None:
-    store.commit_check(CheckWrite(watch_id, "f", {}, {"coverage": "all"} if watch_id.startswith("rss") else None,
-                                  items, [], [], changes, routes or {}, len(items), NOW - timedelta(minutes=2)))
+    store.commit_check(
+        CheckWrite(
+            watch_id,
+            "f",
+            {},
+            {"coverage": "all"} if watch_id.startswith("rss") else None,
+            items,
+            [],
+            [],
+            changes,
+            routes or {},
+            len(items),
+            NOW - timedelta(minutes=2),
+        )
+    )
 
 
 def serve(dashboard: Dashboard) -> tuple[str, callable]:
@@ -161,8 +218,12 @@ def timed(url: str, runs: int) -> dict[str, float]:
             seconds.append(time.perf_counter() - started)
             cpu.append(time.process_time() - cpu_started)
         size = len(body)
-    return {"median_ms": round(statistics.median(seconds) * 1000, 1), "max_ms": round(max(seconds) * 1000, 1),
-            "cpu_ms": round(statistics.median(cpu) * 1000, 1), "kb": round(size / 1024)}
+    return {
+        "median_ms": round(statistics.median(seconds) * 1000, 1),
+        "max_ms": round(max(seconds) * 1000, 1),
+        "cpu_ms": round(statistics.median(cpu) * 1000, 1),
+        "kb": round(size / 1024),
+    }
 
 
 def main() -> None:
@@ -181,10 +242,15 @@ def main() -> None:
         nexts = {w.id: NOW + timedelta(minutes=w_i % 10) for w_i, w in enumerate(config.watches)}
         base, stop = serve(Dashboard(store, lambda: config, nexts.get))
         typical, big = case_id("ilnd", docket(7)), case_id("ilnd", docket(0))
-        pages = {"/": "overview", f"/cases/{typical}": "case (18 entries)",
-                 f"/cases/{big}": f"case ({BIG_CASE} entries, first page of 100)", "/watches": "watches (1,000 rows)",
-                 "/deliveries": "deliveries", "/feeds/all.atom": "Atom: everything",
-                 f"/feeds/cases/{big}.atom": "Atom: the big case"}
+        pages = {
+            "/": "overview",
+            f"/cases/{typical}": "case (18 entries)",
+            f"/cases/{big}": f"case ({BIG_CASE} entries, first page of 100)",
+            "/watches": "watches (1,000 rows)",
+            "/deliveries": "deliveries",
+            "/feeds/all.atom": "Atom: everything",
+            f"/feeds/cases/{big}.atom": "Atom: the big case",
+        }
         try:
             results = {label: timed(base + path, args.runs) for path, label in pages.items()}
         finally:
@@ -198,8 +264,9 @@ def main() -> None:
     out = ROOT / "bench" / "results"
     out.mkdir(parents=True, exist_ok=True)
     path = out / f"dashboard-{datetime.now().strftime('%Y%m%d-%H%M%S')}.json"
-    path.write_text(json.dumps({"state": state.split(":")[0], "runs": args.runs, "load": load, "pages": results},
-                               indent=2))
+    path.write_text(
+        json.dumps({"state": state.split(":")[0], "runs": args.runs, "load": load, "pages": results}, indent=2)
+    )
     print(f"\nwritten to {path.relative_to(ROOT)}", file=sys.stderr)
 
 

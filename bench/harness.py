@@ -47,8 +47,9 @@ class Launcher:
     """Starts measured children from a small process (bench/launcher.py), so peak RSS is the child's own."""
 
     def __init__(self, python: str):
-        self.proc = subprocess.Popen([python, "-S", str(BENCH / "launcher.py")], stdin=subprocess.PIPE,
-                                     stdout=subprocess.PIPE, text=True)
+        self.proc = subprocess.Popen(
+            [python, "-S", str(BENCH / "launcher.py")], stdin=subprocess.PIPE, stdout=subprocess.PIPE, text=True
+        )
 
     def run(self, argv: list[str], *, env: dict[str, str], cwd: Path, stdout: Path, stderr: Path) -> Measure:
         """Run argv to completion; wall time, CPU time and peak RSS of that child's tree (os.wait4)."""
@@ -70,8 +71,15 @@ class Launcher:
 
 # Variables that would change what a measured process does: the monitor's own settings, bytecode
 # caching (an installed command has its cache), and proxies (every request must reach 127.0.0.1).
-_DROPPED = {"PYTHONDONTWRITEBYTECODE", "HTTP_PROXY", "HTTPS_PROXY", "ALL_PROXY", "http_proxy", "https_proxy",
-            "all_proxy"}
+_DROPPED = {
+    "PYTHONDONTWRITEBYTECODE",
+    "HTTP_PROXY",
+    "HTTPS_PROXY",
+    "ALL_PROXY",
+    "http_proxy",
+    "https_proxy",
+    "all_proxy",
+}
 
 
 def child_env(extra: dict[str, str] | None = None) -> dict[str, str]:
@@ -122,8 +130,11 @@ class Server:
 def git_head() -> str | None:
     try:
         head = subprocess.run(["git", "-C", str(REPO), "rev-parse", "--short", "HEAD"], capture_output=True, text=True)
-        dirty = subprocess.run(["git", "-C", str(REPO), "status", "--porcelain", "--", "monitor", "watchers", "notifiers"],
-                               capture_output=True, text=True)
+        dirty = subprocess.run(
+            ["git", "-C", str(REPO), "status", "--porcelain", "--", "monitor", "watchers", "notifiers"],
+            capture_output=True,
+            text=True,
+        )
         return head.stdout.strip() + ("+dirty" if dirty.stdout.strip() else "") if head.returncode == 0 else None
     except OSError:
         return None

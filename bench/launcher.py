@@ -38,8 +38,14 @@ def run(request: dict) -> dict:
         _runqueue(pid, waited)
         time.sleep(0.02)
     wall = time.perf_counter() - started
-    return {"wall": wall, "user": usage.ru_utime, "sys": usage.ru_stime, "maxrss_kib": usage.ru_maxrss,
-            "exit_code": os.waitstatus_to_exitcode(status), "runqueue": sum(waited.values()) / 1e9}
+    return {
+        "wall": wall,
+        "user": usage.ru_utime,
+        "sys": usage.ru_stime,
+        "maxrss_kib": usage.ru_maxrss,
+        "exit_code": os.waitstatus_to_exitcode(status),
+        "runqueue": sum(waited.values()) / 1e9,
+    }
 
 
 def _runqueue(pid: int, waited: dict[str, int]) -> None:

@@ -57,8 +57,10 @@ def ensure_urlwatch(base_python: str, venv: Path = VENV) -> list[str]:
     if not stamp.exists():
         print(f"installing urlwatch {VERSION} into {venv} (first run only) ...", flush=True)
         subprocess.run([base_python, "-m", "venv", "--clear", str(venv)], check=True)
-        subprocess.run([str(python), "-m", "pip", "install", "--quiet", "--disable-pip-version-check",
-                        f"urlwatch=={VERSION}"], check=True)
+        subprocess.run(
+            [str(python), "-m", "pip", "install", "--quiet", "--disable-pip-version-check", f"urlwatch=={VERSION}"],
+            check=True,
+        )
         stamp.write_text(VERSION + "\n")
     return [str(python), str(venv / "bin" / "urlwatch")]
 
@@ -77,11 +79,20 @@ def write_files(directory: Path, total: int, base_url: str) -> list[str]:
     import yaml
 
     urls, config = directory / "urls.yaml", directory / "urlwatch.yaml"
-    urls.write_text(yaml.safe_dump_all(jobs(total, base_url), sort_keys=False, default_flow_style=False),
-                    encoding="utf-8")
+    urls.write_text(
+        yaml.safe_dump_all(jobs(total, base_url), sort_keys=False, default_flow_style=False), encoding="utf-8"
+    )
     config.write_text(yaml.safe_dump(CONFIG, sort_keys=False), encoding="utf-8")
-    return ["--urls", str(urls), "--config", str(config), "--hooks", str(directory / "hooks.py"),
-            "--cache", str(directory / "cache.db")]
+    return [
+        "--urls",
+        str(urls),
+        "--config",
+        str(config),
+        "--hooks",
+        str(directory / "hooks.py"),
+        "--cache",
+        str(directory / "cache.db"),
+    ]
 
 
 _SUMMARY = re.compile(r"^\d+\. (NEW|CHANGED|UNCHANGED|ERROR): (\S+)$")
@@ -131,16 +142,21 @@ def validate(scenario: str, sources: int, measure: Measure, stdout: str, server:
     else:
         changed = {name for name, verb in verbs.items() if verb == "CHANGED"}
         if changed != set(expected) or len(verbs) != len(expected):
-            problems.append(f"{len(changed)} jobs CHANGED ({len(changed - set(expected))} not expected, "
-                            f"{len(set(expected) - changed)} missed) and {len(verbs) - len(changed)} other reports; "
-                            f"expected exactly {len(expected)} CHANGED")
-        missing = [name for name, title in expected.items()
-                   if name in changed and not _adds(details.get(name, []), title)]
+            problems.append(
+                f"{len(changed)} jobs CHANGED ({len(changed - set(expected))} not expected, "
+                f"{len(set(expected) - changed)} missed) and {len(verbs) - len(changed)} other reports; "
+                f"expected exactly {len(expected)} CHANGED"
+            )
+        missing = [
+            name for name, title in expected.items() if name in changed and not _adds(details.get(name, []), title)
+        ]
         if missing:
             problems.append(f"{len(missing)} diffs do not add the new item (first: {missing[0]})")
         if server.get("ok") != len(expected) or server.get("not_modified") != sources - len(expected):
-            problems.append(f"server: {server.get('ok')} bodies and {server.get('not_modified')} 304s, expected "
-                            f"{len(expected)} and {sources - len(expected)}")
+            problems.append(
+                f"server: {server.get('ok')} bodies and {server.get('not_modified')} 304s, expected "
+                f"{len(expected)} and {sources - len(expected)}"
+            )
     return problems
 
 

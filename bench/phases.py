@@ -42,6 +42,7 @@ def _timed(name: str, fn):
             WALL[name] = WALL.get(name, 0.0) + time.perf_counter() - w
             COUNTS[name] = COUNTS.get(name, 0) + 1
             _depth[0] -= 1
+
     return wrapper
 
 
@@ -90,8 +91,13 @@ def _report() -> None:
     walls = {**WALL, "interpreter start": _started}
     walls[rest] = wall - sum(walls.values())  # the loop's select waits are named apart: this is its busy time
     walls[RUNQUEUE] = _runqueue()
-    out = {"total": total, "wall": wall, "phases": {**TOTALS, rest: total - named}, "wall_phases": walls,
-           "counts": COUNTS}
+    out = {
+        "total": total,
+        "wall": wall,
+        "phases": {**TOTALS, rest: total - named},
+        "wall_phases": walls,
+        "counts": COUNTS,
+    }
     text = json.dumps(out, indent=1)
     target = os.environ.get("BENCH_PHASES_OUT")
     if target:
@@ -107,7 +113,7 @@ def main() -> int:
         from variant import apply
 
         apply(set(os.environ["BENCH_VARIANT"].split(",")))
-    import monitor.app  # noqa: F401 - what `check` imports, measured as one phase
+    import monitor.app
     import monitor.cli
     import monitor.dispatch
     import monitor.engine

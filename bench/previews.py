@@ -19,7 +19,7 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
-from monitor.previews.pdf import read_pdf  # noqa: E402
+from monitor.previews.pdf import read_pdf
 
 DEFAULT = Path(__file__).resolve().parents[1] / "tests/data/previews/minute_order_dcd_1-20-cv-03010_2021-08-19.pdf"
 

@@ -34,9 +34,10 @@ import os
 import statistics
 import sys
 import time
-from datetime import datetime, timedelta, timezone
+from collections.abc import Callable
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
-from typing import Any, Callable
+from typing import Any
 
 if sys.path and os.path.dirname(os.path.abspath(__file__)) == os.path.abspath(sys.path[0]):
     del sys.path[0]  # bench/'s own modules (content, report, ...) must not shadow anything the monitor imports
@@ -47,22 +48,41 @@ def docket(entries: int, *, first: int = 1) -> list[Any]:
     from watchers.dockets import entry_item, parse_docket_number
 
     number = parse_docket_number("3:25-cv-01350")
-    start = datetime(2025, 2, 7, tzinfo=timezone.utc)
-    kinds = ["ORDER granting", "MOTION to Dismiss", "DECLARATION of", "NOTICE of Appearance by", "STIPULATION and",
-             "RESPONSE in Opposition re", "Minute Entry for proceedings held before", "TRANSCRIPT of Proceedings"]
+    start = datetime(2025, 2, 7, tzinfo=UTC)
+    kinds = [
+        "ORDER granting",
+        "MOTION to Dismiss",
+        "DECLARATION of",
+        "NOTICE of Appearance by",
+        "STIPULATION and",
+        "RESPONSE in Opposition re",
+        "Minute Entry for proceedings held before",
+        "TRANSCRIPT of Proceedings",
+    ]
     out = []
     for n in range(first + entries - 1, first - 1, -1):
         kind = kinds[n % len(kinds)]
-        text = (f"{kind} the motion filed by City and County of San Francisco (entry {n - 1}). Signed by Judge "
-                f"William H. Orrick on {start + timedelta(hours=n):%m/%d/%Y}. Attachments: # 1 Exhibit A, "
-                f"# 2 Proposed Order. (jdoe, COURT STAFF) (Filed on {start + timedelta(hours=n):%m/%d/%Y})")
-        out.append(entry_item(
-            court="cand", docket=number, case_name="City and County of San Francisco v. Trump", entry_number=n,
-            short_description=f"{kind} (entry {n})", description=text,
-            date_filed=f"{start + timedelta(hours=n):%Y-%m-%d}",
-            document_url=f"https://ecf.cand.uscourts.gov/doc1/035{n:09d}",
-            docket_url="https://www.courtlistener.com/docket/69617389/city-and-county-of-san-francisco-v-trump/",
-            pacer_case_id="443515", pacer_doc_id=f"035{n:09d}", source="courtlistener"))
+        text = (
+            f"{kind} the motion filed by City and County of San Francisco (entry {n - 1}). Signed by Judge "
+            f"William H. Orrick on {start + timedelta(hours=n):%m/%d/%Y}. Attachments: # 1 Exhibit A, "
+            f"# 2 Proposed Order. (jdoe, COURT STAFF) (Filed on {start + timedelta(hours=n):%m/%d/%Y})"
+        )
+        out.append(
+            entry_item(
+                court="cand",
+                docket=number,
+                case_name="City and County of San Francisco v. Trump",
+                entry_number=n,
+                short_description=f"{kind} (entry {n})",
+                description=text,
+                date_filed=f"{start + timedelta(hours=n):%Y-%m-%d}",
+                document_url=f"https://ecf.cand.uscourts.gov/doc1/035{n:09d}",
+                docket_url="https://www.courtlistener.com/docket/69617389/city-and-county-of-san-francisco-v-trump/",
+                pacer_case_id="443515",
+                pacer_doc_id=f"035{n:09d}",
+                source="courtlistener",
+            )
+        )
     return out
 
 
@@ -87,8 +107,13 @@ def _timed(fn: Callable[[], Any], runs: int) -> dict[str, float]:
         fn()
         cpu.append(time.process_time() - c)
         wall.append(time.perf_counter() - w)
-    return {"cpu_ms_median": statistics.median(cpu) * 1000, "cpu_ms_min": min(cpu) * 1000,
-            "cpu_ms_max": max(cpu) * 1000, "wall_ms_median": statistics.median(wall) * 1000, "runs": runs}
+    return {
+        "cpu_ms_median": statistics.median(cpu) * 1000,
+        "cpu_ms_min": min(cpu) * 1000,
+        "cpu_ms_max": max(cpu) * 1000,
+        "wall_ms_median": statistics.median(wall) * 1000,
+        "runs": runs,
+    }
 
 
 def diff_probe(entries: int, runs: int) -> dict[str, Any]:
@@ -96,7 +121,7 @@ def diff_probe(entries: int, runs: int) -> dict[str, Any]:
     from monitor.models import Item
     from monitor.store import StoredItem
 
-    now = datetime.now(timezone.utc)
+    now = datetime.now(UTC)
     stored_items = [Item.from_dict(i.to_dict()) for i in docket(entries)]  # as Store.load_items returns them
     previous = {i.key: StoredItem(i, True, now) for i in stored_items}
     current = docket(entries + 1)  # the docket as parsed now: the same entries, freshly built, one new on top
@@ -134,8 +159,12 @@ def config_memory_probe(path: Path) -> dict[str, Any]:
     gc.collect()
     after = _vm_rss_kib()
     watches = len(config.watches)
-    return {"watches": watches, "config_mib": (after - before) / 1024, "kib_per_watch": (after - before) / max(watches, 1),
-            "load_cpu_s": cpu}
+    return {
+        "watches": watches,
+        "config_mib": (after - before) / 1024,
+        "kib_per_watch": (after - before) / max(watches, 1),
+        "load_cpu_s": cpu,
+    }
 
 
 async def _http_rounds(urls: list[str], transport: str, rounds: int, per_host: int) -> dict[str, Any]:
@@ -177,12 +206,20 @@ async def _http_rounds(urls: list[str], transport: str, rounds: int, per_host: i
     finally:
         await client.aclose()
     n = len(urls)
-    return {"transport": transport, "per_host": per_host, "requests": n, "rounds": rounds,
-            "import_cpu_ms": import_cpu * 1000,
-            "ms_per_200": statistics.median(ok[1:]) / n * 1000, "ms_per_304": statistics.median(not_modified[1:]) / n * 1000}
+    return {
+        "transport": transport,
+        "per_host": per_host,
+        "requests": n,
+        "rounds": rounds,
+        "import_cpu_ms": import_cpu * 1000,
+        "ms_per_200": statistics.median(ok[1:]) / n * 1000,
+        "ms_per_304": statistics.median(not_modified[1:]) / n * 1000,
+    }
 
 
-def http_probe(base_url: str, sources: int, transport: str, loop: str, rounds: int, per_host: int = 4) -> dict[str, Any]:
+def http_probe(
+    base_url: str, sources: int, transport: str, loop: str, rounds: int, per_host: int = 4
+) -> dict[str, Any]:
     """CPU per request of the monitor's `HttpClient.get` (per-host limit, caps, conditional GET) against
     bench/server.py, with httpx's default transport or httpx-aiohttp's, on asyncio's loop or uvloop."""
     sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
@@ -210,8 +247,12 @@ def main(argv: list[str] | None = None) -> int:
     p = sub.add_parser("http", help="CPU per request of the monitor's HTTP client against bench/server.py")
     p.add_argument("--base-url", required=True, help="bench/server.py's address (its READY line)")
     p.add_argument("--sources", type=int, default=1000)
-    p.add_argument("--transport", choices=["httpx", "aiohttp", "none"], default="httpx",
-                   help="httpx's default transport, httpx-aiohttp's, or none (httpx.MockTransport: no network)")
+    p.add_argument(
+        "--transport",
+        choices=["httpx", "aiohttp", "none"],
+        default="httpx",
+        help="httpx's default transport, httpx-aiohttp's, or none (httpx.MockTransport: no network)",
+    )
     p.add_argument("--loop", choices=["asyncio", "uvloop"], default="asyncio")
     p.add_argument("--rounds", type=int, default=3)
     p.add_argument("--per-host", type=int, default=4, help="the client's per-host limit (http.per_host)")

@@ -42,8 +42,11 @@ def fresh_database() -> str:
 
 
 def start_server(sources: int) -> tuple[subprocess.Popen, str]:
-    proc = subprocess.Popen([sys.executable, str(ROOT / "bench" / "server.py"), "--sources", str(sources)],
-                            stdout=subprocess.PIPE, text=True)
+    proc = subprocess.Popen(
+        [sys.executable, str(ROOT / "bench" / "server.py"), "--sources", str(sources)],
+        stdout=subprocess.PIPE,
+        text=True,
+    )
     line = proc.stdout.readline()
     match = re.search(r"READY (\S+)", line)
     if not match:
@@ -56,11 +59,13 @@ def write_config(path: Path, state: str, base: str, sources: int, every: float) 
     sys.path.insert(0, str(ROOT / "bench"))
     import content  # the same sources and selectors as bench/run.py
 
-    lines = [f"state: {state}",
-             "http: {per_host: 32, timeout: 30s}",
-             "daemon: {jitter: 0.1, lease: 30s, log_format: json}",
-             "notifiers: {quiet: {type: console, stream: stderr}}",
-             "watches:"]
+    lines = [
+        f"state: {state}",
+        "http: {per_host: 32, timeout: 30s}",
+        "daemon: {jitter: 0.1, lease: 30s, log_format: json}",
+        "notifiers: {quiet: {type: console, stream: stderr}}",
+        "watches:",
+    ]
     lines += [f"  - {json.dumps({**watch, 'every': f'{every:g}s'})}" for watch in content.watches(sources, base)]
     path.write_text("\n".join(lines) + "\n")
 
@@ -68,9 +73,13 @@ def write_config(path: Path, state: str, base: str, sources: int, every: float) 
 def checks(listen: str) -> float:
     with urllib.request.urlopen(f"http://{listen}/metrics", timeout=10) as response:
         text = response.read().decode()
-    return sum(float(line.rpartition(" ")[2]) for line in text.splitlines()
-               if line.startswith("court_monitor_checks_total{") and 'outcome="skipped"' not in line
-               and 'outcome="other_replica"' not in line)
+    return sum(
+        float(line.rpartition(" ")[2])
+        for line in text.splitlines()
+        if line.startswith("court_monitor_checks_total{")
+        and 'outcome="skipped"' not in line
+        and 'outcome="other_replica"' not in line
+    )
 
 
 def baselined(state: str) -> int:
@@ -109,8 +118,14 @@ def run(replicas: int, sources: int, every: float, window: float, workdir: Path)
     try:
         for k in range(replicas):
             err = open(workdir / f"replica-{replicas}-{k}.log", "w")
-            procs.append(subprocess.Popen([sys.executable, "-m", "monitor", "run", "--config", str(config),
-                                           "--listen", "127.0.0.1:0"], stderr=err, stdout=subprocess.DEVNULL, env=env))
+            procs.append(
+                subprocess.Popen(
+                    [sys.executable, "-m", "monitor", "run", "--config", str(config), "--listen", "127.0.0.1:0"],
+                    stderr=err,
+                    stdout=subprocess.DEVNULL,
+                    env=env,
+                )
+            )
         for k in range(replicas):
             log = workdir / f"replica-{replicas}-{k}.log"
             deadline = time.monotonic() + 60
@@ -146,10 +161,16 @@ def run(replicas: int, sources: int, every: float, window: float, workdir: Path)
                 p.kill()
         server.kill()
     rate = (c1 - c0) / (t1 - t0)
-    return {"replicas": replicas, "sources": sources, "every": every, "checks_per_second": round(rate, 1),
-            "demand_per_second": round(sources / every, 1), "first_cycle_seconds": round(baseline_seconds, 1),
-            "replica_cpu_per_check_ms": round(1000 * (cpu1 - cpu0) / max(1, c1 - c0), 2),
-            "postgres_cpu_per_check_ms": round(1000 * (pg1 - pg0) / max(1, c1 - c0), 2)}
+    return {
+        "replicas": replicas,
+        "sources": sources,
+        "every": every,
+        "checks_per_second": round(rate, 1),
+        "demand_per_second": round(sources / every, 1),
+        "first_cycle_seconds": round(baseline_seconds, 1),
+        "replica_cpu_per_check_ms": round(1000 * (cpu1 - cpu0) / max(1, c1 - c0), 2),
+        "postgres_cpu_per_check_ms": round(1000 * (pg1 - pg0) / max(1, c1 - c0), 2),
+    }
 
 
 def main() -> int:
@@ -168,10 +189,14 @@ def main() -> int:
     out = ROOT / "bench" / "results" / f"replicas-{time.strftime('%Y%m%d-%H%M%S')}.json"
     out.parent.mkdir(parents=True, exist_ok=True)
     out.write_text(json.dumps(results, indent=2))
-    print(f"{'replicas':>8} {'checks/s':>9} {'demand/s':>9} {'cpu ms/check':>13} {'pg ms/check':>12} {'first cycle':>12}")
+    print(
+        f"{'replicas':>8} {'checks/s':>9} {'demand/s':>9} {'cpu ms/check':>13} {'pg ms/check':>12} {'first cycle':>12}"
+    )
     for r in results:
-        print(f"{r['replicas']:>8} {r['checks_per_second']:>9} {r['demand_per_second']:>9} "
-              f"{r['replica_cpu_per_check_ms']:>13} {r['postgres_cpu_per_check_ms']:>12} {r['first_cycle_seconds']:>11}s")
+        print(
+            f"{r['replicas']:>8} {r['checks_per_second']:>9} {r['demand_per_second']:>9} "
+            f"{r['replica_cpu_per_check_ms']:>13} {r['postgres_cpu_per_check_ms']:>12} {r['first_cycle_seconds']:>11}s"
+        )
     return 0
 
 

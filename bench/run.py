@@ -42,14 +42,13 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 
-import content  # noqa: E402
-import peer  # noqa: E402
-import report  # noqa: E402
-from breakdown import (IMPORTS, http_experiments, import_overhead, importtime_medians, phases,  # noqa: E402
-                       probe, profile)
-from cycles import Cycle, MonitorTool, UrlwatchTool, run_repetition, write_config  # noqa: E402
-from harness import BENCH, Launcher, Server, child_env, git_head, variant_env  # noqa: E402
-from report import SCENARIOS  # noqa: E402
+import content
+import peer
+import report
+from breakdown import IMPORTS, http_experiments, import_overhead, importtime_medians, phases, probe, profile
+from cycles import Cycle, MonitorTool, UrlwatchTool, run_repetition, write_config
+from harness import BENCH, Launcher, Server, child_env, git_head, variant_env
+from report import SCENARIOS
 
 SCALE_SOURCES = 10_000
 
@@ -59,45 +58,104 @@ SCALE_SOURCES = 10_000
 
 def _parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(description="Benchmark `monitor check` over many watches on a local server.")
-    parser.add_argument("--all", action="store_true", help="everything: 1,000 sources beside urlwatch, 10,000 "
-                        "sources, config memory, the 10,000-entry diff; one summary")
+    parser.add_argument(
+        "--all",
+        action="store_true",
+        help="everything: 1,000 sources beside urlwatch, 10,000 "
+        "sources, config memory, the 10,000-entry diff; one summary",
+    )
     parser.add_argument("--sources", type=int, default=1000, help="number of watches: half feeds, half pages (1000)")
-    parser.add_argument("--repeat", type=int, default=3, help="repetitions of the three cycles; the median is reported (3)")
-    parser.add_argument("--peer", action="store_true", help="also run urlwatch 2.29 on the same sources "
-                        "(installed into bench/.venv-urlwatch on first use), repetitions interleaved")
-    parser.add_argument("--scale", type=int, default=0, metavar="N", help=f"also run N repetitions over "
-                        f"{SCALE_SOURCES:,} sources (--all: 1)")
+    parser.add_argument(
+        "--repeat", type=int, default=3, help="repetitions of the three cycles; the median is reported (3)"
+    )
+    parser.add_argument(
+        "--peer",
+        action="store_true",
+        help="also run urlwatch 2.29 on the same sources "
+        "(installed into bench/.venv-urlwatch on first use), repetitions interleaved",
+    )
+    parser.add_argument(
+        "--scale",
+        type=int,
+        default=0,
+        metavar="N",
+        help=f"also run N repetitions over {SCALE_SOURCES:,} sources (--all: 1)",
+    )
     parser.add_argument("--scale-peer", action="store_true", help="with --scale: urlwatch at that size too (slow)")
     parser.add_argument("--diff-runs", type=int, default=21, help="runs of the 10,000-entry diff probe (21)")
-    parser.add_argument("--profile", action="store_true", help="also profile each scenario (one more repetition per profiler)")
+    parser.add_argument(
+        "--profile", action="store_true", help="also profile each scenario (one more repetition per profiler)"
+    )
     parser.add_argument("--profile-only", action="store_true", help="profile, without the timed repetitions")
-    parser.add_argument("--phases", type=int, default=0, metavar="N",
-                        help="also run N repetitions through bench/phases.py: CPU time by phase, no profiler")
+    parser.add_argument(
+        "--phases",
+        type=int,
+        default=0,
+        metavar="N",
+        help="also run N repetitions through bench/phases.py: CPU time by phase, no profiler",
+    )
     parser.add_argument("--only-phases", action="store_true", help="with --phases: skip the timed repetitions")
     parser.add_argument("--gzip", action="store_true", help="the server sends gzip bodies (as most real sites do)")
-    parser.add_argument("--per-host", type=int, default=None, help="set http.per_host in the monitor's config "
-                        "(default: the monitor's own default; every source here is on one host)")
+    parser.add_argument(
+        "--per-host",
+        type=int,
+        default=None,
+        help="set http.per_host in the monitor's config "
+        "(default: the monitor's own default; every source here is on one host)",
+    )
     parser.add_argument("--no-imports", action="store_true", help="skip the import-overhead measurement")
     parser.add_argument("--keep", action="store_true", help="keep each repetition's state database and config")
     parser.add_argument("--python", default=sys.executable, help="interpreter with the monitor installed (this one)")
-    parser.add_argument("--src", type=Path, default=None, help="run the monitor's code from this copy of the "
-                        "repository (put first on PYTHONPATH): to measure a change to the core in a scratch copy")
-    parser.add_argument("--compare", type=Path, default=None, metavar="SRC",
-                        help="also run the monitor from this scratch copy, repetitions interleaved, and compare")
-    parser.add_argument("--variant", action="append", default=[], metavar="NAMES",
-                        help="also run the same code through bench/variant.py with these candidate speed-ups "
-                        "(comma-separated: aiohttp, uvloop; repeatable, one variant each), interleaved, and compare")
-    parser.add_argument("--per-host-sweep", default="", metavar="N,N,...",
-                        help="also run the monitor with http.per_host set to each of these, interleaved, and compare")
-    parser.add_argument("--experiments", action="store_true",
-                        help="also measure the HTTP request path alone (bench/probes.py http: httpx or httpx-aiohttp "
-                        "transport, asyncio or uvloop) and the import cost of each")
+    parser.add_argument(
+        "--src",
+        type=Path,
+        default=None,
+        help="run the monitor's code from this copy of the "
+        "repository (put first on PYTHONPATH): to measure a change to the core in a scratch copy",
+    )
+    parser.add_argument(
+        "--compare",
+        type=Path,
+        default=None,
+        metavar="SRC",
+        help="also run the monitor from this scratch copy, repetitions interleaved, and compare",
+    )
+    parser.add_argument(
+        "--variant",
+        action="append",
+        default=[],
+        metavar="NAMES",
+        help="also run the same code through bench/variant.py with these candidate speed-ups "
+        "(comma-separated: aiohttp, uvloop; repeatable, one variant each), interleaved, and compare",
+    )
+    parser.add_argument(
+        "--per-host-sweep",
+        default="",
+        metavar="N,N,...",
+        help="also run the monitor with http.per_host set to each of these, interleaved, and compare",
+    )
+    parser.add_argument(
+        "--experiments",
+        action="store_true",
+        help="also measure the HTTP request path alone (bench/probes.py http: httpx or httpx-aiohttp "
+        "transport, asyncio or uvloop) and the import cost of each",
+    )
     parser.add_argument("--experiment-repeat", type=int, default=5, help="repetitions of each HTTP probe (5)")
-    parser.add_argument("--compare-env", action="append", default=[], metavar="NAME=VALUE",
-                        help="extra environment for the compare variant only (repeatable; alone, it compares "
-                        "the same code with and without it)")
-    parser.add_argument("--env", action="append", default=[], metavar="NAME=VALUE",
-                        help="extra environment for the measured processes (repeatable)")
+    parser.add_argument(
+        "--compare-env",
+        action="append",
+        default=[],
+        metavar="NAME=VALUE",
+        help="extra environment for the compare variant only (repeatable; alone, it compares "
+        "the same code with and without it)",
+    )
+    parser.add_argument(
+        "--env",
+        action="append",
+        default=[],
+        metavar="NAME=VALUE",
+        help="extra environment for the measured processes (repeatable)",
+    )
     parser.add_argument("--out", type=Path, default=None, help="results directory (default bench/results/<timestamp>)")
     return parser
 
@@ -123,12 +181,24 @@ def main(argv: list[str] | None = None) -> int:
         tools.append(MonitorTool(args, main_env, variant=f"per_host={int(n)}", per_host=int(n)))
     if args.peer:
         tools.append(UrlwatchTool(peer.ensure_urlwatch(args.python), child_env()))
-    machine = {"python": platform.python_version(), "platform": platform.platform(), "cpus": os.cpu_count(),
-               "load_at_start": os.getloadavg(), "sources": args.sources, "repeat": args.repeat, "gzip": args.gzip,
-               "per_host": args.per_host, "src": str(args.src) if args.src else None,
-               "compare": str(args.compare) if args.compare else None, "variants": args.variant,
-               "per_host_sweep": args.per_host_sweep, "env": args.env,
-               "compare_env": args.compare_env, "commit": git_head(), "started": datetime.now().isoformat()}
+    machine = {
+        "python": platform.python_version(),
+        "platform": platform.platform(),
+        "cpus": os.cpu_count(),
+        "load_at_start": os.getloadavg(),
+        "sources": args.sources,
+        "repeat": args.repeat,
+        "gzip": args.gzip,
+        "per_host": args.per_host,
+        "src": str(args.src) if args.src else None,
+        "compare": str(args.compare) if args.compare else None,
+        "variants": args.variant,
+        "per_host_sweep": args.per_host_sweep,
+        "env": args.env,
+        "compare_env": args.compare_env,
+        "commit": git_head(),
+        "started": datetime.now().isoformat(),
+    }
     launcher = Launcher(args.python)
     imports: dict[str, dict] = {}
     cycles: list[Cycle] = []
@@ -144,17 +214,26 @@ def main(argv: list[str] | None = None) -> int:
         try:
             if not (args.profile_only or args.only_phases):
                 feeds, pages = content.split(args.sources)
-                print(f"{args.sources} sources ({feeds} feeds, {pages} pages) on {server.base_url}; {args.repeat} "
-                      f"repetitions of: {', '.join(f'{t.name} ({t.variant})' for t in tools)}, interleaved")
+                print(
+                    f"{args.sources} sources ({feeds} feeds, {pages} pages) on {server.base_url}; {args.repeat} "
+                    f"repetitions of: {', '.join(f'{t.name} ({t.variant})' for t in tools)}, interleaved"
+                )
                 for rep in range(1, args.repeat + 1):
                     for tool in tools:
-                        cycles += run_repetition(tool, rep, launcher, server, out_dir, keep=args.keep,
-                                                 importtime=5 if rep == 1 and tool is tools[0] and not args.no_imports
-                                                 else 0)
+                        cycles += run_repetition(
+                            tool,
+                            rep,
+                            launcher,
+                            server,
+                            out_dir,
+                            keep=args.keep,
+                            importtime=5 if rep == 1 and tool is tools[0] and not args.no_imports else 0,
+                        )
             for tool in tools:
                 if args.phases and tool.name == "monitor":  # phases.py applies $BENCH_VARIANT as variant.py does
-                    breakdown[tool.variant] = phases(args, launcher, server, out_dir, tool.env, tool.variant,
-                                                     args.phases, per_host=tool.per_host)
+                    breakdown[tool.variant] = phases(
+                        args, launcher, server, out_dir, tool.env, tool.variant, args.phases, per_host=tool.per_host
+                    )
             if args.profile or args.profile_only:
                 reports = profile(args, launcher, server, out_dir, main_env)
             if args.experiments:
@@ -180,12 +259,25 @@ def main(argv: list[str] | None = None) -> int:
         launcher.close()
 
     text = summary_text(args, cycles, imports, breakdown, probes, out_dir)
-    summaries = {f"{t}/{v}/{n}": report.summarize([c for c in cycles if (c.tool, c.variant, c.sources) == (t, v, n)])
-                 for t, v, n in dict.fromkeys((c.tool, c.variant, c.sources) for c in cycles)}
-    (out_dir / "results.json").write_text(json.dumps({
-        "machine": {**machine, "load_at_end": os.getloadavg()}, "summary": summaries, "imports": imports,
-        "profiles": reports, "phases": breakdown, "probes": probes,
-        "cycles": [{**asdict(c), "cpu": c.measure.cpu} for c in cycles]}, indent=2), encoding="utf-8")
+    summaries = {
+        f"{t}/{v}/{n}": report.summarize([c for c in cycles if (c.tool, c.variant, c.sources) == (t, v, n)])
+        for t, v, n in dict.fromkeys((c.tool, c.variant, c.sources) for c in cycles)
+    }
+    (out_dir / "results.json").write_text(
+        json.dumps(
+            {
+                "machine": {**machine, "load_at_end": os.getloadavg()},
+                "summary": summaries,
+                "imports": imports,
+                "profiles": reports,
+                "phases": breakdown,
+                "probes": probes,
+                "cycles": [{**asdict(c), "cpu": c.measure.cpu} for c in cycles],
+            },
+            indent=2,
+        ),
+        encoding="utf-8",
+    )
     (out_dir / "summary.md").write_text(text + "\n", encoding="utf-8")
     print()
     print(text)
@@ -194,17 +286,22 @@ def main(argv: list[str] | None = None) -> int:
     return 0 if all(c.valid for c in cycles) else 1
 
 
-def summary_text(args: argparse.Namespace, cycles: list[Cycle], imports: dict, breakdown: dict, probes: dict,
-                 out_dir: Path) -> str:
+def summary_text(
+    args: argparse.Namespace, cycles: list[Cycle], imports: dict, breakdown: dict, probes: dict, out_dir: Path
+) -> str:
     def pick(tool: str, variant: str = "main", sources: int = args.sources) -> dict[str, dict]:
         return report.summarize([c for c in cycles if (c.tool, c.variant, c.sources) == (tool, variant, sources)])
 
-    parts = [f"# Benchmark {datetime.now():%Y-%m-%d %H:%M} ({git_head()}; Python {platform.python_version()}, "
-             f"{os.cpu_count()} CPUs, load average at the end {os.getloadavg()[0]:.2f})"]
+    parts = [
+        f"# Benchmark {datetime.now():%Y-%m-%d %H:%M} ({git_head()}; Python {platform.python_version()}, "
+        f"{os.cpu_count()} CPUs, load average at the end {os.getloadavg()[0]:.2f})"
+    ]
     mon, uw = pick("monitor"), pick("urlwatch")
     if mon and uw:
-        parts.append(f"## {args.sources:,} sources: the monitor and urlwatch {peer.VERSION}, median of {args.repeat}\n\n"
-                     + report.side_by_side(mon, uw, args.sources))
+        parts.append(
+            f"## {args.sources:,} sources: the monitor and urlwatch {peer.VERSION}, median of {args.repeat}\n\n"
+            + report.side_by_side(mon, uw, args.sources)
+        )
     if mon:
         parts.append(f"## {args.sources:,} sources: the monitor\n\n" + report.monitor_table(mon, args.sources))
     if imports.get("main"):
@@ -212,15 +309,20 @@ def summary_text(args: argparse.Namespace, cycles: list[Cycle], imports: dict, b
     runs = [p.read_text(encoding="utf-8") for p in sorted(out_dir.glob("importtime-check-*.txt"))]
     if runs:
         found = importtime_medians(runs)
-        parts.append(f"`python -X importtime -m monitor check` (an unchanged cycle; median of {len(runs)}), ms in "
-                     "each package's own modules: " + ", ".join(f"{n} {ms:.0f}" for n, ms in found["by_package"])
-                     + ". Modules with what they import (cumulative): " + ", ".join(
-                         f"{n} {ms:.0f}" for n, ms in found["modules_cumulative"][:20]))
+        parts.append(
+            f"`python -X importtime -m monitor check` (an unchanged cycle; median of {len(runs)}), ms in "
+            "each package's own modules: "
+            + ", ".join(f"{n} {ms:.0f}" for n, ms in found["by_package"])
+            + ". Modules with what they import (cumulative): "
+            + ", ".join(f"{n} {ms:.0f}" for n, ms in found["modules_cumulative"][:20])
+        )
     if args.scale:
         big = pick("monitor", sources=SCALE_SOURCES)
         startup = imports.get("main", {}).get("imports", {}).get("cpu", 0.0)
-        parts.append(f"## {SCALE_SOURCES:,} sources\n\n" + report.scale_table(
-            mon, big, args.sources, SCALE_SOURCES, startup, probes.get("config_memory")))
+        parts.append(
+            f"## {SCALE_SOURCES:,} sources\n\n"
+            + report.scale_table(mon, big, args.sources, SCALE_SOURCES, startup, probes.get("config_memory"))
+        )
         uw_big = pick("urlwatch", sources=SCALE_SOURCES)
         if uw_big:
             parts.append(f"urlwatch at {SCALE_SOURCES:,}:\n\n" + report.side_by_side(big, uw_big, SCALE_SOURCES))
@@ -228,20 +330,35 @@ def summary_text(args: argparse.Namespace, cycles: list[Cycle], imports: dict, b
         parts.append("## Diff\n\n" + report.diff_table(probes["diff"]))
     for variant in dict.fromkeys(c.variant for c in cycles if c.tool == "monitor" and c.variant != "main"):
         other = pick("monitor", variant)
-        what = " ".join(filter(None, [str(args.compare or args.src or ""), " ".join(args.compare_env)])) \
-            if variant == "compare" else variant
-        parts.append(f"## compare: {what}\n\n" + report.monitor_table(other, args.sources) + "\n\n"
-                     + report.comparison(mon, other, "main", variant))
+        what = (
+            " ".join(filter(None, [str(args.compare or args.src or ""), " ".join(args.compare_env)]))
+            if variant == "compare"
+            else variant
+        )
+        parts.append(
+            f"## compare: {what}\n\n"
+            + report.monitor_table(other, args.sources)
+            + "\n\n"
+            + report.comparison(mon, other, "main", variant)
+        )
     if probes.get("http"):
-        parts.append("## Experiment: the HTTP request path alone (bench/probes.py http)\n\n"
-                     + report.http_table(probes["http"]))
+        parts.append(
+            "## Experiment: the HTTP request path alone (bench/probes.py http)\n\n" + report.http_table(probes["http"])
+        )
     for name, times in breakdown.items():
-        parts.append(f"## CPU and wall time by phase ({name}; median of {args.phases}; bench/phases.py)\n\n"
-                     + report.phase_table(times["cpu"], times["wall"]))
+        parts.append(
+            f"## CPU and wall time by phase ({name}; median of {args.phases}; bench/phases.py)\n\n"
+            + report.phase_table(times["cpu"], times["wall"])
+        )
     bad = [c for c in cycles if not c.valid]
     if bad:
-        parts.append("## INVALID cycles (their figures are not to be used)\n\n" + "\n".join(
-            f"- {c.tool}/{c.variant} {c.sources} rep {c.repetition} {c.scenario}: {'; '.join(c.problems)}" for c in bad))
+        parts.append(
+            "## INVALID cycles (their figures are not to be used)\n\n"
+            + "\n".join(
+                f"- {c.tool}/{c.variant} {c.sources} rep {c.repetition} {c.scenario}: {'; '.join(c.problems)}"
+                for c in bad
+            )
+        )
     return "\n\n".join(parts)
 
 

@@ -29,7 +29,7 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 
-import content  # noqa: E402
+import content
 
 
 class Source:
@@ -102,7 +102,9 @@ class SourceServer:
         source = self.sources.get(path)
         if source is None:
             self.stats["not_found"] += 1
-            return b"HTTP/1.1 404 Not Found\r\nContent-Type: text/plain\r\nContent-Length: 9\r\n" + conn + b"\r\nnot found"
+            return (
+                b"HTTP/1.1 404 Not Found\r\nContent-Type: text/plain\r\nContent-Length: 9\r\n" + conn + b"\r\nnot found"
+            )
         body, etag, zipped = source.bodies[self.phase]
         encoding = b""
         if zipped is not None and "gzip" in headers.get("accept-encoding", ""):
@@ -114,8 +116,17 @@ class SourceServer:
         self.stats["ok"] += 1
         payload = b"" if method == "HEAD" else body
         self.stats["bytes"] += len(payload)
-        return (b"HTTP/1.1 200 OK\r\nContent-Type: " + source.content_type.encode() + b"\r\nContent-Length: "
-                + str(len(body)).encode() + b"\r\n" + encoding + common + b"\r\n" + payload)
+        return (
+            b"HTTP/1.1 200 OK\r\nContent-Type: "
+            + source.content_type.encode()
+            + b"\r\nContent-Length: "
+            + str(len(body)).encode()
+            + b"\r\n"
+            + encoding
+            + common
+            + b"\r\n"
+            + payload
+        )
 
     def control(self, path: str, conn: bytes) -> bytes:
         parts = path.strip("/").split("/")
@@ -131,8 +142,14 @@ class SourceServer:
         else:
             return b"HTTP/1.1 404 Not Found\r\nContent-Length: 0\r\n" + conn + b"\r\n"
         data = json.dumps(answer).encode()
-        return (b"HTTP/1.1 200 OK\r\nContent-Type: application/json\r\nContent-Length: " + str(len(data)).encode()
-                + b"\r\n" + conn + b"\r\n" + data)
+        return (
+            b"HTTP/1.1 200 OK\r\nContent-Type: application/json\r\nContent-Length: "
+            + str(len(data)).encode()
+            + b"\r\n"
+            + conn
+            + b"\r\n"
+            + data
+        )
 
 
 async def serve(total: int, port: int, use_gzip: bool) -> None:

@@ -8,9 +8,9 @@ Used by `monitor check`, `monitor run` and the tests, so all three run the same 
 
 from __future__ import annotations
 
+from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from dataclasses import dataclass
-from typing import AsyncIterator
 
 import httpx
 
@@ -33,9 +33,16 @@ class Runtime:
 
 
 @asynccontextmanager
-async def runtime(config: Config, *, store: Store | None = None, dry_run: bool = False, notify_baseline: bool = False,
-                  respect_backoff: bool = False, transport: httpx.AsyncBaseTransport | None = None,
-                  owner: str | None = None) -> AsyncIterator[Runtime]:
+async def runtime(
+    config: Config,
+    *,
+    store: Store | None = None,
+    dry_run: bool = False,
+    notify_baseline: bool = False,
+    respect_backoff: bool = False,
+    transport: httpx.AsyncBaseTransport | None = None,
+    owner: str | None = None,
+) -> AsyncIterator[Runtime]:
     own_store = store is None
     store = store or Store.open(config.state_url)
     store.secrets = logs.all_secrets(config)  # masked in every text the store writes
@@ -46,7 +53,9 @@ async def runtime(config: Config, *, store: Store | None = None, dry_run: bool =
             store.close()
         raise
     http = HttpClient(config.http, transport=transport)
-    engine = Engine(config, store, http, dry_run=dry_run, notify_baseline=notify_baseline, respect_backoff=respect_backoff)
+    engine = Engine(
+        config, store, http, dry_run=dry_run, notify_baseline=notify_baseline, respect_backoff=respect_backoff
+    )
     dispatcher = Dispatcher(config, store, build_notifiers(config, store, http), owner=owner)
     try:
         yield Runtime(config, store, http, engine, dispatcher)

@@ -42,7 +42,8 @@ from datetime import datetime, timedelta
 from typing import Any
 
 from monitor.casemoves import Move, read_move
-from monitor.clsearch import PUBLIC_BASE as CL_PUBLIC, CourtListenerSearch, base_url
+from monitor.clsearch import PUBLIC_BASE as CL_PUBLIC
+from monitor.clsearch import CourtListenerSearch, base_url
 from monitor.errors import MonitorError
 from monitor.models import Change, Item, utcnow
 from monitor.render import shorten
@@ -64,9 +65,52 @@ GIVE_UP_AFTER = timedelta(days=30)
 DEFAULT_EVERY = {"pacer_rss": "5m", "courtlistener": "15m"}  # as `monitor follow` writes them
 _TEXT_FIELDS = ("fields.short_description", "fields.description", "title")
 # words that name no one in particular: "City of Chicago" and "City of Evanston" are not the same party
-_GENERIC = frozenset("""a an and the of in re et al v vs inc llc ltd co corp company city county state states
-    united america usa us town village people department dept government commonwealth district board
-    commission office agency secretary president administration federal national""".split())
+_GENERIC = frozenset(
+    [
+        "a",
+        "an",
+        "and",
+        "the",
+        "of",
+        "in",
+        "re",
+        "et",
+        "al",
+        "v",
+        "vs",
+        "inc",
+        "llc",
+        "ltd",
+        "co",
+        "corp",
+        "company",
+        "city",
+        "county",
+        "state",
+        "states",
+        "united",
+        "america",
+        "usa",
+        "us",
+        "town",
+        "village",
+        "people",
+        "department",
+        "dept",
+        "government",
+        "commonwealth",
+        "district",
+        "board",
+        "commission",
+        "office",
+        "agency",
+        "secretary",
+        "president",
+        "administration",
+        "federal",
+        "national",
+    ]
+)
 
 
 class FollowMoves(Stage):
@@ -98,8 +142,9 @@ class FollowMoves(Stage):
 
     # ------------------------------------------------------------ reading the changes
 
-    def _moves_in(self, run: StageRun, changes: Iterable[Change],
-                  cases: Sequence[tuple[str, DocketNumber]]) -> Iterable[tuple[Change, str, DocketNumber, Move]]:
+    def _moves_in(
+        self, run: StageRun, changes: Iterable[Change], cases: Sequence[tuple[str, DocketNumber]]
+    ) -> Iterable[tuple[Change, str, DocketNumber, Move]]:
         came_from = self._came_from(run)
         for change in changes:
             if change.kind not in ("added", "updated") or not change.key.startswith("entry:"):
@@ -126,20 +171,28 @@ class FollowMoves(Stage):
         auto = run.config.auto.get(run.watch.id)
         return auto.move.origin_court if auto is not None else None
 
-    async def _act(self, run: StageRun, change: Change, court: str, docket: DocketNumber, move: Move,
-                   now: datetime) -> None:
+    async def _act(
+        self, run: StageRun, change: Change, court: str, docket: DocketNumber, move: Move, now: datetime
+    ) -> None:
         fields = change.item.fields
         text = next((str(fields[k]) for k in ("description", "short_description") if fields.get(k)), change.item.title)
-        trigger = {"key": change.key, "entry_number": fields.get("entry_number"), "text": shorten(text, 500),
-                   "date": fields.get("date_filed") or fields.get("date_entered") or change.item.published,
-                   "case_name": fields.get("case_name"), "watch": run.watch.id}
+        trigger = {
+            "key": change.key,
+            "entry_number": fields.get("entry_number"),
+            "text": shorten(text, 500),
+            "date": fields.get("date_filed") or fields.get("date_entered") or change.item.published,
+            "case_name": fields.get("case_name"),
+            "watch": run.watch.id,
+        }
         new = NewMove(court, docket.canonical, move.kind, move.court, move.number, run.watch.id, change.key, trigger)
         db = run.store.aio
-        pending = [p for p in await db.case_moves([(court, docket.canonical)], statuses=["pending"])
-                   if p.court == move.court]
+        pending = [
+            p for p in await db.case_moves([(court, docket.canonical)], statuses=["pending"]) if p.court == move.court
+        ]
         if move.number:
-            about = [p.id for p in pending
-                     if move.refers_to is None or str(p.trigger.get("entry_number")) == move.refers_to]
+            about = [
+                p.id for p in pending if move.refers_to is None or str(p.trigger.get("entry_number")) == move.refers_to
+            ]
             await self._follow(run, new, now, resolves=about)
             return
         if not move.starts or (pending and move.kind != "appeal"):  # (a case is transferred to a court once)
@@ -151,8 +204,9 @@ class FollowMoves(Stage):
                 return  # about an appeal already followed (or refused)
         added = await db.add_pending_move(new, now)
         if added is not None:
-            log.info("%s of %s %s to %s noted; looking for its docket number", move.kind, court, docket.canonical,
-                     move.court)
+            log.info(
+                "%s of %s %s to %s noted; looking for its docket number", move.kind, court, docket.canonical, move.court
+            )
             await self._resolve(run, added, now, search=True)
 
     # ------------------------------------------------------------ pending moves
@@ -179,8 +233,16 @@ class FollowMoves(Stage):
             found = await self._from_courtlistener(run, move, notes)
         if found:
             for number, docket_id in found.items():
-                new = NewMove(move.origin_court, move.origin_docket, move.kind, move.court, number, move.parent,
-                              move.trigger_key, move.trigger)
+                new = NewMove(
+                    move.origin_court,
+                    move.origin_docket,
+                    move.kind,
+                    move.court,
+                    number,
+                    move.parent,
+                    move.trigger_key,
+                    move.trigger,
+                )
                 await self._follow(run, new, now, resolves=[move.id], docket_id=docket_id)
             return
         age = now - move.created_at
@@ -188,8 +250,9 @@ class FollowMoves(Stage):
         note = "; ".join(notes) or "not found yet"
         if abandon:
             note = f"gave up after {GIVE_UP_AFTER.days} days ({note}); follow it by hand with `monitor follow`"
-        await run.store.aio.retry_move_later(move.id, None if abandon else now + timedelta(seconds=RETRY_EVERY),
-                                             note, now, abandon=abandon)
+        await run.store.aio.retry_move_later(
+            move.id, None if abandon else now + timedelta(seconds=RETRY_EVERY), note, now, abandon=abandon
+        )
 
     def _feed_url(self, run: StageRun, court: str) -> str | None:
         template = run.watch.follow_appeals.feed_url  # type: ignore[attr-defined]
@@ -242,21 +305,29 @@ class FollowMoves(Stage):
 
     # ------------------------------------------------------------ following
 
-    async def _follow(self, run: StageRun, move: NewMove, now: datetime, *, resolves: Sequence[int] = (),
-                      docket_id: int | None = None) -> None:
+    async def _follow(
+        self, run: StageRun, move: NewMove, now: datetime, *, resolves: Sequence[int] = (), docket_id: int | None = None
+    ) -> None:
         assert move.docket is not None
         watches = await self._plan(run, move, docket_id)
         announcement = _announcement(run, move, [w for w, _ in watches], now) if watches else None
-        started = await run.store.aio.start_following(move, watches, announcement, list(run.watch.notify or []), now,
-                                                      resolves=resolves)
+        started = await run.store.aio.start_following(
+            move, watches, announcement, list(run.watch.notify or []), now, resolves=resolves
+        )
         if started is None:
             return
         if announcement is not None:
             run.status_changes.append(announcement)
             log.info("%s", announcement.item.title)
         else:
-            log.info("%s of %s %s to %s %s: already followed by the configuration", move.kind, move.origin_court,
-                     move.origin_docket, move.court, move.docket)
+            log.info(
+                "%s of %s %s to %s %s: already followed by the configuration",
+                move.kind,
+                move.origin_court,
+                move.origin_docket,
+                move.court,
+                move.docket,
+            )
 
     async def _plan(self, run: StageRun, move: NewMove, docket_id: int | None) -> list[tuple[str, dict[str, Any]]]:
         """The watches that follow the case in its new court: (id, config) each, validated."""
@@ -269,19 +340,32 @@ class FollowMoves(Stage):
         settings = parent.follow_appeals  # type: ignore[attr-defined]
         # never a URL or token in the stored config (a mirror's address may carry a secret): the created
         # watch takes the feed mirror, and a courtlistener parent's address and token, from its parent
-        shared = {"court": move.court, "follow_appeals": {"enabled": settings.enabled},
-                  "name": shorten(f"{parent.display_name()}: {move.kind}, {cite(move.court)} {move.docket}", 100)}
+        shared = {
+            "court": move.court,
+            "follow_appeals": {"enabled": settings.enabled},
+            "name": shorten(f"{parent.display_name()}: {move.kind}, {cite(move.court)} {move.docket}", 100),
+        }
         origin = parse_docket_number(move.origin_docket)
         source = _courtlistener_source(run, move.origin_court, origin)
         plans: list[tuple[str, dict[str, Any]]] = []
         feed = self._feed_url(run, move.court)
         if feed is not None and "pacer_rss" not in followed:
-            config = {"id": base + "-rss", "type": "pacer_rss", **shared, "cases": [move.docket],
-                      "every": _every(run, "pacer_rss", move.origin_court, origin)}
+            config = {
+                "id": base + "-rss",
+                "type": "pacer_rss",
+                **shared,
+                "cases": [move.docket],
+                "every": _every(run, "pacer_rss", move.origin_court, origin),
+            }
             plans.append((config["id"], config))
         if (source is not None or feed is None) and "courtlistener" not in followed:
-            config = {"id": base, "type": "courtlistener", **shared, "docket_number": move.docket,
-                      "every": _every(run, "courtlistener", move.origin_court, origin)}
+            config = {
+                "id": base,
+                "type": "courtlistener",
+                **shared,
+                "docket_number": move.docket,
+                "every": _every(run, "courtlistener", move.origin_court, origin),
+            }
             if source is not None and source is not parent and source.base_url != CL_PUBLIC:  # type: ignore[attr-defined]
                 config["base_url"] = source.base_url  # type: ignore[attr-defined]
             if docket_id is None:  # the id lets it work without a token, and for numbers CourtListener keys oddly
@@ -342,7 +426,9 @@ def _search(run: StageRun, source: WatchConfig | None) -> CourtListenerSearch:
 
 def _every(run: StageRun, kind: str, court: str, docket: DocketNumber) -> str:
     """The interval the followed case's watch of this kind uses, else `monitor follow`'s default."""
-    same = next((w for w in [run.watch, *run.config.watches] if w.type == kind and _follows(run, w, court, docket)), None)
+    same = next(
+        (w for w in [run.watch, *run.config.watches] if w.type == kind and _follows(run, w, court, docket)), None
+    )
     return str(same.every) if same is not None and same.every is not None else DEFAULT_EVERY[kind]
 
 
@@ -390,12 +476,13 @@ def same_parties(followed: str, other: str) -> bool:
         a, b = set().union(*mine), set().union(*theirs)
         return bool(a and b) and len(a & b) >= max(1, min(len(a), len(b)) // 2)
     first, second = mine[0], mine[1]
-    return ((meets(first, theirs[0]) and meets(second, theirs[1]))
-            or (meets(first, theirs[1]) and meets(second, theirs[0])))
+    return (meets(first, theirs[0]) and meets(second, theirs[1])) or (
+        meets(first, theirs[1]) and meets(second, theirs[0])
+    )
 
 
 def _announcement(run: StageRun, move: NewMove, watch_ids: list[str], now: datetime) -> Change:
-    """"Now following the appeal: No. 25-1234, 9th Cir. — from City and County of San Francisco v. Trump,
+    """ "Now following the appeal: No. 25-1234, 9th Cir. — from City and County of San Francisco v. Trump,
     N.D. Cal. 3:25-cv-01350", once, to the parent's notifiers, in the case's thread."""
     trigger = move.trigger
     what = Move(move.kind, move.court, move.docket, True).describe()  # type: ignore[arg-type]
@@ -403,12 +490,24 @@ def _announcement(run: StageRun, move: NewMove, watch_ids: list[str], now: datet
     title = f"Now following {what} — from {case}, {cite(move.origin_court)} {move.origin_docket}"
     entry = f"entry #{trigger['entry_number']}" if trigger.get("entry_number") else "an entry"
     when = f" ({str(trigger['date'])[:10]})" if trigger.get("date") else ""
-    summary = (f"Found in {entry}{when} of {run.watch.display_name()}: \u201c{shorten(str(trigger.get('text') or ''), 300)}\u201d. "
-               f"Watches added: {', '.join(watch_ids)}. Their first check records a silent baseline; later "
-               f"filings alert like any other. To stop: monitor unfollow {watch_ids[0]}.")
+    summary = (
+        f"Found in {entry}{when} of {run.watch.display_name()}: \u201c{shorten(str(trigger.get('text') or ''), 300)}\u201d. "
+        f"Watches added: {', '.join(watch_ids)}. Their first check records a silent baseline; later "
+        f"filings alert like any other. To stop: monitor unfollow {watch_ids[0]}."
+    )
     origin = parse_docket_number(move.origin_docket)
-    item = Item(key=f"following:{move.court}:{move.docket}", title=title, summary=summary,
-                group=case_group(move.origin_court, origin),
-                fields={"kind": move.kind, "to_court": move.court, "to_docket": move.docket,
-                        "origin_court": move.origin_court, "origin_docket": move.origin_docket, "watches": watch_ids})
+    item = Item(
+        key=f"following:{move.court}:{move.docket}",
+        title=title,
+        summary=summary,
+        group=case_group(move.origin_court, origin),
+        fields={
+            "kind": move.kind,
+            "to_court": move.court,
+            "to_docket": move.docket,
+            "origin_court": move.origin_court,
+            "origin_docket": move.origin_docket,
+            "watches": watch_ids,
+        },
+    )
     return Change(run.watch.id, "following", item, detected_at=now, uid=new_uid())

@@ -47,7 +47,7 @@ def _resolved(data: dict[str, Any], parent: WatchConfig, config: Config) -> Watc
     if follow is not None and hasattr(watch, "follow_appeals"):
         update["follow_appeals"] = follow
         if watch.type == "pacer_rss" and follow.feed_url:
-            update["url"] = follow.feed_url.format(court=getattr(watch, "court"))
+            update["url"] = follow.feed_url.format(court=watch.court)
     if watch.type == parent.type == "courtlistener":
         update.update({key: getattr(parent, key) for key in _FROM_PARENT})
     zone = watch.timezone or parent.timezone or config.defaults.timezone
@@ -72,8 +72,14 @@ def join(config: Config, autos: Sequence[AutoWatch]) -> Config:
         try:
             watch = _resolved(data, parent, config)
         except (ValidationError, KeyError, ValueError) as exc:
-            log.warning("the watch %s, created for %s, is not valid any more and is not checked (%s); "
-                        "`monitor unfollow %s` removes it", auto.id, auto.parent, str(exc).splitlines()[0], auto.id)
+            log.warning(
+                "the watch %s, created for %s, is not valid any more and is not checked (%s); "
+                "`monitor unfollow %s` removes it",
+                auto.id,
+                auto.parent,
+                str(exc).splitlines()[0],
+                auto.id,
+            )
             continue
         watches.append(watch)
         by_id[watch.id] = watch
@@ -92,7 +98,7 @@ async def join_async(config: Config, store: Any) -> Config:
 
 
 def origin_text(auto: AutoWatch) -> str:
-    """"appeal of sf-v-trump-rss (entry #45, 2025-04-30)": where a created watch came from."""
+    """ "appeal of sf-v-trump-rss (entry #45, 2025-04-30)": where a created watch came from."""
     trigger = auto.move.trigger or {}
     entry = f"entry #{trigger['entry_number']}" if trigger.get("entry_number") else "an unnumbered entry"
     when = str(trigger.get("date") or auto.created_at.date().isoformat())[:10]

@@ -25,10 +25,52 @@ _SEPARATORS = {"v", "vs", "versus"}
 _DROPPED = {"the"}
 _PREFIXES = (("state", "of"), ("commonwealth", "of"))  # "State of Illinois" is "Illinois"
 # Capitalised words that may follow or precede a caption without being part of a party's name.
-_FREE_WORDS = {"in", "on", "at", "the", "this", "that", "these", "it", "its", "a", "an", "and", "or", "but", "as",
-               "see", "when", "after", "before", "while", "if", "since", "with", "from", "by", "for", "to", "of",
-               "he", "she", "they", "we", "i", "today", "yesterday", "no", "nos", "case", "civil", "civ", "docket",
-               "dkt", "appeal", "judge"}
+_FREE_WORDS = {
+    "in",
+    "on",
+    "at",
+    "the",
+    "this",
+    "that",
+    "these",
+    "it",
+    "its",
+    "a",
+    "an",
+    "and",
+    "or",
+    "but",
+    "as",
+    "see",
+    "when",
+    "after",
+    "before",
+    "while",
+    "if",
+    "since",
+    "with",
+    "from",
+    "by",
+    "for",
+    "to",
+    "of",
+    "he",
+    "she",
+    "they",
+    "we",
+    "i",
+    "today",
+    "yesterday",
+    "no",
+    "nos",
+    "case",
+    "civil",
+    "civ",
+    "docket",
+    "dkt",
+    "appeal",
+    "judge",
+}
 
 
 @dataclass(frozen=True, slots=True)
@@ -46,7 +88,7 @@ def _tokens(text: str) -> list[_Token]:
     while i < len(raw):
         word, start, end = raw[i]
         low = re.sub(r"[.\s]", "", word.lower()).replace("\u2019", "'")
-        words = [w[0].lower() for w in raw[i:i + 4]]
+        words = [w[0].lower() for w in raw[i : i + 4]]
         if words[:4] == ["united", "states", "of", "america"]:
             out.append(_Token("us", start, raw[i + 3][2], True))
             i += 4
@@ -116,9 +158,9 @@ def find_captions(text: str, names: Sequence[str]) -> list[CaptionMatch]:
             continue
         n = len(words)
         for i in starts.get(words[0], ()):
-            if norms[i:i + n] == list(words) and _whole(text, tokens, i, i + n):
+            if norms[i : i + n] == list(words) and _whole(text, tokens, i, i + n):
                 start, end = tokens[i].start, tokens[i + n - 1].end
-                if text[end:end + 1] == "." and len(text[tokens[i + n - 1].start:end]) <= 3:
+                if text[end : end + 1] == "." and len(text[tokens[i + n - 1].start : end]) <= 3:
                     end += 1  # "Inc." "Co."
                 found.append(CaptionMatch(name, start, end, text[start:end]))
                 break
@@ -130,12 +172,12 @@ def _whole(text: str, tokens: list[_Token], first: int, after: int) -> bool:
     alone (no punctuation) continues the party's name, unless it is a word that cannot be a name."""
     if after < len(tokens):
         nxt = tokens[after]
-        gap = text[tokens[after - 1].end:nxt.start]
+        gap = text[tokens[after - 1].end : nxt.start]
         if gap.strip() == "" and nxt.capital and nxt.norm not in _FREE_WORDS:
             return False
     if first > 0:
         prev = tokens[first - 1]
-        gap = text[prev.end:tokens[first].start]
+        gap = text[prev.end : tokens[first].start]
         if gap.strip() == "" and prev.capital and prev.norm not in _FREE_WORDS:
             return False
     return True

@@ -49,7 +49,7 @@ class Move:
     refers_to: str | None = None  # the entry number of the notice of appeal it is about ("for 45 Notice of Appeal")
 
     def describe(self) -> str:
-        """"the appeal: No. 25-1234, 9th Cir." / "the transfer: N.D. Ill. (number not known yet)"."""
+        """ "the appeal: No. 25-1234, 9th Cir." / "the transfer: N.D. Ill. (number not known yet)"."""
         court = COURTS[self.court].citation if self.court in COURTS else self.court
         number = f"No. {self.number}, {court}" if self.number else f"{court} (number not known yet)"
         return f"the {self.kind}: {number}"
@@ -59,29 +59,44 @@ _I = re.IGNORECASE
 _LEAD = r"^\W*"  # docket text may open with brackets, quotes or a stray space
 _NOTICE_OF_APPEAL = re.compile(
     _LEAD + r"(?:(?:first|second|third|amended|joint|corrected|supplemental|protective)\s+)*notice\s*(?:of|,)\s*"
-            r"(?:(?:interlocutory|cross|limited|direct)[-\s]*)*appeal\b", _I)
-_OVER = re.compile(_LEAD + r"(?:certified\s+(?:true\s+)?)?(?:copy\s+of\s+)?(?:the\s+)?(?:mandate|opinion|judgment)\b", _I)
+    r"(?:(?:interlocutory|cross|limited|direct)[-\s]*)*appeal\b",
+    _I,
+)
+_OVER = re.compile(
+    _LEAD + r"(?:certified\s+(?:true\s+)?)?(?:copy\s+of\s+)?(?:the\s+)?(?:mandate|opinion|judgment)\b", _I
+)
 _ORDER_OF_USCA = re.compile(
     _LEAD + r"(?:certified\s+(?:true\s+)?)?(?:copy\s+of\s+)?order\s+(?:of|from)\s+(?:the\s+)?(?:usca|u\.s\.c\.a\.|"
-            r"(?:u\.\s?s\.\s+)?court\s+of\s+appeals)\b", _I)
+    r"(?:u\.\s?s\.\s+)?court\s+of\s+appeals)\b",
+    _I,
+)
 _USCA_NUMBER_EVENT = re.compile(_LEAD + r"usca\s+case\s+number\b", _I)
 _APPELLATE_NUMBER = re.compile(
     r"(?:usca\d{0,2}|u\.s\.c\.a\.|court\s+of\s+appeals|appeals?|appellate|c\.\s?a\.|cir(?:cuit\b|\.))\s*"
-    r"(?:case\s+|docket\s+)?(?:number|no\.?|#)\s*:?\s*(?P<number>\d{2}-\d{1,6})(?![\d-])", _I)
+    r"(?:case\s+|docket\s+)?(?:number|no\.?|#)\s*:?\s*(?P<number>\d{2}-\d{1,6})(?![\d-])",
+    _I,
+)
 _NOA_REFERENCE = re.compile(
     r"\b(?:for|re:?|as\s+to|regarding)\s+\[?(?P<entry>\d{1,5})\]?\s+(?:\w+\s+){0,3}?notice\s+of\s+"
-    r"(?:(?:interlocutory|cross)[-\s]*)?appeal", _I)
+    r"(?:(?:interlocutory|cross)[-\s]*)?appeal",
+    _I,
+)
 _TRANSFER = re.compile(
-    _LEAD + r"(?:interdistrict\s+transfer|transfer\s+of\s+case\s+to|(?:case\s+)?(?:electronically\s+)?transferred\s+(?:out\s+)?to|"
-            r"(?:order\s+)?transferring\s+case|(?:case\s+)?transfer\s+order|order\s+(?:of\s+)?transfer\b|"
-            r"order\s+granting\s+\[?\d*\]?\s*(?:\w+\s+){0,3}?motion\s+to\s+transfer)", _I)
+    _LEAD
+    + r"(?:interdistrict\s+transfer|transfer\s+of\s+case\s+to|(?:case\s+)?(?:electronically\s+)?transferred\s+(?:out\s+)?to|"
+    r"(?:order\s+)?transferring\s+case|(?:case\s+)?transfer\s+order|order\s+(?:of\s+)?transfer\b|"
+    r"order\s+granting\s+\[?\d*\]?\s*(?:\w+\s+){0,3}?motion\s+to\s+transfer)",
+    _I,
+)
 _TRANSFERRED_IN = re.compile(r"transferred\s+in\s+from", _I)
 _REMAND = re.compile(_LEAD + r"(?:(?:case|action)\s+(?:is\s+)?)?(?:remanded\s+to|order\s+remanding)", _I)
 _TO_COURT = re.compile(r"\bto\s+(?:the\s+)?", _I)
 # "new case number 1:25-cv-02345", "New Case # assigned: 4:19cv366" (S.D. Tex., txsd_docket.json)
 _NEW_NUMBER = re.compile(
     r"(?:new\s+)?(?:case|docket)\s*(?:number|no\.?|#)\s*(?:assigned)?\s*:?\s*"
-    r"(?P<number>(?:\d{1,2}:)?\d{2}-?[a-z]{1,5}-?\d{1,6})(?![\w-])", _I)
+    r"(?P<number>(?:\d{1,2}:)?\d{2}-?[a-z]{1,5}-?\d{1,6})(?![\w-])",
+    _I,
+)
 
 
 def read_move(text: str, *, court: str, docket: DocketNumber) -> Move | None:
@@ -128,7 +143,7 @@ def _elsewhere(kind: MoveKind, text: str, court: str, docket: DocketNumber) -> M
     """A transfer or remand to the federal court the text names after "to", if not this one."""
     target = None
     for to in _TO_COURT.finditer(text):
-        target = named_in(text[to.end():to.end() + 160])
+        target = named_in(text[to.end() : to.end() + 160])
         if target is not None:
             break
     if target is None or target.id == court:

@@ -55,8 +55,10 @@ def court_or_error(text: str) -> Court:
     if court is None:
         close = close_to(text)
         hint = f" Close ones: {', '.join(f'{c.id} ({c.citation})' for c in close)}." if close else ""
-        raise CaseInputError(f"{text!r} is not a federal court id.{hint} The README's \"Finding a court id\" "
-                             "lists them all (the CM/ECF id, as in ecf.<id>.uscourts.gov).")
+        raise CaseInputError(
+            f'{text!r} is not a federal court id.{hint} The README\'s "Finding a court id" '
+            "lists them all (the CM/ECF id, as in ecf.<id>.uscourts.gov)."
+        )
     return court
 
 
@@ -71,23 +73,30 @@ def read_case(words: Sequence[str], *, courtlistener_hosts: Sequence[str] = ("ww
     """The case named by the command's arguments; CaseInputError says what is wrong and what to write."""
     text = " ".join(w.strip() for w in words if w.strip())
     if not text:
-        raise CaseInputError("name the case: COURT DOCKET_NUMBER (ilnd 1:25-cv-01285), a CourtListener docket "
-                             "address, or a PACER docket address")
+        raise CaseInputError(
+            "name the case: COURT DOCKET_NUMBER (ilnd 1:25-cv-01285), a CourtListener docket "
+            "address, or a PACER docket address"
+        )
     if _looks_like_url(text):
         return _from_url(text, courtlistener_hosts)
     court_text, _, number_text = text.rpartition(" ")
     if not court_text:
         if parse_docket_number(text).valid:
             raise CaseInputError(f"which court is {text} in? Give COURT DOCKET_NUMBER, like ilnd {text}")
-        raise CaseInputError(f"cannot read {text!r} as a case: give COURT DOCKET_NUMBER (ilnd 1:25-cv-01285), "
-                             "a CourtListener docket address or a PACER docket address")
+        raise CaseInputError(
+            f"cannot read {text!r} as a case: give COURT DOCKET_NUMBER (ilnd 1:25-cv-01285), "
+            "a CourtListener docket address or a PACER docket address"
+        )
     court = court_or_error(court_text)
     return CaseRef(text, court=court, docket=docket_or_error(number_text))
 
 
 def _looks_like_url(text: str) -> bool:
-    return "://" in text or text.lower().startswith(("www.", "courtlistener.com", "storage.courtlistener.com")) \
+    return (
+        "://" in text
+        or text.lower().startswith(("www.", "courtlistener.com", "storage.courtlistener.com"))
         or ".uscourts.gov/" in text.lower()
+    )
 
 
 def _from_url(url: str, courtlistener_hosts: Sequence[str]) -> CaseRef:
@@ -101,14 +110,18 @@ def _from_url(url: str, courtlistener_hosts: Sequence[str]) -> CaseRef:
         match = _CL_DOCKET_PATH.match(parts.path) or _CL_API_PATH.match(parts.path)
         if match:
             return CaseRef(url, docket_id=int(match.group("id")))
-        raise CaseInputError(f"cannot read {url}: a CourtListener address names a case as /docket/<id>/..., "
-                             "like https://www.courtlistener.com/docket/69645013/united-states-v-illinois/")
+        raise CaseInputError(
+            f"cannot read {url}: a CourtListener address names a case as /docket/<id>/..., "
+            "like https://www.courtlistener.com/docket/69645013/united-states-v-illinois/"
+        )
     pacer = _PACER_HOST.match(host)
     if pacer:
         return _from_pacer(url, court_or_error(pacer.group("court")), parts.query)
-    raise CaseInputError(f"cannot read {url}: give a CourtListener docket address "
-                         "(https://www.courtlistener.com/docket/<id>/...) or a PACER docket address "
-                         "(https://ecf.<court>.uscourts.gov/cgi-bin/DktRpt.pl?<case id>), or COURT DOCKET_NUMBER")
+    raise CaseInputError(
+        f"cannot read {url}: give a CourtListener docket address "
+        "(https://www.courtlistener.com/docket/<id>/...) or a PACER docket address "
+        "(https://ecf.<court>.uscourts.gov/cgi-bin/DktRpt.pl?<case id>), or COURT DOCKET_NUMBER"
+    )
 
 
 def _from_pacer(url: str, court: Court, query: str) -> CaseRef:
@@ -123,6 +136,8 @@ def _from_pacer(url: str, court: Court, query: str) -> CaseRef:
     first = re.match(r"(\d+)(?:[-&]|$)", query)
     if first:
         return CaseRef(url, court=court, pacer_case_id=first.group(1))
-    raise CaseInputError(f"cannot read {url}: this PACER address names no case (expected DktRpt.pl?<case id>, "
-                         f"caseid=<case id> or caseNum=<docket number>); give COURT DOCKET_NUMBER instead, "
-                         f"like {court.id} 1:25-cv-01285")
+    raise CaseInputError(
+        f"cannot read {url}: this PACER address names no case (expected DktRpt.pl?<case id>, "
+        f"caseid=<case id> or caseNum=<docket number>); give COURT DOCKET_NUMBER instead, "
+        f"like {court.id} 1:25-cv-01285"
+    )

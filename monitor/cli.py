@@ -43,44 +43,75 @@ def _positive(text: str) -> int:
 
 def _parser() -> argparse.ArgumentParser:
     common = argparse.ArgumentParser(add_help=False)
-    common.add_argument("--config", "-c", metavar="PATH",
-                        help="configuration file (default: $MONITOR_CONFIG, else config/watches.yaml in the "
-                             "current directory)")
-    common.add_argument("--verbose", "-v", action="count", default=0,
-                        help="more log output on stderr: -v progress, -vv debugging and each HTTP request "
-                             "(warnings are always shown)")
+    common.add_argument(
+        "--config",
+        "-c",
+        metavar="PATH",
+        help="configuration file (default: $MONITOR_CONFIG, else config/watches.yaml in the current directory)",
+    )
+    common.add_argument(
+        "--verbose",
+        "-v",
+        action="count",
+        default=0,
+        help="more log output on stderr: -v progress, -vv debugging and each HTTP request (warnings are always shown)",
+    )
 
-    parser = argparse.ArgumentParser(prog="monitor", description="Watch court dockets and agency pages; alert on what changed.",
-                                     epilog="Exit status: 0 done, 1 a watch or delivery failed or the state database "
-                                            "cannot be used, 2 usage or configuration error, 130 interrupted.")
-    parser.add_argument("--version", action="version", version=f"monitor {__version__}",
-                        help="print the version and exit")
+    parser = argparse.ArgumentParser(
+        prog="monitor",
+        description="Watch court dockets and agency pages; alert on what changed.",
+        epilog="Exit status: 0 done, 1 a watch or delivery failed or the state database "
+        "cannot be used, 2 usage or configuration error, 130 interrupted.",
+    )
+    parser.add_argument(
+        "--version", action="version", version=f"monitor {__version__}", help="print the version and exit"
+    )
     sub = parser.add_subparsers(dest="command", metavar="COMMAND")
     sub.required = True
 
-    p = sub.add_parser("check", parents=[common], help="run one check cycle now and deliver alerts",
-                       description="Check all enabled watches (or the named ones) once, record what changed, "
-                                   "deliver the alerts, and print a report.")
+    p = sub.add_parser(
+        "check",
+        parents=[common],
+        help="run one check cycle now and deliver alerts",
+        description="Check all enabled watches (or the named ones) once, record what changed, "
+        "deliver the alerts, and print a report.",
+    )
     p.add_argument("watches", nargs="*", metavar="WATCH_ID", help="only these watches (default: all enabled)")
     p.add_argument("--dry-run", action="store_true", help="detect and print, but record and send nothing")
-    p.add_argument("--json", action="store_true", help="print a machine-readable report on stdout "
-                                                       "(console alerts then go to stderr)")
+    p.add_argument(
+        "--json",
+        action="store_true",
+        help="print a machine-readable report on stdout (console alerts then go to stderr)",
+    )
     p.add_argument("--notify-baseline", action="store_true", help="alert on a watch's first check too")
-    p.add_argument("--force", action="store_true",
-                   help="check even the watches whose source asked us to wait (Retry-After)")
+    p.add_argument(
+        "--force", action="store_true", help="check even the watches whose source asked us to wait (Retry-After)"
+    )
 
-    p = sub.add_parser("run", parents=[common], help="run the daemon: scheduled checks, deliveries, /healthz, /metrics",
-                       description="Run until SIGTERM (exit 0) or Ctrl-C/SIGINT (exit 130); SIGHUP reloads "
-                                   "the configuration.")
-    p.add_argument("--listen", metavar="HOST:PORT",
-                   help="address for /healthz, /readyz and /metrics (default: $MONITOR_LISTEN or daemon.listen; port 0 picks one)")
-    p.add_argument("--once", action="store_true",
-                   help="check every enabled watch once the way the daemon does (leases, back-off), deliver, "
-                        "and exit")
+    p = sub.add_parser(
+        "run",
+        parents=[common],
+        help="run the daemon: scheduled checks, deliveries, /healthz, /metrics",
+        description="Run until SIGTERM (exit 0) or Ctrl-C/SIGINT (exit 130); SIGHUP reloads the configuration.",
+    )
+    p.add_argument(
+        "--listen",
+        metavar="HOST:PORT",
+        help="address for /healthz, /readyz and /metrics (default: $MONITOR_LISTEN or daemon.listen; port 0 picks one)",
+    )
+    p.add_argument(
+        "--once",
+        action="store_true",
+        help="check every enabled watch once the way the daemon does (leases, back-off), deliver, and exit",
+    )
 
-    sub.add_parser("validate", parents=[common], help="check the configuration and report every problem",
-                   description="Load the configuration and report every problem at once, each with file, line "
-                               "and key path; exit 2 if there is any.")
+    sub.add_parser(
+        "validate",
+        parents=[common],
+        help="check the configuration and report every problem",
+        description="Load the configuration and report every problem at once, each with file, line "
+        "and key path; exit 2 if there is any.",
+    )
 
     p = sub.add_parser("status", parents=[common], help="per-watch status: last check, last change, failures")
     p.add_argument("--json", action="store_true", help="print machine-readable status on stdout")
@@ -92,50 +123,106 @@ def _parser() -> argparse.ArgumentParser:
     p.add_argument("--json", action="store_true", help="print the changes as JSON on stdout")
 
     p = sub.add_parser("deliveries", parents=[common], help="the delivery outbox: pending, failed and sent deliveries")
-    p.add_argument("--status", choices=["pending", "failed", "sent", "all"], default=None,
-                   help="which deliveries to show (default: pending and failed, the ones still to go out "
-                        "or to look at)")
+    p.add_argument(
+        "--status",
+        choices=["pending", "failed", "sent", "all"],
+        default=None,
+        help="which deliveries to show (default: pending and failed, the ones still to go out or to look at)",
+    )
     p.add_argument("--limit", "-n", type=_positive, default=50, metavar="N", help="show the newest N (default 50)")
     p.add_argument("--json", action="store_true", help="print the deliveries as JSON on stdout")
 
     p = sub.add_parser("retry", parents=[common], help="put failed deliveries back in the queue and send them")
-    p.add_argument("ids", nargs="*", type=int, metavar="DELIVERY_ID",
-                   help="only these (default: all failed); an unknown id is an error and nothing is retried")
+    p.add_argument(
+        "ids",
+        nargs="*",
+        type=int,
+        metavar="DELIVERY_ID",
+        help="only these (default: all failed); an unknown id is an error and nothing is retried",
+    )
 
     p = sub.add_parser("test-notifier", parents=[common], help="send a test message through a named notifier")
     p.add_argument("name", metavar="NOTIFIER", help="the notifier's name in the configuration")
 
-    p = sub.add_parser("demo", parents=[common], help="a first taste, offline: replay recorded sources and show an alert")
+    p = sub.add_parser(
+        "demo", parents=[common], help="a first taste, offline: replay recorded sources and show an alert"
+    )
     p.add_argument("--keep", metavar="DIR", help="keep the demo's state and config in DIR")
 
     # following a case: monitor/follow.py
     courtlistener = argparse.ArgumentParser(add_help=False)
-    courtlistener.add_argument("--base-url", metavar="URL",
-                               help="CourtListener's address (default: $COURTLISTENER_BASE_URL or https://www.courtlistener.com)")
-    p = sub.add_parser("follow", parents=[common, courtlistener],
-                       help="follow a case: add its court RSS and CourtListener watches to the config and record their baseline",
-                       description="WHAT is COURT DOCKET_NUMBER (ilnd 1:25-cv-01285), a CourtListener docket address or a "
-                                   "PACER docket address (https://ecf.cand.uscourts.gov/cgi-bin/DktRpt.pl?...).")
-    p.add_argument("what", nargs="+", metavar="WHAT", help="COURT DOCKET_NUMBER, or a CourtListener or PACER docket address")
-    p.add_argument("--id", metavar="ID", help="watch id (the RSS watch gets ID-rss; default: from court and docket number)")
+    courtlistener.add_argument(
+        "--base-url",
+        metavar="URL",
+        help="CourtListener's address (default: $COURTLISTENER_BASE_URL or https://www.courtlistener.com)",
+    )
+    p = sub.add_parser(
+        "follow",
+        parents=[common, courtlistener],
+        help="follow a case: add its court RSS and CourtListener watches to the config and record their baseline",
+        description="WHAT is COURT DOCKET_NUMBER (ilnd 1:25-cv-01285), a CourtListener docket address or a "
+        "PACER docket address (https://ecf.cand.uscourts.gov/cgi-bin/DktRpt.pl?...).",
+    )
+    p.add_argument(
+        "what", nargs="+", metavar="WHAT", help="COURT DOCKET_NUMBER, or a CourtListener or PACER docket address"
+    )
+    p.add_argument(
+        "--id", metavar="ID", help="watch id (the RSS watch gets ID-rss; default: from court and docket number)"
+    )
     p.add_argument("--name", help="display name in alerts (default: the case name and court, from CourtListener)")
-    p.add_argument("--every", metavar="INTERVAL", help="check interval or cron for both watches (default: 5m RSS, 15m CourtListener)")
-    p.add_argument("--notify", metavar="NAMES", help="comma-separated notifier names (default: defaults.notify; '' records only)")
+    p.add_argument(
+        "--every",
+        metavar="INTERVAL",
+        help="check interval or cron for both watches (default: 5m RSS, 15m CourtListener)",
+    )
+    p.add_argument(
+        "--notify", metavar="NAMES", help="comma-separated notifier names (default: defaults.notify; '' records only)"
+    )
     p.add_argument("--no-rss", action="store_true", help="no court RSS watch")
-    p.add_argument("--no-courtlistener", action="store_true", help="no CourtListener watch (and no CourtListener lookup)")
-    p.add_argument("--rss-url", metavar="URL", help="the court feed's address, if not the court's default (a mirror, a proxy)")
+    p.add_argument(
+        "--no-courtlistener", action="store_true", help="no CourtListener watch (and no CourtListener lookup)"
+    )
+    p.add_argument(
+        "--rss-url", metavar="URL", help="the court feed's address, if not the court's default (a mirror, a proxy)"
+    )
     p.add_argument("--dry-run", action="store_true", help="print the watches it would add; change nothing")
-    p.add_argument("--no-check", action="store_true", help="write the watches but do not check them now (their first check records the baseline)")
+    p.add_argument(
+        "--no-check",
+        action="store_true",
+        help="write the watches but do not check them now (their first check records the baseline)",
+    )
 
-    p = sub.add_parser("unfollow", parents=[common], help="remove a watch and its pair (the same case's other source) from the config")
-    p.add_argument("watch_id", metavar="WATCH_ID", help="the watch to remove; the watch of the same case from the other source goes too")
+    p = sub.add_parser(
+        "unfollow", parents=[common], help="remove a watch and its pair (the same case's other source) from the config"
+    )
+    p.add_argument(
+        "watch_id",
+        metavar="WATCH_ID",
+        help="the watch to remove; the watch of the same case from the other source goes too",
+    )
     p.add_argument("--only", action="store_true", help="remove only this watch, not its pair")
-    p.add_argument("--forget", action="store_true", help="also delete their stored state and items (change history stays)")
+    p.add_argument(
+        "--forget", action="store_true", help="also delete their stored state and items (change history stays)"
+    )
 
-    p = sub.add_parser("find", parents=[common, courtlistener], help="search CourtListener for a case; print the command that follows each")
-    p.add_argument("query", metavar="QUERY", help='words of the case name or docket number, e.g. "San Francisco v. Trump"')
-    p.add_argument("--court", metavar="COURT", help="only this court (CM/ECF id like cand, or a citation like 'N.D. Cal.')")
-    p.add_argument("--limit", "-n", type=int, default=10, help="at most this many results (default 10; CourtListener gives 20 a page)")
+    p = sub.add_parser(
+        "find",
+        parents=[common, courtlistener],
+        help="search CourtListener for a case; print the command that follows each",
+    )
+    p.add_argument(
+        "query", metavar="QUERY", help='words of the case name or docket number, e.g. "San Francisco v. Trump"'
+    )
+    p.add_argument(
+        "--court", metavar="COURT", help="only this court (CM/ECF id like cand, or a citation like 'N.D. Cal.')"
+    )
+    p.add_argument(
+        "--limit",
+        "-n",
+        type=int,
+        default=10,
+        help="at most this many results (default 10; CourtListener gives 20 a page)",
+    )
     return parser
 
 
@@ -258,7 +345,9 @@ def _one_shot(args: argparse.Namespace) -> int:
             elif isinstance(exc, MonitorError):
                 print(f"error: {exc}", file=sys.stderr)
             elif isinstance(exc, OSError):
-                print(f"error: {exc.strerror or exc}{': ' + str(exc.filename) if exc.filename else ''}", file=sys.stderr)
+                print(
+                    f"error: {exc.strerror or exc}{': ' + str(exc.filename) if exc.filename else ''}", file=sys.stderr
+                )
             else:
                 print("error: an unexpected failure (a bug: please report it with what follows)", file=sys.stderr)
                 traceback.print_exc()
@@ -291,5 +380,7 @@ def database_problem(url: str, exc: BaseException) -> str:
         return f"error: {said}"
     if url.startswith("sqlite"):
         return f"error: {said} (check the path in `state:` or MONITOR_STATE, and that this user may write there)"
-    return (f"error: {said} (check that the database server is running and reachable from here, and that "
-            "`state:` or MONITOR_STATE names the right one)")
+    return (
+        f"error: {said} (check that the database server is running and reachable from here, and that "
+        "`state:` or MONITOR_STATE names the right one)"
+    )

@@ -68,10 +68,15 @@ class CourtListenerSearch:
         self.token = token if token is not None else (os.environ.get(TOKEN_ENV, "").strip() or None)
         self.calls = 0
 
-    async def search(self, query: str | None = None, *, court: Court | None = None,
-                     docket_number: str | None = None) -> list[FoundDocket]:
-        params = {"type": "r", "q": query or "", "court": court.courtlistener_id if court else None,
-                  "docket_number": docket_number}
+    async def search(
+        self, query: str | None = None, *, court: Court | None = None, docket_number: str | None = None
+    ) -> list[FoundDocket]:
+        params = {
+            "type": "r",
+            "q": query or "",
+            "court": court.courtlistener_id if court else None,
+            "docket_number": docket_number,
+        }
         url = f"{self.base}{SEARCH}?" + urlencode({k: v for k, v in params.items() if v is not None})
         return [d for d in (self._docket(r) for r in await self._results(url)) if d is not None]
 
@@ -111,11 +116,15 @@ class CourtListenerSearch:
 
     def _explain(self, exc: FetchError) -> str:
         if exc.status == 401 and self.token:
-            return (f"CourtListener refused the token in ${TOKEN_ENV} (HTTP 401): check it (the 40-character key "
-                    "on your CourtListener profile's API page)")
+            return (
+                f"CourtListener refused the token in ${TOKEN_ENV} (HTTP 401): check it (the 40-character key "
+                "on your CourtListener profile's API page)"
+            )
         if exc.status in (401, 403):
-            return (f"CourtListener asks for an API token (HTTP {exc.status}): export {TOKEN_ENV}=<key> "
-                    "(free account; the key is on your profile's API page)")
+            return (
+                f"CourtListener asks for an API token (HTTP {exc.status}): export {TOKEN_ENV}=<key> "
+                "(free account; the key is on your profile's API page)"
+            )
         if exc.status == 429:
             wait = f" in {exc.retry_after:.0f} s" if exc.retry_after else " later"
             return f"CourtListener is rate limiting these requests (HTTP 429): try again{wait}"

@@ -37,7 +37,9 @@ def cmd_validate(config: Config, args: argparse.Namespace) -> int:
     for watch in config.watches:
         flags = "" if watch.enabled else " (disabled)"
         every = watch.every.describe() if watch.every else "-"
-        print(f"  {watch.id:<28} {watch.type:<14} every {every:<8} -> {', '.join(watch.notify or []) or '(record only)'}{flags}")
+        print(
+            f"  {watch.id:<28} {watch.type:<14} every {every:<8} -> {', '.join(watch.notify or []) or '(record only)'}{flags}"
+        )
     for name, notifier in config.notifiers.items():
         print(f"  notifier {name}: {notifier.type}")
     for warning in _validate_warnings(config):
@@ -82,8 +84,12 @@ def cmd_check(config: Config, args: argparse.Namespace) -> int:
     names = {w.id: w.display_name() for w in config.watches} | names
     ok = all(r.ok for r in results) and not report.failed and not report.retrying
     if args.json:
-        out = {"ok": ok, "dry_run": args.dry_run, "watches": [r.to_dict() for r in results],
-               "deliveries": report.to_dict()}
+        out = {
+            "ok": ok,
+            "dry_run": args.dry_run,
+            "watches": [r.to_dict() for r in results],
+            "deliveries": report.to_dict(),
+        }
         print(json.dumps(out, indent=2, ensure_ascii=False))
     else:
         print(_check_text(results, report, names, args.dry_run))
@@ -94,8 +100,9 @@ async def _check(config: Config, args: argparse.Namespace):
     from monitor.app import runtime
     from monitor.dispatch import DispatchReport
 
-    async with runtime(config, dry_run=args.dry_run, notify_baseline=args.notify_baseline,
-                       respect_backoff=not args.force) as rt:
+    async with runtime(
+        config, dry_run=args.dry_run, notify_baseline=args.notify_baseline, respect_backoff=not args.force
+    ) as rt:
         rt.engine.log_failures = False  # each failure is a FAILED line of the report
         results = await rt.engine.run_cycle(args.watches or None)
         if any(c.kind == "following" for r in results for c in r.status_changes):
@@ -147,8 +154,10 @@ def _check_text(results, report, names: dict[str, str], dry_run: bool) -> str:
                 lines.append(f"  {headline(change, names.get(r.watch_id))}")
                 if is_preview(change):
                     fields = change.item.fields
-                    lines.append(f"      {fields.get('preview_pages', '?')} pages: "
-                                 f"{shorten(str(fields.get('preview_excerpt') or '(no text: a scan?)'), 160)}")
+                    lines.append(
+                        f"      {fields.get('preview_pages', '?')} pages: "
+                        f"{shorten(str(fields.get('preview_excerpt') or '(no text: a scan?)'), 160)}"
+                    )
                 elif change.kind == "updated":
                     lines.extend(f"      {line}" for line in field_change_lines(change))
         for warning in r.warnings:
@@ -169,9 +178,8 @@ def _check_text(results, report, names: dict[str, str], dry_run: bool) -> str:
 
 
 def cmd_status(config: Config, args: argparse.Namespace) -> int:
-    from monitor.models import utcnow
-
     from monitor.autowatch import join_store, origin_text
+    from monitor.models import utcnow
 
     store = _open_store(config)
     try:
@@ -184,65 +192,106 @@ def cmd_status(config: Config, args: argparse.Namespace) -> int:
         store.close()
     now = utcnow()
     live = {r["owner"] for r in replicas if (now - utc(r["last_seen"])).total_seconds() < 60}
-    replica_rows = [{"owner": r["owner"], "started": iso(r["started_at"]), "last_seen": iso(r["last_seen"]),
-                     "config_digest": r["config_digest"][:12], "version": r["version"], "alive": r["owner"] in live}
-                    for r in replicas]
+    replica_rows = [
+        {
+            "owner": r["owner"],
+            "started": iso(r["started_at"]),
+            "last_seen": iso(r["last_seen"]),
+            "config_digest": r["config_digest"][:12],
+            "version": r["version"],
+            "alive": r["owner"] in live,
+        }
+        for r in replicas
+    ]
     rows: list[dict[str, Any]] = []
     for watch in config.watches:
         st = states.get(watch.id)
-        rows.append({
-            "watch": watch.id, "type": watch.type, "every": watch.every.describe() if watch.every else None,
-            "enabled": watch.enabled,
-            "last_check": iso(st.last_check_at) if st else None,
-            "last_success": iso(st.last_success_at) if st else None,
-            "last_change": iso(st.last_change_at) if st else None,
-            "consecutive_failures": st.consecutive_failures if st else 0,
-            "last_error": st.last_error if st else None,
-            "not_before": iso(st.not_before) if st else None,
-            "items": st.item_count if st else 0,
-            "info": dict(st.info or {}) if st else {},
-            "lease": _lease(st, live, now) if st and st.lease_owner else None,
-            "gaps": dict((st.gaps or {}).get("open") or {}) if st else {},
-        })
+        rows.append(
+            {
+                "watch": watch.id,
+                "type": watch.type,
+                "every": watch.every.describe() if watch.every else None,
+                "enabled": watch.enabled,
+                "last_check": iso(st.last_check_at) if st else None,
+                "last_success": iso(st.last_success_at) if st else None,
+                "last_change": iso(st.last_change_at) if st else None,
+                "consecutive_failures": st.consecutive_failures if st else 0,
+                "last_error": st.last_error if st else None,
+                "not_before": iso(st.not_before) if st else None,
+                "items": st.item_count if st else 0,
+                "info": dict(st.info or {}) if st else {},
+                "lease": _lease(st, live, now) if st and st.lease_owner else None,
+                "gaps": dict((st.gaps or {}).get("open") or {}) if st else {},
+            }
+        )
         if watch.id in config.auto:
             auto = config.auto[watch.id]
             rows[-1]["followed_automatically"] = {
-                "origin": origin_text(auto), "kind": auto.move.kind, "parent": auto.parent,
-                "from_case": f"{auto.move.origin_court} {auto.move.origin_docket}", "entry": auto.move.trigger,
-                "since": iso(auto.created_at)}
+                "origin": origin_text(auto),
+                "kind": auto.move.kind,
+                "parent": auto.parent,
+                "from_case": f"{auto.move.origin_court} {auto.move.origin_docket}",
+                "entry": auto.move.trigger,
+                "since": iso(auto.created_at),
+            }
     cases = _case_rows(config, states)
     pending = [_pending_row(m) for m in moves]
     if args.json:
         for source in (source for case in cases for source in case["sources"]):
             del source["_last_change"]
-        print(json.dumps({"watches": rows, "cases": cases, "pending_moves": pending, "deliveries": counts,
-                          "replicas": replica_rows}, indent=2, ensure_ascii=False))
+        print(
+            json.dumps(
+                {
+                    "watches": rows,
+                    "cases": cases,
+                    "pending_moves": pending,
+                    "deliveries": counts,
+                    "replicas": replica_rows,
+                },
+                indent=2,
+                ensure_ascii=False,
+            )
+        )
         return EXIT_OK
     print(f"{'WATCH':<28} {'LAST CHECK':<23} {'LAST CHANGE':<23} {'ITEMS':>5} {'FAILS':>5}  STATUS")
     for row, watch in zip(rows, config.watches):
         st = states.get(watch.id)
-        status = "never checked" if not st else ("failing: " + (row["last_error"] or "")) if row["consecutive_failures"] else "ok"
-        print(f"{row['watch']:<28} {when(st.last_check_at if st else None):<23} "
-              f"{when(st.last_change_at if st else None):<23} {row['items']:>5} {row['consecutive_failures']:>5}  {status}")
+        status = (
+            "never checked"
+            if not st
+            else ("failing: " + (row["last_error"] or ""))
+            if row["consecutive_failures"]
+            else "ok"
+        )
+        print(
+            f"{row['watch']:<28} {when(st.last_check_at if st else None):<23} "
+            f"{when(st.last_change_at if st else None):<23} {row['items']:>5} {row['consecutive_failures']:>5}  {status}"
+        )
         for key, value in (row["info"] or {}).items():
             if key.startswith("_"):
                 continue
             print(f"{'':<28}   {key}: {json.dumps(value, ensure_ascii=False) if not isinstance(value, str) else value}")
         if row["lease"]:
             lease = row["lease"]
-            print(f"{'':<28}   lease: {lease['owner']} until {when(st.lease_until)}{' (STALE)' if lease['stale'] else ''}")
+            print(
+                f"{'':<28}   lease: {lease['owner']} until {when(st.lease_until)}{' (STALE)' if lease['stale'] else ''}"
+            )
         for kind, gap in row["gaps"].items():
             print(f"{'':<28}   GAP ({kind}, since {gap.get('since', '?')[:16]}): {gap.get('message', '')}")
         if "followed_automatically" in row:
-            print(f"{'':<28}   followed automatically: {row['followed_automatically']['origin']}; "
-                  f"`monitor unfollow {watch.id}` stops it")
+            print(
+                f"{'':<28}   followed automatically: {row['followed_automatically']['origin']}; "
+                f"`monitor unfollow {watch.id}` stops it"
+            )
     if cases:
         print("cases:")
         for case in cases:
             print(f"  {case['court']} {case['docket_number']}")
             for source in case["sources"]:
-                print(f"    {source['watch']:<26} {source['type']:<14} {source['coverage']:<40} "
-                      f"last saw something {when(source['_last_change'])}")
+                print(
+                    f"    {source['watch']:<26} {source['type']:<14} {source['coverage']:<40} "
+                    f"last saw something {when(source['_last_change'])}"
+                )
     if pending:
         print("appeals and transfers not followed yet:")
         for move in pending:
@@ -251,8 +300,10 @@ def cmd_status(config: Config, args: argparse.Namespace) -> int:
     if replica_rows:
         print("replicas:")
         for r, raw in zip(replica_rows, replicas):
-            print(f"  {r['owner']:<32} {'alive' if r['alive'] else 'STALE (no heartbeat for 60s)':<30} "
-                  f"since {when(raw['started_at'])}  config {r['config_digest']}  v{r['version']}")
+            print(
+                f"  {r['owner']:<32} {'alive' if r['alive'] else 'STALE (no heartbeat for 60s)':<30} "
+                f"since {when(raw['started_at'])}  config {r['config_digest']}  v{r['version']}"
+            )
         digests = {r["config_digest"] for r in replica_rows if r["alive"]}
         if len(digests) > 1:
             print("  warning: live replicas run different configurations")
@@ -287,11 +338,16 @@ def _case_rows(config: Config, states: dict[str, Any]) -> list[dict[str, Any]]:
             if case is None:
                 case = {"court": court, "docket_number": docket.canonical, "_docket": docket, "sources": []}
                 cases.append(case)
-            case["sources"].append({
-                "watch": watch.id, "type": watch.type, "coverage": coverage[:200],
-                "last_change": iso(st.last_change_at) if st else None,
-                "last_success": iso(st.last_success_at) if st else None,
-                "_last_change": st.last_change_at if st else None})
+            case["sources"].append(
+                {
+                    "watch": watch.id,
+                    "type": watch.type,
+                    "coverage": coverage[:200],
+                    "last_change": iso(st.last_change_at) if st else None,
+                    "last_success": iso(st.last_success_at) if st else None,
+                    "_last_change": st.last_change_at if st else None,
+                }
+            )
     for case in cases:
         del case["_docket"]
     return cases
@@ -305,14 +361,21 @@ def _pending_row(move: Any) -> dict[str, Any]:
     entry = f"entry #{trigger['entry_number']}" if trigger.get("entry_number") else "an unnumbered entry"
     when = str(trigger.get("date") or "")[:10]
     if move.status == "pending":
-        status = (f"pending: {move.note or 'looking for its number'}; next look "
-                  f"{when_next(move.next_try_at)}")
+        status = f"pending: {move.note or 'looking for its number'}; next look {when_next(move.next_try_at)}"
     else:
         status = move.note or "given up"
-    return {"from_case": f"{move.origin_court} {move.origin_docket}", "kind": move.kind, "court": move.court,
-            "what": Move(move.kind, move.court, None, True).describe(), "parent": move.parent,
-            "entry": f"{entry}{', ' + when if when else ''}", "text": trigger.get("text"), "status": status,
-            "next_try": iso(move.next_try_at), "since": iso(move.created_at)}
+    return {
+        "from_case": f"{move.origin_court} {move.origin_docket}",
+        "kind": move.kind,
+        "court": move.court,
+        "what": Move(move.kind, move.court, None, True).describe(),
+        "parent": move.parent,
+        "entry": f"{entry}{', ' + when if when else ''}",
+        "text": trigger.get("text"),
+        "status": status,
+        "next_try": iso(move.next_try_at),
+        "since": iso(move.created_at),
+    }
 
 
 def when_next(value: datetime | None) -> str:
@@ -322,8 +385,11 @@ def when_next(value: datetime | None) -> str:
 def _lease(state, live: set[str], now: datetime) -> dict[str, Any]:
     """Who holds a watch, and whether that lease is stale (expired, or its replica stopped beating)."""
     expired = state.lease_until is None or utc(state.lease_until) < now
-    return {"owner": state.lease_owner, "until": iso(state.lease_until),
-            "stale": expired or state.lease_owner not in live}
+    return {
+        "owner": state.lease_owner,
+        "until": iso(state.lease_until),
+        "stale": expired or state.lease_owner not in live,
+    }
 
 
 # ---------------------------------------------------------------- history and the outbox
@@ -332,22 +398,32 @@ def _lease(state, live: set[str], now: datetime) -> dict[str, Any]:
 def cmd_history(config: Config, args: argparse.Namespace) -> int:
     from monitor.render import change_text
 
-    kinds = None if args.all else ["added", "updated", "source_down", "source_recovered", "gap_opened", "gap_closed",
-                                   "following"]
+    kinds = (
+        None
+        if args.all
+        else ["added", "updated", "source_down", "source_recovered", "gap_opened", "gap_closed", "following"]
+    )
     store = _open_store(config)
     try:
         changes = store.history(watch_id=args.watch, limit=args.limit, kinds=kinds)
         # A watch no longer configured still shows its history; a name never recorded is a mistake.
-        unknown = (args.watch is not None and not changes and args.watch not in {w.id for w in config.watches}
-                   and not store.history(watch_id=args.watch, limit=1))
+        unknown = (
+            args.watch is not None
+            and not changes
+            and args.watch not in {w.id for w in config.watches}
+            and not store.history(watch_id=args.watch, limit=1)
+        )
     finally:
         store.close()
     if unknown:
         print(f"error: no watch named {args.watch!r} (known: {_known(w.id for w in config.watches)})", file=sys.stderr)
         return EXIT_USAGE
     if args.json:
-        print(json.dumps([{**c.to_dict(), "detected_at": iso(c.detected_at)} for c in changes], indent=2,
-                         ensure_ascii=False))
+        print(
+            json.dumps(
+                [{**c.to_dict(), "detected_at": iso(c.detected_at)} for c in changes], indent=2, ensure_ascii=False
+            )
+        )
         return EXIT_OK
     names = {w.id: w.display_name() for w in config.watches}
     if not changes:
@@ -357,8 +433,13 @@ def cmd_history(config: Config, args: argparse.Namespace) -> int:
     return EXIT_OK
 
 
-_SHOWN = {None: ["pending", "failed"], "pending": ["pending"], "failed": ["failed"], "sent": ["sent"],
-          "all": ["pending", "failed", "sent"]}
+_SHOWN = {
+    None: ["pending", "failed"],
+    "pending": ["pending"],
+    "failed": ["failed"],
+    "sent": ["sent"],
+    "all": ["pending", "failed", "sent"],
+}
 
 
 def cmd_deliveries(config: Config, args: argparse.Namespace) -> int:
@@ -370,18 +451,35 @@ def cmd_deliveries(config: Config, args: argparse.Namespace) -> int:
     finally:
         store.close()
     if args.json:
-        print(json.dumps([{
-            "id": d.id, "notifier": d.notifier, "status": d.status, "attempts": d.attempts,
-            "next_attempt_at": iso(d.next_attempt_at), "sent_at": iso(d.sent_at), "last_error": d.last_error,
-            "idempotency_key": d.idempotency_key, "change": {**d.change.to_dict(), "detected_at": iso(d.change.detected_at)},
-        } for d in rows], indent=2, ensure_ascii=False))
+        print(
+            json.dumps(
+                [
+                    {
+                        "id": d.id,
+                        "notifier": d.notifier,
+                        "status": d.status,
+                        "attempts": d.attempts,
+                        "next_attempt_at": iso(d.next_attempt_at),
+                        "sent_at": iso(d.sent_at),
+                        "last_error": d.last_error,
+                        "idempotency_key": d.idempotency_key,
+                        "change": {**d.change.to_dict(), "detected_at": iso(d.change.detected_at)},
+                    }
+                    for d in rows
+                ],
+                indent=2,
+                ensure_ascii=False,
+            )
+        )
         return EXIT_OK
     if not rows:
         print(f"no {'' if args.status == 'all' else ' or '.join(statuses) + ' '}deliveries")
     for d in rows:
         at = f"sent {when(d.sent_at)}" if d.status == "sent" else f"next {when(d.next_attempt_at)}"
-        print(f"#{d.id:<6} {d.status:<8} {d.notifier:<14} attempts {d.attempts:<3} {at}  "
-              f"{d.change.watch_id}: {d.change.item.title[:60]}")
+        print(
+            f"#{d.id:<6} {d.status:<8} {d.notifier:<14} attempts {d.attempts:<3} {at}  "
+            f"{d.change.watch_id}: {d.change.item.title[:60]}"
+        )
         if d.last_error:
             print(f"        last error: {d.last_error}")
     if total > len(rows):
@@ -397,13 +495,17 @@ def cmd_retry(config: Config, args: argparse.Namespace) -> int:
             unknown = [i for i in args.ids if i not in statuses]
             if unknown:
                 listed = ", ".join(f"#{i}" for i in unknown)
-                print(f"error: no delivery {listed} (see `monitor deliveries --status all`); nothing was retried",
-                      file=sys.stderr)
+                print(
+                    f"error: no delivery {listed} (see `monitor deliveries --status all`); nothing was retried",
+                    file=sys.stderr,
+                )
                 return EXIT_USAGE
             for delivery_id in args.ids:
                 if statuses[delivery_id] != "failed":
-                    print(f"delivery #{delivery_id} is {statuses[delivery_id]}, not failed: nothing to retry",
-                          file=sys.stderr)
+                    print(
+                        f"delivery #{delivery_id} is {statuses[delivery_id]}, not failed: nothing to retry",
+                        file=sys.stderr,
+                    )
         count = store.retry_failed(args.ids or None)
     finally:
         store.close()

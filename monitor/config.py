@@ -23,7 +23,7 @@ from monitor.errors import ConfigError
 from monitor.http import DEFAULT_USER_AGENT, HttpSettings
 from monitor.previews.settings import PreviewsConfig
 from monitor.schedule import DEFAULT_TIMEZONE, Schedule, parse_duration
-from watchers.base import DelayField, ScheduleField, TimezoneField, WATCH_ID, WatchConfig
+from watchers.base import WATCH_ID, DelayField, ScheduleField, TimezoneField, WatchConfig
 
 DEFAULT_CONFIG = Path("config/watches.yaml")
 DEFAULT_STATE = "sqlite:///data/monitor.db"
@@ -59,8 +59,9 @@ class HttpConfig(BaseModel):
     max_bytes: int = Field(10 * 1024 * 1024, gt=0, description="largest body read; accepts 10MB etc.")
     per_host: int = Field(4, ge=1, le=64, description="concurrent requests to one host")
     user_agent: str = DEFAULT_USER_AGENT
-    min_delay: DelayField = Field(0.0, description="least time between the starts of two requests to one "
-                                  "host; 0 (the default) means no spacing")
+    min_delay: DelayField = Field(
+        0.0, description="least time between the starts of two requests to one host; 0 (the default) means no spacing"
+    )
 
     @field_validator("max_bytes", mode="before")
     @classmethod
@@ -73,8 +74,14 @@ class HttpConfig(BaseModel):
         return parse_duration(value)
 
     def settings(self) -> HttpSettings:
-        return HttpSettings(timeout=self.timeout, connect_timeout=self.connect_timeout, max_bytes=self.max_bytes,
-                            per_host=self.per_host, user_agent=self.user_agent, min_delay=self.min_delay)
+        return HttpSettings(
+            timeout=self.timeout,
+            connect_timeout=self.connect_timeout,
+            max_bytes=self.max_bytes,
+            per_host=self.per_host,
+            user_agent=self.user_agent,
+            min_delay=self.min_delay,
+        )
 
 
 class DeliveryConfig(BaseModel):
@@ -108,8 +115,11 @@ class DashboardAuth(BaseModel):
     model_config = ConfigDict(extra="forbid")
 
     token: SecretStr | None = Field(None, description='the token, from the environment: "${MONITOR_DASHBOARD_TOKEN}"')
-    token_env: str | None = Field(None, pattern=r"^[A-Za-z_][A-Za-z0-9_]*$",
-                                  description="the name of the environment variable holding the token, instead")
+    token_env: str | None = Field(
+        None,
+        pattern=r"^[A-Za-z_][A-Za-z0-9_]*$",
+        description="the name of the environment variable holding the token, instead",
+    )
     username: str | None = Field(None, description="basic auth: the user name to require (default: any)")
 
     @model_validator(mode="before")
@@ -120,8 +130,10 @@ class DashboardAuth(BaseModel):
     @model_validator(mode="after")
     def _one_source(self) -> DashboardAuth:
         if (self.token is None) == (self.token_env is None):
-            raise ValueError('give `token` (e.g. "${MONITOR_DASHBOARD_TOKEN}") or `token_env` (e.g. '
-                             "MONITOR_DASHBOARD_TOKEN), one of the two")
+            raise ValueError(
+                'give `token` (e.g. "${MONITOR_DASHBOARD_TOKEN}") or `token_env` (e.g. '
+                "MONITOR_DASHBOARD_TOKEN), one of the two"
+            )
         if self.token is not None:
             _check_token(self.token.get_secret_value())
         return self
@@ -133,8 +145,10 @@ class DashboardAuth(BaseModel):
 
 def _check_token(value: str) -> None:
     if len(value) < MIN_DASHBOARD_TOKEN:
-        raise ValueError(f"the dashboard token is too short ({len(value)} characters): use at least "
-                         f"{MIN_DASHBOARD_TOKEN} random characters, e.g. from `openssl rand -hex 16`")
+        raise ValueError(
+            f"the dashboard token is too short ({len(value)} characters): use at least "
+            f"{MIN_DASHBOARD_TOKEN} random characters, e.g. from `openssl rand -hex 16`"
+        )
 
 
 class DaemonConfig(BaseModel):
@@ -148,13 +162,23 @@ class DaemonConfig(BaseModel):
     max_backoff: float = Field(6 * 3600.0, gt=0, description="longest back-off for a failing source")
     shutdown_grace: float = Field(20.0, gt=0, description="seconds to finish in-flight work on SIGTERM")
     log_format: str = Field("auto", pattern="^(auto|text|json)$")
-    lease: float = Field(120.0, gt=0, description="how long a replica holds a watch it is checking; a dead "
-                         "replica's watches are taken over after this")
+    lease: float = Field(
+        120.0,
+        gt=0,
+        description="how long a replica holds a watch it is checking; a dead "
+        "replica's watches are taken over after this",
+    )
     config_poll: float = Field(30.0, gt=0, description="how often the config file is re-read for changes")
-    max_checks: int = Field(32, ge=1, le=1000, description="checks one process runs at once; further runs wait "
-                            "their turn, first come first served, without holding their leases")
-    dashboard_auth: DashboardAuth | None = Field(None, description="token or basic-auth password for the "
-                                                 "dashboard and feeds; required off loopback")
+    max_checks: int = Field(
+        32,
+        ge=1,
+        le=1000,
+        description="checks one process runs at once; further runs wait "
+        "their turn, first come first served, without holding their leases",
+    )
+    dashboard_auth: DashboardAuth | None = Field(
+        None, description="token or basic-auth password for the dashboard and feeds; required off loopback"
+    )
 
     @field_validator("down_after", "max_backoff", "shutdown_grace", "lease", "config_poll", mode="before")
     @classmethod
@@ -237,7 +261,7 @@ def _line_map(text: str) -> dict[tuple, int]:
 
 
 def unknown_key(key: Any, allowed: Iterable[str]) -> str:
-    """"unknown key 'defualts'; did you mean 'defaults'? allowed keys here: ..." (the guess when one is close)."""
+    """ "unknown key 'defualts'; did you mean 'defaults'? allowed keys here: ..." (the guess when one is close)."""
     names = sorted(allowed)
     close = difflib.get_close_matches(str(key).lower(), names, n=1, cutoff=0.6)
     guess = f"did you mean {close[0]!r}? " if close else ""
@@ -260,8 +284,11 @@ def _model_at(model: type[BaseModel], path: tuple) -> type[BaseModel]:
         field_info = model.model_fields.get(part)
         if field_info is None:
             return model
-        nested = [t for t in (field_info.annotation, *getattr(field_info.annotation, "__args__", ()))
-                  if isinstance(t, type) and issubclass(t, BaseModel)]
+        nested = [
+            t
+            for t in (field_info.annotation, *getattr(field_info.annotation, "__args__", ()))
+            if isinstance(t, type) and issubclass(t, BaseModel)
+        ]
         if not nested:
             return model
         model = nested[0]
@@ -290,8 +317,9 @@ class _Problems:
         where = f"{self.source}:{line}" if line else self.source
         self.items.append(f"{where}: {_dotted(path)}: {message}")
 
-    def add_validation(self, base: tuple, error: ValidationError, model: type[BaseModel], *,
-                       written: Any = None) -> None:
+    def add_validation(
+        self, base: tuple, error: ValidationError, model: type[BaseModel], *, written: Any = None
+    ) -> None:
         """Each error of `error` (raised by `model` for the value at `base`); `written` reports the first
         key of each error's path as the file spells it (a misspelt section checked as the one meant)."""
         for err in error.errors():
@@ -311,6 +339,7 @@ class _Problems:
 
 def _substitute(value: Any, path: tuple, env: Mapping[str, str], problems: _Problems, secrets: set[str]) -> Any:
     if isinstance(value, str):
+
         def replace(match: re.Match[str]) -> str:
             name, default = match.group(1), match.group(2)
             if name in env:
@@ -320,6 +349,7 @@ def _substitute(value: Any, path: tuple, env: Mapping[str, str], problems: _Prob
                 return default
             problems.add(path, f"environment variable {name} is not set (export it, or put it in the env file)")
             return ""
+
         return _ENV_REF.sub(replace, value)
     if isinstance(value, dict):
         return {k: _substitute(v, path + (k,), env, problems, secrets) for k, v in value.items()}
@@ -419,13 +449,17 @@ def load(path: str | os.PathLike | None = None, *, env: Mapping[str, str] | None
     try:
         text = config_path.read_text(encoding="utf-8")
     except FileNotFoundError:
-        raise ConfigError(f"{config_path}: no such configuration file (pass --config PATH or set MONITOR_CONFIG)") from None
+        raise ConfigError(
+            f"{config_path}: no such configuration file (pass --config PATH or set MONITOR_CONFIG)"
+        ) from None
     except OSError as exc:
         raise ConfigError(f"{config_path}: cannot read the configuration: {exc.strerror}") from exc
     return loads(text, source=str(config_path), env=env, path=config_path)
 
 
-def loads(text: str, *, source: str = "<config>", env: Mapping[str, str] | None = None, path: Path | None = None) -> Config:
+def loads(
+    text: str, *, source: str = "<config>", env: Mapping[str, str] | None = None, path: Path | None = None
+) -> Config:
     from notifiers import NOTIFIERS
     from watchers import WATCHERS
 
@@ -502,8 +536,9 @@ def loads(text: str, *, source: str = "<config>", env: Mapping[str, str] | None 
     )
 
 
-def _dashboard_auth(auth: DashboardAuth | None, env: Mapping[str, str], problems: _Problems,
-                    secrets: set[str]) -> DashboardAuth | None:
+def _dashboard_auth(
+    auth: DashboardAuth | None, env: Mapping[str, str], problems: _Problems, secrets: set[str]
+) -> DashboardAuth | None:
     """The dashboard's token, with `token_env` (or, without the key, $MONITOR_DASHBOARD_TOKEN) read from the
     environment; the token joins the secrets that are masked everywhere."""
     where = ("daemon", "dashboard_auth")
@@ -515,8 +550,10 @@ def _dashboard_auth(auth: DashboardAuth | None, env: Mapping[str, str], problems
     if auth.token_env is not None:
         value = env.get(auth.token_env) or ""
         if not value:
-            problems.add(where + ("token_env",), f"environment variable {auth.token_env} is not set (export it, "
-                                                 "or put it in the env file)")
+            problems.add(
+                where + ("token_env",),
+                f"environment variable {auth.token_env} is not set (export it, or put it in the env file)",
+            )
             return None
         try:
             _check_token(value)

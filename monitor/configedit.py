@@ -90,9 +90,9 @@ def _layout(text: str) -> _Layout:
         if key.value != "watches":
             continue
         layout = _Layout(lines, newline, [], "empty", key.start_mark.line, None, key.end_mark.index)
-        if isinstance(value, yaml.ScalarNode) and value.tag.endswith(":null"):
-            layout.value_span = (value.start_mark.index, value.end_mark.index)
-        elif isinstance(value, yaml.SequenceNode) and value.flow_style and not value.value:
+        if (isinstance(value, yaml.ScalarNode) and value.tag.endswith(":null")) or (
+            isinstance(value, yaml.SequenceNode) and value.flow_style and not value.value
+        ):
             layout.value_span = (value.start_mark.index, value.end_mark.index)
         elif isinstance(value, yaml.SequenceNode) and not value.flow_style:
             layout.style = "block"
@@ -100,11 +100,14 @@ def _layout(text: str) -> _Layout:
             first = value.value[0]
             dash = text.rindex("-", 0, first.start_mark.index)
             layout.dash_col = dash - (text.rfind("\n", 0, dash) + 1)
-            layout.key_col = first.start_mark.column if first.start_mark.line == _line_of(text, dash) \
-                else layout.dash_col + 2
+            layout.key_col = (
+                first.start_mark.column if first.start_mark.line == _line_of(text, dash) else layout.dash_col + 2
+            )
         else:
-            raise ConfigEditError("`watches:` is not written as a block list (`- id: ...` items, one per line); "
-                                  "rewrite it so, or edit the file by hand")
+            raise ConfigEditError(
+                "`watches:` is not written as a block list (`- id: ...` items, one per line); "
+                "rewrite it so, or edit the file by hand"
+            )
         return layout
     return _Layout(lines, newline, [], "missing", None, None, None)
 
@@ -177,9 +180,9 @@ def add_watches(text: str, watches: Sequence[Mapping[str, Any]], comment: str | 
         assert layout.key_line is not None
         if layout.value_span:  # `watches: []` or `watches: null`: the value goes, a comment after it stays
             start, end = layout.value_span
-            if text[end:end + 1] in ("", "\r", "\n"):
+            if text[end : end + 1] in ("", "\r", "\n"):
                 start = len(text[:start].rstrip(" "))
-            elif text[start - 1:start] == " ":  # `watches: []   # comment`: the comment keeps its column
+            elif text[start - 1 : start] == " ":  # `watches: []   # comment`: the comment keeps its column
                 start -= 1
             text = text[:start] + text[end:]
         lines = text.splitlines(keepends=True)
@@ -235,7 +238,7 @@ def remove_watches(text: str, ids: Iterable[str]) -> str:
     if len(wanted) == len(spans) and layout.key_end is not None:  # nothing left: `watches: []`
         result = "".join(kept)
         colon = result.index(":", layout.key_end)
-        return result[:colon + 1] + " []" + result[colon + 1:]
+        return result[: colon + 1] + " []" + result[colon + 1 :]
     return "".join(kept)
 
 
@@ -297,8 +300,10 @@ def describe_write_error(path: Path, exc: OSError) -> str:
         errno.EDQUOT: "disk quota exceeded",
     }.get(exc.errno or 0, exc.strerror or str(exc))
     if exc.errno in (errno.EACCES, errno.EPERM):
-        what = (f"the file and its directory {path.resolve().parent} must be writable (the file is replaced "
-                "in one rename); run as the file's owner, or edit it by hand")
+        what = (
+            f"the file and its directory {path.resolve().parent} must be writable (the file is replaced "
+            "in one rename); run as the file's owner, or edit it by hand"
+        )
     elif exc.errno == errno.EROFS:
         what = "a mounted configuration (a ConfigMap, a read-only volume) is edited where it comes from"
     else:

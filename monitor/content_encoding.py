@@ -226,13 +226,15 @@ def parse_encodings(values: Sequence[str]) -> list[str]:
 
 def _layers(encodings: Sequence[str]) -> list[_Layer]:
     if len(encodings) > MAX_LAYERS:
-        raise UndecodableBody(f"{len(encodings)} content encodings stacked ({', '.join(encodings)}); "
-                              f"at most {MAX_LAYERS} are undone")
+        raise UndecodableBody(
+            f"{len(encodings)} content encodings stacked ({', '.join(encodings)}); at most {MAX_LAYERS} are undone"
+        )
     factories = [_BUILT_IN.get(name) or _optional().get(name) for name in encodings]
     if None in factories:
         unknown = encodings[factories.index(None)]
-        raise UndecodableBody(f"unsupported content encoding {unknown!r} (supported: "
-                              f"{', '.join(supported_encodings())})")
+        raise UndecodableBody(
+            f"unsupported content encoding {unknown!r} (supported: {', '.join(supported_encodings())})"
+        )
     return [factory() for factory in reversed(factories)]  # type: ignore[misc]  # the last applied, undone first
 
 
@@ -252,7 +254,7 @@ def _finish(layers: Sequence[_Layer]) -> Iterator[bytes]:
     """The end of the input, told to every layer in turn (what a layer still holds goes through the rest)."""
     for index, layer in enumerate(layers):
         for piece in layer.end():
-            yield from _through(layers[index + 1:], piece)
+            yield from _through(layers[index + 1 :], piece)
 
 
 async def read_decoded(raw: AsyncIterable[bytes], encodings: Sequence[str], *, max_bytes: int) -> bytes:

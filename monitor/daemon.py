@@ -58,7 +58,7 @@ import os
 import signal
 import sys
 import time
-from datetime import datetime, timedelta, timezone
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 from apscheduler.schedulers.asyncio import AsyncIOScheduler
@@ -66,20 +66,20 @@ from apscheduler.triggers.interval import IntervalTrigger
 
 from monitor import logs
 from monitor.app import Runtime, runtime
+from monitor.backoff import hold_until
 from monitor.config import Config, load
-from monitor.dispatch import DispatchReport, Dispatcher
+from monitor.dispatch import Dispatcher, DispatchReport
 from monitor.engine import Engine, WatchResult
 from monitor.errors import ConfigError, MonitorError, StoreError
 from monitor.health import Endpoints, HealthServer, Heartbeat, parse_listen
 from monitor.jobs import CRON_JITTER, Jobs, RunAccounting, _Job  # noqa: F401 - CRON_JITTER: the name stays here too
-from monitor.web.pages import Dashboard
 from monitor.metrics import CONTENT_TYPE, Metrics
 from monitor.models import aware as _aware
 from monitor.models import utcnow
-from monitor.backoff import hold_until
 from monitor.previews.worker import PreviewWorker
 from monitor.probes import COUNTS_EVERY, READY_TIMEOUT, Probes  # noqa: F401 - READY_TIMEOUT: as CRON_JITTER
 from monitor.reload import REPLICA_BEAT, Reloading, file_digest
+from monitor.web.pages import Dashboard
 from watchers import WatchConfig
 
 log = logging.getLogger(__name__)
@@ -98,8 +98,14 @@ DISPATCH_MIN_GAP = 1.0  # ... and at most this often when nothing it can claim i
 class Daemon(Jobs, Probes, Reloading):
     """One process: a scheduler of checks, an outbox dispatcher and a probe server on one event loop."""
 
-    def __init__(self, config: Config, *, listen: str | None = None, verbose: int = 0,
-                 secret_filter: logs.SecretFilter | None = None):
+    def __init__(
+        self,
+        config: Config,
+        *,
+        listen: str | None = None,
+        verbose: int = 0,
+        secret_filter: logs.SecretFilter | None = None,
+    ):
         self.config = config
         self.config_path = config.path
         self.listen = listen or config.daemon.listen
@@ -140,6 +146,7 @@ class Daemon(Jobs, Probes, Reloading):
         """This replica's name in leases, claims and heartbeats: host:pid."""
         assert self.rt is not None
         return self.rt.dispatcher.owner
+
     # ------------------------------------------------------------ lifecycle
 
     async def serve(self) -> int:
@@ -154,33 +161,57 @@ class Daemon(Jobs, Probes, Reloading):
             self.config = rt.config  # with the watches the monitor created (an appeal of a followed case)
             self._created_digest = await rt.store.aio.auto_watches_digest()
             dashboard = Dashboard(rt.store, lambda: self.config, self.next_check, lambda: logs.all_secrets(self.config))
-            self.health = HealthServer(Endpoints(self.heartbeat.probe, self._ready, self.metrics.render, CONTENT_TYPE),
-                                       dashboard)
+            self.health = HealthServer(
+                Endpoints(self.heartbeat.probe, self._ready, self.metrics.render, CONTENT_TYPE), dashboard
+            )
             try:
                 bound = await self.health.start(host, port)
             except OSError as exc:
-                log.error("cannot listen on %s for /healthz and /metrics: %s (set daemon.listen, --listen or "
-                          "MONITOR_LISTEN to a free address)", self.listen, exc.strerror or exc)
+                log.error(
+                    "cannot listen on %s for /healthz and /metrics: %s (set daemon.listen, --listen or "
+                    "MONITOR_LISTEN to a free address)",
+                    self.listen,
+                    exc.strerror or exc,
+                )
                 return EXIT_FAILED
-            self.scheduler = AsyncIOScheduler(timezone=timezone.utc)
+            self.scheduler = AsyncIOScheduler(timezone=UTC)
             RunAccounting(self.scheduler, self.metrics)  # runs skipped, missed or coalesced, in the metrics
-            self.scheduler.add_job(self._beat, IntervalTrigger(seconds=HEARTBEAT, timezone=timezone.utc),
-                                   id="_heartbeat", name="heartbeat", next_run_time=utcnow(), max_instances=1, coalesce=True,
-                                   misfire_grace_time=None)
+            self.scheduler.add_job(
+                self._beat,
+                IntervalTrigger(seconds=HEARTBEAT, timezone=UTC),
+                id="_heartbeat",
+                name="heartbeat",
+                next_run_time=utcnow(),
+                max_instances=1,
+                coalesce=True,
+                misfire_grace_time=None,
+            )
             await self._sync_jobs()
-            self.scheduler.add_job(self._replica_beat, IntervalTrigger(seconds=REPLICA_BEAT, timezone=timezone.utc),
-                                   id="_replica", name="replica heartbeat", next_run_time=utcnow(), max_instances=1,
-                                   coalesce=True, misfire_grace_time=None)
+            self.scheduler.add_job(
+                self._replica_beat,
+                IntervalTrigger(seconds=REPLICA_BEAT, timezone=UTC),
+                id="_replica",
+                name="replica heartbeat",
+                next_run_time=utcnow(),
+                max_instances=1,
+                coalesce=True,
+                misfire_grace_time=None,
+            )
             self.scheduler.start()
             dispatcher = asyncio.create_task(self._dispatch_loop(), name="dispatcher")
-            self.previews = PreviewWorker(lambda: self.config, rt.store, rt.http, owner=self.owner,
-                                          on_recorded=self._wake.set)
+            self.previews = PreviewWorker(
+                lambda: self.config, rt.store, rt.http, owner=self.owner, on_recorded=self._wake.set
+            )
             self._previews_task = asyncio.create_task(self.previews.run_forever(self._stop), name="previews")
             self._install_signals()
-            log.info("monitor running: %d watches, notifiers: %s; state %s; dashboard, health and metrics on %s",
-                     len(self._jobs), ", ".join(sorted(self.dispatcher.notifiers)) or "none",
-                     rt.store.display_url, self.health.url,
-                     extra={"listen": f"{bound[0]}:{bound[1]}", "pid": os.getpid()})
+            log.info(
+                "monitor running: %d watches, notifiers: %s; state %s; dashboard, health and metrics on %s",
+                len(self._jobs),
+                ", ".join(sorted(self.dispatcher.notifiers)) or "none",
+                rt.store.display_url,
+                self.health.url,
+                extra={"listen": f"{bound[0]}:{bound[1]}", "pid": os.getpid()},
+            )
             await self._stop.wait()
             await self._shutdown(dispatcher)
             try:
@@ -197,8 +228,10 @@ class Daemon(Jobs, Probes, Reloading):
             self.config = rt.config
             results = await asyncio.gather(*(self.run_watch(w.id) for w in self.config.watches if w.enabled))
             report = await self._deliver()
-            if self.config.previews.enabled and (await PreviewWorker(self.config, rt.store, rt.http,
-                                                                       owner=self.owner).run_once()).recorded:
+            if (
+                self.config.previews.enabled
+                and (await PreviewWorker(self.config, rt.store, rt.http, owner=self.owner).run_once()).recorded
+            ):
                 report.add(await self._deliver())
         ok = all(r is None or r.ok for r in results) and not (report.failed or report.retrying)
         return EXIT_OK if ok else EXIT_FAILED
@@ -217,8 +250,11 @@ class Daemon(Jobs, Probes, Reloading):
             return
         self._stopping = True
         self._interrupted = why == "SIGINT"
-        log.info("%s: stopping; finishing in-flight checks and deliveries (up to %gs)", why,
-                 self.config.daemon.shutdown_grace)
+        log.info(
+            "%s: stopping; finishing in-flight checks and deliveries (up to %gs)",
+            why,
+            self.config.daemon.shutdown_grace,
+        )
         self._stop.set()
 
     def request_reload(self) -> None:
@@ -249,8 +285,10 @@ class Daemon(Jobs, Probes, Reloading):
         pending = await self._wait({dispatcher}, deadline)
         if pending:
             if self._delivering:
-                log.warning("deliveries still running at the shutdown deadline were cancelled; they stay in the "
-                            "outbox and go out after the restart")
+                log.warning(
+                    "deliveries still running at the shutdown deadline were cancelled; they stay in the "
+                    "outbox and go out after the restart"
+                )
             dispatcher.cancel()
             await asyncio.wait({dispatcher}, timeout=2.0)
         self.scheduler.shutdown(wait=False)
@@ -299,8 +337,11 @@ class Daemon(Jobs, Probes, Reloading):
                 hold = _aware(hold_until(state, self._interval(watch_id), self.config.daemon.max_backoff))
                 if hold is not None and hold > now:
                     self.metrics.observe_check(watch_id, "skipped", None)
-                    log.debug("backing off until %s (%d failures in a row)", hold.isoformat(timespec="seconds"),
-                              state.consecutive_failures if state else 0)
+                    log.debug(
+                        "backing off until %s (%d failures in a row)",
+                        hold.isoformat(timespec="seconds"),
+                        state.consecutive_failures if state else 0,
+                    )
                     return None
                 # Bounded concurrency, taken before the lease: a run waits its turn (first come, first
                 # served, so an overloaded replica still gets round to every watch) without holding the
@@ -335,8 +376,13 @@ class Daemon(Jobs, Probes, Reloading):
         assert self.engine is not None and self.rt is not None
         store, watch_id = self.rt.store, watch.id
         due_gap = self._interval(watch_id) * (1 - self.config.daemon.jitter) * 0.9
-        if not await store.aio.try_lease(watch_id, self.owner, now, hold=timedelta(seconds=self.config.daemon.lease),
-                                         min_interval=timedelta(seconds=due_gap)):
+        if not await store.aio.try_lease(
+            watch_id,
+            self.owner,
+            now,
+            hold=timedelta(seconds=self.config.daemon.lease),
+            min_interval=timedelta(seconds=due_gap),
+        ):
             self.metrics.observe_check(watch_id, "other_replica", None)
             log.debug("checked or being checked by another replica: skipped")
             return None
@@ -358,8 +404,11 @@ class Daemon(Jobs, Probes, Reloading):
             await asyncio.sleep(hold / 3)
             try:
                 if not await self.rt.store.aio.renew_lease(watch_id, self.owner, utcnow() + timedelta(seconds=hold)):
-                    log.warning("lost the lease of this watch while checking it (another replica took it over "
-                                "after daemon.lease = %gs): raise daemon.lease if checks take this long", hold)
+                    log.warning(
+                        "lost the lease of this watch while checking it (another replica took it over "
+                        "after daemon.lease = %gs): raise daemon.lease if checks take this long",
+                        hold,
+                    )
                     return
             except Exception as exc:  # noqa: BLE001 - the store is down: the check fails on its own
                 log.debug("could not renew the lease: %s", exc)
@@ -386,13 +435,18 @@ class Daemon(Jobs, Probes, Reloading):
         else:
             log.debug("checked in %.2fs: %s", result.seconds, outcome)
         for change in result.status_changes:
-            (log.info if change.kind == "following" else log.warning)("%s: %s", change.kind.replace("_", " "),
-                                                                       change.item.title)
+            (log.info if change.kind == "following" else log.warning)(
+                "%s: %s", change.kind.replace("_", " "), change.item.title
+            )
         state = (await self.rt.store.aio.load_states([watch_id])).get(watch_id)
         if state is not None:
-            self.metrics.observe_state(watch_id, consecutive_failures=state.consecutive_failures,
-                                       down=state.down_alerted, last_success=_aware(state.last_success_at),
-                                       info=state.info)
+            self.metrics.observe_state(
+                watch_id,
+                consecutive_failures=state.consecutive_failures,
+                down=state.down_alerted,
+                last_success=_aware(state.last_success_at),
+                info=state.info,
+            )
         if recorded:
             self._wake.set()
         if any(c.kind == "following" for c in result.status_changes):
@@ -451,6 +505,7 @@ class Daemon(Jobs, Probes, Reloading):
             self.metrics.set_deliveries(await self.rt.store.aio.delivery_counts())
         except Exception as exc:  # noqa: BLE001 - a gauge must not break the loop
             log.debug("cannot count deliveries: %s", exc)
+
 
 # ---------------------------------------------------------------- entry point
 

@@ -38,11 +38,16 @@ def preferred(one: Item, other: Item, stored: StoredItem | None) -> Item:
     """Of two versions of one key in one listing, the one to keep, whatever their order: the version
     already recorded if it is one of them (so a source listing an old and a new version is not an
     update every time it re-orders them), else the smaller content hash, then the smaller terms."""
+
     def rank(item: Item) -> tuple[bool, bool, str, tuple[str, ...]]:
         if stored is None:
             return False, False, item.content_hash, item.matched
-        return (item.content_hash != stored.item.content_hash, item.matched != stored.item.matched,
-                item.content_hash, item.matched)
+        return (
+            item.content_hash != stored.item.content_hash,
+            item.matched != stored.item.matched,
+            item.content_hash,
+            item.matched,
+        )
 
     return one if rank(one) <= rank(other) else other
 

@@ -133,8 +133,11 @@ class Dispatcher:
         report = DispatchReport()
         seen: set[int] = set()
         while True:
-            due = [d for d in await db.claim_deliveries(now, self.owner, hold=hold, limit=DELIVERY_BATCH)
-                   if d.id not in seen]
+            due = [
+                d
+                for d in await db.claim_deliveries(now, self.owner, hold=hold, limit=DELIVERY_BATCH)
+                if d.id not in seen
+            ]
             if not due:
                 return report
             seen.update(d.id for d in due)
@@ -158,7 +161,9 @@ class Dispatcher:
                 await self.store.aio.postpone([delivery.id], hold_until)
                 continue
             groups[delivery.notifier][delivery.change.watch_id].append(delivery)
-        results = await asyncio.gather(*(self._serve(self.notifiers[name], by_watch) for name, by_watch in groups.items()))
+        results = await asyncio.gather(
+            *(self._serve(self.notifiers[name], by_watch) for name, by_watch in groups.items())
+        )
         for result in results:
             report.add(result)
         return report
@@ -174,15 +179,23 @@ class Dispatcher:
                 await self._on_error(alert.deliveries, str(exc), exc.permanent, exc.retry_after, notifier, report)
             except Exception as exc:  # a bug or an unexpected library error: retry, and say so
                 log.exception("notifier %s: unexpected error", notifier.name)
-                await self._on_error(alert.deliveries, f"unexpected {type(exc).__name__}: {exc}", False, None, notifier,
-                                     report)
+                await self._on_error(
+                    alert.deliveries, f"unexpected {type(exc).__name__}: {exc}", False, None, notifier, report
+                )
             else:
                 await self.store.aio.mark_sent(ids, utcnow(), result)
                 report.sent += len(ids)
         return report
 
-    async def _on_error(self, deliveries: tuple[Delivery, ...], error: str, permanent: bool,
-                        retry_after: float | None, notifier: Notifier, report: DispatchReport) -> None:
+    async def _on_error(
+        self,
+        deliveries: tuple[Delivery, ...],
+        error: str,
+        permanent: bool,
+        retry_after: float | None,
+        notifier: Notifier,
+        report: DispatchReport,
+    ) -> None:
         # a receiver's error page may echo our credentials: never stored, logged or reported
         error = mask(self.store.mask(error) or "", self.config.secrets)
         ids = [d.id for d in deliveries]
@@ -204,5 +217,5 @@ class Dispatcher:
         for notifier in self.notifiers.values():
             try:
                 await notifier.aclose()
-            except Exception:  # noqa: BLE001 - closing must not mask the real outcome
+            except Exception:
                 log.debug("closing notifier %s failed", notifier.name, exc_info=True)

@@ -9,11 +9,11 @@ from __future__ import annotations
 
 import asyncio
 import hashlib
-from collections import Counter
 import json
 import logging
 import re
 import time
+from collections import Counter
 from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass, field, replace
 from datetime import datetime, timedelta
@@ -28,7 +28,7 @@ from monitor.http import CycleFetcher, HttpClient
 from monitor.models import Change, Fetched, Item, utcnow
 from monitor.stages import STAGES, StageRun, run_after_commit, run_before_commit
 from monitor.store import CheckWrite, Store, WatchState, new_uid
-from watchers import WATCHERS, CheckOutcome, Watcher, WatchConfig
+from watchers import WATCHERS, CheckOutcome, WatchConfig, Watcher
 
 log = logging.getLogger(__name__)
 
@@ -36,9 +36,41 @@ SHARED_RESPONSE_TTL = 30.0
 # Where a gap message's first sentence may end: a full stop, a space and a capital ...
 _SENTENCE_END = re.compile(r"\. (?=[A-Z])")
 # ... unless the full stop ends an abbreviation ("U.S. v. Illinois", "No. 25", "S.D.N.Y. court feed")
-_ABBREVIATIONS = frozenset({"v", "vs", "no", "nos", "inc", "co", "corp", "ltd", "st", "cir", "dist", "ct", "al",
-                            "jr", "sr", "dr", "mr", "ms", "mrs", "gen", "dept", "ass'n", "u.s", "n.d", "s.d", "e.d",
-                            "w.d", "m.d", "c.d", "d.c", "bankr"})
+_ABBREVIATIONS = frozenset(
+    {
+        "v",
+        "vs",
+        "no",
+        "nos",
+        "inc",
+        "co",
+        "corp",
+        "ltd",
+        "st",
+        "cir",
+        "dist",
+        "ct",
+        "al",
+        "jr",
+        "sr",
+        "dr",
+        "mr",
+        "ms",
+        "mrs",
+        "gen",
+        "dept",
+        "ass'n",
+        "u.s",
+        "n.d",
+        "s.d",
+        "e.d",
+        "w.d",
+        "m.d",
+        "c.d",
+        "d.c",
+        "bankr",
+    }
+)
 
 
 def first_sentence(text: str) -> str:
@@ -51,9 +83,21 @@ def first_sentence(text: str) -> str:
         return text[: match.start()]
     return text
 
+
 # Config keys that do not change what a watch lists: editing them keeps its snapshot as it is.
-_NEUTRAL_KEYS = {"every", "timezone", "notify", "name", "enabled", "notify_baseline", "alert_removals", "allow_empty",
-                 "stale_after", "min_delay", "follow_appeals"}
+_NEUTRAL_KEYS = {
+    "every",
+    "timezone",
+    "notify",
+    "name",
+    "enabled",
+    "notify_baseline",
+    "alert_removals",
+    "allow_empty",
+    "stale_after",
+    "min_delay",
+    "follow_appeals",
+}
 
 
 def fingerprint(watch: WatchConfig) -> str:
@@ -102,8 +146,9 @@ class WatchResult:
 class _Context:
     """The CheckContext handed to a watcher: its previous state and the cycle's shared fetcher."""
 
-    def __init__(self, watch_id: str, state: Mapping[str, Any], fetcher: CycleFetcher, store: Store,
-                 min_delay: float = 0.0):
+    def __init__(
+        self, watch_id: str, state: Mapping[str, Any], fetcher: CycleFetcher, store: Store, min_delay: float = 0.0
+    ):
         self.watch_id = watch_id
         self.state = state
         self._fetcher = fetcher
@@ -121,10 +166,17 @@ class _Context:
         # Atomic across processes and replicas (a row lock); kept in a dry run too, like set_shared.
         return await self._store.aio.update_shared_value("_shared", key, change)
 
-    async def fetch(self, url: str, *, headers: Mapping[str, str] | None = None, etag: str | None = None,
-                    last_modified: str | None = None) -> Fetched:
-        return await self._fetcher.fetch(url, headers=headers, etag=etag, last_modified=last_modified,
-                                         min_delay=self._min_delay)
+    async def fetch(
+        self,
+        url: str,
+        *,
+        headers: Mapping[str, str] | None = None,
+        etag: str | None = None,
+        last_modified: str | None = None,
+    ) -> Fetched:
+        return await self._fetcher.fetch(
+            url, headers=headers, etag=etag, last_modified=last_modified, min_delay=self._min_delay
+        )
 
 
 def strip_transient(item: Item) -> Item:
@@ -144,6 +196,7 @@ def mask_item(item: Item, secrets: set[str]) -> Item:
     """The item with every secret value in its text replaced by ***: a link joined to a URL that carries a
     token, a page that echoes a credential. Done once, where items enter the pipeline, so the stored
     snapshot, the diff and every alert agree (masking only on output would make every check an update)."""
+
     def has(value: Any) -> bool:
         if isinstance(value, str):
             return any(secret in value for secret in secrets)
@@ -162,16 +215,39 @@ def mask_item(item: Item, secrets: set[str]) -> Item:
             return type(value)(clean(v) for v in value)
         return value
 
-    if not (has(item.key) or has(item.title) or has(item.url) or has(item.summary) or has(item.published)
-            or has(item.group) or has(item.fields)):
+    if not (
+        has(item.key)
+        or has(item.title)
+        or has(item.url)
+        or has(item.summary)
+        or has(item.published)
+        or has(item.group)
+        or has(item.fields)
+    ):
         return item
-    return replace(item, key=clean(item.key), title=clean(item.title), url=clean(item.url), summary=clean(item.summary),
-                   published=clean(item.published), group=clean(item.group), fields=clean(dict(item.fields)))
+    return replace(
+        item,
+        key=clean(item.key),
+        title=clean(item.title),
+        url=clean(item.url),
+        summary=clean(item.summary),
+        published=clean(item.published),
+        group=clean(item.group),
+        fields=clean(dict(item.fields)),
+    )
 
 
 class Engine:
-    def __init__(self, config: Config, store: Store, http: HttpClient, *, dry_run: bool = False,
-                 notify_baseline: bool = False, respect_backoff: bool = False):
+    def __init__(
+        self,
+        config: Config,
+        store: Store,
+        http: HttpClient,
+        *,
+        dry_run: bool = False,
+        notify_baseline: bool = False,
+        respect_backoff: bool = False,
+    ):
         self.config = config
         self.store = store
         self.db = store.aio  # every store call from here runs off the event loop
@@ -184,8 +260,12 @@ class Engine:
         self.filters = {w.id: w.keywords.compile() for w in config.watches if w.keywords}
         self._by_id = {w.id: w for w in config.watches}
         # cases followed by a watch that sees whole dockets (CourtListener): no coverage gap for them
-        self._complete_cases = [case for w in config.watches if w.enabled and self.watchers[w.id].complete_dockets
-                                for case in self.watchers[w.id].cases()]
+        self._complete_cases = [
+            case
+            for w in config.watches
+            if w.enabled and self.watchers[w.id].complete_dockets
+            for case in self.watchers[w.id].cases()
+        ]
         # The daemon checks watches one by one at jittered moments: watches sharing a URL (many cases in
         # one court feed) still share one request if they fire within this many seconds of each other.
         self._shared_fetcher = CycleFetcher(http, ttl=SHARED_RESPONSE_TTL)
@@ -218,9 +298,14 @@ class Engine:
             expected = Counter(url for w in watches if w.id in held for url in self.watchers[w.id].fetch_urls())
             fetcher = CycleFetcher(self.http, expected=expected)
             unchanged: list[tuple[str, str, Mapping[str, Any], Mapping[str, Any] | None, Mapping[str, Any] | None]] = []
-            results = await asyncio.gather(*(
-                self._check(w, states.get(w.id), fetcher, unchanged) if w.id in held else self._skipped(w, states.get(w.id))
-                for w in watches))
+            results = await asyncio.gather(
+                *(
+                    self._check(w, states.get(w.id), fetcher, unchanged)
+                    if w.id in held
+                    else self._skipped(w, states.get(w.id))
+                    for w in watches
+                )
+            )
             if unchanged and not self.dry_run:
                 await self.db.record_unchanged(unchanged, utcnow())
         finally:
@@ -233,8 +318,10 @@ class Engine:
 
     async def _skipped(self, watch: WatchConfig, state: WatchState | None) -> WatchResult:
         result = WatchResult(watch.id, ok=True, unchanged=True, item_count=state.item_count if state else 0)
-        result.warnings.append("skipped: another process is checking this watch right now (a running daemon or "
-                               "another `monitor check`); its alerts come from there")
+        result.warnings.append(
+            "skipped: another process is checking this watch right now (a running daemon or "
+            "another `monitor check`); its alerts come from there"
+        )
         return result
 
     async def check_one(self, watch: WatchConfig) -> WatchResult:
@@ -254,8 +341,9 @@ class Engine:
             return CycleFetcher(self.http)
         return self._shared_fetcher
 
-    async def _check(self, watch: WatchConfig, state: WatchState | None, fetcher: CycleFetcher,
-                     unchanged: list) -> WatchResult:
+    async def _check(
+        self, watch: WatchConfig, state: WatchState | None, fetcher: CycleFetcher, unchanged: list
+    ) -> WatchResult:
         started = time.perf_counter()
         now = utcnow()
         never_checked = state is None or not state.last_check_at  # no items either: written together
@@ -265,16 +353,19 @@ class Engine:
             until = state.not_before.strftime("%Y-%m-%d %H:%M:%S UTC")
             if self.respect_backoff:
                 result.ok, result.unchanged, result.item_count = True, True, state.item_count
-                result.warnings.append(f"skipped: the source asked to wait until {until} (Retry-After); "
-                                       "`monitor check --force` checks it anyway")
+                result.warnings.append(
+                    f"skipped: the source asked to wait until {until} (Retry-After); "
+                    "`monitor check --force` checks it anyway"
+                )
                 return result
             result.warnings.append(f"checked although the source asked to wait until {until} (--force)")
         fp = fingerprint(watch)
         config_changed = bool(state.fingerprint) and state.fingerprint != fp
         plugin_state = {} if state.fingerprint != fp else dict(state.plugin_state or {})  # new or changed: afresh
         try:
-            outcome = await self.watchers[watch.id].check(_Context(watch.id, plugin_state, fetcher, self.store,
-                                                                   watch.min_delay))
+            outcome = await self.watchers[watch.id].check(
+                _Context(watch.id, plugin_state, fetcher, self.store, watch.min_delay)
+            )
             result.warnings.extend(outcome.warnings)
             if outcome.items is None:
                 result.ok, result.unchanged, result.item_count = True, True, state.item_count
@@ -283,8 +374,9 @@ class Engine:
                     await self.db.record_gap_changes(watch.id, gaps, gap_changes, self.routes_for(watch))
                     gaps = None
                 result.status_changes.extend(gap_changes)
-                unchanged.append((watch.id, fp, self._masked_state(outcome.state), self._masked_state(outcome.info) or None,
-                                  gaps))
+                unchanged.append(
+                    (watch.id, fp, self._masked_state(outcome.state), self._masked_state(outcome.info) or None, gaps)
+                )
                 await self._recovered(watch, state, result, now)
                 if STAGES and not self.dry_run:  # pending work of a stage (an appeal's number) comes round
                     run = StageRun(watch, self.config, self.store, self.http, self.watchers, self.dry_run)
@@ -296,9 +388,11 @@ class Engine:
             listed = outcome.source_count if outcome.source_count is not None else len(outcome.items)
             missing = 0 if watch.allow_empty else suspicious_empty(previous, listed)
             if missing:
-                raise ParseError(f"the source lists no items now, but had {missing}: treated as a failure "
-                                 "(error page or changed layout?), nothing removed. Set allow_empty: true "
-                                 "if this source can really be empty.")
+                raise ParseError(
+                    f"the source lists no items now, but had {missing}: treated as a failure "
+                    "(error page or changed layout?), nothing removed. Set allow_empty: true "
+                    "if this source can really be empty."
+                )
             items = outcome.items
             secrets = self.store.secrets
             if secrets:  # secrets stop here: nothing stored, diffed or alerted carries one
@@ -310,15 +404,25 @@ class Engine:
             texts = {i.key: i.fields for i in items if any(name.startswith("_") for name in i.fields)}
             items = [strip_transient(i) for i in items]
             baseline = not state.baseline_done or config_changed
-            found = diff(watch.id, previous, items, now=now, baseline=baseline, complete=not outcome.incomplete,
-                         notify_baseline=self.notify_baseline or watch.notify_baseline)
+            found = diff(
+                watch.id,
+                previous,
+                items,
+                now=now,
+                baseline=baseline,
+                complete=not outcome.incomplete,
+                notify_baseline=self.notify_baseline or watch.notify_baseline,
+            )
             if found.duplicates:
-                result.warnings.append(f"{len(found.duplicates)} items listed twice by the source; kept one version "
-                                       "of each (the one already recorded, if listed)")
+                result.warnings.append(
+                    f"{len(found.duplicates)} items listed twice by the source; kept one version "
+                    "of each (the one already recorded, if listed)"
+                )
             changes = [replace(c, uid=new_uid()) for c in found.changes]
             changes, routes = await self._fuse(watch, changes)
-            run = StageRun(watch, self.config, self.store, self.http, self.watchers, self.dry_run, texts=texts,
-                           baseline=baseline)
+            run = StageRun(
+                watch, self.config, self.store, self.http, self.watchers, self.dry_run, texts=texts, baseline=baseline
+            )
             if changes and STAGES:
                 changes = await run_before_commit(run, changes)
                 for change in changes:  # a stage's own changes go where the watch's alerts go
@@ -330,11 +434,23 @@ class Engine:
             if config_changed:
                 result.warnings.append("configuration changed: items re-recorded as a new baseline, no alerts")
             if not self.dry_run:
-                await self.db.commit_check(CheckWrite(
-                    watch_id=watch.id, fingerprint=fp, plugin_state=self._masked_state(outcome.state),
-                    info=self._masked_state(outcome.info) or None,
-                    upserts=found.upserts, seen=found.seen, gone=found.gone, changes=changes + gap_changes,
-                    routes=routes, item_count=len(items), at=now, known=frozenset(previous), gaps=gaps))
+                await self.db.commit_check(
+                    CheckWrite(
+                        watch_id=watch.id,
+                        fingerprint=fp,
+                        plugin_state=self._masked_state(outcome.state),
+                        info=self._masked_state(outcome.info) or None,
+                        upserts=found.upserts,
+                        seen=found.seen,
+                        gone=found.gone,
+                        changes=changes + gap_changes,
+                        routes=routes,
+                        item_count=len(items),
+                        at=now,
+                        known=frozenset(previous),
+                        gaps=gaps,
+                    )
+                )
                 if STAGES:
                     await run_after_commit(run, changes)
             result.warnings.extend(run.warnings)
@@ -351,16 +467,22 @@ class Engine:
             result.seconds = time.perf_counter() - started
         return result
 
-    def _gaps(self, watch: WatchConfig, state: WatchState, outcome: CheckOutcome,
-              now: datetime) -> tuple[dict[str, Any] | None, list[Change]]:
+    def _gaps(
+        self, watch: WatchConfig, state: WatchState, outcome: CheckOutcome, now: datetime
+    ) -> tuple[dict[str, Any] | None, list[Change]]:
         """The watch's gap state after this check (None if unchanged) and the gaps that opened or closed."""
         before = GapState.load(state.gaps)
         reported = outcome.gaps
         if reported and any(g.kind == "coverage" for g in reported) and self._covered_elsewhere(watch):
             reported = tuple(g for g in reported if g.kind != "coverage")
-        after, transitions = evaluate(before, name=watch.display_name(), now=now,
-                                      content_changed=outcome.items is not None, reported=reported,
-                                      stale_after=watch.stale_after)
+        after, transitions = evaluate(
+            before,
+            name=watch.display_name(),
+            now=now,
+            content_changed=outcome.items is not None,
+            reported=reported,
+            stale_after=watch.stale_after,
+        )
         dumped = after.dump()
         if dumped == before.dump():
             return None, []
@@ -371,8 +493,12 @@ class Engine:
                 item = Item(key=f"gap:{watch.id}:{t.kind}", title=first, summary=t.message, fields={"gap": t.kind})
                 kind = "gap_opened"
             else:
-                item = Item(key=f"gap:{watch.id}:{t.kind}", title=closing_title(watch.display_name(), t.kind, t.since, now),
-                            summary=t.message, fields={"gap": t.kind})
+                item = Item(
+                    key=f"gap:{watch.id}:{t.kind}",
+                    title=closing_title(watch.display_name(), t.kind, t.since, now),
+                    summary=t.message,
+                    fields={"gap": t.kind},
+                )
                 kind = "gap_closed"
             changes.append(Change(watch.id, kind, item, detected_at=now, uid=new_uid()))
         return dumped, changes
@@ -380,8 +506,9 @@ class Engine:
     def _covered_elsewhere(self, watch: WatchConfig) -> bool:
         """Every case this watch follows is also followed by a watch that sees whole dockets."""
         mine = self.watchers[watch.id].cases()
-        return bool(mine) and all(any(court == c and docket.same_case(d) for c, d in self._complete_cases)
-                                  for court, docket in mine)
+        return bool(mine) and all(
+            any(court == c and docket.same_case(d) for c, d in self._complete_cases) for court, docket in mine
+        )
 
     def _masked_state(self, value: Mapping[str, Any] | None) -> Mapping[str, Any]:
         """A watcher's state or status facts, with any secret masked (a URL with a token in it)."""
@@ -427,22 +554,38 @@ class Engine:
                 fused.append(change)
             merged = merge_known(known, change.item)
             if merged is not None:
-                update = Change(watch.id, "updated", merged, before=known, changed_fields=changed_fields(known, merged),
-                                detected_at=change.detected_at, uid=new_uid())
+                update = Change(
+                    watch.id,
+                    "updated",
+                    merged,
+                    before=known,
+                    changed_fields=changed_fields(known, merged),
+                    detected_at=change.detected_at,
+                    uid=new_uid(),
+                )
                 routes[update.uid] = [n for n in mine if n in covered]
                 fused.append(update)
         return fused, routes
 
     # ---------------------------------------------------------------- failures
 
-    async def _failed(self, watch: WatchConfig, state: WatchState, result: WatchResult, exc: BaseException,
-                      now: datetime, *, unexpected: bool = False) -> None:
+    async def _failed(
+        self,
+        watch: WatchConfig,
+        state: WatchState,
+        result: WatchResult,
+        exc: BaseException,
+        now: datetime,
+        *,
+        unexpected: bool = False,
+    ) -> None:
         message = f"{type(exc).__name__}: {exc}" if unexpected else str(exc)
         message = mask(message, self.store.secrets | self.config.secrets)  # a URL may carry a token
         result.ok, result.error = False, message
         # `monitor check` prints its own FAILED line for the watch: the log line would say it twice
-        (log.warning if self.log_failures else log.debug)("watch %s: check failed: %s", watch.id, message,
-                                                           extra={"watch": watch.id})
+        (log.warning if self.log_failures else log.debug)(
+            "watch %s: check failed: %s", watch.id, message, extra={"watch": watch.id}
+        )
         if self.dry_run:
             return
         not_before = None
@@ -454,13 +597,22 @@ class Engine:
         try:
             new_state = await self.db.record_failure(watch.id, message, now, not_before=not_before)
             down_after = 0.0 if refused else self.config.daemon.down_after
-            if (new_state.failing_since and not new_state.down_alerted
-                    and (now - new_state.failing_since).total_seconds() >= down_after):
-                what = (f"refuses access (HTTP {exc.status})" if refused and isinstance(exc, FetchError)
-                        else "has been failing")
-                item = Item(key=f"status:{watch.id}", title=f"{watch.display_name()} {what} since "
-                            f"{new_state.failing_since:%Y-%m-%d %H:%M} UTC",
-                            summary=message, fields={"failures": new_state.consecutive_failures})
+            if (
+                new_state.failing_since
+                and not new_state.down_alerted
+                and (now - new_state.failing_since).total_seconds() >= down_after
+            ):
+                what = (
+                    f"refuses access (HTTP {exc.status})"
+                    if refused and isinstance(exc, FetchError)
+                    else "has been failing"
+                )
+                item = Item(
+                    key=f"status:{watch.id}",
+                    title=f"{watch.display_name()} {what} since {new_state.failing_since:%Y-%m-%d %H:%M} UTC",
+                    summary=message,
+                    fields={"failures": new_state.consecutive_failures},
+                )
                 change = Change(watch.id, "source_down", item, detected_at=now, uid=new_uid())
                 await self.db.record_status_change(change, self.routes_for(watch), down_alerted=True)
                 result.status_changes.append(change)
@@ -473,7 +625,9 @@ class Engine:
         if self.dry_run or not state.down_alerted:
             return
         since = state.failing_since.strftime("%Y-%m-%d %H:%M") if state.failing_since else "earlier"
-        item = Item(key=f"status:{watch.id}", title=f"{watch.display_name()} is working again (failing since {since} UTC)")
+        item = Item(
+            key=f"status:{watch.id}", title=f"{watch.display_name()} is working again (failing since {since} UTC)"
+        )
         change = Change(watch.id, "source_recovered", item, detected_at=now, uid=new_uid())
         await self.db.record_status_change(change, self.routes_for(watch), down_alerted=False)
         result.status_changes.append(change)

@@ -116,8 +116,10 @@ def cmd_follow(config: Config, args: argparse.Namespace) -> int:
         print(f"  {watch['id']:<30} {source}, every {watch['every']}")
     if not args.no_check:
         _baseline(new_config, [w["id"] for w in watches])
-    print(f"a running `monitor run` picks them up within daemon.config_poll (or at once on SIGHUP); "
-          f"undo with: monitor unfollow {watches[-1]['id']}")
+    print(
+        f"a running `monitor run` picks them up within daemon.config_poll (or at once on SIGHUP); "
+        f"undo with: monitor unfollow {watches[-1]['id']}"
+    )
     return EXIT_FAILED if case.courtlistener_failed else EXIT_OK
 
 
@@ -136,20 +138,26 @@ async def _resolve(ref: CaseRef, config: Config, base: str, *, skip: bool) -> Ca
             matches = await search.by_number(ref.court, ref.docket)
         except FetchError as exc:
             case.courtlistener_failed = True
-            case.notes.append(f"{exc}; following through the court's RSS feed only: run the same command "
-                              "again later to add the CourtListener watch")
+            case.notes.append(
+                f"{exc}; following through the court's RSS feed only: run the same command "
+                "again later to add the CourtListener watch"
+            )
             return case
         if not matches:
-            case.notes.append(f"CourtListener has no docket {ref.docket.canonical} in {ref.court} yet (it appears "
-                              "once its RSS feed or a RECAP user brings an entry); following through the court's "
-                              "RSS feed only: run the same command again later to add the CourtListener watch")
+            case.notes.append(
+                f"CourtListener has no docket {ref.docket.canonical} in {ref.court} yet (it appears "
+                "once its RSS feed or a RECAP user brings an entry); following through the court's "
+                "RSS feed only: run the same command again later to add the CourtListener watch"
+            )
             return case
         written = [m for m in matches if m.docket_number.strip().lower() == ref.docket.text.strip().lower()]
         case.found = (written or matches)[0]
         if len(matches) > 1:
             others = ", ".join(f"{m.docket_number} ({m.url})" for m in matches if m is not case.found)
-            case.notes.append(f"several CourtListener dockets have this number; following {case.found.url}, "
-                              f"not {others} (follow one of those by its address instead)")
+            case.notes.append(
+                f"several CourtListener dockets have this number; following {case.found.url}, "
+                f"not {others} (follow one of those by its address instead)"
+            )
         case.docket = _fuller(ref.docket, case.found.docket)
         return case
     finally:
@@ -165,16 +173,21 @@ async def _resolve_by_id(ref: CaseRef, search: CourtListenerSearch) -> Case:
         assert ref.court is not None and ref.pacer_case_id is not None
         found = await search.by_pacer_case_id(ref.court, ref.pacer_case_id)
         if found is None:
-            raise CaseInputError(f"CourtListener does not know PACER case {ref.pacer_case_id} of {ref.court}, so its "
-                                 f"docket number is unknown here: give it instead, like: monitor follow "
-                                 f"{ref.court.id} 1:25-cv-01285")
+            raise CaseInputError(
+                f"CourtListener does not know PACER case {ref.pacer_case_id} of {ref.court}, so its "
+                f"docket number is unknown here: give it instead, like: monitor follow "
+                f"{ref.court.id} 1:25-cv-01285"
+            )
     court = found.court
     if court is None:
-        raise CaseInputError(f"CourtListener files docket {found.docket_id} under court {found.courtlistener_court!r}, "
-                             "which is not a federal court this monitor knows (see \"Finding a court id\")")
+        raise CaseInputError(
+            f"CourtListener files docket {found.docket_id} under court {found.courtlistener_court!r}, "
+            'which is not a federal court this monitor knows (see "Finding a court id")'
+        )
     if not found.docket.valid:
-        raise CaseInputError(f"CourtListener docket {found.docket_id} has no usable docket number "
-                             f"({found.docket_number!r})")
+        raise CaseInputError(
+            f"CourtListener docket {found.docket_id} has no usable docket number ({found.docket_number!r})"
+        )
     return Case(court, found.docket, found)
 
 
@@ -198,16 +211,21 @@ def _follows(watch: Any, court: Court, docket: DocketNumber, docket_id: int | No
     if watch.type == "courtlistener":
         if docket_id is not None and watch.docket_id == docket_id:
             return True
-        return watch.court in (court.id, court.courtlistener_id) and bool(watch.docket_number) and \
-            docket.same_case(parse_docket_number(watch.docket_number))
+        return (
+            watch.court in (court.id, court.courtlistener_id)
+            and bool(watch.docket_number)
+            and docket.same_case(parse_docket_number(watch.docket_number))
+        )
     return False
 
 
 def _plan(case: Case, config: Config, args: argparse.Namespace, base: str) -> tuple[list[str], list[dict[str, Any]]]:
     """Ids of watches already following the case, and the watches to add."""
     docket_id = case.found.docket_id if case.found else None
-    existing = {kind: [w.id for w in config.watches if w.type == kind and _follows(w, case.court, case.docket, docket_id)]
-                for kind in CASE_KINDS}
+    existing = {
+        kind: [w.id for w in config.watches if w.type == kind and _follows(w, case.court, case.docket, docket_id)]
+        for kind in CASE_KINDS
+    }
     kinds = []
     if args.no_rss:
         pass
@@ -216,8 +234,10 @@ def _plan(case: Case, config: Config, args: argparse.Namespace, base: str) -> tu
     elif not case.court.pacer and not args.rss_url:
         case.notes.append(f"{case.court.citation} has no PACER RSS feed: following through CourtListener only")
     elif not case.court.rss and not args.rss_url:
-        case.notes.append(f"PACER's court list names no RSS feed for {case.court.citation}: following through "
-                          "CourtListener only (give --rss-url if the court has one)")
+        case.notes.append(
+            f"PACER's court list names no RSS feed for {case.court.citation}: following through "
+            "CourtListener only (give --rss-url if the court has one)"
+        )
     else:
         kinds.append("pacer_rss")
     if args.no_courtlistener:
@@ -275,15 +295,21 @@ def _baseline(config: Config, watch_ids: list[str]) -> None:
     try:
         results = asyncio.run(check())
     except Exception as exc:  # noqa: BLE001 - the watches are written; the state database may be down
-        print(f"note: no first check now ({mask(str(exc), config.secrets)}); the watches record their baseline "
-              "at their first check (monitor check, or the daemon)", file=sys.stderr)
+        print(
+            f"note: no first check now ({mask(str(exc), config.secrets)}); the watches record their baseline "
+            "at their first check (monitor check, or the daemon)",
+            file=sys.stderr,
+        )
         return
     for result in results:
         if result.ok:
             print(f"  {result.watch_id}: baseline recorded: {result.item_count} items (first check: no alerts)")
         else:
-            print(f"  {result.watch_id}: first check failed: {mask(result.error or '', config.secrets)}; the watch is "
-                  "saved and records its baseline at its first successful check", file=sys.stderr)
+            print(
+                f"  {result.watch_id}: first check failed: {mask(result.error or '', config.secrets)}; the watch is "
+                "saved and records its baseline at its first successful check",
+                file=sys.stderr,
+            )
         for warning in result.warnings:
             print(f"    warning: {mask(warning, config.secrets)}", file=sys.stderr)
 
@@ -306,8 +332,15 @@ def cmd_unfollow(config: Config, args: argparse.Namespace) -> int:
     case = _case_of(watch)
     if case and not args.only:
         court, docket = case
-        targets += [w.id for w in config.watches if w.id != watch.id and w.type in CASE_KINDS
-                    and (c := _case_of(w)) is not None and c[0] == court and c[1].same_case(docket)]
+        targets += [
+            w.id
+            for w in config.watches
+            if w.id != watch.id
+            and w.type in CASE_KINDS
+            and (c := _case_of(w)) is not None
+            and c[0] == court
+            and c[1].same_case(docket)
+        ]
     text = path.read_text(encoding="utf-8")
     try:
         new_text = remove_watches(text, targets)
@@ -350,16 +383,19 @@ def _unfollow_created(config: Config, args: argparse.Namespace) -> int | None:
         auto = created.get(args.watch_id)
         if auto is None:
             return None
-        targets = [auto.id] + ([] if args.only else [w.id for w in created.values()
-                                                     if w.move.id == auto.move.id and w.id != auto.id])
+        targets = [auto.id] + (
+            [] if args.only else [w.id for w in created.values() if w.move.id == auto.move.id and w.id != auto.id]
+        )
         store.remove_auto_watches(targets, utcnow())
         if args.forget:
             for watch_id in targets:
                 store.forget_watch(watch_id)
     finally:
         store.close()
-    print(f"stopped following {', '.join(targets)} (created for the {origin_text(auto)}); the monitor will not "
-          "start following it again")
+    print(
+        f"stopped following {', '.join(targets)} (created for the {origin_text(auto)}); the monitor will not "
+        "start following it again"
+    )
     if args.forget:
         print("their stored state and items are deleted (their change history stays: monitor history)")
     print("A running `monitor run` stops checking them within daemon.config_poll.")
@@ -394,14 +430,18 @@ def cmd_find(config: Config, args: argparse.Namespace) -> int:
         return EXIT_FAILED
     if not found:
         where = f" in {court}" if court else ""
-        print(f"no case on CourtListener matches {args.query!r}{where} (try fewer words"
-              f"{', or no --court' if court else ''})")
+        print(
+            f"no case on CourtListener matches {args.query!r}{where} (try fewer words"
+            f"{', or no --court' if court else ''})"
+        )
         return EXIT_FAILED
     extra = (f" --base-url {base}" if base != PUBLIC_BASE else "") + (f" --config {args.config}" if args.config else "")
     numbers = [(d.court.id if d.court else d.courtlistener_court, d.docket.canonical) for d in found]
     for n, docket in enumerate(found, 1):
         court_text = docket.court.citation if docket.court else docket.courtlistener_court
-        dates = f"filed {docket.date_filed or '?'}" + (f", terminated {docket.date_terminated}" if docket.date_terminated else "")
+        dates = f"filed {docket.date_filed or '?'}" + (
+            f", terminated {docket.date_terminated}" if docket.date_terminated else ""
+        )
         print(f"{n}. {docket.case_name or '(no case name)'}")
         print(f"   {court_text} {docket.docket_number or '(no docket number)'} · {dates}")
         print(f"   {docket.url}")

@@ -15,8 +15,9 @@ from dataclasses import replace
 from monitor.models import Item
 
 # Filling only these in adds nothing a reader needs to be told about.
-MINOR_FIELDS = frozenset({"date_entered", "pacer_case_id", "pacer_doc_id", "docket_url", "source", "sources",
-                          "author", "guid"})
+MINOR_FIELDS = frozenset(
+    {"date_entered", "pacer_case_id", "pacer_doc_id", "docket_url", "source", "sources", "author", "guid"}
+)
 
 
 def _empty(value: object) -> bool:
@@ -42,7 +43,9 @@ def merge_known(known: Item, new: Item) -> Item | None:
     url = known.url or new.url
     if url != known.url:
         substantive = True
-    sources = sorted({*(known.fields.get("sources") or [known.fields.get("source")]), new.fields.get("source")} - {None})
+    sources = sorted(
+        {*(known.fields.get("sources") or [known.fields.get("source")]), new.fields.get("source")} - {None}
+    )
     if sources:
         fields["sources"] = sources
     if not substantive:

@@ -38,8 +38,9 @@ class GapState:
     @classmethod
     def load(cls, raw: Mapping[str, Any] | None) -> GapState:
         raw = raw or {}
-        return cls(open={k: dict(v) for k, v in (raw.get("open") or {}).items()},
-                   activity=list(raw.get("activity") or []))
+        return cls(
+            open={k: dict(v) for k, v in (raw.get("open") or {}).items()}, activity=list(raw.get("activity") or [])
+        )
 
     def dump(self) -> dict[str, Any]:
         return {"open": self.open, "activity": self.activity[-ACTIVITY_KEPT:]}
@@ -88,8 +89,15 @@ def stale_threshold(stale_after: float | None, activity: list[str]) -> float | N
     return max(8 * median, 3 * longest, STALE_FLOOR)
 
 
-def evaluate(state: GapState, *, name: str, now: datetime, content_changed: bool, reported: tuple[Gap, ...] | None,
-             stale_after: float | None) -> tuple[GapState, list[Transition]]:
+def evaluate(
+    state: GapState,
+    *,
+    name: str,
+    now: datetime,
+    content_changed: bool,
+    reported: tuple[Gap, ...] | None,
+    stale_after: float | None,
+) -> tuple[GapState, list[Transition]]:
     """The watch's gaps after a successful check, and what opened or closed.
 
     `reported` is the watcher's complete set of open gaps, or None when it could not tell (kinds it
@@ -128,9 +136,12 @@ def evaluate(state: GapState, *, name: str, now: datetime, content_changed: bool
         if threshold is not None and quiet > threshold:
             usual = usual_gap(new.activity)
             rhythm = f"; it usually changes every {human(usual[0])}" if usual else ""
-            open_gap("stale", f"{name} has not changed since {last:%Y-%m-%d %H:%M} UTC ({human(quiet)}){rhythm}. "
-                              "The source may have stopped publishing, moved, or be serving a stale copy: check it "
-                              "by hand. (For a source that is legitimately quiet, set `stale_after: off`.)")
+            open_gap(
+                "stale",
+                f"{name} has not changed since {last:%Y-%m-%d %H:%M} UTC ({human(quiet)}){rhythm}. "
+                "The source may have stopped publishing, moved, or be serving a stale copy: check it "
+                "by hand. (For a source that is legitimately quiet, set `stale_after: off`.)",
+            )
     return new, transitions
 
 
@@ -142,10 +153,12 @@ def since_text(since: str) -> str:
 
 
 def closing_title(name: str, kind: str, since: str, now: datetime) -> str:
-    what = {"coverage": "the court feed covers every entry type again",
-            "budget": "checks are running again (the API budget has room)",
-            "stale": "the source is changing again",
-            "setup": "it can reach its source now"}.get(kind, f"the {kind} gap has closed")
+    what = {
+        "coverage": "the court feed covers every entry type again",
+        "budget": "checks are running again (the API budget has room)",
+        "stale": "the source is changing again",
+        "setup": "it can reach its source now",
+    }.get(kind, f"the {kind} gap has closed")
     opened = datetime.fromisoformat(since) if since else now
     return f"{name}: {what} (gap open since {since_text(since)}, {human((now - opened).total_seconds())})"
 
@@ -159,4 +172,3 @@ def parse_stale_after(value: Any) -> float | None:
     if value is False or (isinstance(value, str) and value.strip().lower() in ("off", "false", "no", "never")):
         return 0.0
     return parse_duration(value)
-

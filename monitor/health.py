@@ -100,9 +100,18 @@ class HealthServer:
         if self.dashboard is not None and self.dashboard.exposed is None:
             self.dashboard.exposed = not is_loopback(host)
         app = build_app(self.endpoints, self.dashboard, listen=f"{host}:{self.address[1]}")
-        config = uvicorn.Config(app, log_config=None, log_level="warning", access_log=False, lifespan="off",
-                                server_header=False, timeout_graceful_shutdown=_CLOSE_GRACE, timeout_keep_alive=5,
-                                limit_concurrency=_MAX_CONNECTIONS, h11_max_incomplete_event_size=_MAX_REQUEST)
+        config = uvicorn.Config(
+            app,
+            log_config=None,
+            log_level="warning",
+            access_log=False,
+            lifespan="off",
+            server_header=False,
+            timeout_graceful_shutdown=_CLOSE_GRACE,
+            timeout_keep_alive=5,
+            limit_concurrency=_MAX_CONNECTIONS,
+            h11_max_incomplete_event_size=_MAX_REQUEST,
+        )
         self._server = _embedded(config)
         self._task = asyncio.get_running_loop().create_task(self._server.serve(sockets=sockets), name="http")
         while not self._server.started:
@@ -121,9 +130,13 @@ class HealthServer:
         if self.dashboard.config().daemon.dashboard_auth is None:
             from monitor.config import DASHBOARD_TOKEN_ENV
 
-            log.warning("the dashboard is off: %s is reachable from other machines and no token is set. Set %s "
-                        "(at least 12 random characters, e.g. `openssl rand -hex 16`) or daemon.dashboard_auth, "
-                        "and restart; /healthz, /readyz and /metrics answer meanwhile", self.url, DASHBOARD_TOKEN_ENV)
+            log.warning(
+                "the dashboard is off: %s is reachable from other machines and no token is set. Set %s "
+                "(at least 12 random characters, e.g. `openssl rand -hex 16`) or daemon.dashboard_auth, "
+                "and restart; /healthz, /readyz and /metrics answer meanwhile",
+                self.url,
+                DASHBOARD_TOKEN_ENV,
+            )
 
     @property
     def url(self) -> str:

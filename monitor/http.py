@@ -129,18 +129,23 @@ class HttpClient:
             request_headers["If-Modified-Since"] = last_modified
         delay = max(self.settings.min_delay, min_delay)
         try:
-            return await self._follow(url, request_headers, delay, _Caps(max_bytes or self.settings.max_bytes,
-                                                                         cap_setting, follow_redirects))
+            return await self._follow(
+                url, request_headers, delay, _Caps(max_bytes or self.settings.max_bytes, cap_setting, follow_redirects)
+            )
         except TimeoutError:
             raise FetchError(f"no complete answer from {url} within {self.settings.timeout:g}s") from None
         except httpx.TimeoutException as exc:
             raise FetchError(f"timed out fetching {url} ({type(exc).__name__})") from exc
         except httpx.ConnectError as exc:
-            raise FetchError(f"could not connect to {urlsplit(url).netloc} for {url}: {exc or 'refused'} "
-                             "(check the URL, the network and any proxy)") from exc
+            raise FetchError(
+                f"could not connect to {urlsplit(url).netloc} for {url}: {exc or 'refused'} "
+                "(check the URL, the network and any proxy)"
+            ) from exc
         except httpx.RemoteProtocolError as exc:
-            raise FetchError(f"{url}: the server sent a broken HTTP answer ({exc}); "
-                             "if it persists, the source or a proxy in between is at fault") from exc
+            raise FetchError(
+                f"{url}: the server sent a broken HTTP answer ({exc}); "
+                "if it persists, the source or a proxy in between is at fault"
+            ) from exc
         except httpx.HTTPError as exc:
             raise FetchError(f"could not fetch {url}: {exc or type(exc).__name__}") from exc
         except httpx.InvalidURL as exc:
@@ -169,8 +174,10 @@ class HttpClient:
                             return await self._read(url, response, caps)
                         if not caps.follow_redirects:
                             where = response.headers.get("location", "nowhere")
-                            raise FetchError(f"{url}: redirected (HTTP {response.status_code}) to {where}; not followed",
-                                             status=response.status_code)
+                            raise FetchError(
+                                f"{url}: redirected (HTTP {response.status_code}) to {where}; not followed",
+                                status=response.status_code,
+                            )
                         await _discard(response)  # keep the connection: a redirect's body is short
                     finally:
                         await response.aclose()
@@ -178,8 +185,9 @@ class HttpClient:
                 gate.leave()
             remaining -= loop.time() - started
             request = response.next_request
-        raise FetchError(f"{url}: more than {MAX_REDIRECTS} redirects (a redirect loop?); the last went to "
-                         f"{request.url}")
+        raise FetchError(
+            f"{url}: more than {MAX_REDIRECTS} redirects (a redirect loop?); the last went to {request.url}"
+        )
 
     async def _read(self, url: str, response: httpx.Response, caps: _Caps) -> Fetched:
         status = response.status_code
@@ -187,22 +195,32 @@ class HttpClient:
             # No body, but it must be read: a response closed unread takes its connection with it,
             # and every "unchanged" check would then open (and TLS-handshake) a new one.
             await _discard(response)
-            return Fetched(url=url, status=304, headers=dict(response.headers), body=b"", not_modified=True,
-                           etag=response.headers.get("etag"), last_modified=response.headers.get("last-modified"))
+            return Fetched(
+                url=url,
+                status=304,
+                headers=dict(response.headers),
+                body=b"",
+                not_modified=True,
+                etag=response.headers.get("etag"),
+                last_modified=response.headers.get("last-modified"),
+            )
         if not 200 <= status < 300:
             retry_after = parse_retry_after(response.headers.get("retry-after"))
             raise FetchError(f"{url}: {_reason(status)}", status=status, retry_after=retry_after)
         declared = response.headers.get("content-length")
         cap = caps.max_bytes
         if declared and declared.isdigit() and int(declared) > cap:
-            raise FetchError(f"{url}: response of {int(declared):,} bytes is over the {cap:,}-byte cap "
-                             f"(raise {caps.setting} if this source is really that large)")
+            raise FetchError(
+                f"{url}: response of {int(declared):,} bytes is over the {cap:,}-byte cap "
+                f"(raise {caps.setting} if this source is really that large)"
+            )
         encodings = parse_encodings(response.headers.get_list("content-encoding"))
         try:
             body = await read_decoded(response.aiter_raw(), encodings, max_bytes=cap)
         except BodyTooLarge as exc:
-            raise FetchError(f"{url}: {_too_large(exc)}; stopped reading "
-                             f"(raise {caps.setting} if this source is really that large)") from None
+            raise FetchError(
+                f"{url}: {_too_large(exc)}; stopped reading (raise {caps.setting} if this source is really that large)"
+            ) from None
         except UndecodableBody as exc:
             raise FetchError(f"{url}: {exc}") from None
         return Fetched(
@@ -222,8 +240,10 @@ def _too_large(exc: BodyTooLarge) -> str:
     if not exc.encodings:
         return f"response is over the {exc.cap:,}-byte cap"
     if exc.decoded > exc.cap:
-        return (f"response decodes to more than the {exc.cap:,}-byte cap (from {exc.wire:,} bytes of "
-                f"{', '.join(exc.encodings)} received: a compression bomb, or a very large page)")
+        return (
+            f"response decodes to more than the {exc.cap:,}-byte cap (from {exc.wire:,} bytes of "
+            f"{', '.join(exc.encodings)} received: a compression bomb, or a very large page)"
+        )
     return f"response is over the {exc.cap:,}-byte cap before decoding ({', '.join(exc.encodings)})"
 
 
@@ -253,8 +273,10 @@ async def _refuse_unfollowable_redirect(response: httpx.Response) -> None:
         target = None
     if target is None or target.scheme not in ("http", "https") or not target.host:
         shown = location if len(location) <= 80 else location[:77] + "..."
-        raise httpx.UnsupportedProtocol(f"redirected to {shown!r}, which is not a valid http or https "
-                                        "address; only web redirects are followed", request=response.request)
+        raise httpx.UnsupportedProtocol(
+            f"redirected to {shown!r}, which is not a valid http or https address; only web redirects are followed",
+            request=response.request,
+        )
 
 
 class CycleFetcher:
@@ -286,11 +308,19 @@ class CycleFetcher:
         for key in [k for k, (at, _, task) in self._cache.items() if now - at > self.ttl and task.done()]:
             del self._cache[key]
 
-    def _start(self, key: tuple, url: str, headers: Mapping[str, str] | None, validators: tuple[str | None, str | None],
-               now: float, min_delay: float) -> asyncio.Task[Fetched]:
+    def _start(
+        self,
+        key: tuple,
+        url: str,
+        headers: Mapping[str, str] | None,
+        validators: tuple[str | None, str | None],
+        now: float,
+        min_delay: float,
+    ) -> asyncio.Task[Fetched]:
         self.requests += 1
-        task = asyncio.ensure_future(self.client.get(url, headers=headers, etag=validators[0], last_modified=validators[1],
-                                                     min_delay=min_delay))
+        task = asyncio.ensure_future(
+            self.client.get(url, headers=headers, etag=validators[0], last_modified=validators[1], min_delay=min_delay)
+        )
         task.add_done_callback(lambda t: t.cancelled() or t.exception())  # retrieved: no "never retrieved" noise
         self._cache[key] = (now, validators, task)
         if self._remaining:
@@ -326,8 +356,9 @@ class CycleFetcher:
             if entry is not None and entry[2].done():
                 del self._cache[key]
 
-    async def _fetch(self, url: str, headers: Mapping[str, str] | None, etag: str | None,
-                     last_modified: str | None, min_delay: float) -> Fetched:
+    async def _fetch(
+        self, url: str, headers: Mapping[str, str] | None, etag: str | None, last_modified: str | None, min_delay: float
+    ) -> Fetched:
         now = time.monotonic()
         self._purge(now)
         key = (url, tuple(sorted((headers or {}).items())))
@@ -343,7 +374,10 @@ class CycleFetcher:
             # a 304 answers only the validators that were sent; this caller needs the body
             fresh = ("unconditional",) + key
             entry = self._cache.get(fresh)
-            task = entry[2] if entry and (self.ttl is None or now - entry[0] <= self.ttl) else \
-                self._start(fresh, url, headers, (None, None), now, min_delay)
+            task = (
+                entry[2]
+                if entry and (self.ttl is None or now - entry[0] <= self.ttl)
+                else self._start(fresh, url, headers, (None, None), now, min_delay)
+            )
             fetched = await asyncio.shield(task)
         return fetched

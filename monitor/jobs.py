@@ -27,7 +27,7 @@ import copy
 import random
 from collections.abc import Callable
 from dataclasses import dataclass
-from datetime import datetime, timedelta, timezone
+from datetime import UTC, datetime, timedelta
 from typing import TYPE_CHECKING
 
 from apscheduler.events import (
@@ -194,8 +194,15 @@ class Jobs:
         assert self.scheduler is not None
         schedule: Schedule = watch.every or self.config.defaults.every
         spread = self.config.daemon.jitter * job.interval
-        options = dict(id=watch.id, name=f"check {watch.id}", args=[watch.id], max_instances=1, coalesce=True,
-                       misfire_grace_time=max(1, int(job.interval / 2)), replace_existing=True)
+        options = dict(
+            id=watch.id,
+            name=f"check {watch.id}",
+            args=[watch.id],
+            max_instances=1,
+            coalesce=True,
+            misfire_grace_time=max(1, int(job.interval / 2)),
+            replace_existing=True,
+        )
         if schedule.cron:
             # a cron time is a time of day someone chose ("9:00 court time"): spread runs by a minute at
             # most, not by a fraction of the (day-long) interval
@@ -206,7 +213,7 @@ class Jobs:
         first = base + timedelta(seconds=random.uniform(0, spread))
         # no per-run jitter: the random first run spreads the watches, and a steady phase keeps each watch's
         # checks one interval apart (which the replicas' lease rule relies on)
-        trigger = IntervalTrigger(seconds=job.interval, start_date=first, timezone=timezone.utc)
+        trigger = IntervalTrigger(seconds=job.interval, start_date=first, timezone=UTC)
         self.scheduler.add_job(self.run_watch, trigger, next_run_time=first, **options)
 
     def _interval(self, watch_id: str) -> float:

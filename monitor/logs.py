@@ -21,7 +21,7 @@ import sys
 import traceback
 from collections.abc import Iterable, Iterator, Mapping
 from contextlib import contextmanager
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 from typing import TYPE_CHECKING, Any, TextIO
 
 from monitor.config import mask
@@ -134,7 +134,7 @@ class JsonFormatter(logging.Formatter):
 
     def format(self, record: logging.LogRecord) -> str:
         out: dict[str, Any] = {
-            "ts": datetime.fromtimestamp(record.created, timezone.utc).isoformat(timespec="milliseconds"),
+            "ts": datetime.fromtimestamp(record.created, UTC).isoformat(timespec="milliseconds"),
             "level": record.levelname.lower(),
             "logger": record.name,
             "msg": record.getMessage(),
@@ -167,8 +167,9 @@ def use_json(log_format: str, stream: TextIO) -> bool:
         return True
 
 
-def setup(verbose: int = 0, log_format: str = "auto", secrets: Iterable[str] = (), *,
-          stream: TextIO | None = None) -> SecretFilter:
+def setup(
+    verbose: int = 0, log_format: str = "auto", secrets: Iterable[str] = (), *, stream: TextIO | None = None
+) -> SecretFilter:
     """Configure the root logger for the daemon; returns the secret filter, to update on reload.
 
     Level: INFO by default (start, reload, failures, deliveries), DEBUG with `-v`; `-vv` adds each HTTP

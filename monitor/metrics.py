@@ -92,22 +92,29 @@ class Metrics:
         r, p = self.registry, PREFIX
         self.checks = Counter(p + "checks", "Checks by watch and outcome.", ["watch", "outcome"], registry=r)
         self.changes = Counter(p + "changes", "Recorded changes by kind.", ["kind"], registry=r)
-        self.duration = Histogram(p + "check_duration_seconds", "Wall time of one check, all watches together.",
-                                  buckets=_DURATION_BUCKETS, registry=r)
-        self.scheduler_runs = Counter(p + "scheduler_runs", "Scheduled checks that did not run as scheduled.",
-                                      ["outcome"], registry=r)
-        self.consecutive_failures = Gauge(p + "watch_consecutive_failures", "Failed checks in a row.",
-                                          ["watch"], registry=r)
+        self.duration = Histogram(
+            p + "check_duration_seconds",
+            "Wall time of one check, all watches together.",
+            buckets=_DURATION_BUCKETS,
+            registry=r,
+        )
+        self.scheduler_runs = Counter(
+            p + "scheduler_runs", "Scheduled checks that did not run as scheduled.", ["outcome"], registry=r
+        )
+        self.consecutive_failures = Gauge(
+            p + "watch_consecutive_failures", "Failed checks in a row.", ["watch"], registry=r
+        )
         self.down = Gauge(p + "watch_down", "1 while a source-down alert stands.", ["watch"], registry=r)
-        self.last_success = Gauge(p + "watch_last_success_timestamp_seconds",
-                                  "Unix time of the last successful check.", ["watch"], registry=r)
-        self.budget_left = Gauge(p + "api_budget_left", "API calls left in the current budget window.",
-                                 ["watch"], registry=r)
+        self.last_success = Gauge(
+            p + "watch_last_success_timestamp_seconds", "Unix time of the last successful check.", ["watch"], registry=r
+        )
+        self.budget_left = Gauge(
+            p + "api_budget_left", "API calls left in the current budget window.", ["watch"], registry=r
+        )
         self.deliveries = Gauge(p + "deliveries", "Outbox deliveries by status.", ["status"], registry=r)
         self.delivery_attempts = Counter(p + "delivery_attempts", "Dispatcher outcomes.", ["result"], registry=r)
         self.reloads = Counter(p + "config_reloads", "Configuration reloads (SIGHUP).", ["result"], registry=r)
-        self.heartbeat = Gauge(p + "scheduler_heartbeat_timestamp_seconds", "Last scheduler heartbeat.",
-                               registry=r)
+        self.heartbeat = Gauge(p + "scheduler_heartbeat_timestamp_seconds", "Last scheduler heartbeat.", registry=r)
         Gauge(p + "build_info", "Version of the monitor.", ["version"], registry=r).labels(__version__).set(1)
         # the standard process_* and python_* series, as the global registry would have them
         ProcessCollector(registry=r)
@@ -146,8 +153,15 @@ class Metrics:
         for kind in kinds:
             self.changes.labels(kind).inc()
 
-    def observe_state(self, watch_id: str, *, consecutive_failures: int, down: bool,
-                      last_success: datetime | None, info: Mapping[str, Any] | None) -> None:
+    def observe_state(
+        self,
+        watch_id: str,
+        *,
+        consecutive_failures: int,
+        down: bool,
+        last_success: datetime | None,
+        info: Mapping[str, Any] | None,
+    ) -> None:
         self.consecutive_failures.labels(watch_id).set(consecutive_failures)
         self.down.labels(watch_id).set(1 if down else 0)
         if last_success is not None:

@@ -8,25 +8,27 @@ from __future__ import annotations
 
 import hashlib
 import json
+from collections.abc import Mapping
 from dataclasses import dataclass, field, replace
-from datetime import datetime, timezone
-from typing import Any, Literal, Mapping
+from datetime import UTC, datetime
+from typing import Any, Literal
 
-ChangeKind = Literal["added", "updated", "removed", "source_down", "source_recovered", "gap_opened", "gap_closed",
-                     "following"]
+ChangeKind = Literal[
+    "added", "updated", "removed", "source_down", "source_recovered", "gap_opened", "gap_closed", "following"
+]
 # Changes about a watch itself (its source down, a blind spot, a case it now follows elsewhere: its
 # appeal), not about an item the source lists.
 STATUS_KINDS = frozenset({"source_down", "source_recovered", "gap_opened", "gap_closed", "following"})
 
 
 def utcnow() -> datetime:
-    return datetime.now(timezone.utc)
+    return datetime.now(UTC)
 
 
 def aware(value: datetime | None) -> datetime | None:
     """A time read back from the store, in UTC: SQLite returns times without their zone."""
     if value is not None and value.tzinfo is None:
-        return value.replace(tzinfo=timezone.utc)
+        return value.replace(tzinfo=UTC)
     return value
 
 

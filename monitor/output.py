@@ -15,7 +15,7 @@ import json
 import sys
 from collections.abc import Iterable, Iterator
 from contextlib import contextmanager
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 from typing import TextIO
 from urllib.parse import quote, quote_plus
 
@@ -69,8 +69,14 @@ class MaskedStream(io.TextIOBase):
 def spellings(secret: str) -> set[str]:
     """`secret` as it may be written out: as is, escaped inside JSON, and percent-encoded in a URL (httpx
     logs the URL it sent, where a token with a space or a quote is `%20`, `%22`)."""
-    forms = {secret, json.dumps(secret)[1:-1], json.dumps(secret, ensure_ascii=False)[1:-1],
-             quote(secret, safe=""), quote(secret, safe="/:@!$&'()*+,;="), quote_plus(secret)}
+    forms = {
+        secret,
+        json.dumps(secret)[1:-1],
+        json.dumps(secret, ensure_ascii=False)[1:-1],
+        quote(secret, safe=""),
+        quote(secret, safe="/:@!$&'()*+,;="),
+        quote_plus(secret),
+    }
     return {form for form in forms if form}
 
 
@@ -96,7 +102,7 @@ def masked_output(secrets: Iterable[str] = ()) -> Iterator[tuple[MaskedStream, M
 
 def utc(value: datetime) -> datetime:
     """`value` in UTC; a time without a zone is taken to be UTC already (how the store writes them)."""
-    return value.replace(tzinfo=timezone.utc) if value.tzinfo is None else value.astimezone(timezone.utc)
+    return value.replace(tzinfo=UTC) if value.tzinfo is None else value.astimezone(UTC)
 
 
 def when(value: datetime | None) -> str:
@@ -107,4 +113,3 @@ def when(value: datetime | None) -> str:
 def iso(value: datetime | None) -> str | None:
     """A time for JSON: `2025-02-07T18:04:05.123456+00:00`, or None."""
     return utc(value).isoformat() if value else None
-

@@ -48,7 +48,9 @@ class Probes:
         """The liveness heartbeat: never waits for the database (a locked one must not make /healthz fail)."""
         self.heartbeat.beat()
         self.metrics.beat(time.time())
-        if time.monotonic() - self._counts_at > COUNTS_EVERY and (self._counts_task is None or self._counts_task.done()):
+        if time.monotonic() - self._counts_at > COUNTS_EVERY and (
+            self._counts_task is None or self._counts_task.done()
+        ):
             self._counts_task = asyncio.get_running_loop().create_task(self._refresh_counts(), name="outbox gauges")
 
     def next_check(self, watch_id: str) -> datetime | None:

@@ -38,7 +38,7 @@ from watchers.dockets import DocketMention, DocketNumber, case_group, find_docke
 
 if TYPE_CHECKING:
     from monitor.store import WatchState
-    from watchers import Watcher, WatchConfig
+    from watchers import WatchConfig, Watcher
 
 
 @dataclass
@@ -65,9 +65,16 @@ class FollowedCase:
         return f"{self.label} ({self.where})" if self.label else self.where
 
     def link(self, matched: str) -> dict[str, Any]:
-        return {"watch": self.watches[0], "watches": list(self.watches), "case": self.label or self.where,
-                "display": self.display, "court": self.court, "docket_number": self.docket.canonical,
-                "group": self.group, "matched": matched}
+        return {
+            "watch": self.watches[0],
+            "watches": list(self.watches),
+            "case": self.label or self.where,
+            "display": self.display,
+            "court": self.court,
+            "docket_number": self.docket.canonical,
+            "group": self.group,
+            "matched": matched,
+        }
 
 
 def _court_id(court: str) -> str:
@@ -87,14 +94,17 @@ def _cases_of(watcher: Watcher, state: WatchState | None) -> list[tuple[str, Doc
 def _reported_names(docket: DocketNumber, state: WatchState | None, single: bool) -> list[str]:
     """The case name the watch's source reported: CourtListener's (`case_name`), the court feed's (`case_names`)."""
     plugin = (state.plugin_state if state is not None else None) or {}
-    names = [str(n) for key, n in (plugin.get("case_names") or {}).items() if docket.same_case(parse_docket_number(key))]
+    names = [
+        str(n) for key, n in (plugin.get("case_names") or {}).items() if docket.same_case(parse_docket_number(key))
+    ]
     if single and plugin.get("case_name"):
         names.append(str(plugin["case_name"]))
     return names
 
 
-def followed_cases(watches: Sequence[WatchConfig], watchers: Mapping[str, Watcher],
-                   states: Mapping[str, WatchState]) -> list[FollowedCase]:
+def followed_cases(
+    watches: Sequence[WatchConfig], watchers: Mapping[str, Watcher], states: Mapping[str, WatchState]
+) -> list[FollowedCase]:
     """The configuration's cases, in config order: watches of one case (court feed and CourtListener) merged."""
     found: list[FollowedCase] = []
     for watch in watches:
@@ -154,8 +164,11 @@ def relate(text: str, cases: Sequence[FollowedCase]) -> Relations:
     unfollowed: list[DocketMention] = []
     for mention in mentions:
         # a court named right with the number decides; one named further off only breaks a tie
-        matches = [c for c in cases if c.docket.same_case(mention.docket)
-                   and not (mention.court_close and mention.court != c.court)]
+        matches = [
+            c
+            for c in cases
+            if c.docket.same_case(mention.docket) and not (mention.court_close and mention.court != c.court)
+        ]
         if len(matches) > 1:  # one number followed in two courts: the courts the text names say which
             nearby = [c for c in matches if c.court == mention.court]
             matches = nearby or [c for c in matches if c.court in named_courts] or matches
@@ -181,7 +194,10 @@ def _unfollowed(mentions: Sequence[DocketMention], named_courts: set[str]) -> tu
     out: list[tuple[str | None, DocketNumber]] = []
     for mention in mentions:
         court = mention.court or only
-        same = next((i for i, (c, d) in enumerate(out) if d.same_case(mention.docket) and (c == court or not c or not court)), None)
+        same = next(
+            (i for i, (c, d) in enumerate(out) if d.same_case(mention.docket) and (c == court or not c or not court)),
+            None,
+        )
         if same is None:
             out.append((court, mention.docket))
         elif court and not out[same][0]:
@@ -211,8 +227,9 @@ class RelatedCases(Stage):
         watcher = run.watchers.get(run.watch.id)
         if watcher is None or watcher.lists_dockets or not any(_read(c) for c in changes):
             return changes
-        case_watches = [w for w in run.config.watches if run.watchers.get(w.id) is not None
-                        and run.watchers[w.id].lists_dockets]
+        case_watches = [
+            w for w in run.config.watches if run.watchers.get(w.id) is not None and run.watchers[w.id].lists_dockets
+        ]
         states = await run.store.aio.load_states([w.id for w in case_watches]) if case_watches else {}
         cases = followed_cases(case_watches, run.watchers, states)
         texts = {c.uid: item_text(c.item, run.texts.get(c.key)) for c in changes if _read(c)}

@@ -82,15 +82,22 @@ class Reloading:
         try:
             now = utcnow()
             await self.rt.store.aio.heartbeat(self.owner, now, config_digest=self.config_digest, version=__version__)
-            live = [r for r in await self.rt.store.aio.replicas()
-                    if (now - _aware(r["last_seen"])).total_seconds() < 3 * REPLICA_BEAT]
+            live = [
+                r
+                for r in await self.rt.store.aio.replicas()
+                if (now - _aware(r["last_seen"])).total_seconds() < 3 * REPLICA_BEAT
+            ]
         except Exception as exc:  # noqa: BLE001 - the store is down: /readyz says so
             log.debug("replica heartbeat failed: %s", exc)
             return
         others = {r["config_digest"] for r in live if r["owner"] != self.owner} - {self.config_digest, ""}
         for digest in others - self._warned_digests:
-            log.warning("another replica runs a different configuration (%s, this one %s): make every replica "
-                        "read the same file", digest[:12], self.config_digest[:12])
+            log.warning(
+                "another replica runs a different configuration (%s, this one %s): make every replica "
+                "read the same file",
+                digest[:12],
+                self.config_digest[:12],
+            )
         self._warned_digests |= others
         if time.monotonic() - self._config_checked >= self.config.daemon.config_poll:
             self._config_checked = time.monotonic()
@@ -112,12 +119,19 @@ class Reloading:
             try:
                 new = await join_async(load(path), self.rt.store)
                 engine = Engine(new, self.rt.store, self.rt.http, respect_backoff=True)
-                dispatcher = Dispatcher(new, self.rt.store, build_notifiers(new, self.rt.store, self.rt.http),
-                                        owner=self.rt.dispatcher.owner)
+                dispatcher = Dispatcher(
+                    new,
+                    self.rt.store,
+                    build_notifiers(new, self.rt.store, self.rt.http),
+                    owner=self.rt.dispatcher.owner,
+                )
             except ConfigError as exc:
                 self.metrics.reloads.labels("error").inc()
-                log.error("configuration rejected, the running one stays (%d problem%s):", len(exc.problems),
-                          "" if len(exc.problems) == 1 else "s")
+                log.error(
+                    "configuration rejected, the running one stays (%d problem%s):",
+                    len(exc.problems),
+                    "" if len(exc.problems) == 1 else "s",
+                )
                 for problem in exc.problems:
                     log.error("  %s", problem)
                 return False
@@ -127,7 +141,9 @@ class Reloading:
                 return False
             old = self.config
             if new.state_url != old.state_url:
-                log.warning("`state` changed: the daemon keeps using %s until it is restarted", self.rt.store.display_url)
+                log.warning(
+                    "`state` changed: the daemon keeps using %s until it is restarted", self.rt.store.display_url
+                )
             if new.http != old.http:
                 log.warning("`http` settings changed: they apply after a restart")
             if new.daemon.listen != old.daemon.listen:
@@ -146,9 +162,14 @@ class Reloading:
             added, removed, changed = await self._sync_jobs()
             self.config_digest = digest
             self.metrics.reloads.labels("ok").inc()
-            log.info("configuration reloaded: %d watches (added: %s; removed: %s; rescheduled: %s), notifiers: %s",
-                     len(self._jobs), ", ".join(added) or "none", ", ".join(removed) or "none",
-                     ", ".join(changed) or "none", ", ".join(sorted(dispatcher.notifiers)) or "none")
+            log.info(
+                "configuration reloaded: %d watches (added: %s; removed: %s; rescheduled: %s), notifiers: %s",
+                len(self._jobs),
+                ", ".join(added) or "none",
+                ", ".join(removed) or "none",
+                ", ".join(changed) or "none",
+                ", ".join(sorted(dispatcher.notifiers)) or "none",
+            )
             self._wake.set()
             return True
 
@@ -173,8 +194,11 @@ class Reloading:
             log.warning("could not schedule the watches the monitor created (tried again at the next poll): %s", exc)
             return
         if added or removed:
-            log.info("watches created by the monitor: scheduled %s; stopped %s", ", ".join(added) or "none",
-                     ", ".join(removed) or "none")
+            log.info(
+                "watches created by the monitor: scheduled %s; stopped %s",
+                ", ".join(added) or "none",
+                ", ".join(removed) or "none",
+            )
 
 
 def file_digest(path: Path | None) -> str:

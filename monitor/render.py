@@ -40,8 +40,12 @@ def shorten(text: str | None, limit: int = 500) -> str:
 
 
 # Labels of an update's changed fields (`summary`, `fields.description`, ...), where the name is not plain.
-CHANGE_LABELS = {"url": "link", "published": "date",
-                 "fields.description": "docket text", "fields.short_description": "short description"}
+CHANGE_LABELS = {
+    "url": "link",
+    "published": "date",
+    "fields.description": "docket text",
+    "fields.short_description": "short description",
+}
 
 
 def _value(value: Any) -> str:
@@ -63,14 +67,19 @@ def field_changes(change: Change) -> list[tuple[str, Any, Any]]:
     (an entry's summary is its docket text: the change is said once)."""
     changed = change.field_changes()
     afters = [after for name, (_, after) in changed.items() if name != "summary"]
-    return [(CHANGE_LABELS.get(name, name.removeprefix("fields.").replace("_", " ")), before, after)
-            for name, (before, after) in changed.items() if not (name == "summary" and after in afters)]
+    return [
+        (CHANGE_LABELS.get(name, name.removeprefix("fields.").replace("_", " ")), before, after)
+        for name, (before, after) in changed.items()
+        if not (name == "summary" and after in afters)
+    ]
 
 
 def field_change_lines(change: Change, limit: int = 200) -> list[str]:
     """An update's changes, one line each: `docket text: (none) -> NOTICE OF APPEARANCE ...`."""
-    return [f"{label}: {shorten(_value(before), limit)} -> {shorten(_value(after), limit)}"
-            for label, before, after in field_changes(change)]
+    return [
+        f"{label}: {shorten(_value(before), limit)} -> {shorten(_value(after), limit)}"
+        for label, before, after in field_changes(change)
+    ]
 
 
 def headline(change: Change, watch_name: str | None = None) -> str:

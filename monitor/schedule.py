@@ -17,7 +17,7 @@ from __future__ import annotations
 import difflib
 import re
 from dataclasses import dataclass, replace
-from datetime import datetime, timezone as dt_timezone, tzinfo
+from datetime import UTC, datetime, tzinfo
 from functools import lru_cache
 from typing import TYPE_CHECKING
 
@@ -64,7 +64,11 @@ def check_timezone(name: str) -> str:
     except (ZoneInfoNotFoundError, ValueError, OSError):
         pass
     close = close_timezones(name)
-    hint = f"did you mean {' or '.join(close)}?" if close else "use an IANA name like America/Los_Angeles, America/Chicago or UTC"
+    hint = (
+        f"did you mean {' or '.join(close)}?"
+        if close
+        else "use an IANA name like America/Los_Angeles, America/Chicago or UTC"
+    )
     raise ValueError(f"{name!r} is not a time zone; {hint}")
 
 
@@ -77,15 +81,18 @@ def close_timezones(name: str, n: int = 3) -> list[str]:
     wanted = name.strip().lower().replace(" ", "_")
     found = [by_lower[wanted]] if wanted in by_lower else []
     found += [z for z in zones if z.lower().rsplit("/", 1)[-1] == wanted.rsplit("/", 1)[-1] and z not in found]
-    found += [by_lower[m] for m in difflib.get_close_matches(wanted, list(by_lower), n=n, cutoff=0.75)
-              if by_lower[m] not in found]
+    found += [
+        by_lower[m]
+        for m in difflib.get_close_matches(wanted, list(by_lower), n=n, cutoff=0.75)
+        if by_lower[m] not in found
+    ]
     return found[:n]
 
 
 @lru_cache(maxsize=64)
 def zone(name: str) -> tzinfo:
     if name.upper() == "UTC":
-        return dt_timezone.utc
+        return UTC
     from zoneinfo import ZoneInfo
 
     return ZoneInfo(name)
@@ -122,11 +129,15 @@ class Schedule:
             seconds = parse_duration(value)
         except ValueError:
             if len(fields) >= 3:  # meant as cron (`5 minutes` and `1h 30m` were meant as intervals)
-                raise ValueError(f"{value!r} is neither an interval (90s, 5m, 1h) nor a cron expression: cron has 5 "
-                                 f"fields (minute hour day-of-month month day-of-week), this has {len(fields)}") from None
+                raise ValueError(
+                    f"{value!r} is neither an interval (90s, 5m, 1h) nor a cron expression: cron has 5 "
+                    f"fields (minute hour day-of-month month day-of-week), this has {len(fields)}"
+                ) from None
             raise
         if seconds < 1:
-            raise ValueError(f"{value!r} is too often: the shortest interval is 1s (and be polite: most sources want 5m or more)")
+            raise ValueError(
+                f"{value!r} is too often: the shortest interval is 1s (and be polite: most sources want 5m or more)"
+            )
         return cls(text=str(value), seconds=seconds)
 
     def in_zone(self, name: str | None) -> Schedule:
@@ -157,7 +168,7 @@ class Schedule:
 @lru_cache(maxsize=256)
 def _nominal(cron: str, timezone: str) -> float:
     trigger = cron_trigger(cron, timezone=timezone)
-    now = datetime.now(dt_timezone.utc)
+    now = datetime.now(UTC)
     first = trigger.get_next_fire_time(None, now)
     second = trigger.get_next_fire_time(first, first) if first else None
     return (second - first).total_seconds() if first and second else 3600.0
@@ -255,7 +266,9 @@ def cron_fields(expr: str) -> tuple[str, str, str, str, str]:
     if not fields[4].startswith(("*", "?")) and not fields[2].startswith(("*", "?")):
         pass  # either day field may match: some day always comes
     elif min(days) > max(_MONTH_DAYS[m - 1] for m in months):
-        raise ValueError(f"day {min(days)} never comes in {', '.join(_MONTHS[m - 1] for m in months)}: it would never run")
+        raise ValueError(
+            f"day {min(days)} never comes in {', '.join(_MONTHS[m - 1] for m in months)}: it would never run"
+        )
     return out[0], out[1], out[2], out[3], out[4]
 
 
@@ -276,8 +289,13 @@ def cron_trigger(expr: str, *, jitter: float | None = None, timezone: str = DEFA
     fields = expr.split()
     tz = zone(timezone)
     if not fields[2].startswith(("*", "?")) and not fields[4].startswith(("*", "?")):
-        return OrTrigger([CronTrigger(minute=minute, hour=hour, day=day, month=month, timezone=tz),
-                          CronTrigger(minute=minute, hour=hour, month=month, day_of_week=weekday, timezone=tz)],
-                         jitter=jitter or None)
-    return CronTrigger(minute=minute, hour=hour, day=day, month=month, day_of_week=weekday, timezone=tz,
-                       jitter=jitter or None)
+        return OrTrigger(
+            [
+                CronTrigger(minute=minute, hour=hour, day=day, month=month, timezone=tz),
+                CronTrigger(minute=minute, hour=hour, month=month, day_of_week=weekday, timezone=tz),
+            ],
+            jitter=jitter or None,
+        )
+    return CronTrigger(
+        minute=minute, hour=hour, day=day, month=month, day_of_week=weekday, timezone=tz, jitter=jitter or None
+    )

@@ -31,7 +31,7 @@ if TYPE_CHECKING:
     from monitor.config import Config
     from monitor.http import HttpClient
     from monitor.store import Store
-    from watchers import Watcher, WatchConfig
+    from watchers import WatchConfig, Watcher
 
 log = logging.getLogger(__name__)
 
@@ -97,7 +97,7 @@ async def run_before_commit(run: StageRun, changes: list[Change]) -> list[Change
     for stage in registered():
         try:
             changes = await stage.before_commit(run, changes)
-        except Exception as exc:  # noqa: BLE001 - an enrichment never costs an alert
+        except Exception as exc:
             log.warning("stage %s failed before recording: %s", stage.name, exc, exc_info=True)
             run.warnings.append(f"{stage.name}: {type(exc).__name__}: {exc}")
     return changes
@@ -107,7 +107,6 @@ async def run_after_commit(run: StageRun, changes: list[Change]) -> None:
     for stage in registered():
         try:
             await stage.after_commit(run, changes)
-        except Exception as exc:  # noqa: BLE001 - the changes are recorded; this stage retries next time
+        except Exception as exc:
             log.warning("stage %s failed after recording: %s", stage.name, exc, exc_info=True)
             run.warnings.append(f"{stage.name}: {type(exc).__name__}: {exc}")
-

@@ -4,12 +4,14 @@ imported on first use, so a configuration of feeds never loads slack_sdk, aiosmt
 from monitor.registry import LazyRegistry
 from notifiers.base import Alert, Notifier, NotifierConfig
 
-NOTIFIERS = LazyRegistry({
-    "console": "notifiers.console:ConsoleNotifier",
-    "slack": "notifiers.slack:SlackNotifier",
-    "email": "notifiers.email:EmailNotifier",
-    "webhook": "notifiers.webhook:WebhookNotifier",
-    "apprise": "notifiers.apprise:AppriseNotifier",
-})
+NOTIFIERS = LazyRegistry(
+    {
+        "console": "notifiers.console:ConsoleNotifier",
+        "slack": "notifiers.slack:SlackNotifier",
+        "email": "notifiers.email:EmailNotifier",
+        "webhook": "notifiers.webhook:WebhookNotifier",
+        "apprise": "notifiers.apprise:AppriseNotifier",
+    }
+)
 
-__all__ = ["Alert", "Notifier", "NotifierConfig", "NOTIFIERS"]
+__all__ = ["NOTIFIERS", "Alert", "Notifier", "NotifierConfig"]

@@ -125,7 +125,9 @@ def _check_url(value: SecretStr) -> SecretStr:
         raise ValueError("the URL is empty (is its environment variable set to nothing?)")
     scheme = url.partition("://")[0].lower() if "://" in url else ""
     if not scheme or not scheme.replace("+", "").replace("-", "").isalnum():
-        raise ValueError(f"not an Apprise URL: it starts with a service, like ntfys://, discord:// or tgram:// ({WIKI})")
+        raise ValueError(
+            f"not an Apprise URL: it starts with a service, like ntfys://, discord:// or tgram:// ({WIKI})"
+        )
     if scheme not in N_MGR:
         raise ValueError(f"Apprise has no service {scheme}://; the services and their URL forms are listed at {WIKI}")
     plugin_class = N_MGR[scheme]
@@ -142,7 +144,8 @@ def _check_url(value: SecretStr) -> SecretStr:
 
 class AppriseConfig(DigestConfig):
     urls: list[Annotated[SecretStr, AfterValidator(_check_url)]] = Field(
-        min_length=1, description="Apprise URLs; secrets, from the environment")
+        min_length=1, description="Apprise URLs; secrets, from the environment"
+    )
     title_prefix: str = Field("", description="before every title, e.g. [cases]")
     format: Literal["text", "markdown"] = Field("text", description="text | markdown")
     timeout: float = Field(30.0, gt=0, le=300, description="seconds one service may take")
@@ -197,8 +200,10 @@ def _body_markdown(content: Content) -> str:
     if content.body:
         parts.append(md(content.body))
     if content.changes:
-        parts.append("**What changed**\n" + "\n".join(f"- **{md(c.label)}:** {md(c.before)} → {md(c.after)}"
-                                                       for c in content.changes))
+        parts.append(
+            "**What changed**\n"
+            + "\n".join(f"- **{md(c.label)}:** {md(c.before)} → {md(c.after)}" for c in content.changes)
+        )
     if content.links:
         parts.append(" · ".join(md_link(x.label, x.url) for x in content.links))
     if content.matched:
@@ -214,8 +219,11 @@ def _digest_body(contents: Sequence[Content], markdown: bool, period: str | None
     for section in digest_sections(contents):
         if full:
             break
-        heading = f"**{md(section.heading)}** ({len(section.contents)})" if markdown else \
-            f"{section.heading} ({len(section.contents)})"
+        heading = (
+            f"**{md(section.heading)}** ({len(section.contents)})"
+            if markdown
+            else f"{section.heading} ({len(section.contents)})"
+        )
         section_lines = [heading]
         for content in section.contents:
             if markdown:
@@ -281,7 +289,9 @@ class AppriseNotifier(DigestScheduling):
         contents = [describe(c, alert.name_of(c.watch_id)) for c in alert.changes]
         markdown = self.cfg.format == "markdown"
         kinds = {c.kind for c in alert.changes}
-        notify_type = _NOTIFY_TYPES.get(kinds.pop(), apprise.NotifyType.INFO) if len(kinds) == 1 else apprise.NotifyType.INFO
+        notify_type = (
+            _NOTIFY_TYPES.get(kinds.pop(), apprise.NotifyType.INFO) if len(kinds) == 1 else apprise.NotifyType.INFO
+        )
         if len(contents) == 1 and not self.scheduled:
             content = contents[0]
             title, body = content.headline, _body_markdown(content) if markdown else _body_text(content)
@@ -312,23 +322,28 @@ class AppriseNotifier(DigestScheduling):
         return {"services": [t.service for t in self._targets]}
 
     async def send_test(self) -> None:
-        text = (f"Test message from the court-filing monitor (notifier {self.name!r}). "
-                "Alerts for these services will look like the ones after this.")
-        failures = await self._notify(self._targets, "Test message from the court-filing monitor", text,
-                                      apprise.NotifyType.INFO)
+        text = (
+            f"Test message from the court-filing monitor (notifier {self.name!r}). "
+            "Alerts for these services will look like the ones after this."
+        )
+        failures = await self._notify(
+            self._targets, "Test message from the court-filing monitor", text, apprise.NotifyType.INFO
+        )
         if failures:
             raise self._error(failures)
 
     async def _notify(self, targets: Sequence[_Target], title: str, body: str, notify_type: str) -> list[_Failure]:
         """Send to each target at once, each in a worker thread (Apprise blocks); the failures."""
-        outcomes = await asyncio.gather(*(asyncio.to_thread(self._notify_one, t, title, body, notify_type)
-                                          for t in targets))
+        outcomes = await asyncio.gather(
+            *(asyncio.to_thread(self._notify_one, t, title, body, notify_type) for t in targets)
+        )
         return [f for f in outcomes if f is not None]
 
     def _notify_one(self, target: _Target, title: str, body: str, notify_type: str) -> _Failure | None:
         try:
-            result = target.client.notify(body=body, title=title, notify_type=notify_type,
-                                           body_format=self.cfg.format, timeout=self.cfg.timeout)
+            result = target.client.notify(
+                body=body, title=title, notify_type=notify_type, body_format=self.cfg.format, timeout=self.cfg.timeout
+            )
         except Exception as exc:  # noqa: BLE001 - a plugin's bug is this URL's failure, retried
             return _Failure(target, self._mask(f"{type(exc).__name__}: {exc}"), False)
         if result:
@@ -347,6 +362,9 @@ class AppriseNotifier(DigestScheduling):
     def _error(self, failures: Sequence[_Failure]) -> NotifyError:
         permanent = all(f.permanent for f in failures)
         detail = "; ".join(f"urls[{f.target.index}] ({f.target.service}) failed: {f.reason}" for f in failures)
-        then = ("the service refused it: check the URL's token or webhook, then `monitor retry`" if permanent
-                else "the outbox will retry")
+        then = (
+            "the service refused it: check the URL's token or webhook, then `monitor retry`"
+            if permanent
+            else "the outbox will retry"
+        )
         return NotifyError(f"{self.where}: {detail}; {then}", permanent=permanent)

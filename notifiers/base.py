@@ -88,8 +88,11 @@ class Notifier:
         Default: `plan` each watch on its own. A notifier that digests across watches (an hourly email)
         overrides this.
         """
-        return [alert for watch_id, (watch_name, deliveries) in due.items()
-                for alert in self.plan(watch_id, watch_name, deliveries)]
+        return [
+            alert
+            for watch_id, (watch_name, deliveries) in due.items()
+            for alert in self.plan(watch_id, watch_name, deliveries)
+        ]
 
     def due_at(self, delivery: Delivery) -> datetime:
         """When a pending delivery should go out (a digest notifier holds them back). Default: now."""

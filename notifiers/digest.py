@@ -15,7 +15,7 @@ everywhere:
 from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
-from datetime import datetime, time, timedelta, timezone
+from datetime import UTC, datetime, time, timedelta
 from typing import Literal
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
@@ -34,8 +34,9 @@ class DigestConfig(NotifierConfig):
     digest: DigestMode = Field("immediate", description="immediate | hourly | daily")
     daily_at: str = Field("08:00", description="HH:MM, for digest: daily")
     timezone: str = Field("UTC", description="IANA zone for daily_at and hour boundaries")
-    digest_threshold: int = Field(5, ge=2, description="immediate mode: this many changes of one watch at once "
-                                  "are one message")
+    digest_threshold: int = Field(
+        5, ge=2, description="immediate mode: this many changes of one watch at once are one message"
+    )
 
     @field_validator("daily_at")
     @classmethod
@@ -60,20 +61,20 @@ def next_boundary(when: datetime, digest: str, zone: ZoneInfo, daily_at: time) -
     """The first hour (or day at `daily_at`) boundary strictly after `when`, in UTC."""
     local = when.astimezone(zone)
     if digest == "hourly":
-        return local.replace(minute=0, second=0, microsecond=0).astimezone(timezone.utc) + timedelta(hours=1)
+        return local.replace(minute=0, second=0, microsecond=0).astimezone(UTC) + timedelta(hours=1)
     today = datetime.combine(local.date(), daily_at, tzinfo=zone)
     boundary = today if today > local else datetime.combine(local.date() + timedelta(days=1), daily_at, tzinfo=zone)
-    return boundary.astimezone(timezone.utc)
+    return boundary.astimezone(UTC)
 
 
 def previous_boundary(when: datetime, digest: str, zone: ZoneInfo, daily_at: time) -> datetime:
     """The last boundary at or before `when`, in UTC: where the digest period holding `when` began."""
     local = when.astimezone(zone)
     if digest == "hourly":
-        return local.replace(minute=0, second=0, microsecond=0).astimezone(timezone.utc)
+        return local.replace(minute=0, second=0, microsecond=0).astimezone(UTC)
     today = datetime.combine(local.date(), daily_at, tzinfo=zone)
     boundary = today if today <= local else datetime.combine(local.date() - timedelta(days=1), daily_at, tzinfo=zone)
-    return boundary.astimezone(timezone.utc)
+    return boundary.astimezone(UTC)
 
 
 class DigestScheduling(Notifier):
@@ -115,7 +116,7 @@ class DigestScheduling(Notifier):
         names = {watch_id: name for watch_id, (name, _) in due.items()}
         deliveries = tuple(d for _, batch in due.values() for d in batch)
         if len(names) == 1:
-            (watch_id, name), = names.items()
+            ((watch_id, name),) = names.items()
             return [Alert(self.name, watch_id, name, deliveries, names)]
         return [Alert(self.name, "*", ", ".join(names.values()), deliveries, names)]
 
@@ -132,5 +133,5 @@ class DigestScheduling(Notifier):
         start, end = self.period(alert)
         what = "Daily summary" if self.schedule.digest == "daily" else "Hourly summary"
         same_day = start.date() == end.date()
-        span = (f"{start:%a %d %b %H:%M} – {end:%H:%M}" if same_day else f"{start:%a %d %b %H:%M} – {end:%a %d %b %H:%M}")
+        span = f"{start:%a %d %b %H:%M} – {end:%H:%M}" if same_day else f"{start:%a %d %b %H:%M} – {end:%a %d %b %H:%M}"
         return f"{what}: {headline}", f"{span} {self.schedule.timezone}"

@@ -52,7 +52,7 @@ import hashlib
 import html
 import logging
 from collections.abc import Mapping
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 from email.message import EmailMessage
 from email.utils import formatdate, getaddresses, parseaddr
 from typing import Any, ClassVar
@@ -157,38 +157,47 @@ def content_html(content: Content, *, heading: bool = True, image_cid: str | Non
     e = html.escape
     out = []
     if heading:
-        out.append(f"<h2 style=\"font-size:18px\">{e(content.headline)}</h2>")
+        out.append(f'<h2 style="font-size:18px">{e(content.headline)}</h2>')
     if content.title and content.kind != "status":
-        out.append(f"<p style=\"font-size:16px\"><strong>{_href(content.title_url, content.title)}</strong></p>")
+        out.append(f'<p style="font-size:16px"><strong>{_href(content.title_url, content.title)}</strong></p>')
     if content.facts:
-        rows = "".join(f"<tr><th align=\"left\" style=\"padding-right:12px\">{e(k)}</th><td>{e(v)}</td></tr>"
-                       for k, v in content.facts)
+        rows = "".join(
+            f'<tr><th align="left" style="padding-right:12px">{e(k)}</th><td>{e(v)}</td></tr>' for k, v in content.facts
+        )
         out.append(f"<table>{rows}</table>")
     if content.preview is not None and image_cid:
         alt = e(f"First page of {content.preview.label}", quote=True)
-        image = (f"<img src=\"cid:{image_cid}\" width=\"{THUMBNAIL_SHOWN}\" alt=\"{alt}\" "
-                 "style=\"border:1px solid #ccc;max-width:100%\">")
+        image = (
+            f'<img src="cid:{image_cid}" width="{THUMBNAIL_SHOWN}" alt="{alt}" '
+            'style="border:1px solid #ccc;max-width:100%">'
+        )
         link = content.preview.url
-        out.append(f"<p><a href=\"{e(link, quote=True)}\">{image}</a></p>" if link else f"<p>{image}</p>")
+        out.append(f'<p><a href="{e(link, quote=True)}">{image}</a></p>' if link else f"<p>{image}</p>")
     if content.body and content.preview is not None:
-        out.append(f"<blockquote style=\"{_STYLE_MUTED};border-left:3px solid #ccc;margin-left:0;padding-left:12px\">"
-                   f"{e(content.body)}</blockquote>")
+        out.append(
+            f'<blockquote style="{_STYLE_MUTED};border-left:3px solid #ccc;margin-left:0;padding-left:12px">'
+            f"{e(content.body)}</blockquote>"
+        )
     elif content.body:
         out.append(f"<p>{e(content.body)}</p>")
     if content.changes:
-        items = "".join(f"<li><strong>{e(c.label)}</strong>: <del>{e(c.before)}</del> &rarr; <ins>{e(c.after)}</ins></li>"
-                        for c in content.changes)
+        items = "".join(
+            f"<li><strong>{e(c.label)}</strong>: <del>{e(c.before)}</del> &rarr; <ins>{e(c.after)}</ins></li>"
+            for c in content.changes
+        )
         out.append(f"<p>What changed:</p><ul>{items}</ul>")
     if content.links:
         out.append("<p>" + " &middot; ".join(_href(x.url, x.label) for x in content.links) + "</p>")
     if content.matched:
-        out.append(f"<p style=\"{_STYLE_MUTED}\">Matched: {e(', '.join(content.matched))}</p>")
+        out.append(f'<p style="{_STYLE_MUTED}">Matched: {e(", ".join(content.matched))}</p>')
     return "\n".join(out)
 
 
 def _page(body: str, footer: str) -> str:
-    return ("<!DOCTYPE html><html><body style=\"font-family:sans-serif;line-height:1.4\">\n"
-            f"{body}\n<hr><p style=\"{_STYLE_MUTED}\">{html.escape(footer)}</p>\n</body></html>\n")
+    return (
+        '<!DOCTYPE html><html><body style="font-family:sans-serif;line-height:1.4">\n'
+        f'{body}\n<hr><p style="{_STYLE_MUTED}">{html.escape(footer)}</p>\n</body></html>\n'
+    )
 
 
 def render(alert: Alert, cids: Mapping[str, str] | None = None) -> tuple[str, str, str, Content | None]:
@@ -204,23 +213,35 @@ def render(alert: Alert, cids: Mapping[str, str] | None = None) -> tuple[str, st
 
     if len(contents) == 1:
         content = contents[0]
-        return (content.headline, f"{plain_text(content)}\n\n-- \n{footer}\n",
-                _page(content_html(content, image_cid=cid(content)), footer), content)
+        return (
+            content.headline,
+            f"{plain_text(content)}\n\n-- \n{footer}\n",
+            _page(content_html(content, image_cid=cid(content)), footer),
+            content,
+        )
     subject = digest_headline(alert.changes, [c.watch_name for c in contents])
     text_parts = [subject, ""]
-    html_parts = [f"<h2 style=\"font-size:18px\">{html.escape(subject)}</h2>"]
+    html_parts = [f'<h2 style="font-size:18px">{html.escape(subject)}</h2>']
     sections = digest_sections(contents)
     index = 0
     for section in sections:
         if len(sections) > 1:  # each case (with the releases about it), then each agency
             text_parts += [f"== {section.heading} ({len(section.contents)}) ==", ""]
-            html_parts.append(f"<h2 style=\"font-size:17px;margin-top:28px;border-bottom:1px solid #ccc\">"
-                              f"{html.escape(section.heading)} ({len(section.contents)})</h2>")
+            html_parts.append(
+                f'<h2 style="font-size:17px;margin-top:28px;border-bottom:1px solid #ccc">'
+                f"{html.escape(section.heading)} ({len(section.contents)})</h2>"
+            )
         for content in section.contents:
             index += 1
-            text_parts += [f"{index}. {content.headline}", *(f"   {line}" for line in plain_text(content).splitlines()[1:]), ""]
-            html_parts.append(f"<h3 style=\"font-size:16px;margin-top:24px\">{index}. {html.escape(content.headline)}</h3>"
-                              + content_html(content, heading=False, image_cid=cid(content)))
+            text_parts += [
+                f"{index}. {content.headline}",
+                *(f"   {line}" for line in plain_text(content).splitlines()[1:]),
+                "",
+            ]
+            html_parts.append(
+                f'<h3 style="font-size:16px;margin-top:24px">{index}. {html.escape(content.headline)}</h3>'
+                + content_html(content, heading=False, image_cid=cid(content))
+            )
     return subject, "\n".join(text_parts) + f"\n-- \n{footer}\n", _page("\n".join(html_parts), footer), None
 
 
@@ -253,12 +274,21 @@ class EmailNotifier(DigestScheduling):
         """The thumbnails of the previews in an alert, from the store (gone ones are left out)."""
         if not getattr(self.cfg, "previews", True):
             return {}
-        refs = {str(c.item.fields["preview_thumbnail"]) for c in alert.changes if c.item.fields.get("preview_thumbnail")}
+        refs = {
+            str(c.item.fields["preview_thumbnail"]) for c in alert.changes if c.item.fields.get("preview_thumbnail")
+        }
         images = {ref: await self.preview_image(ref) for ref in sorted(refs)}
         return {ref: png for ref, png in images.items() if png}
 
-    def _message(self, subject: str, text: str, markup: str, key: str, group: str | None,
-                 related: list[tuple[str, bytes]] | None = None) -> EmailMessage:
+    def _message(
+        self,
+        subject: str,
+        text: str,
+        markup: str,
+        key: str,
+        group: str | None,
+        related: list[tuple[str, bytes]] | None = None,
+    ) -> EmailMessage:
         message = EmailMessage(policy=POLICY)
         prefix = f"{self.cfg.subject_prefix} " if self.cfg.subject_prefix else ""
         message["Subject"] = shorten(prefix + subject, 250)  # one line: no header can be smuggled in
@@ -276,8 +306,9 @@ class EmailNotifier(DigestScheduling):
         if related:  # the HTML part becomes multipart/related: the HTML and the images it shows by cid:
             html_part = message.get_payload()[1]
             for cid, png in related:
-                html_part.add_related(png, "image", "png", cid=f"<{cid}>", filename="first-page.png",
-                                      disposition="inline")
+                html_part.add_related(
+                    png, "image", "png", cid=f"<{cid}>", filename="first-page.png", disposition="inline"
+                )
         return message
 
     # ------------------------------------------------------------ sending
@@ -291,10 +322,12 @@ class EmailNotifier(DigestScheduling):
         return result
 
     async def send_test(self) -> None:
-        text = (f"Test message from the court-filing monitor (notifier {self.name!r}).\n"
-                "Alerts will come from this address, to these recipients.\n")
+        text = (
+            f"Test message from the court-filing monitor (notifier {self.name!r}).\n"
+            "Alerts will come from this address, to these recipients.\n"
+        )
         markup = _page(f"<p>{html.escape(text)}</p>", "Sent by the court-filing monitor.")
-        key = f"test:{datetime.now(timezone.utc).isoformat()}:{self.name}"
+        key = f"test:{datetime.now(UTC).isoformat()}:{self.name}"
         await self._deliver(self._message("Test message from the court-filing monitor", text, markup, key, None))
 
     async def _deliver(self, message: EmailMessage) -> list[str]:
@@ -322,11 +355,15 @@ class EmailNotifier(DigestScheduling):
             permanent = all(code >= 500 for code in codes)
             raise NotifyError(f"{where}: every recipient was refused: {detail}", permanent=permanent) from None
         except aiosmtplib.SMTPAuthenticationError as exc:
-            raise NotifyError(f"{where}: login refused ({exc.code} {exc.message}); check SMTP username and password",
-                              permanent=exc.code >= 500) from None
+            raise NotifyError(
+                f"{where}: login refused ({exc.code} {exc.message}); check SMTP username and password",
+                permanent=exc.code >= 500,
+            ) from None
         except aiosmtplib.SMTPSenderRefused as exc:
-            raise NotifyError(f"{where}: sender {exc.sender} refused ({exc.code} {exc.message}); check `from`",
-                              permanent=exc.code >= 500) from None
+            raise NotifyError(
+                f"{where}: sender {exc.sender} refused ({exc.code} {exc.message}); check `from`",
+                permanent=exc.code >= 500,
+            ) from None
         except aiosmtplib.SMTPResponseException as exc:
             what = "message refused" if isinstance(exc, aiosmtplib.SMTPDataError) else "server said"
             temporary = exc.code < 500 or isinstance(exc, aiosmtplib.SMTPConnectResponseError)

@@ -35,7 +35,8 @@ from typing import Any, Literal
 
 from monitor.models import STATUS_KINDS, Change, Item
 from monitor.previews import is_preview
-from monitor.render import FIELD_LABELS, LABELS as STATUS_LABELS, shorten
+from monitor.render import FIELD_LABELS, shorten
+from monitor.render import LABELS as STATUS_LABELS
 from watchers.courts import cite
 
 ContentKind = Literal["filing", "release", "status"]
@@ -43,14 +44,42 @@ ContentKind = Literal["filing", "release", "status"]
 # Court ids (as PACER and CourtListener spell them) -> the usual citation form. Unknown ids are shown
 # upper-cased; the table only needs the courts people actually follow.
 COURTS = {
-    "cand": "N.D. Cal.", "cacd": "C.D. Cal.", "caed": "E.D. Cal.", "casd": "S.D. Cal.",
-    "ilnd": "N.D. Ill.", "ilcd": "C.D. Ill.", "ilsd": "S.D. Ill.",
-    "dcd": "D.D.C.", "mad": "D. Mass.", "mdd": "D. Md.", "nysd": "S.D.N.Y.", "nyed": "E.D.N.Y.",
-    "njd": "D.N.J.", "wawd": "W.D. Wash.", "waed": "E.D. Wash.", "ord": "D. Or.", "rid": "D.R.I.",
-    "ctd": "D. Conn.", "paed": "E.D. Pa.", "txsd": "S.D. Tex.", "txwd": "W.D. Tex.", "txnd": "N.D. Tex.",
-    "ca1": "1st Cir.", "ca2": "2d Cir.", "ca3": "3d Cir.", "ca4": "4th Cir.", "ca5": "5th Cir.",
-    "ca6": "6th Cir.", "ca7": "7th Cir.", "ca8": "8th Cir.", "ca9": "9th Cir.", "ca10": "10th Cir.",
-    "ca11": "11th Cir.", "cadc": "D.C. Cir.", "cafc": "Fed. Cir.", "scotus": "U.S. Supreme Court",
+    "cand": "N.D. Cal.",
+    "cacd": "C.D. Cal.",
+    "caed": "E.D. Cal.",
+    "casd": "S.D. Cal.",
+    "ilnd": "N.D. Ill.",
+    "ilcd": "C.D. Ill.",
+    "ilsd": "S.D. Ill.",
+    "dcd": "D.D.C.",
+    "mad": "D. Mass.",
+    "mdd": "D. Md.",
+    "nysd": "S.D.N.Y.",
+    "nyed": "E.D.N.Y.",
+    "njd": "D.N.J.",
+    "wawd": "W.D. Wash.",
+    "waed": "E.D. Wash.",
+    "ord": "D. Or.",
+    "rid": "D.R.I.",
+    "ctd": "D. Conn.",
+    "paed": "E.D. Pa.",
+    "txsd": "S.D. Tex.",
+    "txwd": "W.D. Tex.",
+    "txnd": "N.D. Tex.",
+    "ca1": "1st Cir.",
+    "ca2": "2d Cir.",
+    "ca3": "3d Cir.",
+    "ca4": "4th Cir.",
+    "ca5": "5th Cir.",
+    "ca6": "6th Cir.",
+    "ca7": "7th Cir.",
+    "ca8": "8th Cir.",
+    "ca9": "9th Cir.",
+    "ca10": "10th Cir.",
+    "ca11": "11th Cir.",
+    "cadc": "D.C. Cir.",
+    "cafc": "Fed. Cir.",
+    "scotus": "U.S. Supreme Court",
 }
 
 _CHANGE_LABELS = {"title": "Title", "summary": "Summary", "url": "Link", "published": "Date"}
@@ -141,7 +170,7 @@ def _filing_title(item: Item) -> str:
     case = str(item.fields.get("case_name") or "")
     title = item.title
     if case and title.startswith(case + ": "):
-        title = title[len(case) + 2:]
+        title = title[len(case) + 2 :]
     return shorten(title, 300)
 
 
@@ -164,12 +193,18 @@ def headline(change: Change, watch_name: str) -> str:
             pages = item.fields.get("preview_pages")
             count = f" ({pages} page{'' if pages == 1 else 's'})" if isinstance(pages, int) else ""
             return shorten(f"Preview of {entry} in {case}{count}", 200)
-        text = {"added": f"New {entry} in {case}", "updated": f"Updated: {entry} in {case}",
-                "removed": f"Removed: {entry} in {case}"}.get(change.kind, f"{entry} in {case}")
+        text = {
+            "added": f"New {entry} in {case}",
+            "updated": f"Updated: {entry} in {case}",
+            "removed": f"Removed: {entry} in {case}",
+        }.get(change.kind, f"{entry} in {case}")
         return shorten(text, 200)
     title = item.title or item.url or item.key
-    text = {"added": f"New from {_source_name(item, watch_name)}: {title}", "updated": f"Updated: {title}",
-            "removed": f"Removed: {title}"}.get(change.kind, title)
+    text = {
+        "added": f"New from {_source_name(item, watch_name)}: {title}",
+        "updated": f"Updated: {title}",
+        "removed": f"Removed: {title}",
+    }.get(change.kind, title)
     return shorten(text, 200)
 
 
@@ -183,8 +218,12 @@ def _change_label(name: str) -> str:
 def _field_changes(change: Change) -> tuple[FieldChange, ...]:
     if change.kind != "updated":
         return ()
-    return tuple(FieldChange(_change_label(name), shorten(_text(before), 300) or "(none)", shorten(_text(after), 300) or "(none)")
-                 for name, (before, after) in change.field_changes().items())
+    return tuple(
+        FieldChange(
+            _change_label(name), shorten(_text(before), 300) or "(none)", shorten(_text(after), 300) or "(none)"
+        )
+        for name, (before, after) in change.field_changes().items()
+    )
 
 
 def describe(change: Change, watch_name: str) -> Content:
@@ -193,8 +232,20 @@ def describe(change: Change, watch_name: str) -> Content:
     facts: list[tuple[str, str]] = []
     links: list[Link] = []
     if change.kind in STATUS_KINDS:
-        return Content("status", change.kind, headline(change, watch_name), shorten(item.title, 300), None, (),
-                       shorten(item.summary, 1500) or None, (), (), (), watch_name, item.group)
+        return Content(
+            "status",
+            change.kind,
+            headline(change, watch_name),
+            shorten(item.title, 300),
+            None,
+            (),
+            shorten(item.summary, 1500) or None,
+            (),
+            (),
+            (),
+            watch_name,
+            item.group,
+        )
     if is_filing(item):
         kind: ContentKind = "filing"
         title = _filing_title(item)
@@ -249,8 +300,22 @@ def describe(change: Change, watch_name: str) -> Content:
         body = None  # the changes say it; the whole text again would bury them
     facts = [(label, shorten(value, 500)) for label, value in facts if value]  # one line each, whatever the source sent
     related = tuple((str(r["group"]), case_heading(r)) for r in change.related if r.get("group"))
-    return Content(kind, change.kind, headline(change, watch_name), title, title_url, tuple(facts), body,
-                   changes, tuple(links), tuple(item.matched), watch_name, item.group, related, preview)
+    return Content(
+        kind,
+        change.kind,
+        headline(change, watch_name),
+        title,
+        title_url,
+        tuple(facts),
+        body,
+        changes,
+        tuple(links),
+        tuple(item.matched),
+        watch_name,
+        item.group,
+        related,
+        preview,
+    )
 
 
 def _cite(court: Any) -> str:
@@ -258,7 +323,7 @@ def _cite(court: Any) -> str:
 
 
 def related_facts(change: Change) -> list[tuple[str, str]]:
-    """"Related case: U.S. v. Illinois (N.D. Ill. 1:25-cv-01285)" for each followed case the item names, and
+    """ "Related case: U.S. v. Illinois (N.D. Ill. 1:25-cv-01285)" for each followed case the item names, and
     "Not followed: 2:18-cv-02660 (E.D. Cal.): monitor follow caed 2:18-cv-02660" for each docket number
     nobody follows (see monitor/related.py)."""
     facts = []
@@ -278,8 +343,6 @@ def case_heading(case: Mapping[str, Any]) -> str:
     return " · ".join(dict.fromkeys(p for p in parts if p))
 
 
-
-
 def _preview(change: Change) -> Preview | None:
     if not is_preview(change):
         return None
@@ -287,8 +350,13 @@ def _preview(change: Change) -> Preview | None:
     pages = fields.get("preview_pages")
     case = _text(fields.get("case_name")) or _text(fields.get("docket_number"))
     label = f"{_entry_label(change.item)} in {case}" if case else _entry_label(change.item)
-    return Preview(pages if isinstance(pages, int) else None, shorten(_text(fields.get("preview_excerpt")), 600) or None,
-                   _text(fields.get("preview_thumbnail")) or None, _http(fields.get("preview_url")), label)
+    return Preview(
+        pages if isinstance(pages, int) else None,
+        shorten(_text(fields.get("preview_excerpt")), 600) or None,
+        _text(fields.get("preview_thumbnail")) or None,
+        _http(fields.get("preview_url")),
+        label,
+    )
 
 
 def digest_headline(changes: Sequence[Change], watch_names: Sequence[str]) -> str:
@@ -299,9 +367,16 @@ def digest_headline(changes: Sequence[Change], watch_names: Sequence[str]) -> st
     kinds = {k: sum(1 for c in changes if c.kind == k) for k in dict.fromkeys(c.kind for c in changes)}
     if set(kinds) == {"added"}:
         return shorten(f"{count} new item{'s' if count != 1 else ''}: {where}", 200)
-    words = {"added": "new", "updated": "updated", "removed": "removed", "source_down": "source down",
-             "source_recovered": "recovered", "gap_opened": "coverage gap", "gap_closed": "gap closed",
-             "following": "now following"}
+    words = {
+        "added": "new",
+        "updated": "updated",
+        "removed": "removed",
+        "source_down": "source down",
+        "source_recovered": "recovered",
+        "gap_opened": "coverage gap",
+        "gap_closed": "gap closed",
+        "following": "now following",
+    }
     detail = ", ".join(f"{n} {words.get(k, k)}" for k, n in kinds.items())
     return shorten(f"{count} change{'s' if count != 1 else ''}: {where} ({detail})", 200)
 

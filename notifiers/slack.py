@@ -117,7 +117,7 @@ PERMANENT_ERRORS = {
     "missing_scope": "the token lacks the chat:write scope; add it and reinstall the app",
     "not_allowed_token_type": "use a bot token (xoxb-...)",
     "channel_not_found": "the channel does not exist or the bot cannot see it; check `channel` "
-                         "(a channel ID is safest) and invite the bot to it",
+    "(a channel ID is safest) and invite the bot to it",
     "not_in_channel": "the bot is not a member of the channel; invite it with /invite @your-bot",
     "is_archived": "the channel is archived; unarchive it or change `channel`",
     "msg_too_long": "the message is too long",
@@ -131,8 +131,17 @@ PERMANENT_ERRORS = {
     "too_many_attachments": "the message had too many attachments",
     "invalid_arguments": "Slack rejected the request's arguments",
 }
-TRANSIENT_ERRORS = frozenset({"ratelimited", "rate_limited", "internal_error", "fatal_error", "service_unavailable",
-                              "request_timeout", "team_added_to_org"})
+TRANSIENT_ERRORS = frozenset(
+    {
+        "ratelimited",
+        "rate_limited",
+        "internal_error",
+        "fatal_error",
+        "service_unavailable",
+        "request_timeout",
+        "team_added_to_org",
+    }
+)
 CHANNEL_ID = re.compile(r"^[CGD][A-Z0-9]{6,}$")  # public, private, direct: what uploads need
 THREAD_ERRORS = frozenset({"thread_not_found", "invalid_thread_ts", "cannot_reply_to_message", "message_not_found"})
 BLOCK_ERRORS = frozenset({"invalid_blocks", "invalid_blocks_format", "msg_blocks_too_long"})
@@ -247,9 +256,13 @@ class SlackNotifier(DigestScheduling):
         super().__init__(name, config, services)
         cfg: SlackConfig = config  # type: ignore[assignment]
         self.cfg = cfg
-        self._client = WebClient(token=cfg.token.get_secret_value(), base_url=cfg.base_url,
-                                 timeout=max(1, math.ceil(cfg.timeout)), retry_handlers=[],
-                                 logger=logging.getLogger(__name__ + ".sdk"))
+        self._client = WebClient(
+            token=cfg.token.get_secret_value(),
+            base_url=cfg.base_url,
+            timeout=max(1, math.ceil(cfg.timeout)),
+            retry_handlers=[],
+            logger=logging.getLogger(__name__ + ".sdk"),
+        )
         self._key = (cfg.base_url, cfg.channel)
         self._channel_id: str | None = cfg.channel if CHANNEL_ID.match(cfg.channel) else None
 
@@ -301,14 +314,19 @@ class SlackNotifier(DigestScheduling):
             try:
                 data = await self._post_message(text, blocks, thread_ts, broadcast=False)
             except _ThreadGone:  # the case's thread is gone: the top-level post stands, no new thread
-                log.warning("notifier %s: Slack no longer knows the thread of %s; not replying there", self.name, case_group)
+                log.warning(
+                    "notifier %s: Slack no longer knows the thread of %s; not replying there", self.name, case_group
+                )
                 replies[case_group] = None
             else:
                 replies[case_group] = data["ts"]
             done["replies"] = replies
             await self.remember(key, done)
-        return {"ts": done["ts"], "channel": done.get("channel") or self.cfg.channel,
-                "replies": {g: ts for g, ts in replies.items() if ts}}
+        return {
+            "ts": done["ts"],
+            "channel": done.get("channel") or self.cfg.channel,
+            "replies": {g: ts for g, ts in replies.items() if ts},
+        }
 
     async def _post(self, alert: Alert, text: str, blocks: list[dict[str, Any]], group: str | None) -> dict[str, Any]:
         """The alert's own message (or its document preview's thumbnail): in its group's thread (starting
@@ -349,14 +367,23 @@ class SlackNotifier(DigestScheduling):
         png = await self.preview_image(content.preview.thumbnail)
         channel_id = self._channel_id or await self.recall("channel-id:" + self.cfg.channel)
         if png is None or not channel_id:
-            log.info("notifier %s: posting the preview of %s as text (%s)", self.name, content.preview.label,
-                     "its thumbnail is gone" if png is None else "the channel's ID is not known yet")
+            log.info(
+                "notifier %s: posting the preview of %s as text (%s)",
+                self.name,
+                content.preview.label,
+                "its thumbnail is gone" if png is None else "the channel's ID is not known yet",
+            )
             return None
         self._channel_id = channel_id
         slug = re.sub(r"[^A-Za-z0-9]+", "-", content.preview.label).strip("-")[:80] or "filing"
         payload: dict[str, Any] = dict(
-            channel=channel_id, file=png, filename=f"{slug}-page-1.png", title=f"First page of {content.preview.label}",
-            alt_txt=f"First page of {content.preview.label}"[:1000], initial_comment=preview_comment(content))
+            channel=channel_id,
+            file=png,
+            filename=f"{slug}-page-1.png",
+            title=f"First page of {content.preview.label}",
+            alt_txt=f"First page of {content.preview.label}"[:1000],
+            initial_comment=preview_comment(content),
+        )
         if thread_ts:
             payload["thread_ts"] = thread_ts
         try:
@@ -368,10 +395,14 @@ class SlackNotifier(DigestScheduling):
         except NotifyError as exc:
             if not exc.permanent:
                 raise
-            hint = " (the app needs the files:write scope: reinstall it from deploy/slack-app-manifest.yaml)" \
-                if "missing_scope" in str(exc) or "no_permission" in str(exc) else ""
-            log.warning("notifier %s: could not upload the preview's thumbnail: %s%s; posting it as text", self.name,
-                        exc, hint)
+            hint = (
+                " (the app needs the files:write scope: reinstall it from deploy/slack-app-manifest.yaml)"
+                if "missing_scope" in str(exc) or "no_permission" in str(exc)
+                else ""
+            )
+            log.warning(
+                "notifier %s: could not upload the preview's thumbnail: %s%s; posting it as text", self.name, exc, hint
+            )
             return None
         files = [f for f in data.get("files") or [] if isinstance(f, dict)]
         return {"file": files[0].get("id") if files else None, "channel": channel_id, "thread_ts": thread_ts}
@@ -390,10 +421,12 @@ class SlackNotifier(DigestScheduling):
                     threads[case_group] = ts
         return threads
 
-    async def _post_message(self, text: str, blocks: list[dict[str, Any]] | None, thread_ts: str | None, *,
-                            broadcast: bool | None = None) -> dict[str, Any]:
-        payload: dict[str, Any] = dict(channel=self.cfg.channel, text=text, unfurl_links=False, unfurl_media=False,
-                                       link_names=False, parse="none")
+    async def _post_message(
+        self, text: str, blocks: list[dict[str, Any]] | None, thread_ts: str | None, *, broadcast: bool | None = None
+    ) -> dict[str, Any]:
+        payload: dict[str, Any] = dict(
+            channel=self.cfg.channel, text=text, unfurl_links=False, unfurl_media=False, link_names=False, parse="none"
+        )
         if blocks:
             payload["blocks"] = blocks
         if thread_ts:
@@ -415,8 +448,10 @@ class SlackNotifier(DigestScheduling):
             last = attempt == attempts - 1
             blocked = _PACER.blocked_for(self._key)
             if blocked > MAX_INLINE_WAIT:
-                raise NotifyError(f"{where}: Slack asked to wait {blocked:.0f}s before posting to {self.cfg.channel}",
-                                  retry_after=blocked)
+                raise NotifyError(
+                    f"{where}: Slack asked to wait {blocked:.0f}s before posting to {self.cfg.channel}",
+                    retry_after=blocked,
+                )
             await asyncio.sleep(_PACER.reserve(self._key, PACE_SECONDS))
             try:
                 response = await asyncio.to_thread(getattr(self._client, method), **payload)
@@ -429,15 +464,17 @@ class SlackNotifier(DigestScheduling):
                     wait = _retry_after(exc.response.headers) or DEFAULT_RETRY_AFTER
                     _PACER.block(self._key, wait + 0.01)
                     if last or wait > MAX_INLINE_WAIT:
-                        raise NotifyError(f"{where}: rate limited by Slack (HTTP 429); retry after {wait:g}s",
-                                          retry_after=wait) from None
+                        raise NotifyError(
+                            f"{where}: rate limited by Slack (HTTP 429); retry after {wait:g}s", retry_after=wait
+                        ) from None
                     log.info("%s: rate limited; waiting %.1fs as Slack asked", where, wait)
                     continue
                 if status >= 500 or error in TRANSIENT_ERRORS:
                     reason = f"HTTP {status}" if status >= 500 else error
                     if last:
-                        raise NotifyError(f"{where}: Slack is having trouble ({reason}) after {attempts} tries; "
-                                          "the outbox will retry") from None
+                        raise NotifyError(
+                            f"{where}: Slack is having trouble ({reason}) after {attempts} tries; the outbox will retry"
+                        ) from None
                     log.info("%s: Slack answered %s; retrying", where, reason)
                     await asyncio.sleep(RETRY_DELAYS[attempt])
                     continue
@@ -458,8 +495,10 @@ class SlackNotifier(DigestScheduling):
     async def send_test(self) -> None:
         auth = await self._call("auth_test", {})
         who = auth.get("user") or auth.get("bot_id") or "the bot"
-        text = escape(f"Test message from the court-filing monitor (notifier {self.name!r}, posting as {who}). "
-                      "Alerts for this channel will look like the ones after this.")
+        text = escape(
+            f"Test message from the court-filing monitor (notifier {self.name!r}, posting as {who}). "
+            "Alerts for this channel will look like the ones after this."
+        )
         await self._post_message(text, None, None)
 
     async def aclose(self) -> None:
@@ -480,6 +519,8 @@ def _permanent_message(where: str, status: int, error: str, cfg: SlackConfig) ->
         if error in ("channel_not_found", "not_in_channel", "is_archived"):
             hint = f"channel {cfg.channel!r}: {hint}"
         if not error.isidentifier():  # a body that was not Slack's JSON (a proxy's error page)
-            return f"{where}: {cfg.base_url} answered HTTP {status} with something other than Slack's API; check base_url"
+            return (
+                f"{where}: {cfg.base_url} answered HTTP {status} with something other than Slack's API; check base_url"
+            )
         return f"{where}: Slack refused the message: {error} ({hint})"
     return f"{where}: {cfg.base_url} answered HTTP {status}; check base_url"

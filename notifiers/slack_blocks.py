@@ -82,8 +82,10 @@ def alert_message(content: Content) -> tuple[str, list[dict[str, Any]]]:
         head += "\n" + link(content.title_url, content.title, 1000)
     blocks = [_section(head)]
     if content.facts:
-        fields = [_mrkdwn(f"*{escape(label)}*\n{fit(value, MAX_FIELD_TEXT - len(label) - 10)}")
-                  for label, value in content.facts[:MAX_FIELDS]]
+        fields = [
+            _mrkdwn(f"*{escape(label)}*\n{fit(value, MAX_FIELD_TEXT - len(label) - 10)}")
+            for label, value in content.facts[:MAX_FIELDS]
+        ]
         blocks.append({"type": "section", "fields": fields})
     if content.body:
         blocks.append(_section(fit(content.body, MAX_SECTION_TEXT)))
@@ -130,8 +132,9 @@ def _digest_units(contents: Sequence[Content], grouped: bool) -> list[tuple[str,
     return units
 
 
-def digest_message(title: str, contents: Sequence[Content], *, grouped: bool = False,
-                   subtitle: str | None = None) -> tuple[str, list[dict[str, Any]]]:
+def digest_message(
+    title: str, contents: Sequence[Content], *, grouped: bool = False, subtitle: str | None = None
+) -> tuple[str, list[dict[str, Any]]]:
     """Many changes as one message within Slack's limits; what does not fit is counted, not dropped silently.
 
     `grouped` puts the changes under a heading per case, then per agency (a summary across watches);

@@ -92,8 +92,11 @@ class WebhookNotifier(Notifier):
         # Created on first use, inside the running event loop; redirects are not followed (a POST
         # redirected to another host could carry the alert and the headers somewhere unintended).
         if self._client is None:
-            self._client = httpx.AsyncClient(timeout=self.cfg.timeout, follow_redirects=False,
-                                             headers={"User-Agent": f"court-filing-monitor/{__version__}"})
+            self._client = httpx.AsyncClient(
+                timeout=self.cfg.timeout,
+                follow_redirects=False,
+                headers={"User-Agent": f"court-filing-monitor/{__version__}"},
+            )
         return self._client
 
     async def send(self, alert: Alert) -> Mapping[str, Any] | None:
@@ -103,9 +106,14 @@ class WebhookNotifier(Notifier):
         return {"status": status}
 
     async def send_test(self) -> None:
-        body = {"test": True, "notifier": self.name, "message": {
-            "subject": "Test message from the court-filing monitor",
-            "text": f"Test message from the court-filing monitor (notifier {self.name!r})."}}
+        body = {
+            "test": True,
+            "notifier": self.name,
+            "message": {
+                "subject": "Test message from the court-filing monitor",
+                "text": f"Test message from the court-filing monitor (notifier {self.name!r}).",
+            },
+        }
         await self._post(body, f"test:{self.name}")
 
     async def _post(self, body: Mapping[str, Any], key: str) -> int:
@@ -116,23 +124,34 @@ class WebhookNotifier(Notifier):
         try:
             response = await self._http().post(self.cfg.url, content=data, headers=headers)
         except httpx.TimeoutException as exc:
-            raise NotifyError(f"{where}: no answer from {_origin(self.cfg.url)} within {self.cfg.timeout:g}s "
-                              f"({type(exc).__name__})") from None
+            raise NotifyError(
+                f"{where}: no answer from {_origin(self.cfg.url)} within {self.cfg.timeout:g}s ({type(exc).__name__})"
+            ) from None
         except httpx.HTTPError as exc:
-            raise NotifyError(f"{where}: could not reach {_origin(self.cfg.url)}: {type(exc).__name__}: {exc}") from None
+            raise NotifyError(
+                f"{where}: could not reach {_origin(self.cfg.url)}: {type(exc).__name__}: {exc}"
+            ) from None
         status = response.status_code
         if 200 <= status < 300:
             return status
         detail = " ".join(response.text[:200].split())
         if status == 429 or status >= 500:
             retry_after = parse_retry_after(response.headers.get("retry-after"))
-            raise NotifyError(f"{where}: the receiver answered HTTP {status}{': ' + detail if detail else ''}; will retry",
-                              retry_after=retry_after)
+            raise NotifyError(
+                f"{where}: the receiver answered HTTP {status}{': ' + detail if detail else ''}; will retry",
+                retry_after=retry_after,
+            )
         if 300 <= status < 400:
-            raise NotifyError(f"{where}: the receiver answered a redirect (HTTP {status}) to "
-                              f"{response.headers.get('location', '?')}; set url to the final address", permanent=True)
-        raise NotifyError(f"{where}: the receiver refused the alert with HTTP {status}"
-                          f"{': ' + detail if detail else ''}; check url and headers", permanent=True)
+            raise NotifyError(
+                f"{where}: the receiver answered a redirect (HTTP {status}) to "
+                f"{response.headers.get('location', '?')}; set url to the final address",
+                permanent=True,
+            )
+        raise NotifyError(
+            f"{where}: the receiver refused the alert with HTTP {status}"
+            f"{': ' + detail if detail else ''}; check url and headers",
+            permanent=True,
+        )
 
     async def aclose(self) -> None:
         if self._client is not None:

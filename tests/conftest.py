@@ -125,8 +125,11 @@ def _pid_alive(pid: int) -> bool:
 def _pg_admin():
     import sqlalchemy as sa
 
-    return sa.create_engine(PG_ADMIN_URL.replace("postgresql://", "postgresql+psycopg://"),
-                            isolation_level="AUTOCOMMIT", connect_args={"connect_timeout": 3})
+    return sa.create_engine(
+        PG_ADMIN_URL.replace("postgresql://", "postgresql+psycopg://"),
+        isolation_level="AUTOCOMMIT",
+        connect_args={"connect_timeout": 3},
+    )
 
 
 def _pg_available() -> str | None:
@@ -138,8 +141,12 @@ def _pg_available() -> str | None:
     try:
         engine = _pg_admin()
         with engine.connect() as conn:
-            names = [r[0] for r in conn.execute(sa.text("SELECT datname FROM pg_database WHERE datname LIKE :p"),
-                                                {"p": PG_TEST_PREFIX + "%"})]
+            names = [
+                r[0]
+                for r in conn.execute(
+                    sa.text("SELECT datname FROM pg_database WHERE datname LIKE :p"), {"p": PG_TEST_PREFIX + "%"}
+                )
+            ]
             for name in names:  # left behind by a run that was killed
                 pid = name.removeprefix(PG_TEST_PREFIX)
                 if name != PG_TEST_DB and pid.isdigit() and not _pid_alive(int(pid)):

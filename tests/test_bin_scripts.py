@@ -56,14 +56,24 @@ class Clone:
             tool.chmod(0o755)
         self.log = tmp_path / "calls.log"
         self.log.touch()
-        self.env = {**os.environ, "PYTHON": str(tools / "python3.11"), "FAKE_LOG": str(self.log),
-                    "PATH": f"{tools}{os.pathsep}{os.environ['PATH']}"}
+        self.env = {
+            **os.environ,
+            "PYTHON": str(tools / "python3.11"),
+            "FAKE_LOG": str(self.log),
+            "PATH": f"{tools}{os.pathsep}{os.environ['PATH']}",
+        }
         self.elsewhere = tmp_path / "elsewhere"
         self.elsewhere.mkdir()
 
     def run(self, script: str, *args: str) -> subprocess.CompletedProcess:
-        result = subprocess.run([str(self.root / "bin" / script), *args], cwd=self.elsewhere, env=self.env,
-                                capture_output=True, text=True, timeout=60)
+        result = subprocess.run(
+            [str(self.root / "bin" / script), *args],
+            cwd=self.elsewhere,
+            env=self.env,
+            capture_output=True,
+            text=True,
+            timeout=60,
+        )
         assert result.returncode == 0, result.stderr
         return result
 
@@ -148,7 +158,8 @@ def test_with_a_lock_file_the_pinned_versions_are_installed_then_the_monitor(clo
     lock = clone.root / "requirements-dev.lock"
     assert [c for c in clone.pip_calls() if "--upgrade pip" not in c] == [
         f"pip -m pip install --progress-bar off --require-hashes -r {lock}",
-        f"pip -m pip install --progress-bar off -e {clone.root}[dev]"]
+        f"pip -m pip install --progress-bar off -e {clone.root}[dev]",
+    ]
     assert "from requirements-dev.lock" in result.stderr and "warning" not in result.stderr
     calls = len(clone.pip_calls())
     clone.run("test")
@@ -189,8 +200,13 @@ def test_the_real_bin_monitor_reads_a_config_relative_to_the_caller(tmp_path):
     if not (REPO / ".venv" / f".complete-{digest}").exists():
         pytest.skip("this checkout's .venv is not set up by bin/ (and setting it up here would need the network)")
     (tmp_path / "mine.yaml").write_text("watches:\n  - {id: mine, type: feed, url: 'http://127.0.0.1:9/feed.xml'}\n")
-    result = subprocess.run([str(REPO / "bin" / "monitor"), "validate", "--config", "./mine.yaml"], cwd=tmp_path,
-                            capture_output=True, text=True, timeout=60)
+    result = subprocess.run(
+        [str(REPO / "bin" / "monitor"), "validate", "--config", "./mine.yaml"],
+        cwd=tmp_path,
+        capture_output=True,
+        text=True,
+        timeout=60,
+    )
     assert result.returncode == 0, result.stderr
     assert result.stdout.startswith("mine.yaml: OK: 1 watches") and "mine" in result.stdout
     assert "set-up" not in result.stderr

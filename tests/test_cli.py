@@ -58,10 +58,10 @@ def outbox(server, write_config):
     path = write_config(f"""
 notifiers:
   terminal: {{type: console}}
-  refuses: {{type: webhook, url: "{server.url('/refuses')}"}}
-  down: {{type: webhook, url: "{server.url('/down')}"}}
+  refuses: {{type: webhook, url: "{server.url("/refuses")}"}}
+  down: {{type: webhook, url: "{server.url("/down")}"}}
 watches:
-  - {{id: court, type: feed, url: "{server.url('/feed.xml')}", notify_baseline: true}}
+  - {{id: court, type: feed, url: "{server.url("/feed.xml")}", notify_baseline: true}}
 """)
     assert run_cli("check", "--config", str(path)).code == 1  # one failed, one to retry
     return path
@@ -150,15 +150,18 @@ def _closed_port() -> int:
         return probe.getsockname()[1]
 
 
-@pytest.mark.parametrize("command", [["status"], ["history"], ["deliveries"], ["retry"], ["check"],
-                                     ["test-notifier", "terminal"]])
+@pytest.mark.parametrize(
+    "command", [["status"], ["history"], ["deliveries"], ["retry"], ["check"], ["test-notifier", "terminal"]]
+)
 def test_an_unreachable_database_exits_1_from_every_command(command, write_config, server):
     """Like the daemon, every command exits 1 with one line naming the database (password hidden) and what to check."""
     port = _closed_port()
     server.set("/feed.xml", rss("https://example.org/1"))
-    path = write_config(f"state: postgresql://monitor:hunter2-password@127.0.0.1:{port}/monitor\n"
-                        f"notifiers: {{terminal: {{type: console}}}}\n"
-                        f"watches:\n  - {{id: a, type: feed, url: '{server.url('/feed.xml')}'}}\n")
+    path = write_config(
+        f"state: postgresql://monitor:hunter2-password@127.0.0.1:{port}/monitor\n"
+        f"notifiers: {{terminal: {{type: console}}}}\n"
+        f"watches:\n  - {{id: a, type: feed, url: '{server.url('/feed.xml')}'}}\n"
+    )
     result = run_cli(*command, "--config", str(path))
     assert result.code == 1, result.err
     [line] = result.err.splitlines()
@@ -186,16 +189,21 @@ def test_warnings_show_by_default_and_http_requests_only_at_vv(server, write_con
     server.set("/feed.xml", rss("https://example.org/1"))
 
     def run(name: str, url: str, *verbose: str):
-        path = write_config(f"state: sqlite:///{tmp_path / name}.db\nwatches:\n  - {{id: w, type: feed, url: '{url}'}}\n",
-                            name=f"{name}.yaml")
+        path = write_config(
+            f"state: sqlite:///{tmp_path / name}.db\nwatches:\n  - {{id: w, type: feed, url: '{url}'}}\n",
+            name=f"{name}.yaml",
+        )
         return run_cli("check", "--config", str(path), *verbose)
 
     failing = run("failing", server.url("/broken.xml"))
     assert "w: FAILED:" in failing.out and "check failed" not in failing.err  # said once, in the report
     server.set("/hook", b"down", status=500, content_type="text/plain")
-    path = write_config(f"state: sqlite:///{tmp_path / 'quiet'}.db\nnotifiers: {{hook: {{type: webhook, url: "
-                        f"'{server.url('/hook')}'}}}}\nwatches:\n  - {{id: w, type: feed, url: '{server.url('/feed.xml')}', "
-                        "notify_baseline: true}\n", name="quiet.yaml")
+    path = write_config(
+        f"state: sqlite:///{tmp_path / 'quiet'}.db\nnotifiers: {{hook: {{type: webhook, url: "
+        f"'{server.url('/hook')}'}}}}\nwatches:\n  - {{id: w, type: feed, url: '{server.url('/feed.xml')}', "
+        "notify_baseline: true}\n",
+        name="quiet.yaml",
+    )
     quiet = run_cli("check", "--config", str(path))
     assert "WARNING monitor.dispatch: notifier hook:" in quiet.err  # a warning shows without -v
     assert "INFO" not in quiet.err
@@ -214,19 +222,33 @@ def test_check_vv_history_and_deliveries_never_print_the_token(server, tmp_path)
     `history --json` and `deliveries --json`."""
     server.set("/feed.xml", rss(f"https://court.example.gov/doc/1?token={SECRET}"))
     path = tmp_path / "watches.yaml"
-    path.write_text(f"state: sqlite:///{tmp_path / 'state.db'}\n"
-                    f"watches:\n  - {{id: court, type: feed, url: '{server.url('/feed.xml')}?token=${{TOKEN}}', "
-                    f"notify_baseline: true}}\n")
+    path.write_text(
+        f"state: sqlite:///{tmp_path / 'state.db'}\n"
+        f"watches:\n  - {{id: court, type: feed, url: '{server.url('/feed.xml')}?token=${{TOKEN}}', "
+        f"notify_baseline: true}}\n"
+    )
     env = {**os.environ, "TOKEN": SECRET, "PYTHONPATH": str(REPO)}
-    check = subprocess.run([sys.executable, "-m", "monitor", "check", "-vv", "--config", str(path)], cwd=tmp_path,
-                           env=env, capture_output=True, text=True, timeout=120)
+    check = subprocess.run(
+        [sys.executable, "-m", "monitor", "check", "-vv", "--config", str(path)],
+        cwd=tmp_path,
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=120,
+    )
     assert check.returncode == 0, check.stderr
     assert "HTTP Request: GET" in check.stderr and "token=***" in check.stderr  # the line is there, masked
     assert "token=***" in check.stdout  # the console alert's link
     outputs = [check.stdout, check.stderr]
     for command in (["history", "--json"], ["deliveries", "--json", "--status", "all"]):
-        result = subprocess.run([sys.executable, "-m", "monitor", *command, "--config", str(path)], cwd=tmp_path,
-                                env=env, capture_output=True, text=True, timeout=60)
+        result = subprocess.run(
+            [sys.executable, "-m", "monitor", *command, "--config", str(path)],
+            cwd=tmp_path,
+            env=env,
+            capture_output=True,
+            text=True,
+            timeout=60,
+        )
         assert result.returncode == 0, result.stderr
         assert json.loads(result.stdout)
         outputs += [result.stdout, result.stderr]
@@ -279,15 +301,23 @@ def test_masked_stream_knows_a_secret_escaped_in_json_or_encoded_in_a_url():
     print(json_module.dumps({"error": f"login as {secret} refused"}), file=stream)
     print(f"HTTP Request: GET http://h/?key={quote(secret)} 200", file=stream)
     stream.flush()
-    assert target.getvalue().splitlines() == ['{"error": "login as *** refused"}', "HTTP Request: GET http://h/?key=*** 200"]
+    assert target.getvalue().splitlines() == [
+        '{"error": "login as *** refused"}',
+        "HTTP Request: GET http://h/?key=*** 200",
+    ]
 
 
 def test_a_reader_that_stops_early_is_not_an_error(write_config, tmp_path):
     """`monitor validate | head -0`: output to a closed pipe ends quietly with 0, no "Broken pipe" traceback."""
     path = write_config("watches:\n  - {id: a, type: feed, url: 'http://127.0.0.1:9/feed.xml'}\n")
-    process = subprocess.Popen([sys.executable, "-m", "monitor", "validate", "--config", str(path)], cwd=tmp_path,
-                               env={**os.environ, "PYTHONPATH": str(REPO)}, stdout=subprocess.PIPE,
-                               stderr=subprocess.PIPE, text=True)
+    process = subprocess.Popen(
+        [sys.executable, "-m", "monitor", "validate", "--config", str(path)],
+        cwd=tmp_path,
+        env={**os.environ, "PYTHONPATH": str(REPO)},
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+    )
     process.stdout.close()  # long before the command writes its first line
     err = process.stderr.read()
     assert (process.wait(60), err) == (0, "")

@@ -55,13 +55,22 @@ def replicas(tmp_path) -> Iterator[list[DaemonProcess]]:
 
 
 def write_config(tmp_path, pg_url: str, cl: CourtListenerServer):
-    lines = [f"state: {pg_url}",
-             "daemon: {jitter: 0.1, lease: 5s, shutdown_grace: 5s, config_poll: 2s, log_format: json}",
-             "watches:"]
+    lines = [
+        f"state: {pg_url}",
+        "daemon: {jitter: 0.1, lease: 5s, shutdown_grace: 5s, config_poll: 2s, log_format: json}",
+        "watches:",
+    ]
     for n in range(WATCHES_A + WATCHES_B):
         account = {"budget": A} if n < WATCHES_A else {"budget": B, "token": "${CL_TOKEN_B}"}
-        watch = {"id": f"case{n:02d}", "type": "courtlistener", "base_url": cl.base_url, "docket_id": 900100000 + n,
-                 "court": "dcd", "every": "3s", **account}
+        watch = {
+            "id": f"case{n:02d}",
+            "type": "courtlistener",
+            "base_url": cl.base_url,
+            "docket_id": 900100000 + n,
+            "court": "dcd",
+            "every": "3s",
+            **account,
+        }
         lines.append("  - " + json.dumps(watch))
     path = tmp_path / "cl-replicas.yaml"
     path.write_text("\n".join(lines) + "\n")
@@ -82,8 +91,11 @@ def test_three_replicas_never_exceed_any_window_of_either_account(tmp_path, pg_u
         return [r.at for r in cl.api_requests() if r.caller == token and r.status == 200]
 
     # each account's cap reached: A's hour (8 calls) and B's day (6) take a second minute, after the first rolls
-    wait_until(lambda: len(calls(TOKEN)) >= A["per_hour"] and len(calls(TOKEN_B)) >= B["per_day"], 180,
-               "both accounts at their caps")
+    wait_until(
+        lambda: len(calls(TOKEN)) >= A["per_hour"] and len(calls(TOKEN_B)) >= B["per_day"],
+        180,
+        "both accounts at their caps",
+    )
     time.sleep(8)  # room for a call too many to show up
     done = [checks_done(r) for r in replicas]
     for replica in replicas:
@@ -92,9 +104,13 @@ def test_three_replicas_never_exceed_any_window_of_either_account(tmp_path, pg_u
     figures = {}
     for name, token, budget in (("A", TOKEN, A), ("B", TOKEN_B, B)):
         times = calls(token)
-        figures[name] = {"calls": len(times), "max_per_minute": busiest(times, 60),
-                         "max_per_hour": busiest(times, 3600), "max_per_day": busiest(times, 86400),
-                         "span_s": round(max(times) - min(times), 1)}
+        figures[name] = {
+            "calls": len(times),
+            "max_per_minute": busiest(times, 60),
+            "max_per_hour": busiest(times, 3600),
+            "max_per_day": busiest(times, 86400),
+            "span_s": round(max(times) - min(times), 1),
+        }
         assert figures[name]["max_per_minute"] <= budget["per_minute"]
         assert figures[name]["max_per_hour"] <= budget["per_hour"]
         assert figures[name]["max_per_day"] <= budget["per_day"]

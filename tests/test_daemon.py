@@ -9,7 +9,7 @@ from __future__ import annotations
 import signal
 import socket
 import time
-from datetime import datetime, timedelta, timezone
+from datetime import UTC, datetime, timedelta
 
 import pytest
 
@@ -23,8 +23,9 @@ pytestmark = pytest.mark.slow
 
 
 def rss(*titles: str) -> bytes:
-    items = "".join(f"<item><title>{t}</title><link>https://example.org/{t.replace(' ', '-')}</link></item>"
-                    for t in titles)
+    items = "".join(
+        f"<item><title>{t}</title><link>https://example.org/{t.replace(' ', '-')}</link></item>" for t in titles
+    )
     return f"<?xml version='1.0'?><rss version='2.0'><channel><title>DOJ</title>{items}</channel></rss>".encode()
 
 
@@ -45,10 +46,12 @@ def daemons(tmp_path):
 
 def config_text(server, *, every: str = "2s", daemon: str = "", watches: str | None = None) -> str:
     watches = watches or f"  - {{id: doj, type: feed, url: '{server.url('/feed.xml')}'}}\n"
-    return (f"defaults: {{every: {every}}}\n"
-            f"daemon: {{log_format: json{', ' + daemon if daemon else ''}}}\n"
-            f"notifiers: {{terminal: {{type: console}}}}\n"
-            f"watches:\n{watches}")
+    return (
+        f"defaults: {{every: {every}}}\n"
+        f"daemon: {{log_format: json{', ' + daemon if daemon else ''}}}\n"
+        f"notifiers: {{terminal: {{type: console}}}}\n"
+        f"watches:\n{watches}"
+    )
 
 
 # ---------------------------------------------------------------- end to end
@@ -158,9 +161,16 @@ def test_sighup_rejects_a_broken_config_and_applies_a_good_one(server, write_con
     checks = server.count("/feed.xml")
     daemon.wait_for(lambda: server.count("/feed.xml") >= checks + 2, 30, "the old watch to keep running")
 
-    write_config(config_text(server, every="1s", watches=(
-        f"  - {{id: doj, type: feed, url: '{server.url('/feed.xml')}'}}\n"
-        f"  - {{id: city-attorney, type: feed, url: '{server.url('/other.xml')}'}}\n")))
+    write_config(
+        config_text(
+            server,
+            every="1s",
+            watches=(
+                f"  - {{id: doj, type: feed, url: '{server.url('/feed.xml')}'}}\n"
+                f"  - {{id: city-attorney, type: feed, url: '{server.url('/other.xml')}'}}\n"
+            ),
+        )
+    )
     daemon.signal(signal.SIGHUP)
     daemon.wait_log("configuration reloaded")
     daemon.wait_log("baseline recorded", watch="city-attorney")
@@ -174,8 +184,7 @@ def test_sighup_rejects_a_broken_config_and_applies_a_good_one(server, write_con
 def test_a_source_down_longer_than_the_threshold_alerts_once_and_recovers_once(server, write_config, daemons):
     """A source failing past down_after gives one "source down" alert, backs off, and one "recovered" alert on success."""
     server.set("/feed.xml", b"overloaded", status=503, content_type="text/plain")
-    daemon = daemons(write_config(config_text(server, every="1s",
-                                              daemon="down_after: 3s, max_backoff: 2s")))
+    daemon = daemons(write_config(config_text(server, every="1s", daemon="down_after: 3s, max_backoff: 2s")))
     daemon.wait_stdout("[Source down] doj", timeout=30)
     failing = server.count("/feed.xml")
     time.sleep(3.0)  # more failed checks: no second alert
@@ -184,8 +193,11 @@ def test_a_source_down_longer_than_the_threshold_alerts_once_and_recovers_once(s
     assert daemon.metric("court_monitor_watch_down", watch="doj") == 1.0
     server.set("/feed.xml", rss("Complaint"))
     daemon.wait_stdout("[Source recovered] doj", timeout=30)
-    daemon.wait_for(lambda: daemon.metric("court_monitor_checks_total", watch="doj", outcome="unchanged"), 30,
-                    "a check after recovery")
+    daemon.wait_for(
+        lambda: daemon.metric("court_monitor_checks_total", watch="doj", outcome="unchanged"),
+        30,
+        "a check after recovery",
+    )
     assert daemon.stop() == 0
     out = daemon.stdout()
     assert out.count("[Source down]") == 1 and out.count("[Source recovered]") == 1, out
@@ -193,8 +205,13 @@ def test_a_source_down_longer_than_the_threshold_alerts_once_and_recovers_once(s
 
 def test_retry_after_is_honoured(server, write_config, daemons):
     """A 429 with Retry-After: 3 holds the next check of a 1-second watch back for three seconds."""
-    server.sequence("/feed.xml", [Route(b"slow down", status=429, headers={"Retry-After": "3"}, content_type="text/plain"),
-                                  Route(rss("Complaint"))])
+    server.sequence(
+        "/feed.xml",
+        [
+            Route(b"slow down", status=429, headers={"Retry-After": "3"}, content_type="text/plain"),
+            Route(rss("Complaint")),
+        ],
+    )
     daemon = daemons(write_config(config_text(server, every="1s")))
     daemon.wait_for(lambda: server.count("/feed.xml") >= 2, 30, "the second check")
     first, second = [s.at for s in server.requests if s.path == "/feed.xml"][:2]
@@ -208,8 +225,10 @@ def test_an_unreachable_state_database_exits_1(server, write_config, daemons):
     with socket.socket() as probe:
         probe.bind(("127.0.0.1", 0))
         port = probe.getsockname()[1]
-    daemon = daemons(write_config(config_text(server)),
-                     env={"MONITOR_STATE": f"postgresql://monitor:hunter2-password@127.0.0.1:{port}/monitor"})
+    daemon = daemons(
+        write_config(config_text(server)),
+        env={"MONITOR_STATE": f"postgresql://monitor:hunter2-password@127.0.0.1:{port}/monitor"},
+    )
     assert daemon.wait(20) == 1
     assert "cannot open the state database" in daemon.stderr()
     assert "hunter2-password" not in daemon.stderr()
@@ -220,13 +239,13 @@ def test_an_unreachable_state_database_exits_1(server, write_config, daemons):
 
 def test_backoff_doubles_from_the_interval_up_to_the_cap():
     """Back-off is interval * 2^(failures-1), capped at max_backoff, and the plain interval on a first failure."""
-    assert [backoff_delay(60, n, 600) for n in range(0, 7)] == [60, 60, 120, 240, 480, 600, 600]
+    assert [backoff_delay(60, n, 600) for n in range(7)] == [60, 60, 120, 240, 480, 600, 600]
     assert backoff_delay(60, 10_000, 3600) == 3600
 
 
 def test_hold_until_combines_retry_after_and_backoff():
     """A watch is held until the later of its Retry-After time and its back-off window (which ends half an interval early)."""
-    now = datetime(2025, 2, 7, 18, 0, tzinfo=timezone.utc)
+    now = datetime(2025, 2, 7, 18, 0, tzinfo=UTC)
     assert hold_until(None, 60, 600) is None
     assert hold_until(WatchState("w", last_check_at=now), 60, 600) is None
     failing = WatchState("w", last_check_at=now, consecutive_failures=3)
@@ -243,6 +262,6 @@ def test_cron_weekdays_mean_what_they_mean_to_cron():
     assert cron_dow("sat,sun") == "sun,sat"
     assert cron_dow("*/2") == "sun,tue,thu,sat"
     assert cron_dow("*") == "*"
-    friday = datetime(2025, 2, 7, 18, 0, tzinfo=timezone.utc)  # a Friday
+    friday = datetime(2025, 2, 7, 18, 0, tzinfo=UTC)  # a Friday
     fire = cron_trigger("0 9 * * 1-5").get_next_fire_time(None, friday)
-    assert fire == datetime(2025, 2, 10, 9, 0, tzinfo=timezone.utc)  # Monday, not Saturday
+    assert fire == datetime(2025, 2, 10, 9, 0, tzinfo=UTC)  # Monday, not Saturday

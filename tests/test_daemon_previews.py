@@ -23,8 +23,9 @@ pytestmark = pytest.mark.slow
 ORDER = (DATA / "previews" / "minute_order_dcd_1-20-cv-03010_2021-08-19.pdf").read_bytes()
 
 
-def test_the_daemon_sends_the_preview_after_the_alert_and_survives_a_hostile_pdf(cl, server, slack, daemons,
-                                                                                   write_config):
+def test_the_daemon_sends_the_preview_after_the_alert_and_survives_a_hostile_pdf(
+    cl, server, slack, daemons, write_config
+):
     """New filing with a free PDF: the alert, then the thumbnail in the case's thread, from the daemon's own
     worker; a filing whose "PDF" is an HTML page: its alert, a warning naming the watch, and the daemon runs on."""
     server.set(RECAP_PATH, ORDER, content_type="application/pdf")

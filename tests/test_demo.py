@@ -24,10 +24,13 @@ REPO = Path(__file__).resolve().parents[1]
 DEMO_DATA = REPO / "monitor" / "demo_data"
 ENTRY_ALERT = "Chau v. Donovan: #3 Notice of Appearance"
 MINUTE_ORDER = "[New] United States v. Google LLC (D.D.C.): United States v. Google LLC: Minute entry MINUTE ORDER"
-NOTICE = ("[New] Grabis v. Navient Solutions (Bankr. S.D.N.Y.): Grabis v. Navient Solutions, LLC: "
-          "#149 Notice, Appeal (fee)")
-APPEAL_FILING = ("[New] Grabis v. Navient Solutions (Bankr. S.D.N.Y.): appeal, S.D.N.Y. 1:18-cv-03472: "
-                 "Grabis v. Navient Solutions, LLC: #2 Scheduling Order")
+NOTICE = (
+    "[New] Grabis v. Navient Solutions (Bankr. S.D.N.Y.): Grabis v. Navient Solutions, LLC: #149 Notice, Appeal (fee)"
+)
+APPEAL_FILING = (
+    "[New] Grabis v. Navient Solutions (Bankr. S.D.N.Y.): appeal, S.D.N.Y. 1:18-cv-03472: "
+    "Grabis v. Navient Solutions, LLC: #2 Scheduling Order"
+)
 
 pytestmark = pytest.mark.slow
 
@@ -35,14 +38,25 @@ pytestmark = pytest.mark.slow
 def demo(*args: str, cwd: Path) -> subprocess.CompletedProcess[str]:
     """`python -m monitor demo ARGS` in its own process, as a user runs it (no tokens in its environment)."""
     env = {k: v for k, v in os.environ.items() if not k.endswith("_TOKEN") and not k.startswith("MONITOR_")}
-    return subprocess.run([sys.executable, "-m", "monitor", "demo", *args], cwd=cwd, capture_output=True, text=True,
-                          env={**env, "PYTHONPATH": str(REPO)}, timeout=120)
+    return subprocess.run(
+        [sys.executable, "-m", "monitor", "demo", *args],
+        cwd=cwd,
+        capture_output=True,
+        text=True,
+        env={**env, "PYTHONPATH": str(REPO)},
+        timeout=120,
+    )
 
 
 def history(config: Path, cwd: Path) -> list[dict]:
-    run = subprocess.run([sys.executable, "-m", "monitor", "history", "--all", "--json", "--config", str(config)],
-                         cwd=cwd, capture_output=True, text=True, env={**os.environ, "PYTHONPATH": str(REPO)},
-                         timeout=60)
+    run = subprocess.run(
+        [sys.executable, "-m", "monitor", "history", "--all", "--json", "--config", str(config)],
+        cwd=cwd,
+        capture_output=True,
+        text=True,
+        env={**os.environ, "PYTHONPATH": str(REPO)},
+        timeout=60,
+    )
     assert run.returncode == 0, run.stderr
     return json.loads(run.stdout)
 
@@ -88,17 +102,25 @@ def test_demo_alerts_a_filing_once_then_updates_it_from_courtlistener(played):
     assert "Source: courtlistener, pacer_rss" in update
 
     # the narration, in order, saying what happened and why
-    promises = ["1. First check of every watch: a silent baseline.", "0 alerts.",
-                "2. The court's RSS feed publishes a new filing in Chau v. Donovan: entry #3.",
-                'One filing, one alert. Slack and email title it "New filing #3 in Chau v. Donovan"',
-                "3. CourtListener lists the same entry, with its full docket text.",
-                'One update ("Updated: filing #3 in Chau v. Donovan"), never a second "new filing"',
-                "4. A filing with a free PDF in United States v. Google LLC", "Two messages, in that order",
-                "5. DOJ publishes a press release about a followed case", f'which says "Related case: {RELATED_CASE}"',
-                "6. A notice of appeal in Grabis v. Navient Solutions", "Three alerts",
-                "7. The appeal's next filing, in S.D.N.Y.'s feed.", "The announcement is not repeated.",
-                "8. Checking everything once more.", "0 changes, 0 alerts: nothing is ever sent twice.",
-                "and 1 the monitor created, 9 alerts."]
+    promises = [
+        "1. First check of every watch: a silent baseline.",
+        "0 alerts.",
+        "2. The court's RSS feed publishes a new filing in Chau v. Donovan: entry #3.",
+        'One filing, one alert. Slack and email title it "New filing #3 in Chau v. Donovan"',
+        "3. CourtListener lists the same entry, with its full docket text.",
+        'One update ("Updated: filing #3 in Chau v. Donovan"), never a second "new filing"',
+        "4. A filing with a free PDF in United States v. Google LLC",
+        "Two messages, in that order",
+        "5. DOJ publishes a press release about a followed case",
+        f'which says "Related case: {RELATED_CASE}"',
+        "6. A notice of appeal in Grabis v. Navient Solutions",
+        "Three alerts",
+        "7. The appeal's next filing, in S.D.N.Y.'s feed.",
+        "The announcement is not repeated.",
+        "8. Checking everything once more.",
+        "0 changes, 0 alerts: nothing is ever sent twice.",
+        "and 1 the monitor created, 9 alerts.",
+    ]
     flat = " ".join(out.split())
     positions = [flat.find(" ".join(p.split())) for p in promises]
     assert -1 not in positions, [p for p, at in zip(promises, positions) if at == -1]
@@ -107,8 +129,17 @@ def test_demo_alerts_a_filing_once_then_updates_it_from_courtlistener(played):
     # what the database recorded: the same entry, added by the feed's watch, then updated by CourtListener's
     recorded = [(c["watch"], c["kind"], c["key"]) for c in reversed(history(keep / "watches.yaml", played.cwd))]
     assert recorded[:2] == [(RSS_WATCH, "added", ENTRY_KEY), (CL_WATCH, "updated", ENTRY_KEY)]
-    assert [kind for _, kind, _ in recorded] == ["added", "updated", "added", "updated", "added", "added", "following",
-                                                 "gap_opened", "added"]
+    assert [kind for _, kind, _ in recorded] == [
+        "added",
+        "updated",
+        "added",
+        "updated",
+        "added",
+        "added",
+        "following",
+        "gap_opened",
+        "added",
+    ]
 
 
 def test_demo_previews_a_free_pdf_after_its_alert_and_keeps_the_first_page(played):
@@ -132,8 +163,9 @@ def test_demo_links_the_press_release_to_the_followed_case(played):
     """The DOJ release names "United States v. Illinois, 1:25-cv-01285", a case the demo follows: its one alert
     says "Related case: U.S. v. Illinois (N.D. Ill. 1:25-cv-01285)" once, and no "Not followed" line."""
     out = played.run.stdout
-    release = ("[New] DOJ press releases: Justice Department Sues Illinois, Chicago and Cook County Over "
-               "Sanctuary Policies")
+    release = (
+        "[New] DOJ press releases: Justice Department Sues Illinois, Chicago and Cook County Over Sanctuary Policies"
+    )
     assert out.count(release) == 1
     shown = alert(out, release)
     assert out.count(f"Related case: {RELATED_CASE}") == 1 and f"Related case: {RELATED_CASE}" in shown
@@ -153,12 +185,19 @@ def test_demo_follows_the_appeal_by_itself_announces_it_once_and_alerts_its_next
     created = "nysb-15-01420-appeal-nysd-1-18-cv-03472-rss"
     assert f"Watches added: {created}." in alert(out, appeal.ANNOUNCED)
     # the created watch's baseline says once what S.D.N.Y.'s partial feed cannot show
-    assert len(re.findall(r"^\[Coverage gap\] [^\n]*appeal, S\.D\.N\.Y\. 1:18-cv-03472: ", out, re.M)) == 1  # by its name
+    assert (
+        len(re.findall(r"^\[Coverage gap\] [^\n]*appeal, S\.D\.N\.Y\. 1:18-cv-03472: ", out, re.M)) == 1
+    )  # by its name
     assert "[Coverage gap]" not in out.split(appeal.ANNOUNCED)[0]  # none before: every other case is covered
 
-    status = subprocess.run([sys.executable, "-m", "monitor", "status", "--config", str(keep / "watches.yaml")],
-                            cwd=played.cwd, capture_output=True, text=True, env={**os.environ, "PYTHONPATH": str(REPO)},
-                            timeout=60)
+    status = subprocess.run(
+        [sys.executable, "-m", "monitor", "status", "--config", str(keep / "watches.yaml")],
+        cwd=played.cwd,
+        capture_output=True,
+        text=True,
+        env={**os.environ, "PYTHONPATH": str(REPO)},
+        timeout=60,
+    )
     assert created in status.stdout and "followed automatically: appeal of nysb-15-01420-rss" in status.stdout
 
 

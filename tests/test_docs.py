@@ -12,9 +12,20 @@ from monitor.config import loads
 
 README = (Path(__file__).resolve().parents[1] / "README.md").read_text()
 BLOCKS = re.findall(r"```yaml\n(.*?)```", README, flags=re.S)
-ENV = {name: "x" * 8 for name in ("SLACK_BOT_TOKEN", "SMTP_USER", "SMTP_PASSWORD", "COURTLISTENER_TOKEN",
-                                  "ALERT_HOOK_TOKEN", "PGPASSWORD", "NTFY_TOPIC", "DISCORD_WEBHOOK_ID",
-                                  "DISCORD_WEBHOOK_TOKEN")}
+ENV = dict.fromkeys(
+    (
+        "SLACK_BOT_TOKEN",
+        "SMTP_USER",
+        "SMTP_PASSWORD",
+        "COURTLISTENER_TOKEN",
+        "ALERT_HOOK_TOKEN",
+        "PGPASSWORD",
+        "NTFY_TOPIC",
+        "DISCORD_WEBHOOK_ID",
+        "DISCORD_WEBHOOK_TOKEN",
+    ),
+    "x" * 8,
+)
 # Apprise URLs are checked against each service's own token forms: a Telegram bot token is <digits>:<key>.
 ENV["TELEGRAM_BOT_TOKEN"] = "123456789:" + "x" * 35
 ENV["MONITOR_DASHBOARD_TOKEN"] = "x" * 16  # the dashboard's token must be 12 characters or more
@@ -82,7 +93,7 @@ def test_readme_table_of_contents_lists_every_section_in_order():
     """The README opens with a table of contents that lists its `##` and `###` headings in order, each
     linked to the heading's anchor: a section added, renamed or moved without its line here fails."""
     assert TOC_START in README and TOC_END in README, "README.md has no table of contents between toc markers"
-    current = README[README.index(TOC_START):README.index(TOC_END) + len(TOC_END)]
+    current = README[README.index(TOC_START) : README.index(TOC_END) + len(TOC_END)]
     expected = toc_block(README)
     assert current == expected, f"the README's table of contents is out of date; replace it with:\n\n{expected}\n"
     assert README.index(TOC_END) < README.index("\n## "), "the table of contents comes before the first section"

@@ -71,16 +71,29 @@ def test_endpoints_answer_with_status_and_reason():
 
     async def scenario():
         endpoints = Endpoints(probe_live, probe_ready, lambda: b"monitor_up 1\n", "text/plain; version=0.0.4")
-        first = await serving(endpoints, [("GET", "/healthz"), ("GET", "/readyz"), ("GET", "/metrics"),
-                                          ("GET", "/healthz?verbose=1"), ("HEAD", "/healthz"), ("GET", "/"),
-                                          ("POST", "/healthz")])
+        first = await serving(
+            endpoints,
+            [
+                ("GET", "/healthz"),
+                ("GET", "/readyz"),
+                ("GET", "/metrics"),
+                ("GET", "/healthz?verbose=1"),
+                ("HEAD", "/healthz"),
+                ("GET", "/"),
+                ("POST", "/healthz"),
+            ],
+        )
         live["ok"] = False
         second = await serving(endpoints, [("GET", "/healthz")])
         return first, second
 
     first, second = asyncio.run(scenario())
-    assert [(s, b) for s, b, _ in first[:4]] == [(200, "ok\n"), (503, "state database unreachable\n"),
-                                                  (200, "monitor_up 1\n"), (200, "ok\n")]
+    assert [(s, b) for s, b, _ in first[:4]] == [
+        (200, "ok\n"),
+        (503, "state database unreachable\n"),
+        (200, "monitor_up 1\n"),
+        (200, "ok\n"),
+    ]
     assert first[2][2]["Content-Type"] == "text/plain; version=0.0.4"
     assert first[4][:2] == (200, "")
     assert first[5][0] == 404 and "/healthz" in first[5][1]
@@ -133,18 +146,21 @@ def test_metrics_expose_budget_and_forget_removed_watches():
     metrics = Metrics()
     metrics.add_watch("sf-v-trump")
     metrics.observe_check("sf-v-trump", "changed", 0.42, ["added", "added", "source_down"])
-    metrics.observe_state("sf-v-trump", consecutive_failures=0, down=False, last_success=None,
-                          info={"budget": {"left": 97}})
+    metrics.observe_state(
+        "sf-v-trump", consecutive_failures=0, down=False, last_success=None, info={"budget": {"left": 97}}
+    )
     metrics.set_deliveries({"sent": 3, "pending": 1})
     text = metrics.render().decode()
-    for line in ('court_monitor_checks_total{outcome="changed",watch="sf-v-trump"} 1.0',
-                 'court_monitor_checks_total{outcome="failed",watch="sf-v-trump"} 0.0',
-                 'court_monitor_changes_total{kind="added"} 2.0',
-                 'court_monitor_changes_total{kind="source_down"} 1.0',
-                 'court_monitor_check_duration_seconds_count 1.0',
-                 'court_monitor_api_budget_left{watch="sf-v-trump"} 97.0',
-                 'court_monitor_deliveries{status="pending"} 1.0',
-                 'court_monitor_deliveries{status="failed"} 0.0'):
+    for line in (
+        'court_monitor_checks_total{outcome="changed",watch="sf-v-trump"} 1.0',
+        'court_monitor_checks_total{outcome="failed",watch="sf-v-trump"} 0.0',
+        'court_monitor_changes_total{kind="added"} 2.0',
+        'court_monitor_changes_total{kind="source_down"} 1.0',
+        "court_monitor_check_duration_seconds_count 1.0",
+        'court_monitor_api_budget_left{watch="sf-v-trump"} 97.0',
+        'court_monitor_deliveries{status="pending"} 1.0',
+        'court_monitor_deliveries{status="failed"} 0.0',
+    ):
         assert _normalised(line) in _normalised_lines(text), line
     metrics.forget_watch("sf-v-trump")
     assert 'court_monitor_api_budget_left{watch="sf-v-trump"}' not in metrics.render().decode()

@@ -49,8 +49,14 @@ def monitor(tmp_path):
     def start(*args: str) -> subprocess.Popen:
         env = {**os.environ, "PYTHONPATH": str(REPO), "PYTHONUNBUFFERED": "1"}
         with _sigint_not_ignored():
-            process = subprocess.Popen([sys.executable, "-m", "monitor", *args], cwd=tmp_path, env=env,
-                                       stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+            process = subprocess.Popen(
+                [sys.executable, "-m", "monitor", *args],
+                cwd=tmp_path,
+                env=env,
+                stdout=subprocess.PIPE,
+                stderr=subprocess.PIPE,
+                text=True,
+            )
         started.append(process)
         return process
 
@@ -131,8 +137,10 @@ def test_ctrl_c_while_the_database_is_locked_exits_130_at_once(write_config, mon
 def test_the_daemon_exits_130_on_sigint_and_0_on_sigterm(server: ReplayServer, write_config, tmp_path):
     """`monitor run` stops gracefully on either signal; Ctrl-C (SIGINT) exits 130 as a shell expects, SIGTERM 0."""
     server.set("/feed.xml", FEED)
-    path = write_config(f"daemon: {{log_format: json}}\nwatches:\n  - {{id: w, type: feed, url: '{server.url('/feed.xml')}', "
-                        f"every: 1h}}\n")
+    path = write_config(
+        f"daemon: {{log_format: json}}\nwatches:\n  - {{id: w, type: feed, url: '{server.url('/feed.xml')}', "
+        f"every: 1h}}\n"
+    )
     results = {}
     for sig in (signal.SIGINT, signal.SIGTERM):
         with _sigint_not_ignored():

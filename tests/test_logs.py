@@ -97,13 +97,17 @@ def test_secrets_are_masked_in_messages_arguments_extras_and_tracebacks(restore_
 def test_the_daemon_never_logs_a_secret_from_the_config(server, write_config, tmp_path):
     """A token in a watch URL is masked in debug logs (httpx logs every URL) and in a source-down alert."""
     secret = "feed-token-7d1c9a"
-    server.set("/feed.xml", b"<rss version='2.0'><channel><title>t</title><item><title>A</title>"
-                            b"<link>https://example.org/a</link></item></channel></rss>")
+    server.set(
+        "/feed.xml",
+        b"<rss version='2.0'><channel><title>t</title><item><title>A</title>"
+        b"<link>https://example.org/a</link></item></channel></rss>",
+    )
     server.set("/down.xml", b"no", status=500, content_type="text/plain")
     config = write_config(
         "daemon: {log_format: json, down_after: 1s}\nnotifiers: {terminal: {type: console}}\nwatches:\n"
         f"  - {{id: doj, type: feed, every: 1s, url: '{server.url('/feed.xml')}?key=${{FEED_KEY}}'}}\n"
-        f"  - {{id: down, type: feed, every: 1s, url: '{server.url('/down.xml')}?key=${{FEED_KEY}}'}}\n")
+        f"  - {{id: down, type: feed, every: 1s, url: '{server.url('/down.xml')}?key=${{FEED_KEY}}'}}\n"
+    )
     daemon = DaemonProcess(config, tmp_path, env={"FEED_KEY": secret}, args=("-vv",))
     try:
         daemon.wait_log("baseline recorded", watch="doj")
@@ -119,6 +123,12 @@ def test_the_daemon_never_logs_a_secret_from_the_config(server, write_config, tm
 
 def test_secret_named_environment_variables_are_masked_too():
     """Values of variables named like secrets are masked even if no config references them; short or plain ones are not."""
-    env = {"COURTLISTENER_TOKEN": "cl-0123456789", "SMTP_PASSWORD": "pw-abcdef", "SLACK_BOT_TOKEN": "",
-           "HOME": "/home/monitor", "MY_API_KEY": "k-987654", "PIN_SECRET": "123"}
+    env = {
+        "COURTLISTENER_TOKEN": "cl-0123456789",
+        "SMTP_PASSWORD": "pw-abcdef",
+        "SLACK_BOT_TOKEN": "",
+        "HOME": "/home/monitor",
+        "MY_API_KEY": "k-987654",
+        "PIN_SECRET": "123",
+    }
     assert logs.environment_secrets(env) == {"cl-0123456789", "pw-abcdef", "k-987654"}

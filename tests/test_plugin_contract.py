@@ -19,13 +19,16 @@ from watchers import WATCHERS
 
 BAD_ANSWERS = {
     "http-500": Route(b"<html><body>Internal Server Error</body></html>", status=500, content_type="text/html"),
-    "html-error-page": Route(b"<!DOCTYPE html><html><head><title>Error</title></head><body><h1>Service unavailable"
-                             b"</h1></body></html>", content_type="text/html"),
+    "html-error-page": Route(
+        b"<!DOCTYPE html><html><head><title>Error</title></head><body><h1>Service unavailable</h1></body></html>",
+        content_type="text/html",
+    ),
     "empty-body": Route(b"", content_type="application/json"),
     "garbage": Route(b"\x00\x01{<not json nor xml", content_type="application/octet-stream"),
     "too-slow": Route(b"{}", delay=2.5, content_type="application/json"),
-    "gzip-gzip-bomb": Route(gzip_of(gzip_zeros(6 * 1024)), headers={"Content-Encoding": "gzip, gzip"},
-                            content_type="application/json"),
+    "gzip-gzip-bomb": Route(
+        gzip_of(gzip_zeros(6 * 1024)), headers={"Content-Encoding": "gzip, gzip"}, content_type="application/json"
+    ),
     "redirect-to-data": Route(b"", status=302, headers={"Location": "data:text/plain,hello"}),
 }
 

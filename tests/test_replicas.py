@@ -25,7 +25,9 @@ LEASE = 3.0
 def feed(i: int, extra: int = 0) -> bytes:
     items = "".join(
         f"<item><title>Notice {i}.{n}</title><link>https://example.org/{i}/{n}</link>"
-        f"<pubDate>Mon, 03 Feb 2025 12:00:00 +0000</pubDate></item>" for n in range(2 + extra))
+        f"<pubDate>Mon, 03 Feb 2025 12:00:00 +0000</pubDate></item>"
+        for n in range(2 + extra)
+    )
     return f'<?xml version="1.0"?><rss version="2.0"><channel><title>Source {i}</title>{items}</channel></rss>'.encode()
 
 
@@ -37,7 +39,9 @@ def write_config(tmp_path, pg_url: str, server, watches: int, *, lease: float = 
         f"notifiers:\n  hook: {{type: webhook, url: '{server.url('/hook')}'}}",
         "watches:",
     ]
-    lines += [f"  - {{id: w{i:03d}, type: feed, url: '{server.url(f'/f/{i}')}', every: {EVERY:g}s}}" for i in range(watches)]
+    lines += [
+        f"  - {{id: w{i:03d}, type: feed, url: '{server.url(f'/f/{i}')}', every: {EVERY:g}s}}" for i in range(watches)
+    ]
     path = tmp_path / "replicas.yaml"
     path.write_text("\n".join(lines) + "\n")
     return path
@@ -65,8 +69,11 @@ def checks_done(replica: DaemonProcess) -> float:
     _, text = replica.get("/metrics")
     total = 0.0
     for line in text.splitlines():
-        if line.startswith("court_monitor_checks_total{") and 'outcome="other_replica"' not in line \
-                and 'outcome="skipped"' not in line:
+        if (
+            line.startswith("court_monitor_checks_total{")
+            and 'outcome="other_replica"' not in line
+            and 'outcome="skipped"' not in line
+        ):
             total += float(line.rpartition(" ")[2])
     return total
 
@@ -111,8 +118,11 @@ def test_three_replicas_check_each_watch_once_per_interval(tmp_path, pg_url, ser
         wait_until(lambda: baselined(pg_url) == 300, 120, "all 300 baselines")
         window_start = time.monotonic()
         # every watch is checked again after its baseline, however loaded the machine is
-        wait_until(lambda: len({s.path for s in server.requests if s.path.startswith("/f/") and s.at > window_start}) == 300,
-                   180, "every watch checked again")
+        wait_until(
+            lambda: len({s.path for s in server.requests if s.path.startswith("/f/") and s.at > window_start}) == 300,
+            180,
+            "every watch checked again",
+        )
         window_end = time.monotonic()
         status = json.loads(run_cli("status", "--config", str(config), "--json").out)
         done = [checks_done(r) for r in replicas]
@@ -129,7 +139,9 @@ def test_three_replicas_check_each_watch_once_per_interval(tmp_path, pg_url, ser
     allowed = int((window_end - window_start) / min_gap) + 2
     for path in feeds:
         in_window = sum(1 for s in server.requests if s.path == path and window_start <= s.at <= window_end)
-        assert in_window <= allowed, f"{path}: {in_window} checks in {window_end - window_start:.1f}s, at most {allowed}"
+        assert in_window <= allowed, (
+            f"{path}: {in_window} checks in {window_end - window_start:.1f}s, at most {allowed}"
+        )
     assert all(d > 0 for d in done), f"every replica takes a share of the work: {done}"
     assert sum(r["alive"] for r in status["replicas"]) == 3
 
@@ -162,8 +174,9 @@ def test_killed_replica_is_taken_over_and_every_change_delivered_once(tmp_path, 
     by_item: dict[str, set[str]] = defaultdict(set)
     for post in posts:
         by_item[json.loads(post.body)["key"]].add(post.headers.get("Idempotency-Key"))
-    assert all(len(ids) == 1 for ids in by_item.values()), \
+    assert all(len(ids) == 1 for ids in by_item.values()), (
         f"alerted twice: {[k for k, ids in by_item.items() if len(ids) > 1]}"
+    )
     resent = sum(keys.values()) - len(keys)
     assert resent <= 1, f"{resent} resends: only the post in flight at the kill may be sent again"
     assert after_kill == {f"/f/{i}" for i in range(count)}, "every watch, the dead replica's too, is checked again"
@@ -184,4 +197,4 @@ def test_status_shows_replicas_and_stale_leases(tmp_path, pg_url, server):
         stop_all([replica])
     leases = [w["lease"] for w in status["watches"] if w["lease"]]
     assert leases and all(lease["stale"] for lease in leases)
-    assert status["replicas"] and not status["replicas"][0]["alive"] or status["replicas"][0]["owner"]
+    assert (status["replicas"] and not status["replicas"][0]["alive"]) or status["replicas"][0]["owner"]

@@ -11,7 +11,6 @@ import os
 import sqlite3
 import subprocess
 import sys
-import threading
 import time
 import urllib.request
 from pathlib import Path
@@ -27,16 +26,22 @@ pytestmark = pytest.mark.slow
 
 def rss(items: dict[str, str]) -> bytes:
     """A feed of link -> title."""
-    body = "".join(f"<item><title>{title}</title><link>https://example.org/{link}</link></item>"
-                   for link, title in items.items())
+    body = "".join(
+        f"<item><title>{title}</title><link>https://example.org/{link}</link></item>" for link, title in items.items()
+    )
     return f"<?xml version='1.0'?><rss version='2.0'><channel><title>Court</title>{body}</channel></rss>".encode()
 
 
 def check_process(config: Path, cwd: Path) -> subprocess.Popen:
     env = {**os.environ, "PYTHONPATH": str(REPO)}
     env.pop("MONITOR_STATE", None)
-    return subprocess.Popen([sys.executable, "-m", "monitor", "check", "--config", str(config), "--json"],
-                            stdout=subprocess.PIPE, stderr=subprocess.PIPE, cwd=cwd, env=env)
+    return subprocess.Popen(
+        [sys.executable, "-m", "monitor", "check", "--config", str(config), "--json"],
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        cwd=cwd,
+        env=env,
+    )
 
 
 def history(config: Path) -> list[dict]:
@@ -118,12 +123,14 @@ def test_a_lock_held_12s_by_another_process_blocks_nothing_but_writes(server, wr
     config = write_config(
         "defaults: {every: 1s}\ndaemon: {log_format: json}\nnotifiers: {terminal: {type: console}}\nwatches:\n"
         f"  - {{id: court, type: feed, url: '{server.url('/a')}'}}\n"
-        f"  - {{id: agency, type: feed, url: '{server.url('/b')}'}}\n")
+        f"  - {{id: agency, type: feed, url: '{server.url('/b')}'}}\n"
+    )
     daemon = DaemonProcess(config, tmp_path)
     daemon.wait_log("baseline recorded", watch="court", timeout=60)
     daemon.wait_log("baseline recorded", watch="agency", timeout=60)
-    holder = subprocess.Popen([sys.executable, "-c", LOCK_HOLDER, str(tmp_path / "state.db"), "12"],
-                              stdout=subprocess.PIPE, text=True)
+    holder = subprocess.Popen(
+        [sys.executable, "-c", LOCK_HOLDER, str(tmp_path / "state.db"), "12"], stdout=subprocess.PIPE, text=True
+    )
     try:
         assert holder.stdout.readline().strip() == "locked"
         locked_at = time.monotonic()
@@ -162,8 +169,10 @@ def test_a_deleted_state_database_is_noticed_not_silently_recreated(server, writ
     do; the daemon never creates a fresh database behind the user's back (which would re-baseline and
     lose what is new)."""
     server.set("/a", rss({"a1": "Complaint"}))
-    config = write_config("defaults: {every: 1s}\ndaemon: {log_format: json}\nnotifiers: {terminal: {type: console}}\n"
-                          f"watches:\n  - {{id: court, type: feed, url: '{server.url('/a')}'}}\n")
+    config = write_config(
+        "defaults: {every: 1s}\ndaemon: {log_format: json}\nnotifiers: {terminal: {type: console}}\n"
+        f"watches:\n  - {{id: court, type: feed, url: '{server.url('/a')}'}}\n"
+    )
     daemon = DaemonProcess(config, tmp_path)
     daemon.wait_log("baseline recorded", watch="court", timeout=60)
     assert daemon.get("/readyz")[0] == 200
@@ -184,8 +193,10 @@ def test_a_deleted_state_database_is_noticed_not_silently_recreated(server, writ
 def test_a_replaced_state_database_is_noticed(server, write_config, tmp_path):
     """Another file moved over the state database under a running daemon: /readyz says it was replaced."""
     server.set("/a", rss({"a1": "Complaint"}))
-    config = write_config("defaults: {every: 1s}\ndaemon: {log_format: json}\nnotifiers: {terminal: {type: console}}\n"
-                          f"watches:\n  - {{id: court, type: feed, url: '{server.url('/a')}'}}\n")
+    config = write_config(
+        "defaults: {every: 1s}\ndaemon: {log_format: json}\nnotifiers: {terminal: {type: console}}\n"
+        f"watches:\n  - {{id: court, type: feed, url: '{server.url('/a')}'}}\n"
+    )
     daemon = DaemonProcess(config, tmp_path)
     daemon.wait_log("baseline recorded", watch="court", timeout=60)
     other = tmp_path / "other.db"
@@ -198,11 +209,13 @@ def test_a_replaced_state_database_is_noticed(server, write_config, tmp_path):
 
 def test_database_errors_read_as_sentences():
     """SQLite's own errors become sentences that say what happened and what to do."""
-    for raw, expected in [("database is locked", "locked by another process"),
-                          ("attempt to write a readonly database", "cannot be written"),
-                          ("unable to open database file", "deleted or moved"),
-                          ("disk I/O error", "damaged or its disk failed"),
-                          ("no such table: watch_state", "lost its tables")]:
+    for raw, expected in [
+        ("database is locked", "locked by another process"),
+        ("attempt to write a readonly database", "cannot be written"),
+        ("unable to open database file", "deleted or moved"),
+        ("disk I/O error", "damaged or its disk failed"),
+        ("no such table: watch_state", "lost its tables"),
+    ]:
         message = _readable("/data/monitor.db", sqlite3.OperationalError(raw))
         assert message and expected in message and "/data/monitor.db" in message
     assert _readable("/data/monitor.db", sqlite3.OperationalError("syntax error")) is None
@@ -215,8 +228,9 @@ def test_check_on_a_locked_database_is_one_readable_line(server, write_config, t
     config = write_config(f"watches:\n  - {{id: court, type: feed, url: '{server.url('/a')}'}}\n")
     assert run_cli("check", "--config", str(config)).code == 0
     server.set("/a", rss({"a2": "Motion", "a1": "Complaint"}))
-    holder = subprocess.Popen([sys.executable, "-c", LOCK_HOLDER, str(tmp_path / "state.db"), "14"],
-                              stdout=subprocess.PIPE, text=True)
+    holder = subprocess.Popen(
+        [sys.executable, "-c", LOCK_HOLDER, str(tmp_path / "state.db"), "14"], stdout=subprocess.PIPE, text=True
+    )
     try:
         assert holder.stdout.readline().strip() == "locked"
         process = check_process(config, tmp_path)

@@ -12,8 +12,16 @@ from collections.abc import Callable, Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Annotated, Any, ClassVar, Protocol, TypeVar
 
-from pydantic import (AfterValidator, BaseModel, BeforeValidator, ConfigDict, Field, PlainSerializer, field_validator,
-                      model_validator)
+from pydantic import (
+    AfterValidator,
+    BaseModel,
+    BeforeValidator,
+    ConfigDict,
+    Field,
+    PlainSerializer,
+    field_validator,
+    model_validator,
+)
 
 from monitor.filters import KeywordRules
 from monitor.models import Fetched, Item
@@ -51,18 +59,26 @@ class WatchConfig(BaseModel):
     type: str = Field(description="the watcher kind")
     name: str | None = Field(None, description="display name used in alerts (default: the id)")
     every: ScheduleField | None = Field(None, description="check interval or cron; default from `defaults`")
-    timezone: TimezoneField | None = Field(None, description="IANA time zone a cron `every` runs in (intervals "
-                                           "need none); default from `defaults`, else UTC")
+    timezone: TimezoneField | None = Field(
+        None,
+        description="IANA time zone a cron `every` runs in (intervals need none); default from `defaults`, else UTC",
+    )
     notify: list[str] | None = Field(None, description="notifier names; default from `defaults`")
     keywords: KeywordRules | None = Field(None, description="keyword rules: any / all / exclude")
     alert_removals: bool = Field(False, description="also alert when an item disappears from the source")
     notify_baseline: bool = Field(False, description="alert on the first check too, instead of a silent baseline")
     allow_empty: bool = Field(False, description="accept an empty result from a source that had items")
-    stale_after: float | None = Field(None, description="say so once when the source has not changed for this "
-                                      "long: a duration, `auto` (learned from the source's rhythm, the "
-                                      "default) or `off`")
-    min_delay: DelayField = Field(0.0, description="least time between the starts of two requests to this "
-                                  "watch's host (the larger of this and http.min_delay applies)")
+    stale_after: float | None = Field(
+        None,
+        description="say so once when the source has not changed for this "
+        "long: a duration, `auto` (learned from the source's rhythm, the "
+        "default) or `off`",
+    )
+    min_delay: DelayField = Field(
+        0.0,
+        description="least time between the starts of two requests to this "
+        "watch's host (the larger of this and http.min_delay applies)",
+    )
     enabled: bool = True
 
     @field_validator("stale_after", mode="before")
@@ -83,15 +99,23 @@ def _aliases(value: list[str]) -> list[str]:
     cleaned = [squash(v) for v in value]
     for alias in cleaned:
         if not is_caption(alias):
-            raise ValueError(f"{alias!r} is not a case name: write both parties with a \"v.\", like "
-                             "'United States v. Illinois' (or 'In re ...'); a party alone would match too much")
+            raise ValueError(
+                f'{alias!r} is not a case name: write both parties with a "v.", like '
+                "'United States v. Illinois' (or 'In re ...'); a party alone would match too much"
+            )
     return cleaned
 
 
 # `aliases` of a watch that follows one case: other names people write it by, for finding the case in
 # press releases and agency pages (monitor/related.py).
-AliasesField = Annotated[list[str], AfterValidator(_aliases), Field(
-    default_factory=list, description="other names of the case, e.g. U.S. v. State of Illinois (for related press releases)")]
+AliasesField = Annotated[
+    list[str],
+    AfterValidator(_aliases),
+    Field(
+        default_factory=list,
+        description="other names of the case, e.g. U.S. v. State of Illinois (for related press releases)",
+    ),
+]
 
 
 class FollowAppeals(BaseModel):
@@ -102,8 +126,11 @@ class FollowAppeals(BaseModel):
     model_config = ConfigDict(extra="forbid", frozen=True)
 
     enabled: bool = Field(True, description="follow appeals, transfers and remands of the case")
-    feed_url: str | None = Field(None, description="where the new court's RSS feed is read, `{court}` standing for "
-                                 "its id (a mirror); default: the court's own CM/ECF feed")
+    feed_url: str | None = Field(
+        None,
+        description="where the new court's RSS feed is read, `{court}` standing for "
+        "its id (a mirror); default: the court's own CM/ECF feed",
+    )
 
     @model_validator(mode="before")
     @classmethod
@@ -121,8 +148,10 @@ class FollowAppeals(BaseModel):
             return value
         value = value.strip()
         if not value.lower().startswith(("http://", "https://")) or "{court}" not in value:
-            raise ValueError(f"{value!r}: give an http(s) address with {{court}} where the court id goes, like "
-                             "https://mirror.example/{court}/rss")
+            raise ValueError(
+                f"{value!r}: give an http(s) address with {{court}} where the court id goes, like "
+                "https://mirror.example/{court}/rss"
+            )
         try:
             value.format(court="cand")
         except (KeyError, IndexError, ValueError):
@@ -301,8 +330,14 @@ class UrlWatcher(Watcher):
         parsed = self.parse_with_info(fetched)
         if not isinstance(parsed, Parsed):  # a plugin's parse_with_info written as a plain (items, info)
             parsed = Parsed(*parsed)
-        return CheckOutcome(items=parsed.items, state=state, info=parsed.info, warnings=parsed.warnings,
-                            source_count=parsed.source_count, incomplete=parsed.incomplete)
+        return CheckOutcome(
+            items=parsed.items,
+            state=state,
+            info=parsed.info,
+            warnings=parsed.warnings,
+            source_count=parsed.source_count,
+            incomplete=parsed.incomplete,
+        )
 
     def parse(self, fetched: Fetched) -> list[Item]:
         """Pure: the items in a fetched body. Raises ParseError when the body is not what it should be."""

@@ -120,7 +120,7 @@ from urllib.parse import urlsplit, urlunsplit
 
 from pydantic import Field, SecretStr, field_validator, model_validator
 
-from watchers.base import AliasesField, CheckContext, CheckOutcome, FollowAppeals, Watcher, WatchConfig
+from watchers.base import AliasesField, CheckContext, CheckOutcome, FollowAppeals, WatchConfig, Watcher
 from watchers.courtlistener_budget import BudgetConfig
 from watchers.courtlistener_check import CourtListenerCheck
 from watchers.courtlistener_client import TOKEN_ENV, TOKEN_PAGE, docket_url, lookup_url, search_lookup_url
@@ -142,17 +142,22 @@ class CourtListenerConfig(WatchConfig):
     docket_number: str | None = Field(None, description="docket number, e.g. 3:25-cv-01350")
     docket_id: int | None = Field(None, gt=0, description="CourtListener docket id (instead of a lookup)")
     base_url: str = Field(PUBLIC_BASE, description="CourtListener's address (a mirror or local copy may stand in)")
-    token: SecretStr | None = Field(default_factory=_token_from_env,
-                                    description="API token; default $COURTLISTENER_TOKEN; none: search and Atom feed")
-    budget: BudgetConfig = Field(default_factory=BudgetConfig,
-                                 description="the account's limits: tier, per_minute, per_hour, per_day")
+    token: SecretStr | None = Field(
+        default_factory=_token_from_env,
+        description="API token; default $COURTLISTENER_TOKEN; none: search and Atom feed",
+    )
+    budget: BudgetConfig = Field(
+        default_factory=BudgetConfig, description="the account's limits: tier, per_minute, per_hour, per_day"
+    )
     daily_budget: int | None = Field(None, ge=1, le=10_000_000, description="old name of budget.per_day")
     per_minute: int | None = Field(None, ge=0, le=1_000_000, description="old name of budget.per_minute")
     entries_via: Literal["auto", "docket-entries", "search", "feed"] = Field(
-        "auto", description="where filings are read: auto, docket-entries, search or feed")
+        "auto", description="where filings are read: auto, docket-entries, search or feed"
+    )
     aliases: AliasesField
-    follow_appeals: FollowAppeals = Field(default_factory=FollowAppeals,
-                                          description="follow the case's appeal, transfer or remand too (true/false)")
+    follow_appeals: FollowAppeals = Field(
+        default_factory=FollowAppeals, description="follow the case's appeal, transfer or remand too (true/false)"
+    )
 
     @field_validator("court", mode="before")
     @classmethod
@@ -191,17 +196,23 @@ class CourtListenerConfig(WatchConfig):
     @model_validator(mode="after")
     def _which_case(self) -> CourtListenerConfig:
         if self.docket_id is None and not (self.court and self.docket_number):
-            raise ValueError("name the case: `court` and `docket_number` (like cand and 3:25-cv-01350), "
-                             "or CourtListener's `docket_id`")
-        for old, new, value in (("daily_budget", "per_day", self.daily_budget),
-                                ("per_minute", "per_minute", self.per_minute)):
+            raise ValueError(
+                "name the case: `court` and `docket_number` (like cand and 3:25-cv-01350), "
+                "or CourtListener's `docket_id`"
+            )
+        for old, new, value in (
+            ("daily_budget", "per_day", self.daily_budget),
+            ("per_minute", "per_minute", self.per_minute),
+        ):
             if value is not None and getattr(self.budget, new) is not None:
                 raise ValueError(f"`{old}` is the old name of `budget.{new}`: give only `budget: {{{new}: N}}`")
         return self
 
     def windows(self) -> tuple[Window, ...]:
         """The account's limits: `budget`, with the old keys' values where given."""
-        overrides = {k: v for k, v in (("per_day", self.daily_budget), ("per_minute", self.per_minute)) if v is not None}
+        overrides = {
+            k: v for k, v in (("per_day", self.daily_budget), ("per_minute", self.per_minute)) if v is not None
+        }
         return (self.budget.model_copy(update=overrides) if overrides else self.budget).windows()
 
 
@@ -250,22 +261,31 @@ class CourtListenerWatcher(Watcher):
                     "docket id is looked up through CourtListener's public search (100 calls a day per address, if "
                     "CourtListener keeps it open to anonymous callers) and the case is followed through its public "
                     f"feed (30 latest entries, no attachments). Get a free token at {TOKEN_PAGE} and export "
-                    f"{TOKEN_ENV}=<key>, or set docket_id (the number in the docket's address, /docket/<id>/...).")
+                    f"{TOKEN_ENV}=<key>, or set docket_id (the number in the docket's address, /docket/<id>/...)."
+                )
             if token is None and watch.docket_id is not None and not watch.court:
-                warnings.append(f"watch {watch.id!r}: without a token the case is read from its public feed, "
-                                "which does not name the court: add `court:` (like cand)")
+                warnings.append(
+                    f"watch {watch.id!r}: without a token the case is read from its public feed, "
+                    "which does not name the court: add `court:` (like cand)"
+                )
             for old, new in (("daily_budget", "per_day"), ("per_minute", "per_minute")):
                 if getattr(watch, old) is not None:
-                    warnings.append(f"watch {watch.id!r}: `{old}` is the old name of `budget: {{{new}: N}}`; "
-                                    "rename it (it is still read)")
+                    warnings.append(
+                        f"watch {watch.id!r}: `{old}` is the old name of `budget: {{{new}: N}}`; "
+                        "rename it (it is still read)"
+                    )
             if token is not None:
                 accounts.setdefault((watch.base_url, token), {}).setdefault(watch.windows(), []).append(watch.id)
         for budgets in accounts.values():
             if len(budgets) > 1:
-                described = "; ".join(f"{', '.join(ids)}: {' '.join(w.label for w in windows) or 'no limit'}"
-                                      for windows, ids in budgets.items())
-                warnings.append(f"watches with the same CourtListener token give different budgets ({described}): "
-                                "each call is checked against its own watch's limits; give them all the same `budget`")
+                described = "; ".join(
+                    f"{', '.join(ids)}: {' '.join(w.label for w in windows) or 'no limit'}"
+                    for windows, ids in budgets.items()
+                )
+                warnings.append(
+                    f"watches with the same CourtListener token give different budgets ({described}): "
+                    "each call is checked against its own watch's limits; give them all the same `budget`"
+                )
         return warnings
 
     # ------------------------------------------------------------ helpers

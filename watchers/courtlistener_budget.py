@@ -52,8 +52,20 @@ from pydantic import BaseModel, ConfigDict, Field
 
 from watchers import courtlistener_ledger as ledger
 from watchers.base import CheckContext
-from watchers.courtlistener_ledger import (DAY, HOUR, MINUTE, Account, Verdict, Window, decide, reconcile_failed,
-                                           record_block, record_settled, record_usage, release)
+from watchers.courtlistener_ledger import (
+    DAY,
+    HOUR,
+    MINUTE,
+    Account,
+    Verdict,
+    Window,
+    decide,
+    reconcile_failed,
+    record_block,
+    record_settled,
+    record_usage,
+    release,
+)
 
 SETTLE_AFTER = 2.0  # a call answered later than this after it was logged is logged again at its answer
 MAX_WAIT = 80.0  # seconds one check may wait for a window to free up, in all (one minute window and its margin)
@@ -81,15 +93,22 @@ class BudgetConfig(BaseModel):
     model_config = ConfigDict(extra="forbid", frozen=True)
 
     tier: Tier = Field("free", description="free, member-1 .. member-4 or edu: CourtListener's limits for it")
-    per_minute: int | None = Field(None, ge=0, le=1_000_000, description="calls a minute (0: no limit); default: the tier's")
-    per_hour: int | None = Field(None, ge=0, le=1_000_000, description="calls an hour (0: no limit); default: the tier's")
+    per_minute: int | None = Field(
+        None, ge=0, le=1_000_000, description="calls a minute (0: no limit); default: the tier's"
+    )
+    per_hour: int | None = Field(
+        None, ge=0, le=1_000_000, description="calls an hour (0: no limit); default: the tier's"
+    )
     per_day: int | None = Field(None, ge=0, le=10_000_000, description="calls a day (0: no limit); default: the tier's")
 
     def windows(self) -> tuple[Window, ...]:
         minute, hour, day = TIERS[self.tier]
         given = ((MINUTE, self.per_minute, minute), (HOUR, self.per_hour, hour), (DAY, self.per_day, day))
-        return tuple(Window(seconds, value if value is not None else default)
-                     for seconds, value, default in given if (value if value is not None else default) > 0)
+        return tuple(
+            Window(seconds, value if value is not None else default)
+            for seconds, value, default in given
+            if (value if value is not None else default) > 0
+        )
 
 
 # ------------------------------------------------------------------ one check's use of the log
@@ -107,8 +126,9 @@ class Refusal:
 class CallBudget:
     """One check's calls against its account's shared log."""
 
-    def __init__(self, ctx: CheckContext, watch_id: str, account: Account,
-                 read_usage: Callable[[], Awaitable[Any]] | None = None):
+    def __init__(
+        self, ctx: CheckContext, watch_id: str, account: Account, read_usage: Callable[[], Awaitable[Any]] | None = None
+    ):
         self.ctx = ctx
         self.watch_id = watch_id
         self.account = account
@@ -133,8 +153,9 @@ class CallBudget:
         """The check has ended: free the calls it held and did not make (a docket found unchanged)."""
         if self._held > 0:
             self._held = 0
-            await self.ctx.update_shared(self.account.key, lambda raw: release(
-                raw, account=self.account, hold_id=self._hold_id))
+            await self.ctx.update_shared(
+                self.account.key, lambda raw: release(raw, account=self.account, hold_id=self._hold_id)
+            )
 
     async def take(self) -> Refusal | None:
         """One call (the one counted at `start` first): None if it may be made now. Call `settle` once it has
@@ -155,8 +176,12 @@ class CallBudget:
 
     async def _spend(self, *, need: int, pace: bool) -> Refusal | None:
         for _ in range(1000):  # bounded: each turn waits, reconciles once, or decides
-            verdict: Verdict = await self.ctx.update_shared(self.account.key, lambda raw: decide(
-                raw, watch_id=self.watch_id, account=self.account, need=need, pace=pace, hold_id=self._hold_id))
+            verdict: Verdict = await self.ctx.update_shared(
+                self.account.key,
+                lambda raw: decide(
+                    raw, watch_id=self.watch_id, account=self.account, need=need, pace=pace, hold_id=self._hold_id
+                ),
+            )
             self.info = verdict.info
             if verdict.reconcile:
                 await self._reconcile()
@@ -180,10 +205,12 @@ class CallBudget:
         if rows is None:
             await self.ctx.update_shared(self.account.key, lambda raw: reconcile_failed(raw, account=self.account))
             return
-        await self.ctx.update_shared(self.account.key, lambda raw: record_usage(
-            raw, account=self.account, asked_at=asked_at, rows=rows))
+        await self.ctx.update_shared(
+            self.account.key, lambda raw: record_usage(raw, account=self.account, asked_at=asked_at, rows=rows)
+        )
 
     async def block(self, seconds: float) -> float:
         """CourtListener said 429: every watch of the account pauses. Returns the time it may call again."""
-        return await self.ctx.update_shared(self.account.key, lambda raw: record_block(
-            raw, account=self.account, seconds=seconds))
+        return await self.ctx.update_shared(
+            self.account.key, lambda raw: record_block(raw, account=self.account, seconds=seconds)
+        )

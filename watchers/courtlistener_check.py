@@ -25,10 +25,17 @@ from watchers.base import CheckContext, CheckOutcome, Gap
 from watchers.courtlistener_budget import CallBudget, Refusal
 from watchers.courtlistener_client import TOKEN_ENV, TOKEN_PAGE, BudgetRefused, CourtListenerClient
 from watchers.courtlistener_ledger import account_for, when
-from watchers.listing import Problems
-from watchers.courtlistener_parse import (Case, docket_item, items_from_entries, items_from_feed, items_from_search,
-                                          parse_feed, results)
+from watchers.courtlistener_parse import (
+    Case,
+    docket_item,
+    items_from_entries,
+    items_from_feed,
+    items_from_search,
+    parse_feed,
+    results,
+)
 from watchers.dockets import parse_docket_number
+from watchers.listing import Problems
 from watchers.textutil import squash
 
 if TYPE_CHECKING:
@@ -77,8 +84,14 @@ class CourtListenerCheck:
         return info
 
     def _outcome(self, items: list[Item] | None, source: str | None = None) -> CheckOutcome:
-        return CheckOutcome(items=items, state=self.state, info=self._info(source), warnings=tuple(self.warnings),
-                            gaps=self._gaps(), incomplete=self.incomplete)
+        return CheckOutcome(
+            items=items,
+            state=self.state,
+            info=self._info(source),
+            warnings=tuple(self.warnings),
+            gaps=self._gaps(),
+            incomplete=self.incomplete,
+        )
 
     def _done(self, items: list[Item] | None, source: str | None = None) -> CheckOutcome:
         """The check ran through (changed or not)."""
@@ -132,17 +145,27 @@ class CourtListenerCheck:
         court = self.state.get("court") or self.cfg.court
         number = parse_docket_number(self.state.get("docket_number") or self.cfg.docket_number)
         if not court:
-            raise ConfigError(f"watch {self.cfg.id!r}: CourtListener did not name the court of docket "
-                              f"{self.state.get('docket_id')}; add `court:` (like cand) to the watch")
+            raise ConfigError(
+                f"watch {self.cfg.id!r}: CourtListener did not name the court of docket "
+                f"{self.state.get('docket_id')}; add `court:` (like cand) to the watch"
+            )
         if not number.valid and not number.text:
-            raise ConfigError(f"watch {self.cfg.id!r}: no docket number known for CourtListener docket "
-                              f"{self.state.get('docket_id')}; add `docket_number:` to the watch")
+            raise ConfigError(
+                f"watch {self.cfg.id!r}: no docket number known for CourtListener docket "
+                f"{self.state.get('docket_id')}; add `docket_number:` to the watch"
+            )
         case_name = self.state.get("case_name") or number.canonical
         # entry titles keep the first name seen, so a caption edited on CourtListener is one update of the
         # docket item, not an update of every entry
         label = self.state.setdefault("entry_case_name", case_name)
-        return Case(court=court, number=number, case_name=case_name, label=label, base_url=self.cfg.base_url,
-                    docket_path=self._docket_path())
+        return Case(
+            court=court,
+            number=number,
+            case_name=case_name,
+            label=label,
+            base_url=self.cfg.base_url,
+            docket_path=self._docket_path(),
+        )
 
     def _docket_path(self) -> str:
         return self.state.get("absolute_url") or f"/docket/{self.state.get('docket_id')}/"
@@ -156,8 +179,10 @@ class CourtListenerCheck:
             self.state["docket_id"] = int(docket["id"])
         court = str(docket.get("court_id") or "").lower()
         if court and self.cfg.court and court != self.cfg.court:
-            self.warnings.append(f"CourtListener files docket {self.state.get('docket_id')} under court {court!r}, "
-                                 f"this watch says {self.cfg.court!r}: entries are keyed by the configured court")
+            self.warnings.append(
+                f"CourtListener files docket {self.state.get('docket_id')} under court {court!r}, "
+                f"this watch says {self.cfg.court!r}: entries are keyed by the configured court"
+            )
         if self.cfg.court or court:
             self.state["court"] = self.cfg.court or court
         number = docket.get("docket_number")
@@ -173,8 +198,10 @@ class CourtListenerCheck:
 
     def _check_number(self, number: str) -> None:
         if self.cfg.docket_number and not self.wanted.same_case(parse_docket_number(number)):
-            self.warnings.append(f"CourtListener docket {self.state.get('docket_id')} is {number!r}, not "
-                                 f"{self.cfg.docket_number!r} as configured: check docket_id")
+            self.warnings.append(
+                f"CourtListener docket {self.state.get('docket_id')} is {number!r}, not "
+                f"{self.cfg.docket_number!r} as configured: check docket_id"
+            )
 
     async def _resolve(self) -> dict[str, Any]:
         """The docket of the configured court and number (once; kept in state)."""
@@ -187,17 +214,23 @@ class CourtListenerCheck:
         matches = [d for d in found if wanted.same_case(parse_docket_number(d.get("docket_number")))]
         if not matches:
             names = ", ".join(sorted({str(d.get("docket_number")) for d in found})) or "none"
-            raise FetchError(f"CourtListener has no docket {self.cfg.docket_number} in court {court} (looked up "
-                             f"with {how}; found: {names}). Check the court id and the number, or set docket_id "
-                             "from the docket's CourtListener address (/docket/<id>/...).", status=404)
+            raise FetchError(
+                f"CourtListener has no docket {self.cfg.docket_number} in court {court} (looked up "
+                f"with {how}; found: {names}). Check the court id and the number, or set docket_id "
+                "from the docket's CourtListener address (/docket/<id>/...).",
+                status=404,
+            )
         exact = [d for d in matches if squash(d.get("docket_number")).lower() == wanted.text.lower()]
         chosen = (exact or matches)[0]
         if len(matches) > 1:
-            others = ", ".join(f"{d.get('id')} ({d.get('docket_number')}: {d.get('case_name')})"
-                               for d in matches if d is not chosen)
+            others = ", ".join(
+                f"{d.get('id')} ({d.get('docket_number')}: {d.get('case_name')})" for d in matches if d is not chosen
+            )
             used = f"{chosen.get('id')} ({chosen.get('docket_number')}: {chosen.get('case_name')})"
-            self.warnings.append(f"several CourtListener dockets match {court} {self.cfg.docket_number}: "
-                                 f"using {used}; others: {others}. Set docket_id to choose one.")
+            self.warnings.append(
+                f"several CourtListener dockets match {court} {self.cfg.docket_number}: "
+                f"using {used}; others: {others}. Set docket_id to choose one."
+            )
         self._remember(chosen)
         self.state["resolved"] = True
         return chosen
@@ -239,8 +272,11 @@ class CourtListenerCheck:
                 for key in ("docket_id", "resolved", "absolute_url", "date_modified"):
                     self.state.pop(key, None)
                 return await self._resolve()
-            raise FetchError(f"CourtListener has no docket {docket_id} (HTTP 404): check docket_id (the number in "
-                             "the docket's address, /docket/<id>/...)", status=404) from exc
+            raise FetchError(
+                f"CourtListener has no docket {docket_id} (HTTP 404): check docket_id (the number in "
+                "the docket's address, /docket/<id>/...)",
+                status=404,
+            ) from exc
         self._remember(docket)
         return docket
 
@@ -254,12 +290,17 @@ class CourtListenerCheck:
                 if exc.status != 403:
                     raise
                 if via == "docket-entries":
-                    raise FetchError("this CourtListener account has no access to the docket-entries API (HTTP "
-                                     "403; CourtListener grants \"RECAP API access\" on request): set entries_via "
-                                     "to auto or search", status=403) from exc
+                    raise FetchError(
+                        "this CourtListener account has no access to the docket-entries API (HTTP "
+                        '403; CourtListener grants "RECAP API access" on request): set entries_via '
+                        "to auto or search",
+                        status=403,
+                    ) from exc
                 self.state["recap_api"] = False
-                self.warnings.append("this CourtListener account has no access to the docket-entries API (HTTP 403): "
-                                     "reading filings through the search API from now on")
+                self.warnings.append(
+                    "this CourtListener account has no access to the docket-entries API (HTTP 403): "
+                    "reading filings through the search API from now on"
+                )
             else:
                 self.state["recap_api"] = True
                 return items_from_entries(self._case(), results(data, "docket entries")), "docket-entries"
@@ -280,8 +321,11 @@ class CourtListenerCheck:
         fetched = await self.client.feed(self.state["docket_id"], previous)
         if fetched.not_modified:
             return self._done(None, "feed")
-        self.state["feed"] = {"etag": fetched.etag, "last_modified": fetched.last_modified,
-                              "body_hash": fetched.body_hash}
+        self.state["feed"] = {
+            "etag": fetched.etag,
+            "last_modified": fetched.last_modified,
+            "body_hash": fetched.body_hash,
+        }
         self.state["source"] = "feed"
         if fetched.body_hash == previous.get("body_hash"):
             return self._done(None, "feed")
@@ -313,10 +357,12 @@ class CourtListenerCheck:
         except FetchError as exc:
             if self.client.token is not None or exc.status not in (401, 403):
                 raise
-            message = (f"{self.cfg.display_name()}: CourtListener does not look dockets up without a token (HTTP "
-                       f"{exc.status}), so this case is not followed: needs {TOKEN_ENV} or docket_id. Get a free "
-                       f"token at {TOKEN_PAGE} and export {TOKEN_ENV}=<key>, or set docket_id (the number in the "
-                       "docket's address, /docket/<id>/...).")
+            message = (
+                f"{self.cfg.display_name()}: CourtListener does not look dockets up without a token (HTTP "
+                f"{exc.status}), so this case is not followed: needs {TOKEN_ENV} or docket_id. Get a free "
+                f"token at {TOKEN_PAGE} and export {TOKEN_ENV}=<key>, or set docket_id (the number in the "
+                "docket's address, /docket/<id>/...)."
+            )
             if not setup:
                 self.warnings.append(message)
             self.state["setup"] = {"message": message, "retry_at": t + SETUP_RETRY}

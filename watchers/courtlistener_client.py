@@ -32,8 +32,9 @@ API = "/api/rest/v4"
 TOKEN_ENV = "COURTLISTENER_TOKEN"
 TOKEN_PAGE = "https://www.courtlistener.com/profile/api-token/"
 # What the cheap gate asks for: enough for the docket item and for keys when only docket_id is known.
-GATE_FIELDS = ("id,court_id,date_modified,date_last_filing,date_terminated,assigned_to_str,case_name,"
-               "docket_number,absolute_url")
+GATE_FIELDS = (
+    "id,court_id,date_modified,date_last_filing,date_terminated,assigned_to_str,case_name,docket_number,absolute_url"
+)
 
 
 class BudgetRefused(Exception):
@@ -109,12 +110,16 @@ class CourtListenerClient:
                 f"CourtListener is rate limiting {who} (HTTP 429) on {what}: wait {duration(wait)} (Retry-After: "
                 f"{wait:g} s) before calling it again; every courtlistener watch of the account pauses until then. "
                 "If this recurs, another program may be using the same account: lower `budget` (per_minute, "
-                "per_hour, per_day).", status=429, retry_after=wait)
+                "per_hour, per_day).",
+                status=429,
+                retry_after=wait,
+            )
         if exc.status == 401 and self.token:
             return FetchError(
                 f"CourtListener refused the API token (HTTP 401) on {what}: check the token (the 40-character key "
                 f"on {TOKEN_PAGE}, in {TOKEN_ENV} or `token`; write the key alone, the monitor adds 'Token ')",
-                status=401)
+                status=401,
+            )
         return exc
 
     async def api_usage(self) -> list[Any] | None:
@@ -128,16 +133,22 @@ class CourtListenerClient:
             fetched = await self.ctx.fetch(url, headers=self.headers)
             rows = _json_object(fetched, "the usage check").get("current_usage")
         except (FetchError, ParseError) as exc:
-            log.warning("CourtListener's usage could not be read (%s): counting this monitor's own calls only "
-                        "for the next hour", exc)
+            log.warning(
+                "CourtListener's usage could not be read (%s): counting this monitor's own calls only "
+                "for the next hour",
+                exc,
+            )
             return None
         return rows if isinstance(rows, list) else None
 
     async def feed(self, docket_id: int, previous: Mapping[str, Any]) -> Fetched:
         """The public per-docket Atom feed, conditionally; no API quota."""
-        return await self.ctx.fetch(f"{self.base_url}/docket/{docket_id}/feed/",
-                                    headers={"Accept": "application/atom+xml"}, etag=previous.get("etag"),
-                                    last_modified=previous.get("last_modified"))
+        return await self.ctx.fetch(
+            f"{self.base_url}/docket/{docket_id}/feed/",
+            headers={"Accept": "application/atom+xml"},
+            etag=previous.get("etag"),
+            last_modified=previous.get("last_modified"),
+        )
 
     # ------------------------------------------------------------ the calls a check makes
 
@@ -153,22 +164,31 @@ class CourtListenerClient:
         return [docket_from_search(hit) for hit in results(data, "search")]
 
     async def entries(self, docket_id: int) -> dict[str, Any]:
-        return await self.get_json(self.url("docket-entries/", docket=docket_id,
-                                            order_by="-recap_sequence_number,-entry_number",
-                                            omit="recap_documents__plain_text"), what="the docket entries")
+        return await self.get_json(
+            self.url(
+                "docket-entries/",
+                docket=docket_id,
+                order_by="-recap_sequence_number,-entry_number",
+                omit="recap_documents__plain_text",
+            ),
+            what="the docket entries",
+        )
 
     async def search_documents(self, docket_id: int) -> dict[str, Any]:
-        return await self.get_json(self.url("search/", type="rd", q=f"docket_id:{docket_id}",
-                                            order_by="entry_date_filed desc"),
-                                   what="the search for the docket's documents")
+        return await self.get_json(
+            self.url("search/", type="rd", q=f"docket_id:{docket_id}", order_by="entry_date_filed desc"),
+            what="the search for the docket's documents",
+        )
 
 
 def _json_object(fetched: Fetched, what: str) -> dict[str, Any]:
     try:
         data = fetched.json()
     except ValueError as exc:
-        raise ParseError(f"{fetched.url}: CourtListener answered {what} with something that is not JSON "
-                         "(an error or maintenance page?)") from exc
+        raise ParseError(
+            f"{fetched.url}: CourtListener answered {what} with something that is not JSON "
+            "(an error or maintenance page?)"
+        ) from exc
     if not isinstance(data, dict):
         raise ParseError(f"{fetched.url}: CourtListener answered {what} with JSON that is not an object")
     return data

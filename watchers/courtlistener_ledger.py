@@ -14,7 +14,7 @@ import math
 import time
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 from typing import Any
 
 MINUTE, HOUR, DAY = 60, 3600, 86400
@@ -93,17 +93,28 @@ def _load(raw: Any, t: float, windows: Sequence[Window]) -> dict[str, Any]:
     pace = _pace_window(windows)
     active = ACTIVE * (pace.seconds if pace else DAY)
     seen = {w: s for w, s in (data.get("seen") or {}).items() if isinstance(s, (int, float)) and t - s < active}
-    buckets = {w: b for w, b in (data.get("buckets") or {}).items() if w in seen and isinstance(b, list) and len(b) == 2}
-    holds = {h: v for h, v in (data.get("holds") or {}).items()
-             if isinstance(v, list) and len(v) == 2 and v[0] > 0 and v[1] > t}
+    buckets = {
+        w: b for w, b in (data.get("buckets") or {}).items() if w in seen and isinstance(b, list) and len(b) == 2
+    }
+    holds = {
+        h: v
+        for h, v in (data.get("holds") or {}).items()
+        if isinstance(v, list) and len(v) == 2 and v[0] > 0 and v[1] > t
+    }
     blocked = data.get("blocked_until")
     usage = data.get("usage") if isinstance(data.get("usage"), dict) else None
     account_bucket = data.get("account_bucket")
-    return {"calls": calls, "seen": seen, "buckets": buckets, "holds": holds,
-            "account_bucket": account_bucket if isinstance(account_bucket, list) and len(account_bucket) == 2 else None,
-            "blocked_until": blocked if isinstance(blocked, (int, float)) and blocked > t else None,
-            "usage": usage, "reconciled_at": data.get("reconciled_at"),
-            "reconcile_claimed_at": data.get("reconcile_claimed_at")}
+    return {
+        "calls": calls,
+        "seen": seen,
+        "buckets": buckets,
+        "holds": holds,
+        "account_bucket": account_bucket if isinstance(account_bucket, list) and len(account_bucket) == 2 else None,
+        "blocked_until": blocked if isinstance(blocked, (int, float)) and blocked > t else None,
+        "usage": usage,
+        "reconciled_at": data.get("reconciled_at"),
+        "reconcile_claimed_at": data.get("reconcile_claimed_at"),
+    }
 
 
 def _pace_window(windows: Sequence[Window]) -> Window | None:
@@ -172,8 +183,17 @@ def _account_tokens(data: Mapping[str, Any], pace: Window, t: float) -> float:
     return min(capacity, tokens + pace.limit * max(0.0, t - at) / pace.seconds)
 
 
-def decide(raw: Any, *, watch_id: str, account: Account, need: int, pace: bool, take: bool = True,
-           hold_id: str = "", clock: Callable[[], float] | None = None) -> tuple[dict[str, Any], Verdict]:
+def decide(
+    raw: Any,
+    *,
+    watch_id: str,
+    account: Account,
+    need: int,
+    pace: bool,
+    take: bool = True,
+    hold_id: str = "",
+    clock: Callable[[], float] | None = None,
+) -> tuple[dict[str, Any], Verdict]:
     """Whether `watch_id` may make a call now (with room for `need`), and the log with it counted if so.
 
     A check that starts with `need` > 1 (`hold_id` given) makes its first call and holds the others, so
@@ -192,20 +212,35 @@ def decide(raw: Any, *, watch_id: str, account: Account, need: int, pace: bool, 
             del data["holds"][hold_id]
         return data, _granted(data, account, watch_id, pace_window, t)
     if data["blocked_until"]:
-        return data, Verdict(False, "429", f"CourtListener asked to wait (HTTP 429) until {when(data['blocked_until'])}",
-                             data["blocked_until"], info=_info(data, account, t))
+        return data, Verdict(
+            False,
+            "429",
+            f"CourtListener asked to wait (HTTP 429) until {when(data['blocked_until'])}",
+            data["blocked_until"],
+            info=_info(data, account, t),
+        )
     if not account.anonymous:
         reconcile = _reconcile_state(data, t)
         if reconcile == "due":
             data["reconcile_claimed_at"] = t
             return data, Verdict(False, reconcile=True, info=_info(data, account, t))
         if reconcile == "in progress":  # another check is reading /api-usage/: its answer is worth a second
-            return data, Verdict(False, "reconciling", "reading CourtListener's count of this account's calls",
-                                 t + 1, info=_info(data, account, t))
+            return data, Verdict(
+                False,
+                "reconciling",
+                "reading CourtListener's count of this account's calls",
+                t + 1,
+                info=_info(data, account, t),
+            )
     usage = data.get("usage") or {}
     if usage.get("blocked"):
-        return data, Verdict(False, "blocked", "CourtListener reports this account's API access as blocked",
-                             t + RECONCILE_EVERY, info=_info(data, account, t))
+        return data, Verdict(
+            False,
+            "blocked",
+            "CourtListener reports this account's API access as blocked",
+            t + RECONCILE_EVERY,
+            info=_info(data, account, t),
+        )
     worst: tuple[float, Window] | None = None
     usage_at = usage.get("at") or 0.0
     others_held = sum(count for h, (count, _) in data["holds"].items() if h != hold_id)
@@ -215,25 +250,38 @@ def decide(raw: Any, *, watch_id: str, account: Account, need: int, pace: bool, 
         if free > t and (worst is None or free > worst[0]):
             worst = (free, window)
     if worst is not None:
-        spent = f"{worst[1].label} spent" + (" (other programs using this account included)"
-                                             if _foreign(data, worst[1], t) else "")
-        return data, Verdict(False, "window", ("CourtListener budget without a token: " if account.anonymous
-                                               else "CourtListener budget: ") + spent, worst[0],
-                             info=_info(data, account, t))
+        spent = f"{worst[1].label} spent" + (
+            " (other programs using this account included)" if _foreign(data, worst[1], t) else ""
+        )
+        return data, Verdict(
+            False,
+            "window",
+            ("CourtListener budget without a token: " if account.anonymous else "CourtListener budget: ") + spent,
+            worst[0],
+            info=_info(data, account, t),
+        )
     if pace and pace_window is not None:
         tokens, share, _ = _tokens(data, watch_id, pace_window, t)
         first = watch_id not in data["buckets"]
         # the account's tokens go to the watches that have waited longest first: leave one for each watch
         # asking lately that holds more of its own share than this one
-        needier = 0 if first else sum(
-            1 for other, seen in data["seen"].items()
-            if other != watch_id and t - seen < RECENT and _tokens(data, other, pace_window, t)[0] > tokens)
+        needier = (
+            0
+            if first
+            else sum(
+                1
+                for other, seen in data["seen"].items()
+                if other != watch_id and t - seen < RECENT and _tokens(data, other, pace_window, t)[0] > tokens
+            )
+        )
         pooled = 1.0 if first else _account_tokens(data, pace_window, t) - needier
         if tokens < 1 or pooled < 1:
             every = pace_window.seconds / share
             watches = len(data["seen"])
-            detail = (f"CourtListener budget: {pace_window.label} shared by {watches} watch{'es' if watches > 1 else ''}"
-                      f", about one check of each every {duration(every)}")
+            detail = (
+                f"CourtListener budget: {pace_window.label} shared by {watches} watch{'es' if watches > 1 else ''}"
+                f", about one check of each every {duration(every)}"
+            )
             wait = max((1 - tokens) * every, (1 - pooled) * pace_window.seconds / pace_window.limit)
             return data, Verdict(False, "pacing", detail, t + wait, info=_info(data, account, t))
     if not take:
@@ -253,16 +301,18 @@ def _granted(data: dict[str, Any], account: Account, watch_id: str, pace_window:
     return Verdict(True, info=_info(data, account, t), at=t)
 
 
-def release(raw: Any, *, account: Account, hold_id: str,
-            clock: Callable[[], float] | None = None) -> tuple[dict[str, Any], None]:
+def release(
+    raw: Any, *, account: Account, hold_id: str, clock: Callable[[], float] | None = None
+) -> tuple[dict[str, Any], None]:
     """The check has ended: the calls it held and did not make are free again."""
     data = _load(raw, (clock or now)(), account.windows)
     data["holds"].pop(hold_id, None)
     return data, None
 
 
-def record_settled(raw: Any, *, account: Account, at: float,
-                   clock: Callable[[], float] | None = None) -> tuple[dict[str, Any], None]:
+def record_settled(
+    raw: Any, *, account: Account, at: float, clock: Callable[[], float] | None = None
+) -> tuple[dict[str, Any], None]:
     """A call logged at `at` has been answered now: log it at now instead. CourtListener counted it somewhere in
     between, so the log's time is then never earlier than CourtListener's, however long the request took."""
     t = (clock or now)()
@@ -275,7 +325,7 @@ def record_settled(raw: Any, *, account: Account, at: float,
 
 
 def _reconcile_state(data: Mapping[str, Any], t: float) -> str:
-    """"fresh" (read in the last hour), "in progress" (a check is reading it now), or "due"."""
+    """ "fresh" (read in the last hour), "in progress" (a check is reading it now), or "due"."""
     done, claimed = data.get("reconciled_at"), data.get("reconcile_claimed_at")
     if isinstance(done, (int, float)) and t - done < RECONCILE_EVERY:
         return "fresh"
@@ -290,8 +340,9 @@ def _foreign(data: Mapping[str, Any], window: Window, t: float) -> int:
     return int(row.get("extra") or 0) if t < (usage.get("at") or 0) + window.seconds else 0
 
 
-def record_usage(raw: Any, *, account: Account, asked_at: float, rows: Any,
-                 clock: Callable[[], float] | None = None) -> tuple[dict[str, Any], dict[str, Any]]:
+def record_usage(
+    raw: Any, *, account: Account, asked_at: float, rows: Any, clock: Callable[[], float] | None = None
+) -> tuple[dict[str, Any], dict[str, Any]]:
     """Fold what /api-usage/ said (asked at `asked_at`) into the log: calls CourtListener counted that the
     log does not are other programs'; its limits may be lower than configured. Returns the log and a
     summary. Calls logged in the last seconds before asking may not have reached CourtListener yet, so
@@ -314,7 +365,9 @@ def record_usage(raw: Any, *, account: Account, asked_at: float, rows: Any,
     return data, windows
 
 
-def reconcile_failed(raw: Any, *, account: Account, clock: Callable[[], float] | None = None) -> tuple[dict[str, Any], None]:
+def reconcile_failed(
+    raw: Any, *, account: Account, clock: Callable[[], float] | None = None
+) -> tuple[dict[str, Any], None]:
     """/api-usage/ could not be read: the log alone counts until the next try (in an hour)."""
     t = (clock or now)()
     data = _load(raw, t, account.windows)
@@ -322,8 +375,9 @@ def reconcile_failed(raw: Any, *, account: Account, clock: Callable[[], float] |
     return data, None
 
 
-def record_block(raw: Any, *, account: Account, seconds: float,
-                 clock: Callable[[], float] | None = None) -> tuple[dict[str, Any], float]:
+def record_block(
+    raw: Any, *, account: Account, seconds: float, clock: Callable[[], float] | None = None
+) -> tuple[dict[str, Any], float]:
     """CourtListener said 429: nobody calls it for `seconds`; the real usage is read again next time."""
     t = (clock or now)()
     data = _load(raw, t, account.windows)
@@ -341,8 +395,12 @@ def _info(data: Mapping[str, Any], account: Account, t: float) -> dict[str, Any]
         windows.append({"window": window.label, "used": used, **({"by_other_programs": extra} if extra else {})})
         left = max(0, window.limit - used) if left is None else min(left, max(0, window.limit - used))
     pace = _pace_window(account.windows)
-    out: dict[str, Any] = {"account": "anonymous" if account.anonymous else "token", "windows": windows,
-                           "left": left, "watches": max(1, len(data["seen"]))}
+    out: dict[str, Any] = {
+        "account": "anonymous" if account.anonymous else "token",
+        "windows": windows,
+        "left": left,
+        "watches": max(1, len(data["seen"])),
+    }
     if pace is not None:
         out["share"] = round(pace.limit / max(1, len(data["seen"])), 1)
     if data.get("blocked_until"):
@@ -355,8 +413,8 @@ def _info(data: Mapping[str, Any], account: Account, t: float) -> dict[str, Any]
 
 def when(epoch: float, *, today: float | None = None) -> str:
     """`14:05 UTC`, with the date when it is not the day of `today` (default: the same day as `epoch`)."""
-    moment = datetime.fromtimestamp(epoch, timezone.utc)
-    if today is not None and datetime.fromtimestamp(today, timezone.utc).date() == moment.date():
+    moment = datetime.fromtimestamp(epoch, UTC)
+    if today is not None and datetime.fromtimestamp(today, UTC).date() == moment.date():
         return moment.strftime("%H:%M UTC")
     return moment.strftime("%Y-%m-%d %H:%M UTC")
 

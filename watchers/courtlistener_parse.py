@@ -84,9 +84,15 @@ def results(data: Mapping[str, Any], what: str) -> list[dict[str, Any]]:
 
 def docket_from_search(hit: Mapping[str, Any]) -> dict[str, Any]:
     """A case search result (`type=r`) in the shape of the dockets API's docket object."""
-    return {"id": hit.get("docket_id"), "court_id": hit.get("court_id"), "docket_number": hit.get("docketNumber"),
-            "case_name": hit.get("caseName"), "absolute_url": hit.get("docket_absolute_url"),
-            "date_terminated": hit.get("dateTerminated"), "assigned_to_str": hit.get("assignedTo")}
+    return {
+        "id": hit.get("docket_id"),
+        "court_id": hit.get("court_id"),
+        "docket_number": hit.get("docketNumber"),
+        "case_name": hit.get("caseName"),
+        "absolute_url": hit.get("docket_absolute_url"),
+        "date_terminated": hit.get("dateTerminated"),
+        "assigned_to_str": hit.get("assignedTo"),
+    }
 
 
 def docket_item(case: Case, docket: Mapping[str, Any]) -> Item:
@@ -107,14 +113,34 @@ def docket_item(case: Case, docket: Mapping[str, Any]) -> Item:
     )
 
 
-def _entry(case: Case, *, number: Any, entry_id: Any, description: str | None, date_filed: str | None,
-           main: Mapping[str, Any] | None, attachments: list[Mapping[str, Any]], pacer_seq: Any = None) -> Item:
-    listed = [{k: v for k, v in (("number", a.get("attachment_number")),
-                                 ("description", squash(a.get("description")) or None),
-                                 ("url", case.doc_url(a))) if v not in (None, "")}
-              for a in sorted(attachments, key=lambda a: a.get("attachment_number") or 0)]
+def _entry(
+    case: Case,
+    *,
+    number: Any,
+    entry_id: Any,
+    description: str | None,
+    date_filed: str | None,
+    main: Mapping[str, Any] | None,
+    attachments: list[Mapping[str, Any]],
+    pacer_seq: Any = None,
+) -> Item:
+    listed = [
+        {
+            k: v
+            for k, v in (
+                ("number", a.get("attachment_number")),
+                ("description", squash(a.get("description")) or None),
+                ("url", case.doc_url(a)),
+            )
+            if v not in (None, "")
+        }
+        for a in sorted(attachments, key=lambda a: a.get("attachment_number") or 0)
+    ]
     return entry_item(
-        court=case.court, docket=case.number, case_name=case.label, entry_number=number,
+        court=case.court,
+        docket=case.number,
+        case_name=case.label,
+        entry_number=number,
         short_description=squash((main or {}).get("description")) or None,
         description=squash(description) or None,
         date_filed=(date_filed or "")[:10] or None,
@@ -134,10 +160,18 @@ def items_from_entries(case: Case, found: list[dict[str, Any]]) -> list[Item]:
     for entry in found:
         docs = [d for d in entry.get("recap_documents") or [] if isinstance(d, dict)]
         main = next((d for d in docs if d.get("document_type") == 1), None)
-        items.append(_entry(
-            case, number=entry.get("entry_number"), entry_id=entry.get("id"), description=entry.get("description"),
-            date_filed=entry.get("date_filed"), main=main, pacer_seq=entry.get("pacer_sequence_number"),
-            attachments=[d for d in docs if d.get("document_type") == 2]))
+        items.append(
+            _entry(
+                case,
+                number=entry.get("entry_number"),
+                entry_id=entry.get("id"),
+                description=entry.get("description"),
+                date_filed=entry.get("date_filed"),
+                main=main,
+                pacer_seq=entry.get("pacer_sequence_number"),
+                attachments=[d for d in docs if d.get("document_type") == 2],
+            )
+        )
     return items
 
 
@@ -153,10 +187,17 @@ def items_from_search(case: Case, found: list[dict[str, Any]]) -> list[Item]:
     for docs in groups.values():
         main = next((d for d in docs if not d.get("attachment_number")), None)
         first = main or docs[0]
-        items.append(_entry(
-            case, number=first.get("entry_number"), entry_id=first.get("docket_entry_id"),
-            description=first.get("entry_description"), date_filed=first.get("entry_date_filed"), main=main,
-            attachments=[d for d in docs if d.get("attachment_number")]))
+        items.append(
+            _entry(
+                case,
+                number=first.get("entry_number"),
+                entry_id=first.get("docket_entry_id"),
+                description=first.get("entry_description"),
+                date_filed=first.get("entry_date_filed"),
+                main=main,
+                attachments=[d for d in docs if d.get("attachment_number")],
+            )
+        )
     return items
 
 
@@ -196,8 +237,12 @@ def parse_feed(body: bytes, url: str, docket_id: int, warnings: list[str] | None
         link_path = urlsplit(_link(nodes[0], "alternate") or "").path
         if link_path.startswith(f"/docket/{docket_id}/"):
             path = link_path
-    return DocketFeed(case_name=(name if number else text) or None, docket_number=number, docket_path=path,
-                      entries=[_feed_entry(node, url) for node in nodes])
+    return DocketFeed(
+        case_name=(name if number else text) or None,
+        docket_number=number,
+        docket_path=path,
+        entries=[_feed_entry(node, url) for node in nodes],
+    )
 
 
 def _feed_entry(node: etree._Element, url: str) -> FeedEntry:
@@ -213,17 +258,35 @@ def _feed_entry(node: etree._Element, url: str) -> FeedEntry:
     match = _ENTRY_TITLE.match(title)
     minute = _MINUTE_ANCHOR.search(link or "")
     if match is None and not title.startswith("Minute entry") and minute is None:
-        raise ParseError(f"{url}: an entry titled {title!r} is neither 'Entry #N in ...' nor 'Minute entry from "
-                         "...': has CourtListener changed its feed?")
-    return FeedEntry(number=match.group("number") if match else None, entry_id=minute.group("id") if minute else None,
-                     description=summary, date_filed=published, pdf=enclosure)
+        raise ParseError(
+            f"{url}: an entry titled {title!r} is neither 'Entry #N in ...' nor 'Minute entry from "
+            "...': has CourtListener changed its feed?"
+        )
+    return FeedEntry(
+        number=match.group("number") if match else None,
+        entry_id=minute.group("id") if minute else None,
+        description=summary,
+        date_filed=published,
+        pdf=enclosure,
+    )
 
 
 def items_from_feed(case: Case, feed: DocketFeed) -> list[Item]:
-    return [docket_item(case, {}), *(
-        _entry(case, number=e.number, entry_id=e.entry_id, description=e.description, date_filed=e.date_filed,
-               main={"filepath_local": e.pdf} if e.pdf else None, attachments=[])
-        for e in feed.entries)]
+    return [
+        docket_item(case, {}),
+        *(
+            _entry(
+                case,
+                number=e.number,
+                entry_id=e.entry_id,
+                description=e.description,
+                date_filed=e.date_filed,
+                main={"filepath_local": e.pdf} if e.pdf else None,
+                attachments=[],
+            )
+            for e in feed.entries
+        ),
+    ]
 
 
 def _link(node: etree._Element, rel: str) -> str | None:

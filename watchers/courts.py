@@ -42,33 +42,107 @@ Kind = Literal["district", "bankruptcy", "appellate", "national"]
 
 # code -> (name, abbreviation in citations, districts: "" for one district, else the district letters)
 _STATES: dict[str, tuple[str, str, str]] = {
-    "al": ("Alabama", "Ala.", "mns"), "ak": ("Alaska", "Alaska", ""), "az": ("Arizona", "Ariz.", ""),
-    "ar": ("Arkansas", "Ark.", "ew"), "ca": ("California", "Cal.", "cens"), "co": ("Colorado", "Colo.", ""),
-    "ct": ("Connecticut", "Conn.", ""), "de": ("Delaware", "Del.", ""), "dc": ("District of Columbia", "D.C.", ""),
-    "fl": ("Florida", "Fla.", "mns"), "ga": ("Georgia", "Ga.", "mns"), "gu": ("Guam", "Guam", ""),
-    "hi": ("Hawaii", "Haw.", ""), "id": ("Idaho", "Idaho", ""), "il": ("Illinois", "Ill.", "cns"),
-    "in": ("Indiana", "Ind.", "ns"), "ia": ("Iowa", "Iowa", "ns"), "ks": ("Kansas", "Kan.", ""),
-    "ky": ("Kentucky", "Ky.", "ew"), "la": ("Louisiana", "La.", "emw"), "me": ("Maine", "Me.", ""),
-    "md": ("Maryland", "Md.", ""), "ma": ("Massachusetts", "Mass.", ""), "mi": ("Michigan", "Mich.", "ew"),
-    "mn": ("Minnesota", "Minn.", ""), "ms": ("Mississippi", "Miss.", "ns"), "mo": ("Missouri", "Mo.", "ew"),
-    "mt": ("Montana", "Mont.", ""), "ne": ("Nebraska", "Neb.", ""), "nv": ("Nevada", "Nev.", ""),
-    "nh": ("New Hampshire", "N.H.", ""), "nj": ("New Jersey", "N.J.", ""), "nm": ("New Mexico", "N.M.", ""),
-    "ny": ("New York", "N.Y.", "ensw"), "nc": ("North Carolina", "N.C.", "emw"), "nd": ("North Dakota", "N.D.", ""),
-    "nmi": ("Northern Mariana Islands", "N. Mar. I.", ""), "oh": ("Ohio", "Ohio", "ns"),
-    "ok": ("Oklahoma", "Okla.", "enw"), "or": ("Oregon", "Or.", ""), "pa": ("Pennsylvania", "Pa.", "emw"),
-    "pr": ("Puerto Rico", "P.R.", ""), "ri": ("Rhode Island", "R.I.", ""), "sc": ("South Carolina", "S.C.", ""),
-    "sd": ("South Dakota", "S.D.", ""), "tn": ("Tennessee", "Tenn.", "emw"), "tx": ("Texas", "Tex.", "ensw"),
-    "ut": ("Utah", "Utah", ""), "vt": ("Vermont", "Vt.", ""), "vi": ("Virgin Islands", "V.I.", ""),
-    "va": ("Virginia", "Va.", "ew"), "wa": ("Washington", "Wash.", "ew"), "wv": ("West Virginia", "W. Va.", "ns"),
-    "wi": ("Wisconsin", "Wis.", "ew"), "wy": ("Wyoming", "Wyo.", ""),
+    "al": ("Alabama", "Ala.", "mns"),
+    "ak": ("Alaska", "Alaska", ""),
+    "az": ("Arizona", "Ariz.", ""),
+    "ar": ("Arkansas", "Ark.", "ew"),
+    "ca": ("California", "Cal.", "cens"),
+    "co": ("Colorado", "Colo.", ""),
+    "ct": ("Connecticut", "Conn.", ""),
+    "de": ("Delaware", "Del.", ""),
+    "dc": ("District of Columbia", "D.C.", ""),
+    "fl": ("Florida", "Fla.", "mns"),
+    "ga": ("Georgia", "Ga.", "mns"),
+    "gu": ("Guam", "Guam", ""),
+    "hi": ("Hawaii", "Haw.", ""),
+    "id": ("Idaho", "Idaho", ""),
+    "il": ("Illinois", "Ill.", "cns"),
+    "in": ("Indiana", "Ind.", "ns"),
+    "ia": ("Iowa", "Iowa", "ns"),
+    "ks": ("Kansas", "Kan.", ""),
+    "ky": ("Kentucky", "Ky.", "ew"),
+    "la": ("Louisiana", "La.", "emw"),
+    "me": ("Maine", "Me.", ""),
+    "md": ("Maryland", "Md.", ""),
+    "ma": ("Massachusetts", "Mass.", ""),
+    "mi": ("Michigan", "Mich.", "ew"),
+    "mn": ("Minnesota", "Minn.", ""),
+    "ms": ("Mississippi", "Miss.", "ns"),
+    "mo": ("Missouri", "Mo.", "ew"),
+    "mt": ("Montana", "Mont.", ""),
+    "ne": ("Nebraska", "Neb.", ""),
+    "nv": ("Nevada", "Nev.", ""),
+    "nh": ("New Hampshire", "N.H.", ""),
+    "nj": ("New Jersey", "N.J.", ""),
+    "nm": ("New Mexico", "N.M.", ""),
+    "ny": ("New York", "N.Y.", "ensw"),
+    "nc": ("North Carolina", "N.C.", "emw"),
+    "nd": ("North Dakota", "N.D.", ""),
+    "nmi": ("Northern Mariana Islands", "N. Mar. I.", ""),
+    "oh": ("Ohio", "Ohio", "ns"),
+    "ok": ("Oklahoma", "Okla.", "enw"),
+    "or": ("Oregon", "Or.", ""),
+    "pa": ("Pennsylvania", "Pa.", "emw"),
+    "pr": ("Puerto Rico", "P.R.", ""),
+    "ri": ("Rhode Island", "R.I.", ""),
+    "sc": ("South Carolina", "S.C.", ""),
+    "sd": ("South Dakota", "S.D.", ""),
+    "tn": ("Tennessee", "Tenn.", "emw"),
+    "tx": ("Texas", "Tex.", "ensw"),
+    "ut": ("Utah", "Utah", ""),
+    "vt": ("Vermont", "Vt.", ""),
+    "vi": ("Virgin Islands", "V.I.", ""),
+    "va": ("Virginia", "Va.", "ew"),
+    "wa": ("Washington", "Wash.", "ew"),
+    "wv": ("West Virginia", "W. Va.", "ns"),
+    "wi": ("Wisconsin", "Wis.", "ew"),
+    "wy": ("Wyoming", "Wyo.", ""),
 }
 _DISTRICT_WORD = {"n": "Northern", "s": "Southern", "e": "Eastern", "w": "Western", "m": "Middle", "c": "Central"}
-_ORDINAL = {1: "First", 2: "Second", 3: "Third", 4: "Fourth", 5: "Fifth", 6: "Sixth", 7: "Seventh", 8: "Eighth",
-            9: "Ninth", 10: "Tenth", 11: "Eleventh"}
+_ORDINAL = {
+    1: "First",
+    2: "Second",
+    3: "Third",
+    4: "Fourth",
+    5: "Fifth",
+    6: "Sixth",
+    7: "Seventh",
+    8: "Eighth",
+    9: "Ninth",
+    10: "Tenth",
+    11: "Eleventh",
+}
 # Courts whose row in PACER's court list has no rss_url (2023-01-01), less the two known to have a feed.
 _NO_LISTED_FEED = frozenset(
-    "ca1 ca3 ca5 ca7 ca8 ca9 alnb alnd cob flnd gand gasd kyed mdd miwb msnd nceb ndd nywd oked oknd pamb pamd "
-    "sdd vaed jpml".split())
+    [
+        "ca1",
+        "ca3",
+        "ca5",
+        "ca7",
+        "ca8",
+        "ca9",
+        "alnb",
+        "alnd",
+        "cob",
+        "flnd",
+        "gand",
+        "gasd",
+        "kyed",
+        "mdd",
+        "miwb",
+        "msnd",
+        "nceb",
+        "ndd",
+        "nywd",
+        "oked",
+        "oknd",
+        "pamb",
+        "pamd",
+        "sdd",
+        "vaed",
+        "jpml",
+    ]
+)
 # PACER (CM/ECF) id -> CourtListener id, where they differ
 _COURTLISTENER_IDS = {"azb": "arb", "cofc": "uscfc", "neb": "nebraskab"}
 
@@ -106,21 +180,41 @@ def _build() -> dict[str, Court]:
         for letter in letters or [""]:
             where = f"the {_DISTRICT_WORD[letter]} District of {state}" if letter else district_of
             citation = _cite(letter, abbreviation)
-            for suffix, kind, label, prefix in (("d", "district", "District", ""),
-                                                ("b", "bankruptcy", "Bankruptcy", "Bankr. ")):
+            for suffix, kind, label, prefix in (
+                ("d", "district", "District", ""),
+                ("b", "bankruptcy", "Bankruptcy", "Bankr. "),
+            ):
                 court_id = f"{code}{letter}{suffix}"
-                courts[court_id] = Court(court_id, f"U.S. {label} Court for {where}", prefix + citation, kind,  # type: ignore[arg-type]
-                                         state, court_id not in _NO_LISTED_FEED)
-    circuits = [(f"ca{n}", f"the {_ORDINAL[n]} Circuit", f"{n}{'d' if n in (2, 3) else 'st' if n == 1 else 'th'} Cir.")
-                for n in range(1, 12)]
-    circuits += [("cadc", "the District of Columbia Circuit", "D.C. Cir."), ("cafc", "the Federal Circuit", "Fed. Cir.")]
+                courts[court_id] = Court(
+                    court_id,
+                    f"U.S. {label} Court for {where}",
+                    prefix + citation,
+                    kind,  # type: ignore[arg-type]
+                    state,
+                    court_id not in _NO_LISTED_FEED,
+                )
+    circuits = [
+        (f"ca{n}", f"the {_ORDINAL[n]} Circuit", f"{n}{'d' if n in (2, 3) else 'st' if n == 1 else 'th'} Cir.")
+        for n in range(1, 12)
+    ]
+    circuits += [
+        ("cadc", "the District of Columbia Circuit", "D.C. Cir."),
+        ("cafc", "the Federal Circuit", "Fed. Cir."),
+    ]
     for court_id, which, citation in circuits:
-        courts[court_id] = Court(court_id, f"U.S. Court of Appeals for {which}", citation, "appellate",
-                                 rss=court_id not in _NO_LISTED_FEED)
+        courts[court_id] = Court(
+            court_id, f"U.S. Court of Appeals for {which}", citation, "appellate", rss=court_id not in _NO_LISTED_FEED
+        )
     for number in (1, 6, 8, 9, 10):
         ordinal = f"{number}{'st' if number == 1 else 'th'}"
-        courts[f"bap{number}"] = Court(f"bap{number}", f"Bankruptcy Appellate Panel of the {_ORDINAL[number]} Circuit",
-                                       f"B.A.P. {ordinal} Cir.", "appellate", rss=False, pacer=False)
+        courts[f"bap{number}"] = Court(
+            f"bap{number}",
+            f"Bankruptcy Appellate Panel of the {_ORDINAL[number]} Circuit",
+            f"B.A.P. {ordinal} Cir.",
+            "appellate",
+            rss=False,
+            pacer=False,
+        )
     for court_id, name, citation, kind, rss, pacer in (
         ("cavc", "U.S. Court of Appeals for Veterans Claims", "Vet. App.", "appellate", False, True),
         ("cit", "U.S. Court of International Trade", "Ct. Int'l Trade", "national", True, True),
@@ -187,10 +281,16 @@ def _phrases() -> dict[str, str]:
             if f"bap{number}" in COURTS:
                 phrases[f"Bankruptcy Appellate Panel of the {name} Circuit"] = f"bap{number}"
                 phrases[f"{name} Circuit Bankruptcy Appellate Panel"] = f"bap{number}"
-    phrases |= {"D.C. Circuit": "cadc", "Federal Circuit": "cafc", "Court of Federal Claims": "cofc",
-                "Court of International Trade": "cit", "Supreme Court of the United States": "scotus",
-                "U.S. Supreme Court": "scotus", "United States Supreme Court": "scotus",
-                "Judicial Panel on Multidistrict Litigation": "jpml"}
+    phrases |= {
+        "D.C. Circuit": "cadc",
+        "Federal Circuit": "cafc",
+        "Court of Federal Claims": "cofc",
+        "Court of International Trade": "cit",
+        "Supreme Court of the United States": "scotus",
+        "U.S. Supreme Court": "scotus",
+        "United States Supreme Court": "scotus",
+        "Judicial Panel on Multidistrict Litigation": "jpml",
+    }
     return phrases
 
 
@@ -210,7 +310,8 @@ _PHRASES = {_squash(p): court for p, court in _NAMED.items()}
 # One alternation, longest first ("Bankr. N.D. Ill." before "N.D. Ill."), case-sensitive as courts are
 # written (three times faster than ignoring case).
 _MENTION = re.compile(
-    r"(?<![A-Za-z])(?:" + "|".join(_phrase_pattern(p) for p in sorted(_NAMED, key=len, reverse=True)) + r")(?![A-Za-z])")
+    r"(?<![A-Za-z])(?:" + "|".join(_phrase_pattern(p) for p in sorted(_NAMED, key=len, reverse=True)) + r")(?![A-Za-z])"
+)
 
 
 def find_courts(text: str) -> list[CourtMention]:
@@ -227,9 +328,18 @@ def find_courts(text: str) -> list[CourtMention]:
 
 # The regional circuits (28 U.S.C. § 41): state or territory code -> court of appeals.
 _CIRCUITS = {
-    "ca1": "me ma nh ri pr", "ca2": "ct ny vt", "ca3": "de nj pa vi", "ca4": "md nc sc va wv",
-    "ca5": "la ms tx", "ca6": "ky mi oh tn", "ca7": "il in wi", "ca8": "ar ia mn mo ne nd sd",
-    "ca9": "ak az ca hi id mt nv or wa gu nmi", "ca10": "co ks nm ok ut wy", "ca11": "al fl ga", "cadc": "dc",
+    "ca1": "me ma nh ri pr",
+    "ca2": "ct ny vt",
+    "ca3": "de nj pa vi",
+    "ca4": "md nc sc va wv",
+    "ca5": "la ms tx",
+    "ca6": "ky mi oh tn",
+    "ca7": "il in wi",
+    "ca8": "ar ia mn mo ne nd sd",
+    "ca9": "ak az ca hi id mt nv or wa gu nmi",
+    "ca10": "co ks nm ok ut wy",
+    "ca11": "al fl ga",
+    "cadc": "dc",
 }
 _CIRCUIT_OF_STATE = {code: circuit for circuit, codes in _CIRCUITS.items() for code in codes.split()}
 _STATE_CODE = {name: code for code, (name, _, _) in _STATES.items()}
@@ -259,7 +369,8 @@ _NAMED_COURT = re.compile(
     r"eighth|ninth|tenth|eleventh)|(?P<dc>d\.\s?c\.|dc|district\s+of\s+columbia)|(?P<fed>federal))\s+cir(?:cuit\b|\.))"
     r"|(?P<bankruptcy>bankruptcy\s+court\s+for\s+)?(?:the\s+)?(?:(?P<letter>northern|southern|eastern|western|middle|"
     r"central)\s+)?district\s+of\s+(?:the\s+)?(?P<state>" + _STATE_NAMES + r")\b(?!\s+cir(?:cuit|\.))",
-    re.IGNORECASE)
+    re.IGNORECASE,
+)
 
 
 def named_in(text: str) -> Court | None:
@@ -290,13 +401,15 @@ def close_to(text: str, limit: int = 5) -> list[Court]:
     key = text.strip().lower()
     names = {c.id: c for c in COURTS.values()} | {c.courtlistener_id: c for c in COURTS.values()}
     found = [names[n] for n in difflib.get_close_matches(key, list(names), n=limit, cutoff=0.6)]
-    found += [_BY_CITATION[n] for n in difflib.get_close_matches(_squash(text), list(_BY_CITATION), n=limit, cutoff=0.75)]
+    found += [
+        _BY_CITATION[n] for n in difflib.get_close_matches(_squash(text), list(_BY_CITATION), n=limit, cutoff=0.75)
+    ]
     unique = list(dict.fromkeys(found))
     return unique[:limit]
 
 
 def cite(court_id: str) -> str:
-    """"N.D. Ill." for `ilnd`; an unknown id as it is."""
+    """ "N.D. Ill." for `ilnd`; an unknown id as it is."""
     court = lookup(court_id)
     return court.citation if court else court_id
 

@@ -27,7 +27,7 @@ from __future__ import annotations
 import email.utils
 import re
 from collections.abc import Callable
-from datetime import datetime, timedelta, timezone, tzinfo
+from datetime import UTC, datetime, timedelta, timezone, tzinfo
 from functools import lru_cache
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
@@ -36,25 +36,71 @@ class DateError(ValueError):
     """A date that cannot be read (its message says why, for the user)."""
 
 
-_MONTHS = {name: number for number, names in enumerate(
-    (("jan", "january"), ("feb", "february"), ("mar", "march"), ("apr", "april"), ("may",), ("jun", "june"),
-     ("jul", "july"), ("aug", "august"), ("sep", "sept", "september"), ("oct", "october"),
-     ("nov", "november"), ("dec", "december")), start=1) for name in names}
+_MONTHS = {
+    name: number
+    for number, names in enumerate(
+        (
+            ("jan", "january"),
+            ("feb", "february"),
+            ("mar", "march"),
+            ("apr", "april"),
+            ("may",),
+            ("jun", "june"),
+            ("jul", "july"),
+            ("aug", "august"),
+            ("sep", "sept", "september"),
+            ("oct", "october"),
+            ("nov", "november"),
+            ("dec", "december"),
+        ),
+        start=1,
+    )
+    for name in names
+}
 
 _UTC_NAMES = {"GMT", "UT", "UTC", "Z"}
 # Fixed offsets, as RFC 822 and Python's email.utils define them (a feed saying EST means -05:00).
-_FIXED_HOURS = {"EST": -5, "EDT": -4, "CST": -6, "CDT": -5, "MST": -7, "MDT": -6, "PST": -8, "PDT": -7,
-                "AST": -4, "ADT": -3, "AKST": -9, "AKDT": -8, "HST": -10, "HDT": -9, "CHST": 10, "SST": -11}
+_FIXED_HOURS = {
+    "EST": -5,
+    "EDT": -4,
+    "CST": -6,
+    "CDT": -5,
+    "MST": -7,
+    "MDT": -6,
+    "PST": -8,
+    "PDT": -7,
+    "AST": -4,
+    "ADT": -3,
+    "AKST": -9,
+    "AKDT": -8,
+    "HST": -10,
+    "HDT": -9,
+    "CHST": 10,
+    "SST": -11,
+}
 # The region each name belongs to. Appellate courts stamp local time with a zone abbreviation whatever
 # the season; like juriscraper (`parse_datetime_for_us_timezone`), `regional=True` reads the name as
 # the region's clock, so "EST" in July is EDT. ET/CT/MT/PT name the region's clock by definition.
 _REGIONS = {
-    "EST": "America/New_York", "EDT": "America/New_York", "ET": "America/New_York",
-    "CST": "America/Chicago", "CDT": "America/Chicago", "CT": "America/Chicago",
-    "MST": "America/Denver", "MDT": "America/Denver", "MT": "America/Denver",
-    "PST": "America/Los_Angeles", "PDT": "America/Los_Angeles", "PT": "America/Los_Angeles",
-    "AKST": "America/Anchorage", "AKDT": "America/Anchorage", "HST": "Pacific/Honolulu",
-    "HDT": "Pacific/Honolulu", "CHST": "Pacific/Guam", "SST": "Pacific/Pago_Pago", "AST": "America/Puerto_Rico",
+    "EST": "America/New_York",
+    "EDT": "America/New_York",
+    "ET": "America/New_York",
+    "CST": "America/Chicago",
+    "CDT": "America/Chicago",
+    "CT": "America/Chicago",
+    "MST": "America/Denver",
+    "MDT": "America/Denver",
+    "MT": "America/Denver",
+    "PST": "America/Los_Angeles",
+    "PDT": "America/Los_Angeles",
+    "PT": "America/Los_Angeles",
+    "AKST": "America/Anchorage",
+    "AKDT": "America/Anchorage",
+    "HST": "Pacific/Honolulu",
+    "HDT": "Pacific/Honolulu",
+    "CHST": "Pacific/Guam",
+    "SST": "Pacific/Pago_Pago",
+    "AST": "America/Puerto_Rico",
 }
 _ALWAYS_REGIONAL = {"ET": -5, "CT": -6, "MT": -7, "PT": -8}  # (standard hours, if there is no tz database)
 
@@ -64,11 +110,15 @@ _WEEKDAY = r"(?:[a-z]{2,9}\.?,?\s+)?"
 # `Tue, 09 Apr 2019 19:21:12 GMT`, `9 Apr 2019`, `30 December 2022`, `Fri, 31-Dec-99 23:00 -0500 (EST)`
 _DAY_MONTH_YEAR = re.compile(
     rf"^{_WEEKDAY}(?P<day>\d{{1,2}})[\s-]+(?P<month>[a-z]{{3,9}})\.?[\s-]+(?P<year>\d{{4}}|\d{{2}})"
-    rf"(?:,?\s+(?:at\s+)?{_TIME})?(?:\s*{_ZONE})?(?:\s*\([^)]*\))?$", re.I)
+    rf"(?:,?\s+(?:at\s+)?{_TIME})?(?:\s*{_ZONE})?(?:\s*\([^)]*\))?$",
+    re.I,
+)
 # `December 30, 2022`, `Dec. 30, 2022 at 10:15 AM ET`, `Monday, December 30, 2022`
 _MONTH_DAY_YEAR = re.compile(
     rf"^{_WEEKDAY}(?P<month>[a-z]{{3,9}})\.?\s+(?P<day>\d{{1,2}})(?:st|nd|rd|th)?,?\s+(?P<year>\d{{4}})"
-    rf"(?:,?\s+(?:at\s+)?{_TIME})?(?:\s*{_ZONE})?$", re.I)
+    rf"(?:,?\s+(?:at\s+)?{_TIME})?(?:\s*{_ZONE})?$",
+    re.I,
+)
 # `12/30/2022`, `12/30/2022 10:15 AM` (month first: these are US sources)
 _US_NUMERIC = re.compile(rf"^(?P<month>\d{{1,2}})/(?P<day>\d{{1,2}})/(?P<year>\d{{4}})(?:\s+{_TIME})?$", re.I)
 # ISO 8601 as datetime.fromisoformat reads it (Python 3.11: `Z`, `+0000`, fractions, week dates)
@@ -98,7 +148,7 @@ def _zone(text: str | None, regional: bool) -> tzinfo | None:
             raise DateError(f"has an impossible offset {text}")
         return timezone(timedelta(minutes=-minutes if name[0] == "-" else minutes))
     if name in _UTC_NAMES:
-        return timezone.utc
+        return UTC
     if name in _ALWAYS_REGIONAL or (regional and name in _REGIONS):
         return _region(name)  # the wall time as written, the offset from the region's calendar
     if name in _FIXED_HOURS:
@@ -122,8 +172,15 @@ def _build(found: re.Match[str], month: int, *, regional: bool) -> datetime:
         hours = hours % 12 + (12 if groups["ampm"].lower().startswith("p") else 0)
     zone = _zone(groups.get("zone"), regional)
     try:
-        return datetime(_year(groups["year"]), month, int(groups["day"]), hours, int(groups["minute"] or 0),
-                        int(groups["second"] or 0), tzinfo=zone)
+        return datetime(
+            _year(groups["year"]),
+            month,
+            int(groups["day"]),
+            hours,
+            int(groups["minute"] or 0),
+            int(groups["second"] or 0),
+            tzinfo=zone,
+        )
     except ValueError as exc:
         raise DateError(f"is out of range ({exc})") from None
 
@@ -150,9 +207,7 @@ def parse_datetime(text: str | None, *, regional: bool = False) -> datetime | No
     if not text:
         return None
     moment: datetime | None = None
-    if found := _DAY_MONTH_YEAR.match(text):
-        moment = _build(found, _month(found.group("month")), regional=regional)
-    elif found := _MONTH_DAY_YEAR.match(text):
+    if (found := _DAY_MONTH_YEAR.match(text)) or (found := _MONTH_DAY_YEAR.match(text)):
         moment = _build(found, _month(found.group("month")), regional=regional)
     elif found := _US_NUMERIC.match(text):
         moment = _build(found, int(found.group("month")), regional=regional)
@@ -171,7 +226,7 @@ def parse_datetime(text: str | None, *, regional: bool = False) -> datetime | No
             raise DateError("is not a date in any format this monitor reads")
     if moment.tzinfo is not None:
         try:
-            moment.astimezone(timezone.utc)
+            moment.astimezone(UTC)
         except (OverflowError, ValueError):
             raise DateError("is out of range (it falls outside the years 1-9999 in UTC)") from None
     return moment
@@ -198,7 +253,7 @@ def iso_date(value: str | None, warnings: list[str] | None = None, where: Where 
     moment = _read(value, warnings, where)
     if moment is None or moment.tzinfo is None:
         return moment.isoformat() if moment else None
-    return moment.astimezone(timezone.utc).isoformat()
+    return moment.astimezone(UTC).isoformat()
 
 
 def iso_day(value: str | None, warnings: list[str] | None = None, where: Where = "an item") -> str | None:
@@ -208,11 +263,12 @@ def iso_day(value: str | None, warnings: list[str] | None = None, where: Where =
     return moment.date().isoformat() if moment else None
 
 
-def aware(value: str | None, warnings: list[str] | None = None, where: Where = "an item", *,
-          regional: bool = False) -> datetime | None:
+def aware(
+    value: str | None, warnings: list[str] | None = None, where: Where = "an item", *, regional: bool = False
+) -> datetime | None:
     """A date as an aware datetime (a time without a zone is taken as UTC); None when absent or
     unreadable, with a warning as in `iso_date`."""
     moment = _read(value, warnings, where, regional)
     if moment is None or moment.tzinfo:
         return moment
-    return moment.replace(tzinfo=timezone.utc)
+    return moment.replace(tzinfo=UTC)

@@ -32,8 +32,11 @@ _DISTRICT = re.compile(
 )
 # Appellate (`21-14262`, `19-8054`) and bankruptcy numbers without a type (`18-00079`, `16-10992-smb`):
 # the digits are kept as written (`18-00079` stays padded) and judge initials are a suffix.
-_NUMBER_ONLY = re.compile(r"^\s*(?:(?P<office>\d{1,2})\s*:\s*)?(?P<year>\d{2})\s*-\s*(?P<number>\d{1,6})"
-                          r"(?P<rest>(?:\s*-\s*[a-z]{1,6})*)\s*$", re.IGNORECASE)
+_NUMBER_ONLY = re.compile(
+    r"^\s*(?:(?P<office>\d{1,2})\s*:\s*)?(?P<year>\d{2})\s*-\s*(?P<number>\d{1,6})"
+    r"(?P<rest>(?:\s*-\s*[a-z]{1,6})*)\s*$",
+    re.IGNORECASE,
+)
 
 
 @dataclass(frozen=True, slots=True)
@@ -85,14 +88,16 @@ def parse_docket_number(text: str | None) -> DocketNumber:
     if match:
         rest = tuple(p.strip() for p in (match.group("rest") or "").split("-") if p.strip())
         office = str(int(match.group("office"))) if match.group("office") else None
-        return DocketNumber(text, office, match.group("year"), match.group("type").lower(),
-                            int(match.group("number")), rest)
+        return DocketNumber(
+            text, office, match.group("year"), match.group("type").lower(), int(match.group("number")), rest
+        )
     match = _NUMBER_ONLY.match(text)
     if match:
         rest = tuple(p.strip() for p in (match.group("rest") or "").split("-") if p.strip())
         office = str(int(match.group("office"))) if match.group("office") else None
-        return DocketNumber(text, office, match.group("year"), None, int(match.group("number")), rest,
-                            digits=match.group("number"))
+        return DocketNumber(
+            text, office, match.group("year"), None, int(match.group("number")), rest, digits=match.group("number")
+        )
     return DocketNumber(text)
 
 
@@ -110,8 +115,15 @@ def case_group(court: str, docket: DocketNumber) -> str:
     return f"case:{court}:{docket.canonical}"
 
 
-def entry_key(court: str, docket: DocketNumber, *, entry_number: Any = None, pacer_seq: Any = None,
-              pacer_doc_id: str | None = None, fallback: str | None = None) -> str:
+def entry_key(
+    court: str,
+    docket: DocketNumber,
+    *,
+    entry_number: Any = None,
+    pacer_seq: Any = None,
+    pacer_doc_id: str | None = None,
+    fallback: str | None = None,
+) -> str:
     base = f"entry:{court}:{docket.canonical}"
     if entry_number not in (None, ""):
         return f"{base}:{entry_number}"
@@ -173,8 +185,9 @@ def entry_item(
     }
     fields = {k: v for k, v in fields.items() if v not in (None, "", [], {})}
     return Item(
-        key=entry_key(court, docket, entry_number=number, pacer_seq=pacer_seq, pacer_doc_id=pacer_doc_id,
-                      fallback=fallback_key),
+        key=entry_key(
+            court, docket, entry_number=number, pacer_seq=pacer_seq, pacer_doc_id=pacer_doc_id, fallback=fallback_key
+        ),
         title=f"{case_name}: {label} {text}",
         url=document_url or docket_url,
         summary=description or short_description or None,
@@ -201,23 +214,67 @@ _CASE_TYPES = "cv|cr|mc|mj|md|ml|mdl|bk|ap|adv|po|pt|sw|gj|dp|vv|cm|ct|cb"
 _PROSE_TYPED = re.compile(
     rf"(?<![\w:/\-\u2010-\u2015])(?:(?P<office>\d{{1,2}}):)?(?P<year>(?:19|20)?\d{{2}}){_D}?"
     rf"(?P<type>(?i:{_CASE_TYPES})){_D}?(?P<number>\d{{1,6}})"
-    rf"(?P<rest>(?:{_D}(?:[A-Z]{{1,4}}\d{{0,2}}|\d{{1,3}}))*)(?![A-Za-z0-9])")
+    rf"(?P<rest>(?:{_D}(?:[A-Z]{{1,4}}\d{{0,2}}|\d{{1,3}}))*)(?![A-Za-z0-9])"
+)
 # S.D.N.Y. and E.D.N.Y. style: "25 Civ. 1350 (JPO)", "24 Cr. 123"
-_PROSE_SDNY = re.compile(r"(?<![\w:/\-])(?P<year>\d{2}) (?P<type>Civ\.?|CIV\.?|Cr\.?|CR|Crim\.?|Misc\.?|MC|CV) ?"
-                         r"(?P<number>\d{1,6})(?:\s?\((?P<rest>[A-Z]{2,4})\))?(?![A-Za-z0-9])")
+_PROSE_SDNY = re.compile(
+    r"(?<![\w:/\-])(?P<year>\d{2}) (?P<type>Civ\.?|CIV\.?|Cr\.?|CR|Crim\.?|Misc\.?|MC|CV) ?"
+    r"(?P<number>\d{1,6})(?:\s?\((?P<rest>[A-Z]{2,4})\))?(?![A-Za-z0-9])"
+)
 _SDNY_TYPES = {"civ": "cv", "cv": "cv", "cr": "cr", "crim": "cr", "misc": "mc", "mc": "mc"}
 _CUE = re.compile(
     r"(?P<qualifier>\b(?:Case|Docket|Dkt|Appeal|Civil\s+Action|Civil|Civ|Criminal|Crim|Bankruptcy|Bankr|"
     r"Bk|Adversary\s+Proceeding|Adversary|Adv\.\s?Pro|Adv\.\s?Proc|Adv|Petition|Misc|Miscellaneous)\.?\s+)?"
-    r"(?P<word>\b(?:Nos?|Numbers?)\b\.?|#)\s?:?\s?", re.IGNORECASE)
+    r"(?P<word>\b(?:Nos?|Numbers?)\b\.?|#)\s?:?\s?",
+    re.IGNORECASE,
+)
 _NUMBER_ONLY_PROSE = re.compile(
     rf"(?<!\d)(?:(?P<office>\d{{1,2}}):)?(?P<year>(?:19|20)?\d{{2}}){_D}(?P<number>\d{{1,6}})"
-    rf"(?P<rest>(?:{_D}[A-Za-z]{{1,4}})*)(?![A-Za-z0-9]|{_D}\d)")
+    rf"(?P<rest>(?:{_D}[A-Za-z]{{1,4}})*)(?![A-Za-z0-9]|{_D}\d)"
+)
 _LIST_MORE = re.compile(r"\s?(?:,|&|and|,\s?and)\s?")
 # Words before a bare "No." that make it something else: Pub. L. No., H.R. Rep. No., Exec. Order No. ...
-_NOT_CASES = frozenset("l law laws rep doc order res bar release file form tel phone fax id reg registration serial "
-                       "account invoice contract grant award bill ordinance resolution proclamation policy item claim "
-                       "patent license permit exhibit ecf publication pub".split())
+_NOT_CASES = frozenset(
+    [
+        "l",
+        "law",
+        "laws",
+        "rep",
+        "doc",
+        "order",
+        "res",
+        "bar",
+        "release",
+        "file",
+        "form",
+        "tel",
+        "phone",
+        "fax",
+        "id",
+        "reg",
+        "registration",
+        "serial",
+        "account",
+        "invoice",
+        "contract",
+        "grant",
+        "award",
+        "bill",
+        "ordinance",
+        "resolution",
+        "proclamation",
+        "policy",
+        "item",
+        "claim",
+        "patent",
+        "license",
+        "permit",
+        "exhibit",
+        "ecf",
+        "publication",
+        "pub",
+    ]
+)
 _CAPTION_BEFORE = re.compile(r"\s(?:v|vs)\.?\s[^;:\n]{1,120}$")
 
 
@@ -238,8 +295,9 @@ def _year2(year: str) -> str:
     return year[-2:]
 
 
-def _mention(text: str, start: int, end: int, office: str | None, year: str, kind: str | None, number: str,
-             rest: str | None) -> DocketMention | None:
+def _mention(
+    text: str, start: int, end: int, office: str | None, year: str, kind: str | None, number: str, rest: str | None
+) -> DocketMention | None:
     suffixes = [p for p in re.split(_D, rest or "") if p]
     normal = (f"{office}:" if office else "") + _year2(year) + (f"-{kind.lower()}" if kind else "") + f"-{number}"
     normal += "".join(f"-{s}" for s in suffixes)
@@ -253,7 +311,7 @@ def _cue_allows(text: str, cue: re.Match[str], end: int) -> bool:
     """Whether numbers without a case type after this cue (ending at `end`) are docket numbers."""
     if cue.group("qualifier"):
         return True
-    before = text[max(0, cue.start() - 160):cue.start()]
+    before = text[max(0, cue.start() - 160) : cue.start()]
     words = re.findall(r"[A-Za-z]+", before[-24:])
     if words and words[-1].lower() in _NOT_CASES:
         return False
@@ -268,17 +326,19 @@ def _cue_allows(text: str, cue: re.Match[str], end: int) -> bool:
 _COURT_GAP = re.compile(
     r"[\s,(]*(?:(?:which\s+(?:is|was)\s+)?(?:pending|filed|docketed|brought|heard)\s+)?(?:(?:in|before|at|by)\s+)?"
     r"(?:the\s+)?(?:(?:U\.\s?S\.|United\s+States)\s+)?(?:(?:District|Bankruptcy)\s+Court\s+for\s+the\s+|"
-    r"Court\s+of\s+Appeals\s+for\s+the\s+)?", re.IGNORECASE)
+    r"Court\s+of\s+Appeals\s+for\s+the\s+)?",
+    re.IGNORECASE,
+)
 
 
 def _court_right_after(text: str, end: int, courts: list[Any] | None = None) -> str | None:
     from watchers.courts import find_courts
 
     if courts is None:
-        courts = [replace(c, start=c.start + end, end=c.end + end) for c in find_courts(text[end:end + 120])]
+        courts = [replace(c, start=c.start + end, end=c.end + end) for c in find_courts(text[end : end + 120])]
     for court in courts:
         if court.start >= end:
-            gap = text[end:court.start]
+            gap = text[end : court.start]
             return court.court if len(gap) <= 90 and _COURT_GAP.fullmatch(gap) else None
     return None
 
@@ -299,8 +359,18 @@ def find_docket_numbers(text: str, courts: list[Any] | None = None) -> list[Dock
         taken.append((mention.start, mention.end))
 
     for m in _PROSE_TYPED.finditer(text):
-        add(_mention(text, m.start(), m.end(), m.group("office"), m.group("year"), m.group("type"),
-                     m.group("number"), m.group("rest")))
+        add(
+            _mention(
+                text,
+                m.start(),
+                m.end(),
+                m.group("office"),
+                m.group("year"),
+                m.group("type"),
+                m.group("number"),
+                m.group("rest"),
+            )
+        )
     for m in _PROSE_SDNY.finditer(text):
         kind = _SDNY_TYPES[m.group("type").rstrip(".").lower()]
         add(_mention(text, m.start(), m.end(), None, m.group("year"), kind, m.group("number"), m.group("rest")))
@@ -314,14 +384,24 @@ def find_docket_numbers(text: str, courts: list[Any] | None = None) -> list[Dock
             number = _NUMBER_ONLY_PROSE.match(text, more.end()) if more else None
         if numbers and _cue_allows(text, cue, numbers[-1].end()):
             for number in numbers:
-                add(_mention(text, number.start(), number.end(), number.group("office"), number.group("year"), None,
-                             number.group("number"), number.group("rest")))
+                add(
+                    _mention(
+                        text,
+                        number.start(),
+                        number.end(),
+                        number.group("office"),
+                        number.group("year"),
+                        None,
+                        number.group("number"),
+                        number.group("rest"),
+                    )
+                )
     found.sort(key=lambda m: m.start)
     courts = find_courts(text) if courts is None else courts
     placed = [replace(m, **dict(zip(("court", "court_close"), nearby_court(text, m, courts)))) for m in found]
     for i in range(len(placed) - 2, -1, -1):  # "Nos. 25-1234 and 25-1235 (9th Cir.)": the court is the list's
         this, following = placed[i], placed[i + 1]
-        if following.court and not this.court_close and _LIST_MORE.fullmatch(text[this.end:following.start]):
+        if following.court and not this.court_close and _LIST_MORE.fullmatch(text[this.end : following.start]):
             placed[i] = replace(this, court=following.court, court_close=following.court_close)
     return placed
 
@@ -334,13 +414,19 @@ def nearby_court(text: str, mention: DocketMention, courts: list[Any]) -> tuple[
     after = _court_right_after(text, mention.end, courts)
     if after is not None:
         return after, True
-    before = [c for c in courts if c.end <= mention.start and mention.start - c.end <= 200
-              and "\n\n" not in text[c.end:mention.start]]
+    before = [
+        c
+        for c in courts
+        if c.end <= mention.start and mention.start - c.end <= 200 and "\n\n" not in text[c.end : mention.start]
+    ]
     if not before:
         return None, False
-    gap = text[before[-1].end:mention.start]
+    gap = text[before[-1].end : mention.start]
     return before[-1].court, len(gap) <= 40 and _CLOSE_BEFORE.fullmatch(gap) is not None
 
 
-_CLOSE_BEFORE = re.compile(r"[\s,:;()]*(?:(?:in|under|as)\s+)?(?:(?:Case|Civil\s+Action|Docket|Appeal)\s+)?"
-                           r"(?:(?:No|Nos|Number)\.?\s?:?\s?|#)?", re.IGNORECASE)
+_CLOSE_BEFORE = re.compile(
+    r"[\s,:;()]*(?:(?:in|under|as)\s+)?(?:(?:Case|Civil\s+Action|Docket|Appeal)\s+)?"
+    r"(?:(?:No|Nos|Number)\.?\s?:?\s?|#)?",
+    re.IGNORECASE,
+)

@@ -62,7 +62,7 @@ import hashlib
 import json
 import re
 from collections.abc import Mapping, Sequence
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 from typing import Any, ClassVar
 from urllib.parse import parse_qsl, urlencode, urlsplit, urlunsplit
 
@@ -101,8 +101,11 @@ def _terms(value: Any) -> list[dict[str, str]]:
     """`component` / `topic`: a list of {uuid, name}, or "" when empty."""
     if not isinstance(value, list):
         return []
-    return [{"uuid": str(v.get("uuid") or ""), "name": squash(str(v.get("name") or ""))}
-            for v in value if isinstance(v, Mapping)]
+    return [
+        {"uuid": str(v.get("uuid") or ""), "name": squash(str(v.get("name") or ""))}
+        for v in value
+        if isinstance(v, Mapping)
+    ]
 
 
 def _wanted(terms: list[dict[str, str]], wanted: Sequence[str]) -> bool:
@@ -114,7 +117,7 @@ def _wanted(terms: list[dict[str, str]], wanted: Sequence[str]) -> bool:
 
 def _iso_day(epoch: Any) -> str | None:
     try:
-        return datetime.fromtimestamp(int(str(epoch).strip()), timezone.utc).date().isoformat()
+        return datetime.fromtimestamp(int(str(epoch).strip()), UTC).date().isoformat()
     except (TypeError, ValueError, OverflowError, OSError):
         return None
 
@@ -153,8 +156,15 @@ def release_item(raw: Mapping[str, Any]) -> Item | None:
     if body:
         fields["_body"] = body
     title = _text(raw.get("title")) or url or number or uuid
-    return Item(key=key, title=title, url=url, summary=summary or None, published=_iso_day(raw.get("date")),
-                group="agency:doj", fields=fields)
+    return Item(
+        key=key,
+        title=title,
+        url=url,
+        summary=summary or None,
+        published=_iso_day(raw.get("date")),
+        group="agency:doj",
+        fields=fields,
+    )
 
 
 def _mapping(value: Any) -> Mapping[str, Any]:
@@ -165,10 +175,15 @@ def page_results(fetched: Fetched) -> tuple[list[Mapping[str, Any]], int | None]
     """The raw results of one API page and the total count the API reports (None if absent)."""
     data = load_json(fetched, "the DOJ press-release API response")
     if not isinstance(data, Mapping) or not isinstance(data.get("results"), list):
-        found = (f"keys: {', '.join(sorted(data)) or 'none'}" if isinstance(data, Mapping)
-                 else f"the answer is a JSON {type(data).__name__}")
-        raise ParseError(f"{fetched.url}: no `results` list in the DOJ API response ({found}); "
-                         "is `url` the press_releases.json endpoint?")
+        found = (
+            f"keys: {', '.join(sorted(data)) or 'none'}"
+            if isinstance(data, Mapping)
+            else f"the answer is a JSON {type(data).__name__}"
+        )
+        raise ParseError(
+            f"{fetched.url}: no `results` list in the DOJ API response ({found}); "
+            "is `url` the press_releases.json endpoint?"
+        )
     metadata = _mapping(data.get("metadata"))
     status = _mapping(metadata.get("responseInfo")).get("status")
     if status is not None and str(status) != "200":
@@ -201,8 +216,9 @@ class DojWatcher(UrlWatcher):
     def fetch_urls(self) -> list[str]:
         return [self.page_url(0)]
 
-    def select(self, raws: Sequence[Mapping[str, Any]], warnings: list[str] | None = None,
-               url: str = "") -> tuple[list[Item], int]:
+    def select(
+        self, raws: Sequence[Mapping[str, Any]], warnings: list[str] | None = None, url: str = ""
+    ) -> tuple[list[Item], int]:
         """Items for the releases that pass `component` and `topic`; and how many had no id. A release
         that cannot be read is skipped with a warning naming it (in `warnings`)."""
         config = self.config
@@ -210,15 +226,23 @@ class DojWatcher(UrlWatcher):
 
         def read(_: int, raw: Mapping[str, Any]) -> Item | None:
             nonlocal skipped
-            if not (_wanted(_terms(raw.get("component")), config.component)  # type: ignore[attr-defined]
-                    and _wanted(_terms(raw.get("topic")), config.topic)):  # type: ignore[attr-defined]
+            if not (
+                _wanted(_terms(raw.get("component")), config.component)  # type: ignore[attr-defined]
+                and _wanted(_terms(raw.get("topic")), config.topic)
+            ):  # type: ignore[attr-defined]
                 return None
             item = release_item(raw)
             skipped += item is None
             return item
 
-        items = read_each(raws, read, name=lambda position, raw: result_name(position, raw, "title", "url", "uuid"),
-                          warnings=[] if warnings is None else warnings, url=url or self.url, what="release")
+        items = read_each(
+            raws,
+            read,
+            name=lambda position, raw: result_name(position, raw, "title", "url", "uuid"),
+            warnings=[] if warnings is None else warnings,
+            url=url or self.url,
+            what="release",
+        )
         # a release published between two page requests shifts the pages: the same release twice
         return without_repeats(items), skipped
 
@@ -235,8 +259,11 @@ class DojWatcher(UrlWatcher):
         pages_read = 0
         for page in range(self.config.pages):  # type: ignore[attr-defined]
             first = page == 0
-            fetched = await ctx.fetch(self.page_url(page), etag=previous.get("etag") if first else None,
-                                      last_modified=previous.get("last_modified") if first else None)
+            fetched = await ctx.fetch(
+                self.page_url(page),
+                etag=previous.get("etag") if first else None,
+                last_modified=previous.get("last_modified") if first else None,
+            )
             if fetched.not_modified:  # only page 0 is asked conditionally
                 return CheckOutcome(items=None, state=previous)
             if first:
@@ -260,5 +287,11 @@ class DojWatcher(UrlWatcher):
             info["skipped"] = skipped
             warnings.append(f"{skipped} releases without uuid, number or url were skipped")
         # source_count: `component`/`topic` leaving nothing is a quiet day, not a broken source
-        return CheckOutcome(items=items, state=state, info=info, warnings=capped(warnings), source_count=len(raws),
-                            incomplete=warnings.skipped > 0)
+        return CheckOutcome(
+            items=items,
+            state=state,
+            info=info,
+            warnings=capped(warnings),
+            source_count=len(raws),
+            incomplete=warnings.skipped > 0,
+        )

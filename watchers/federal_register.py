@@ -64,8 +64,20 @@ from watchers.listing import Problems, capped, label, read_each, without_repeats
 from watchers.textutil import clean_url, html_to_text, squash
 
 DEFAULT_URL = "https://www.federalregister.gov/api/v1/documents.json"
-FIELDS = ("abstract", "agencies", "citation", "document_number", "executive_order_number", "html_url",
-          "pdf_url", "publication_date", "signing_date", "subtype", "title", "type")
+FIELDS = (
+    "abstract",
+    "agencies",
+    "citation",
+    "document_number",
+    "executive_order_number",
+    "html_url",
+    "pdf_url",
+    "publication_date",
+    "signing_date",
+    "subtype",
+    "title",
+    "type",
+)
 # conditions[type][] codes and the `type` the API writes on each document
 TYPE_NAMES = {"PRESDOCU": "Presidential Document", "RULE": "Rule", "PRORULE": "Proposed Rule", "NOTICE": "Notice"}
 
@@ -76,7 +88,8 @@ Names = NameList
 class FederalRegisterConfig(UrlWatchConfig):
     document_type: Names = Field(default_factory=lambda: ["PRESDOCU"], description="conditions[type][]")
     presidential_document_type: Names | None = Field(
-        None, description="conditions[presidential_document_type][] (default executive_order for PRESDOCU)")
+        None, description="conditions[presidential_document_type][] (default executive_order for PRESDOCU)"
+    )
     agencies: Names = Field(default_factory=list, description="conditions[agencies][] (agency slugs)")
     since: date | None = Field(None, description="conditions[publication_date][gte]")
     per_page: int = Field(20, ge=1, le=1000)
@@ -98,8 +111,11 @@ def document_item(raw: Mapping[str, Any], warnings: list[str] | None = None, pos
     number = squash(str(raw.get("document_number") or ""))
     if not number:
         return None
-    agencies = [squash(str(a.get("name") or a.get("raw_name") or "")) for a in raw.get("agencies") or []
-                if isinstance(a, Mapping)]
+    agencies = [
+        squash(str(a.get("name") or a.get("raw_name") or ""))
+        for a in raw.get("agencies") or []
+        if isinstance(a, Mapping)
+    ]
     agencies = [a for a in agencies if a]
     subtype = squash(str(raw.get("subtype") or "")) or None
     eo = raw.get("executive_order_number")
@@ -120,15 +136,22 @@ def document_item(raw: Mapping[str, Any], warnings: list[str] | None = None, pos
     summary = html_to_text(raw.get("abstract") or "") or _describe(fields)
     slugs = [a.get("slug") for a in raw.get("agencies") or [] if isinstance(a, Mapping) and a.get("slug")]
     title = squash(str(raw.get("title") or "")) or f"FR Doc. {number}"
-    published = iso_day(raw.get("publication_date"), warnings, lambda: label(position, title, f"FR Doc. {number}",
-                                                                            kind="document"))
-    return Item(key=f"fr:{number}", title=title, url=clean_url(raw.get("html_url")) or None, summary=summary,
-                published=published, group=f"agency:{slugs[0]}" if slugs else "agency:federal-register",
-                fields=fields)
+    published = iso_day(
+        raw.get("publication_date"), warnings, lambda: label(position, title, f"FR Doc. {number}", kind="document")
+    )
+    return Item(
+        key=f"fr:{number}",
+        title=title,
+        url=clean_url(raw.get("html_url")) or None,
+        summary=summary,
+        published=published,
+        group=f"agency:{slugs[0]}" if slugs else "agency:federal-register",
+        fields=fields,
+    )
 
 
 def _describe(fields: Mapping[str, Any]) -> str:
-    """"Executive Order 14434, signed 2026-09-29, published 2026-10-02, FR Doc. 2026-20321"."""
+    """ "Executive Order 14434, signed 2026-09-29, published 2026-10-02, FR Doc. 2026-20321"."""
     what = fields.get("subtype") or "Document"
     if fields.get("executive_order_number"):
         what = f"Executive Order {fields['executive_order_number']}"
@@ -153,8 +176,10 @@ def page_results(fetched: Fetched) -> tuple[list[Mapping[str, Any]], str | None,
         results = []  # the API leaves `results` out when nothing matches
     if not isinstance(results, list):
         problem = f"errors: {data['errors']}" if data.get("errors") else f"keys: {', '.join(sorted(data)) or 'none'}"
-        raise ParseError(f"{fetched.url}: no `results` list in the Federal Register API response ({problem}); "
-                         "is `url` the documents.json endpoint?")
+        raise ParseError(
+            f"{fetched.url}: no `results` list in the Federal Register API response ({problem}); "
+            "is `url` the documents.json endpoint?"
+        )
     about = {k: data[k] for k in ("count", "description", "total_pages") if k in data}
     next_url = data.get("next_page_url")
     return [r for r in results if isinstance(r, Mapping)], next_url if isinstance(next_url, str) else None, about
@@ -192,8 +217,9 @@ class FederalRegisterWatcher(UrlWatcher):
         configured, given = urlsplit(self.url), urlsplit(next_url)
         return urlunsplit(given._replace(scheme=configured.scheme, netloc=configured.netloc))
 
-    def select(self, raws: Sequence[Mapping[str, Any]], warnings: list[str] | None = None,
-               url: str = "") -> tuple[list[Item], int, int]:
+    def select(
+        self, raws: Sequence[Mapping[str, Any]], warnings: list[str] | None = None, url: str = ""
+    ) -> tuple[list[Item], int, int]:
         """Items for documents that meet the conditions; how many failed them; how many had no number.
         A document that cannot be read is skipped with a warning naming it (in `warnings`)."""
         config: FederalRegisterConfig = self.config  # type: ignore[assignment]
@@ -207,18 +233,30 @@ class FederalRegisterWatcher(UrlWatcher):
         def read(position: int, raw: Mapping[str, Any]) -> Item | None:
             nonlocal outside, skipped
             kind, subtype, published = raw.get("type"), raw.get("subtype"), raw.get("publication_date")
-            if ((known_types and types and isinstance(kind, str) and kind not in types)
-                    or (subtypes and kind == "Presidential Document" and isinstance(subtype, str)
-                        and _slug(subtype) not in subtypes)
-                    or (since and isinstance(published, str) and published < since)):
+            if (
+                (known_types and types and isinstance(kind, str) and kind not in types)
+                or (
+                    subtypes
+                    and kind == "Presidential Document"
+                    and isinstance(subtype, str)
+                    and _slug(subtype) not in subtypes
+                )
+                or (since and isinstance(published, str) and published < since)
+            ):
                 outside += 1
                 return None
             item = document_item(raw, notes, position)
             skipped += item is None
             return item
 
-        items = read_each(raws, read, warnings=notes, url=url or self.url, what="document",
-                          name=lambda position, raw: result_name(position, raw, "title", "document_number"))
+        items = read_each(
+            raws,
+            read,
+            warnings=notes,
+            url=url or self.url,
+            what="document",
+            name=lambda position, raw: result_name(position, raw, "title", "document_number"),
+        )
         return without_repeats(items), outside, skipped
 
     def parse(self, fetched: Fetched) -> list[Item]:
@@ -234,8 +272,11 @@ class FederalRegisterWatcher(UrlWatcher):
         pages = 0
         while url and pages < self.config.pages:  # type: ignore[attr-defined]
             first = pages == 0
-            fetched = await ctx.fetch(url, etag=previous.get("etag") if first else None,
-                                      last_modified=previous.get("last_modified") if first else None)
+            fetched = await ctx.fetch(
+                url,
+                etag=previous.get("etag") if first else None,
+                last_modified=previous.get("last_modified") if first else None,
+            )
             if fetched.not_modified:
                 return CheckOutcome(items=None, state=previous)
             results, next_url, page_about = page_results(fetched)
@@ -254,10 +295,12 @@ class FederalRegisterWatcher(UrlWatcher):
         info: dict[str, Any] = {**about, "read": len(raws), "pages": pages}
         if outside:
             info["outside_conditions"] = outside
-            warnings.append(f"{outside} documents in the answer did not meet the configured conditions "
-                            "and were left out")
+            warnings.append(
+                f"{outside} documents in the answer did not meet the configured conditions and were left out"
+            )
         if skipped:
             info["skipped"] = skipped
             warnings.append(f"{skipped} documents without a document_number were skipped")
-        return CheckOutcome(items=items, state=state, info=info, warnings=capped(warnings),
-                            incomplete=warnings.skipped > 0)
+        return CheckOutcome(
+            items=items, state=state, info=info, warnings=capped(warnings), incomplete=warnings.skipped > 0
+        )

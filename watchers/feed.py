@@ -40,8 +40,17 @@ from watchers.listing import Problems, capped, label, read_each
 from watchers.textutil import absolute_url, canonical_url, clean_url, html_to_text, squash
 from watchers.xmlsafe import parse_xml
 
-__all__ = ["FeedConfig", "FeedWatcher", "channel_info", "entries", "entry_name", "feed_kind", "parse_entry",
-           "parse_xml", "read_entries"]
+__all__ = [
+    "FeedConfig",
+    "FeedWatcher",
+    "channel_info",
+    "entries",
+    "entry_name",
+    "feed_kind",
+    "parse_entry",
+    "parse_xml",
+    "read_entries",
+]
 
 NS = {
     "atom": "http://www.w3.org/2005/Atom",
@@ -128,8 +137,11 @@ def channel_info(root: etree._Element) -> dict[str, str]:
     if head is None:
         return {}
     out = {}
-    for key, names in (("title", ("title",)), ("description", ("description", "subtitle")),
-                       ("updated", ("lastbuilddate", "pubdate", "updated", "dc:date"))):
+    for key, names in (
+        ("title", ("title",)),
+        ("description", ("description", "subtitle")),
+        ("updated", ("lastbuilddate", "pubdate", "updated", "dc:date")),
+    ):
         node = _child(head, *names)
         if node is not None and _text(node).strip():
             out[key] = squash(_text(node))
@@ -154,8 +166,14 @@ def entry_name(position: int, entry: etree._Element) -> str:
     return label(position, squash(html_to_text(_text(_child(entry, "title")))), squash(link))
 
 
-def parse_entry(entry: etree._Element, base_url: str, *, include_body: bool = False,
-                warnings: list[str] | None = None, position: int = 0) -> Item | None:
+def parse_entry(
+    entry: etree._Element,
+    base_url: str,
+    *,
+    include_body: bool = False,
+    warnings: list[str] | None = None,
+    position: int = 0,
+) -> Item | None:
     """One RSS item or Atom entry as an Item, or None if it has nothing to identify it by. A date that
     cannot be read is left out, with a warning naming the item (by `position`) in `warnings`."""
     is_atom = _local(entry.tag) == "entry"
@@ -194,15 +212,29 @@ def parse_entry(entry: etree._Element, base_url: str, *, include_body: bool = Fa
         fields["author"] = author
     if body:
         fields["body" if include_body else "_body"] = body
-    return Item(key=key, title=title or url or guid, url=url, summary=summary or None,
-                published=iso_date(date, warnings, lambda: label(position, title, url)), fields=fields)
+    return Item(
+        key=key,
+        title=title or url or guid,
+        url=url,
+        summary=summary or None,
+        published=iso_date(date, warnings, lambda: label(position, title, url)),
+        fields=fields,
+    )
 
 
 def with_agency(item: Item, agency: str | None) -> Item:
     if not agency:
         return item
-    return Item(key=item.key, title=item.title, url=item.url, summary=item.summary, published=item.published,
-                group=item.group or f"agency:{agency}", fields={**item.fields, "agency": agency}, matched=item.matched)
+    return Item(
+        key=item.key,
+        title=item.title,
+        url=item.url,
+        summary=item.summary,
+        published=item.published,
+        group=item.group or f"agency:{agency}",
+        fields={**item.fields, "agency": agency},
+        matched=item.matched,
+    )
 
 
 class FeedWatcher(UrlWatcher):
@@ -220,15 +252,25 @@ class FeedWatcher(UrlWatcher):
         root = parse_xml(fetched.body, fetched.url, warnings)
         include_body = getattr(self.config, "include_body", False)
         agency = getattr(self.config, "agency", None)
-        items = read_entries(root, fetched.url, warnings,
-                             lambda entry, position: parse_entry(entry, fetched.url, include_body=include_body,
-                                                                 warnings=warnings, position=position))
-        return Parsed([with_agency(i, agency) for i in items], {"feed": channel_info(root)}, capped(warnings),
-                      incomplete=warnings.skipped > 0)
+        items = read_entries(
+            root,
+            fetched.url,
+            warnings,
+            lambda entry, position: parse_entry(
+                entry, fetched.url, include_body=include_body, warnings=warnings, position=position
+            ),
+        )
+        return Parsed(
+            [with_agency(i, agency) for i in items],
+            {"feed": channel_info(root)},
+            capped(warnings),
+            incomplete=warnings.skipped > 0,
+        )
 
 
-def read_entries(root: etree._Element, url: str, warnings: list[str],
-                 read: Callable[[etree._Element, int], Item | None]) -> list[Item]:
+def read_entries(
+    root: etree._Element, url: str, warnings: list[str], read: Callable[[etree._Element, int], Item | None]
+) -> list[Item]:
     """`read(entry, its position)` for each entry of a feed, each on its own (see `watchers.listing`);
     an entry with nothing to identify it by (no link, guid or title) is named in a warning too."""
     unnamed: list[str] = []

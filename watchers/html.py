@@ -68,11 +68,11 @@ class HtmlConfig(UrlWatchConfig):
     @classmethod
     def _needs_title(cls, value: dict[str, str]) -> dict[str, str]:
         if "title" not in value:
-            raise ValueError("`fields` needs a `title` selector (e.g. title: \"h3 a\")")
+            raise ValueError('`fields` needs a `title` selector (e.g. title: "h3 a")')
         return value
 
     @model_validator(mode="after")
-    def _selectors_compile(self) -> "HtmlConfig":
+    def _selectors_compile(self) -> HtmlConfig:
         # Fail at validation, with the selector named, rather than at the first check.
         if self.engine == "lxml":
             for selector in [self.item, *(split_spec(spec)[0] for spec in self.fields.values())]:
@@ -80,8 +80,10 @@ class HtmlConfig(UrlWatchConfig):
                     try:
                         _css(selector)
                     except Exception as exc:  # cssselect raises several types
-                        raise ValueError(f"CSS selector {selector!r} is not supported by the lxml engine ({exc}); "
-                                         "fix it, or set `engine: bs4`") from None
+                        raise ValueError(
+                            f"CSS selector {selector!r} is not supported by the lxml engine ({exc}); "
+                            "fix it, or set `engine: bs4`"
+                        ) from None
         return self
 
 
@@ -90,8 +92,11 @@ class HtmlWatcher(UrlWatcher):
 
     kind: ClassVar[str] = "html"
     Config: ClassVar[type[WatchConfig]] = HtmlConfig
-    example: ClassVar[dict[str, Any]] = {"url": "{base}/news", "item": "div.views-row",
-                                         "fields": {"title": "h3 a", "link": "h3 a @href", "date": "time @datetime"}}
+    example: ClassVar[dict[str, Any]] = {
+        "url": "{base}/news",
+        "item": "div.views-row",
+        "fields": {"title": "h3 a", "link": "h3 a @href", "date": "time @datetime"},
+    }
 
     def parse(self, fetched: Fetched) -> list[Item]:
         return self.parse_with_info(fetched).items
@@ -106,9 +111,11 @@ class HtmlWatcher(UrlWatcher):
             rows = list(_lxml_rows(fetched.body, config.item, config.fields))  # type: ignore[attr-defined]
         if not rows and not config.allow_empty:
             # On a first check this is usually a wrong selector; later, an error page or a redesign.
-            raise ParseError(f"{fetched.url}: the item selector {config.item!r} matches nothing on this page "
-                             "(a wrong selector, an error page, or a redesign?). Set allow_empty: true if the "
-                             "listing can really be empty.")
+            raise ParseError(
+                f"{fetched.url}: the item selector {config.item!r} matches nothing on this page "
+                "(a wrong selector, an error page, or a redesign?). Set allow_empty: true if the "
+                "listing can really be empty."
+            )
         warnings = Problems()
         keyless = 0
 
@@ -118,13 +125,19 @@ class HtmlWatcher(UrlWatcher):
             keyless += item is None
             return item
 
-        items = read_each(rows, read, warnings=warnings, url=fetched.url,
-                          name=lambda position, row: label(position, row.get("title"), row.get("link")))
+        items = read_each(
+            rows,
+            read,
+            warnings=warnings,
+            url=fetched.url,
+            name=lambda position, row: label(position, row.get("title"), row.get("link")),
+        )
         info = {"matched": len(rows), "skipped": keyless} if keyless else {"matched": len(rows)}
         return Parsed(items, info, capped(warnings), incomplete=warnings.skipped > 0)
 
-    def _item(self, row: dict[str, str], base_url: str, warnings: list[str] | None = None,
-              position: int = 0) -> Item | None:
+    def _item(
+        self, row: dict[str, str], base_url: str, warnings: list[str] | None = None, position: int = 0
+    ) -> Item | None:
         fields = {name: value for name, value in row.items() if value}
         for name in LINK_FIELDS & fields.keys():
             fields[name] = clean_url(absolute_url(base_url, fields[name])) or ""
@@ -150,8 +163,15 @@ class HtmlWatcher(UrlWatcher):
         if agency:
             fields["agency"] = agency
         published = iso_date(date, warnings, lambda: label(position, title, link))
-        return Item(key=key, title=title, url=link, summary=summary, published=published, fields=fields,
-                    group=f"agency:{agency}" if agency else None)
+        return Item(
+            key=key,
+            title=title,
+            url=link,
+            summary=summary,
+            published=published,
+            fields=fields,
+            group=f"agency:{agency}" if agency else None,
+        )
 
 
 def _lxml_rows(body: bytes, item_selector: str, specs: Mapping[str, str]):

@@ -30,8 +30,10 @@ def load_json(fetched: Fetched, what: str) -> Any:
     head = body[:512].lstrip().lower()
     if head.startswith(b"<"):
         found = "an HTML page" if (b"<html" in head or b"<!doctype html" in head or b"<div" in head) else "XML"
-        raise ParseError(f"{fetched.url}: got {found} where {what} (JSON) was expected; a bot challenge, "
-                         "an error page or a wrong `url`? Check the URL in a browser")
+        raise ParseError(
+            f"{fetched.url}: got {found} where {what} (JSON) was expected; a bot challenge, "
+            "an error page or a wrong `url`? Check the URL in a browser"
+        )
     try:
         return json.loads(body)
     except (ValueError, UnicodeDecodeError) as exc:

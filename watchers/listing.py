@@ -59,8 +59,15 @@ def _reason(exc: Exception) -> str:
     return f"{type(exc).__name__}: {text}" if text else type(exc).__name__
 
 
-def read_each(things: Sequence[T], read: Callable[[int, T], R | None], *, name: Callable[[int, T], str],
-              warnings: list[str], url: str, what: str = "item") -> list[R]:
+def read_each(
+    things: Sequence[T],
+    read: Callable[[int, T], R | None],
+    *,
+    name: Callable[[int, T], str],
+    warnings: list[str],
+    url: str,
+    what: str = "item",
+) -> list[R]:
     """`read(position, thing)` for each thing, in order (positions count from 1), leaving out None
     results. A thing whose reading raises is skipped and named (`name(position, thing)`) in one
     warning; ParseError when all of them raised."""
@@ -69,7 +76,7 @@ def read_each(things: Sequence[T], read: Callable[[int, T], R | None], *, name: 
     for position, thing in enumerate(things, 1):
         try:
             result = read(position, thing)
-        except Exception as exc:  # noqa: BLE001 - whatever breaks one item must not blind the watch
+        except Exception as exc:
             log.debug("%s: %s %d unreadable", url, what, position, exc_info=True)
             try:
                 named = name(position, thing)
@@ -80,14 +87,18 @@ def read_each(things: Sequence[T], read: Callable[[int, T], R | None], *, name: 
         if result is not None:
             results.append(result)
     if failed and len(failed) == len(things):
-        raise ParseError(f"{url}: none of the {len(things)} {what}s of the source could be read "
-                         f"(the first: {failed[0]}); is this still the source it was?")
+        raise ParseError(
+            f"{url}: none of the {len(things)} {what}s of the source could be read "
+            f"(the first: {failed[0]}); is this still the source it was?"
+        )
     if failed:
         count = len(failed)
         note_skipped(warnings, count)
         named = "; ".join(failed[:MAX_NAMED]) + (f"; and {count - MAX_NAMED} more" if count > MAX_NAMED else "")
-        warnings.append(f"{count} {what}{'s' if count > 1 else ''} of {len(things)} could not be read and "
-                        f"{'were' if count > 1 else 'was'} skipped (the others were read): {named}")
+        warnings.append(
+            f"{count} {what}{'s' if count > 1 else ''} of {len(things)} could not be read and "
+            f"{'were' if count > 1 else 'was'} skipped (the others were read): {named}"
+        )
     return results
 
 
@@ -96,7 +107,7 @@ def capped(warnings: Iterable[str]) -> tuple[str, ...]:
     unique = list(dict.fromkeys(warnings))
     if len(unique) <= MAX_WARNINGS:
         return tuple(unique)
-    return (*unique[:MAX_WARNINGS - 1], f"... and {len(unique) - MAX_WARNINGS + 1} more warnings like these")
+    return (*unique[: MAX_WARNINGS - 1], f"... and {len(unique) - MAX_WARNINGS + 1} more warnings like these")
 
 
 def without_repeats(items: Iterable[Item]) -> list[Item]:

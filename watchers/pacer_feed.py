@@ -41,7 +41,8 @@ _ANCHOR = re.compile(r"""<a\b[^>]*?\bhref\s*=\s*(["'])(?P<href>.*?)\1[^>]*>(?P<t
 # Bankruptcy descriptions start with case facts before the short description:
 #   `Type: bk Office: 7 Chapter: 7 Trustee: Magaliff, Howard P. [Notice, ...] (<a ...>7</a>)`
 _BANKRUPTCY_FACTS = re.compile(
-    r"^\s*Type:(?P<type>.*?)Office:(?P<office>.*?)Chapter:(?P<chapter>.*?)(?:Trustee:(?P<trustee>.*?))?\[", re.S)
+    r"^\s*Type:(?P<type>.*?)Office:(?P<office>.*?)Chapter:(?P<chapter>.*?)(?:Trustee:(?P<trustee>.*?))?\[", re.S
+)
 # The guid of a district item is `DktRpt.pl?<case id>&<de_seq_num>`; bankruptcy writes `-<de_seq_num>`.
 _GUID_SEQ = re.compile(r"DktRpt\.pl\?(?P<case>\d+)[&-](?P<seq>\d+)\s*$")
 
@@ -106,12 +107,14 @@ class RssEntry:
         # juriscraper's test: same docket number, case id, time and document id. We also require the
         # same printed number and the same guid sequence number, so two different text-only entries
         # entered in the same second (no document id, so juriscraper merges them) stay two entries.
-        return ((self.docket_number or self.title_docket) == (other.docket_number or other.title_docket)
-                and self.pacer_case_id == other.pacer_case_id
-                and self.date_entered == other.date_entered
-                and self.pacer_doc_id == other.pacer_doc_id
-                and self.entry_number == other.entry_number
-                and self.guid_seq == other.guid_seq)
+        return (
+            (self.docket_number or self.title_docket) == (other.docket_number or other.title_docket)
+            and self.pacer_case_id == other.pacer_case_id
+            and self.date_entered == other.date_entered
+            and self.pacer_doc_id == other.pacer_doc_id
+            and self.entry_number == other.entry_number
+            and self.guid_seq == other.guid_seq
+        )
 
 
 @dataclass(frozen=True, slots=True)
@@ -164,10 +167,15 @@ def _channel(root: etree._Element, warnings: list[str] | None = None) -> FeedCha
     description = info.get("description", "")
     coverage, types = coverage_of(description)
     last_build_text = info.get("updated", "")
-    return FeedChannel(title=info.get("title", ""), link=link, description=description,
-                       last_build=parse_pub_date(last_build_text, warnings, "the feed's lastBuildDate"),
-                       last_build_text=last_build_text,
-                       coverage=coverage, entry_types=types)
+    return FeedChannel(
+        title=info.get("title", ""),
+        link=link,
+        description=description,
+        last_build=parse_pub_date(last_build_text, warnings, "the feed's lastBuildDate"),
+        last_build_text=last_build_text,
+        coverage=coverage,
+        entry_types=types,
+    )
 
 
 # ---------------------------------------------------------------- dates
@@ -190,13 +198,16 @@ def parse_pub_date(text: str | None, warnings: list[str] | None = None, where: W
 # words dropped, stray punctuation trimmed.
 
 _UNITED_STATES = re.compile(
-    r"^(?:USA|U\.S\.A\.|U\.S\.?|U\. S\.?|(?:The )?United States of America|The United States)[,.]?$", re.I)
+    r"^(?:USA|U\.S\.A\.|U\.S\.?|U\. S\.?|(?:The )?United States of America|The United States)[,.]?$", re.I
+)
 _ROLE_WORD = re.compile(
     r"^(?:appell(?:ee|ant)s?|claimants?|complainants?|defendants?|defendants?(?:--?|/)appell(?:ee|ant)s?"
     r"|devisee|executor|executrix|pet(?:\.|itioner)s?|petitioners?(?:--?|/)appell(?:ee|ant)s?"
     r"|petitioners?(?:--?|/)defendants?|plaintiffs?|plaintiffs?(?:--?|/)appell(?:ee|ant)s?|respond[ea]nts?"
     r"|respond[ea]nts?(?:--?|/)appell(?:ee|ant)s?|cross(?:--?|/)respondents?|crosss?(?:--?|/)petitioners?"
-    r"|cross(?:--?|/)appell(?:ees|ant)s?|deceased)[,.]?$", re.I)
+    r"|cross(?:--?|/)appell(?:ees|ant)s?|deceased)[,.]?$",
+    re.I,
+)
 _ET_AL = re.compile(r",?\set\.?\sal\.?", re.I)
 _ENDS = re.compile(r"^[-–_/;,\s]+|[-–_/;,\s]+$")
 _QUOTES = str.maketrans({"’": "'", "‘": "'", "“": '"', "”": '"', "*": None, "#": None, ";": None})
@@ -312,14 +323,24 @@ def parse_entry(item: etree._Element, court: str, warnings: list[str] | None = N
     guid_seq = guid_match.group("seq") if guid_match and guid_match.group("case") == pacer_case_id else None
 
     facts = _BANKRUPTCY_FACTS.search(description)
-    bankruptcy = Bankruptcy(*(squash(facts.group(k)) for k in ("type", "office", "chapter", "trustee"))) \
-        if facts else None
+    bankruptcy = (
+        Bankruptcy(*(squash(facts.group(k)) for k in ("type", "office", "chapter", "trustee"))) if facts else None
+    )
 
     return RssEntry(
-        title_docket=title_docket, docket_number=_docket_number(title_docket, court), case_name=case_name,
-        raw_case_name=raw_case_name, pacer_case_id=pacer_case_id, docket_url=docket_link, events=(event,),
-        entry_number=entry_number, document_number=document_number, document_url=document_url,
-        pacer_doc_id=pacer_doc_id, pacer_seq_no=pacer_seq_no, guid_seq=guid_seq,
+        title_docket=title_docket,
+        docket_number=_docket_number(title_docket, court),
+        case_name=case_name,
+        raw_case_name=raw_case_name,
+        pacer_case_id=pacer_case_id,
+        docket_url=docket_link,
+        events=(event,),
+        entry_number=entry_number,
+        document_number=document_number,
+        document_url=document_url,
+        pacer_doc_id=pacer_doc_id,
+        pacer_seq_no=pacer_seq_no,
+        guid_seq=guid_seq,
         # pubDate is when the entry was *entered* on the docket, not the date filed (courtlistener#6872)
         date_entered=parse_pub_date(_child_text(item, "pubdate"), warnings, lambda: item_name(position, item)),
         bankruptcy=bankruptcy,
@@ -354,7 +375,12 @@ def parse_feed(body: bytes, url: str, *, court: str) -> ParsedFeed:
     if feed_kind(root) != "rss" or root.find("channel") is None:
         raise ParseError(f"{url}: not a PACER RSS feed (no RSS <channel>); check the `url` or `court`")
     items = entries(root)
-    parsed = read_each(items, lambda position, item: parse_entry(item, court, warnings, position), name=item_name,
-                       warnings=warnings, url=url)
+    parsed = read_each(
+        items,
+        lambda position, item: parse_entry(item, court, warnings, position),
+        name=item_name,
+        warnings=warnings,
+        url=url,
+    )
     channel = _channel(root, warnings)
     return ParsedFeed(channel, merge_events(parsed), len(items), tuple(warnings), warnings.skipped)

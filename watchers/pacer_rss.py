@@ -73,14 +73,24 @@ from __future__ import annotations
 
 import hashlib
 import re
-from datetime import timezone
 from collections.abc import Mapping
+from datetime import UTC
 from typing import Any, ClassVar, cast
 
 from pydantic import Field, field_validator, model_validator
 
 from monitor.models import Fetched, Item
-from watchers.base import AliasesField, CheckContext, CheckOutcome, FollowAppeals, Gap, Parsed, UrlWatchConfig, UrlWatcher, WatchConfig
+from watchers.base import (
+    AliasesField,
+    CheckContext,
+    CheckOutcome,
+    FollowAppeals,
+    Gap,
+    Parsed,
+    UrlWatchConfig,
+    UrlWatcher,
+    WatchConfig,
+)
 from watchers.dockets import DocketNumber, entry_item, parse_docket_number
 from watchers.listing import Problems, capped, label, read_each
 from watchers.pacer_feed import FeedChannel, ParsedFeed, RssEntry, is_appellate, parse_feed
@@ -105,12 +115,14 @@ def default_feed_url(court: str) -> str:
 class PacerRssConfig(UrlWatchConfig):
     court: str = Field(description="CM/ECF court id: cand, ilnd, nysd, nysb, ca9, cadc ...")
     cases: list[str] = Field(default_factory=list, description="docket numbers to follow, e.g. 3:25-cv-01350")
-    case_names: list[str] = Field(default_factory=list,
-                                  description="whole words or phrases to find in case names, e.g. City of Chicago")
+    case_names: list[str] = Field(
+        default_factory=list, description="whole words or phrases to find in case names, e.g. City of Chicago"
+    )
     allow_empty: bool = Field(True, description="a followed case with nothing in today's feed is normal")
     aliases: AliasesField
-    follow_appeals: FollowAppeals = Field(default_factory=FollowAppeals,
-                                          description="follow the case's appeal, transfer or remand too (true/false)")
+    follow_appeals: FollowAppeals = Field(
+        default_factory=FollowAppeals, description="follow the case's appeal, transfer or remand too (true/false)"
+    )
 
     @field_validator("court", mode="before")
     @classmethod
@@ -118,8 +130,10 @@ class PacerRssConfig(UrlWatchConfig):
         if isinstance(value, str):
             value = value.strip().lower()
             if not _COURT_ID.match(value):
-                raise ValueError(f"{value!r} is not a CM/ECF court id; use the ecf.<court>.uscourts.gov "
-                                 "name, like cand, ilnd, nysd or ca9")
+                raise ValueError(
+                    f"{value!r} is not a CM/ECF court id; use the ecf.<court>.uscourts.gov "
+                    "name, like cand, ilnd, nysd or ca9"
+                )
         return value
 
     @field_validator("cases")
@@ -142,16 +156,22 @@ class PacerRssConfig(UrlWatchConfig):
     @model_validator(mode="after")
     def _something_to_follow(self) -> PacerRssConfig:
         if not self.cases and not self.case_names:
-            raise ValueError("give `cases` (docket numbers to follow, like 3:25-cv-01350) or `case_names` "
-                             "(words to find in case names, like City of Chicago), or both: a court feed "
-                             "is not watched whole")
+            raise ValueError(
+                "give `cases` (docket numbers to follow, like 3:25-cv-01350) or `case_names` "
+                "(words to find in case names, like City of Chicago), or both: a court feed "
+                "is not watched whole"
+            )
         if self.alert_removals:
-            raise ValueError("alert_removals cannot be used with pacer_rss: entries leave the feed's 24-hour "
-                             "window every day, which is not a removal from the docket")
+            raise ValueError(
+                "alert_removals cannot be used with pacer_rss: entries leave the feed's 24-hour "
+                "window every day, which is not a removal from the docket"
+            )
         if self.aliases and len(self.cases) != 1:
-            raise ValueError(f"aliases name one case, and this watch follows {len(self.cases)} (`cases`): put them "
-                             "on a watch of that case alone (its courtlistener watch, or a pacer_rss watch with "
-                             "one case)")
+            raise ValueError(
+                f"aliases name one case, and this watch follows {len(self.cases)} (`cases`): put them "
+                "on a watch of that case alone (its courtlistener watch, or a pacer_rss watch with "
+                "one case)"
+            )
         return self
 
 
@@ -174,8 +194,11 @@ class PacerRssWatcher(UrlWatcher):
 
     kind: ClassVar[str] = "pacer_rss"
     Config: ClassVar[type[WatchConfig]] = PacerRssConfig
-    example: ClassVar[dict[str, Any]] = {"court": "cand", "cases": ["3:25-cv-01350"],
-                                         "url": "{base}/cgi-bin/rss_outside.pl"}
+    example: ClassVar[dict[str, Any]] = {
+        "court": "cand",
+        "cases": ["3:25-cv-01350"],
+        "url": "{base}/cgi-bin/rss_outside.pl",
+    }
     neutral_keys: ClassVar[frozenset[str]] = frozenset({"aliases"})
     lists_dockets: ClassVar[bool] = True
 
@@ -207,8 +230,14 @@ class PacerRssWatcher(UrlWatcher):
         names.update(self.case_names(parsed.items))
         if names:
             state["case_names"] = names
-        return CheckOutcome(items=parsed.items, state=state, info=parsed.info, warnings=parsed.warnings,
-                            incomplete=parsed.incomplete, gaps=self.gaps(parsed.info))
+        return CheckOutcome(
+            items=parsed.items,
+            state=state,
+            info=parsed.info,
+            warnings=parsed.warnings,
+            incomplete=parsed.incomplete,
+            gaps=self.gaps(parsed.info),
+        )
 
     def case_names(self, items: list[Item]) -> dict[str, str]:
         """The case name the court's feed gives each followed case (by its docket number as configured), kept in
@@ -229,18 +258,24 @@ class PacerRssWatcher(UrlWatcher):
         if info.get("coverage") != "partial" or not self.cases_followed:
             return ()
         cases = ", ".join(case.canonical for case in self.cases_followed)
-        return (Gap("coverage", f"{self.config.display_name()} does not see every filing in {cases}. "
-                                f"The court's RSS feed ({self.court}) publishes only these entry types: "
-                                f"{', '.join(info.get('entry_types') or [])}. Add a courtlistener watch of the case "
-                                "for its complete docket."),)
+        return (
+            Gap(
+                "coverage",
+                f"{self.config.display_name()} does not see every filing in {cases}. "
+                f"The court's RSS feed ({self.court}) publishes only these entry types: "
+                f"{', '.join(info.get('entry_types') or [])}. Add a courtlistener watch of the case "
+                "for its complete docket.",
+            ),
+        )
 
     def parse_with_info(self, fetched: Fetched) -> Parsed:
         feed = parse_feed(fetched.body, fetched.url, court=self.court)
         warnings = Problems()
         warnings.extend(feed.warnings)
         items, info = self.read(feed, warnings)
-        return Parsed(items, info, capped([*warnings, *self.warnings(feed)]),
-                      incomplete=feed.skipped + warnings.skipped > 0)
+        return Parsed(
+            items, info, capped([*warnings, *self.warnings(feed)]), incomplete=feed.skipped + warnings.skipped > 0
+        )
 
     def parse(self, fetched: Fetched) -> list[Item]:
         return self.parse_with_info(fetched).items
@@ -251,27 +286,40 @@ class PacerRssWatcher(UrlWatcher):
         """Whether the entry is in a followed case, and the case-name terms that matched."""
         numbers = [parse_docket_number(n) for n in (entry.docket_number, entry.title_docket) if n]
         by_number = any(case.same_case(number) for case in self.cases_followed for number in numbers)
-        terms = tuple(term for term, pattern in self.names
-                      if pattern.search(entry.raw_case_name) or pattern.search(entry.case_name))
+        terms = tuple(
+            term
+            for term, pattern in self.names
+            if pattern.search(entry.raw_case_name) or pattern.search(entry.case_name)
+        )
         return by_number or bool(terms), terms
 
     def to_item(self, entry: RssEntry) -> Item:
         docket = parse_docket_number(entry.docket_number or entry.title_docket)
-        entered = entry.date_entered.astimezone(timezone.utc).isoformat() if entry.date_entered else None
+        entered = entry.date_entered.astimezone(UTC).isoformat() if entry.date_entered else None
         text = squash(entry.short_description)
         # a text-only entry with no sequence number (E.D.N.Y.) is known by when it was entered and what
         # it says; a multi-event entry's text is sorted, so the key is stable
         fallback = f"{entered or 'undated'}:{hashlib.sha256(text.lower().encode()).hexdigest()[:12]}"
         return entry_item(
-            court=self.court, docket=docket, case_name=entry.case_name, entry_number=entry.entry_number,
-            short_description=text or None, date_entered=entered, document_url=entry.document_url,
-            docket_url=entry.docket_url, pacer_case_id=entry.pacer_case_id, pacer_doc_id=entry.pacer_doc_id,
-            pacer_seq=entry.pacer_seq_no or entry.guid_seq, source=self.kind, fallback_key=fallback,
+            court=self.court,
+            docket=docket,
+            case_name=entry.case_name,
+            entry_number=entry.entry_number,
+            short_description=text or None,
+            date_entered=entered,
+            document_url=entry.document_url,
+            docket_url=entry.docket_url,
+            pacer_case_id=entry.pacer_case_id,
+            pacer_doc_id=entry.pacer_doc_id,
+            pacer_seq=entry.pacer_seq_no or entry.guid_seq,
+            source=self.kind,
+            fallback_key=fallback,
         )
 
     def read(self, feed: ParsedFeed, warnings: list[str] | None = None) -> tuple[list[Item], dict[str, Any]]:
         """The followed cases' entries, one item per entry, and the feed's facts for status. An entry
         that cannot be made an item is skipped with a warning naming it (in `warnings`)."""
+
         def followed(_: int, entry: RssEntry) -> Item | None:
             follows, terms = self.follows(entry)
             if not follows:
@@ -279,9 +327,14 @@ class PacerRssWatcher(UrlWatcher):
             item = self.to_item(entry)
             return item.with_matched(terms) if terms else item
 
-        found = read_each(feed.entries, followed, warnings=[] if warnings is None else warnings, url=self.url,
-                          name=lambda position, entry: label(position, f"{entry.title_docket} {entry.raw_case_name}"),
-                          what="entry")
+        found = read_each(
+            feed.entries,
+            followed,
+            warnings=[] if warnings is None else warnings,
+            url=self.url,
+            name=lambda position, entry: label(position, f"{entry.title_docket} {entry.raw_case_name}"),
+            what="entry",
+        )
         items: dict[str, Item] = {}
         repeated = 0
         for item in found:
@@ -323,14 +376,20 @@ class PacerRssWatcher(UrlWatcher):
         if not feed.item_count:
             out.append(f"{self.court}'s RSS feed lists no entries at all (a quiet day, or the court's feed is down)")
         if channel.coverage == "partial":
-            out.append(f"{self.court}'s RSS feed lists only these entry types: {', '.join(channel.entry_types)}; "
-                       "filings of other types show up only through a courtlistener watch of the case "
-                       "(without one, a coverage gap is alerted)")
+            out.append(
+                f"{self.court}'s RSS feed lists only these entry types: {', '.join(channel.entry_types)}; "
+                "filings of other types show up only through a courtlistener watch of the case "
+                "(without one, a coverage gap is alerted)"
+            )
         elif channel.coverage == "unknown":
-            out.append(f"cannot tell from {self.court}'s feed description ({channel.description!r}) whether it "
-                       "lists all docket entries; other filings may not show up here")
+            out.append(
+                f"cannot tell from {self.court}'s feed description ({channel.description!r}) whether it "
+                "lists all docket entries; other filings may not show up here"
+            )
         host = re.match(r"https?://ecf\.([a-z0-9]+)\.uscourts\.gov", channel.link or "")
         if host and host.group(1) != self.court:
-            out.append(f"the feed at {self.url} is {host.group(1)}'s, but this watch says court: {self.court} "
-                       "(entries are keyed by the configured court); check `court` and `url`")
+            out.append(
+                f"the feed at {self.url} is {host.group(1)}'s, but this watch says court: {self.court} "
+                "(entries are keyed by the configured court); check `court` and `url`"
+            )
         return tuple(out)

@@ -19,13 +19,50 @@ from lxml import etree
 # Campaign and click-tracking parameters of the common analytics, ad and mail tools (Google Analytics
 # and Ads, Meta, Microsoft, Yandex, Mailchimp, HubSpot, Marketo, Instagram, Twitter, Vero, Piwik/Matomo).
 TRACKING_PREFIXES = ("utm_", "__hs")  # utm_source, utm_medium, ...; HubSpot's __hstc, __hssc, __hsfp
-TRACKING_PARAMETERS = frozenset({
-    "fbclid", "gclid", "gclsrc", "dclid", "gbraid", "wbraid", "msclkid", "yclid", "twclid", "ttclid", "li_fat_id",
-    "mc_cid", "mc_eid", "_ga", "_gl", "_hsenc", "_hsmi", "hsctatracking", "mkt_tok", "igshid", "oly_anon_id",
-    "oly_enc_id", "rb_clickid", "s_cid", "_openstat", "wickedid", "vero_id", "vero_conv",
-    "pk_campaign", "pk_kwd", "pk_source", "pk_medium", "pk_content", "mtm_campaign", "mtm_kwd", "mtm_source",
-    "mtm_medium", "mtm_content",
-})
+TRACKING_PARAMETERS = frozenset(
+    {
+        "fbclid",
+        "gclid",
+        "gclsrc",
+        "dclid",
+        "gbraid",
+        "wbraid",
+        "msclkid",
+        "yclid",
+        "twclid",
+        "ttclid",
+        "li_fat_id",
+        "mc_cid",
+        "mc_eid",
+        "_ga",
+        "_gl",
+        "_hsenc",
+        "_hsmi",
+        "hsctatracking",
+        "mkt_tok",
+        "igshid",
+        "oly_anon_id",
+        "oly_enc_id",
+        "rb_clickid",
+        "s_cid",
+        "_openstat",
+        "wickedid",
+        "vero_id",
+        "vero_conv",
+        "pk_campaign",
+        "pk_kwd",
+        "pk_source",
+        "pk_medium",
+        "pk_content",
+        "mtm_campaign",
+        "mtm_kwd",
+        "mtm_source",
+        "mtm_medium",
+        "mtm_content",
+    }
+)
+
+
 def is_tracking(name: str) -> bool:
     """Whether a query parameter name is a tracking parameter (case-insensitive, percent-decoded)."""
     if "%" in name or "+" in name:
@@ -92,8 +129,11 @@ def clean_url(url: str | None) -> str | None:
 def canonical_url(url: str) -> str:
     """A URL as identity: no fragment, no tracking parameters, lower-case host, no default port."""
     parts = urlsplit(clean_url(url.strip()) or "")
-    query = "" if not parts.query else urlencode([(k, v) for k, v in parse_qsl(parts.query, keep_blank_values=True)
-                                                  if not is_tracking(k)])
+    query = (
+        ""
+        if not parts.query
+        else urlencode([(k, v) for k, v in parse_qsl(parts.query, keep_blank_values=True) if not is_tracking(k)])
+    )
     netloc = parts.netloc.lower()
     if (parts.scheme == "http" and netloc.endswith(":80")) or (parts.scheme == "https" and netloc.endswith(":443")):
         netloc = netloc.rsplit(":", 1)[0]

@@ -55,15 +55,23 @@ from watchers.listing import Problems, capped
 from watchers.textutil import html_to_text, squash
 
 _APPEARED_FIRST = re.compile(r"The post .+ appeared first on .+", re.DOTALL)
-_CHROME = ("//nav", "//form", "//select", "//script", "//style", "//noscript",
-           "//*[contains(concat(' ', normalize-space(@class), ' '), ' wp-block-whitehouse-topper ')]")
+_CHROME = (
+    "//nav",
+    "//form",
+    "//select",
+    "//script",
+    "//style",
+    "//noscript",
+    "//*[contains(concat(' ', normalize-space(@class), ' '), ' wp-block-whitehouse-topper ')]",
+)
 _SITE_SEPARATORS = (" – ", " - ", " | ", " — ")
 
 
 class WordPressConfig(UrlWatchConfig):
     url: str = Field(description="the WordPress feed URL")
     categories: NameList = Field(
-        default_factory=list, description="keep items in one of these categories (names or slugs)")
+        default_factory=list, description="keep items in one of these categories (names or slugs)"
+    )
     agency: str | None = Field(None, description="agency name shown on items (default: the site name)")
     include_body: bool = False
 
@@ -108,7 +116,7 @@ def strip_appeared_first(text: str) -> str:
 
 
 def site_name(feed_title: str | None) -> str | None:
-    """"Presidential Actions – The White House" -> "The White House"; a bare site title as is."""
+    """ "Presidential Actions – The White House" -> "The White House"; a bare site title as is."""
     if not feed_title:
         return None
     for separator in _SITE_SEPARATORS:
@@ -132,8 +140,9 @@ class WordPressWatcher(UrlWatcher):
     default_agency: ClassVar[str | None] = None
     example: ClassVar[dict[str, Any]] = {"url": "{base}/feed/", "agency": "San Francisco City Attorney"}
 
-    def _item(self, entry: etree._Element, base_url: str, agency: str | None, warnings: list[str],
-              position: int) -> Item | None:
+    def _item(
+        self, entry: etree._Element, base_url: str, agency: str | None, warnings: list[str], position: int
+    ) -> Item | None:
         item = parse_entry(entry, base_url, warnings=warnings, position=position)
         if item is None:
             return None
@@ -163,9 +172,18 @@ class WordPressWatcher(UrlWatcher):
         root = parse_xml(fetched.body, fetched.url, warnings)
         feed = channel_info(root)
         agency = self.config.agency or self.default_agency or site_name(feed.get("title"))  # type: ignore[attr-defined]
-        posts = read_entries(root, fetched.url, warnings,
-                             lambda entry, position: self._item(entry, fetched.url, agency, warnings, position))
+        posts = read_entries(
+            root,
+            fetched.url,
+            warnings,
+            lambda entry, position: self._item(entry, fetched.url, agency, warnings, position),
+        )
         items = [i for i in posts if self._selected(i)]
         # source_count: `categories` leaving nothing is a quiet day for those categories, not a broken feed
-        return Parsed(items, {"feed": feed, "entries": len(posts), "kept": len(items)}, capped(warnings),
-                      source_count=len(posts), incomplete=warnings.skipped > 0)
+        return Parsed(
+            items,
+            {"feed": feed, "entries": len(posts), "kept": len(items)},
+            capped(warnings),
+            source_count=len(posts),
+            incomplete=warnings.skipped > 0,
+        )

@@ -31,28 +31,38 @@ class Repair:
         """The warnings: what was repaired, then the items left out (the first few named)."""
         out = []
         if self.done or not self.skipped:
-            out.append(f"the source's XML was malformed ({problem}); repaired" + (": " if self.done else "")
-                       + "; ".join(self.done))
+            out.append(
+                f"the source's XML was malformed ({problem}); repaired"
+                + (": " if self.done else "")
+                + "; ".join(self.done)
+            )
         if self.skipped:
             count = len(self.skipped)
             named = "; ".join(self.skipped[:5]) + (f"; and {count - 5} more" if count > 5 else "")
-            out.append(f"{count} malformed item{'s' if count > 1 else ''} of the source skipped "
-                       f"(the others were read): {named}")
+            out.append(
+                f"{count} malformed item{'s' if count > 1 else ''} of the source skipped "
+                f"(the others were read): {named}"
+            )
         return out
 
 
 def _cp1252_fallback(exc: UnicodeError) -> tuple[str, int]:
     """Decode-error handler: undecodable bytes read as Windows-1252 (else Latin-1), the usual culprit."""
     assert isinstance(exc, UnicodeDecodeError)
-    chunk = exc.object[exc.start:exc.end]
+    chunk = exc.object[exc.start : exc.end]
     return "".join(bytes([b]).decode("cp1252", errors="ignore") or chr(b) for b in chunk), exc.end
 
 
 codecs.register_error("monitor-cp1252", _cp1252_fallback)
 
 _DECLARED = re.compile(rb"<\?xml[^>]*?\bencoding\s*=\s*[\"']([A-Za-z][A-Za-z0-9._:-]*)[\"']")
-_BOMS = ((codecs.BOM_UTF32_LE, "utf-32"), (codecs.BOM_UTF32_BE, "utf-32"), (codecs.BOM_UTF8, "utf-8-sig"),
-         (codecs.BOM_UTF16_LE, "utf-16"), (codecs.BOM_UTF16_BE, "utf-16"))
+_BOMS = (
+    (codecs.BOM_UTF32_LE, "utf-32"),
+    (codecs.BOM_UTF32_BE, "utf-32"),
+    (codecs.BOM_UTF8, "utf-8-sig"),
+    (codecs.BOM_UTF16_LE, "utf-16"),
+    (codecs.BOM_UTF16_BE, "utf-16"),
+)
 
 
 def decode(body: bytes, repair: Repair) -> str:
@@ -84,12 +94,12 @@ def _prolog(text: str, repair: Repair) -> str:
     text = text.lstrip("\ufeff")
     declaration = _XML_DECLARATION.search(text, 0, 65536)
     if declaration:
-        before = text[:declaration.start()]
+        before = text[: declaration.start()]
         if before.strip("\ufeff \t\r\n"):
             repair.done.append("text before the XML declaration dropped")
         elif before:
             repair.done.append("whitespace before the XML declaration dropped")
-        return "\n" * before.count("\n") + text[declaration.end():]
+        return "\n" * before.count("\n") + text[declaration.end() :]
     start = text.find("<")
     if start > 0 and text[:start].strip("\ufeff \t\r\n"):
         repair.done.append("text before the document dropped")
@@ -149,9 +159,12 @@ def _fix_references(segment: str, whole: str, offset: int, counters: dict[str, _
 def _clean(text: str, repair: Repair) -> str:
     """Forbidden characters removed everywhere; references and bare `<` fixed outside CDATA, comments
     and processing instructions (where `&` and `<` are literal text)."""
-    counters = {"forbidden": _Counter("characters XML does not allow removed"),
-                "amp": _Counter("bare '&' escaped"), "html": _Counter("HTML entities replaced by their characters"),
-                "lt": _Counter("bare '<' escaped")}
+    counters = {
+        "forbidden": _Counter("characters XML does not allow removed"),
+        "amp": _Counter("bare '&' escaped"),
+        "html": _Counter("HTML entities replaced by their characters"),
+        "lt": _Counter("bare '<' escaped"),
+    }
     for found in _FORBIDDEN.finditer(text):
         counters["forbidden"].hit(text, found.start())
     text = _FORBIDDEN.sub("", text)
@@ -168,7 +181,7 @@ def _clean(text: str, repair: Repair) -> str:
         return segment
 
     for opaque in _OPAQUE.finditer(text):
-        out.append(markup(text[position:opaque.start()], position))
+        out.append(markup(text[position : opaque.start()], position))
         out.append(opaque.group())
         position = opaque.end()
     out.append(markup(text[position:], position))
@@ -234,8 +247,9 @@ def _item_spans(masked: str, prefix: str | None) -> list[tuple[int, int, bool]]:
         limit = starts[index + 1].start() if index + 1 < len(starts) else len(masked)
         end = re.compile(rf"</{re.escape(start.group(1))}\s*>").search(masked, start.end(), limit)
         if end is None and index + 1 == len(starts):
-            closing = r"\s*".join(rf"</{re.escape(t.group(2))}\s*>"
-                                   for t in reversed(_open_elements(masked, start.start())))
+            closing = r"\s*".join(
+                rf"</{re.escape(t.group(2))}\s*>" for t in reversed(_open_elements(masked, start.start()))
+            )
             container = re.compile(closing + r"\s*$").search(masked, start.end()) if closing else None
             limit = container.start() if container else limit
         spans.append((start.start(), end.end() if end else limit, end is not None))
@@ -244,6 +258,7 @@ def _item_spans(masked: str, prefix: str | None) -> list[tuple[int, int, bool]]:
 
 def name_item(chunk: str, position: int) -> str:
     """How a warning names an item it could not parse: `item 7 "its title"`, else its link or place."""
+
     def first(pattern: str) -> str:
         found = re.search(pattern, chunk, re.S | re.I)
         if not found:
@@ -290,10 +305,13 @@ def split_items(text: str) -> ItemSplit | None:
     ancestors = _open_elements(masked, spans[0][0]) if spans else []
     if not ancestors:
         return None
-    skeleton = [text[:spans[0][0]], f"<?{MARK}?>"]
+    skeleton = [text[: spans[0][0]], f"<?{MARK}?>"]
     for (_, end, _), following in zip(spans, [*spans[1:], (len(text), 0, True)]):
-        skeleton.append(text[end:following[0]])
-    return ItemSplit(skeleton="".join(skeleton),
-                     chunks=[(start, text[start:end], closed) for start, end, closed in spans],
-                     opening="".join(tag.group() for tag in ancestors),
-                     closing="".join(f"</{tag.group(2)}>" for tag in reversed(ancestors)), depth=len(ancestors))
+        skeleton.append(text[end : following[0]])
+    return ItemSplit(
+        skeleton="".join(skeleton),
+        chunks=[(start, text[start:end], closed) for start, end, closed in spans],
+        opening="".join(tag.group() for tag in ancestors),
+        closing="".join(f"</{tag.group(2)}>" for tag in reversed(ancestors)),
+        depth=len(ancestors),
+    )

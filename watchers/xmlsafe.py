@@ -51,8 +51,15 @@ _ITEM_PARENTS = frozenset({"channel", "feed", "rdf"})  # where feed readers look
 
 def _parser(*, recover: bool = False) -> etree.XMLParser:
     # resolve_entities=False + no_network + no DTD: nothing outside the document is ever read.
-    return etree.XMLParser(resolve_entities=False, no_network=True, huge_tree=False, remove_comments=True,
-                           load_dtd=False, dtd_validation=False, recover=recover)
+    return etree.XMLParser(
+        resolve_entities=False,
+        no_network=True,
+        huge_tree=False,
+        remove_comments=True,
+        load_dtd=False,
+        dtd_validation=False,
+        recover=recover,
+    )
 
 
 def _strict(data: bytes) -> etree._Element:
@@ -97,11 +104,14 @@ def parse_xml(body: bytes, url: str, warnings: list[str] | None = None) -> etree
 
 # libxml2's messages -> words for people (its error codes are shared by several causes)
 _ERROR_KINDS = (
-    ("EntityRef", "bare '&'"), ("StartTag: invalid element name", "bare '<'"),
-    ("not defined", "an HTML entity XML does not know"), ("Char", "a character XML does not allow"),
+    ("EntityRef", "bare '&'"),
+    ("StartTag: invalid element name", "bare '<'"),
+    ("not defined", "an HTML entity XML does not know"),
+    ("Char", "a character XML does not allow"),
     ("Extra content at the end", "text after the end of the root element"),
     ("XML declaration allowed only at the start", "text before the XML declaration"),
-    ("Opening and ending tag mismatch", "mismatched tags"), ("Premature end of data", "a tag left open"),
+    ("Opening and ending tag mismatch", "mismatched tags"),
+    ("Premature end of data", "a tag left open"),
     ("encoding", "bytes not valid in the declared encoding"),
 )
 
@@ -123,8 +133,9 @@ def _repaired(body: bytes, url: str, first: etree.XMLSyntaxError) -> tuple[etree
     _refuse(text[:65536].lower(), url)  # again, decoded: a UTF-16 document hides nothing
     failed = f"{url}: not well-formed XML ({_describe(first)}: {_short_error(first)})"
     if not complete:
-        raise ParseError(f"{failed}: the document ends before its root element does (cut short in transit, "
-                         "or not XML at all)") from first
+        raise ParseError(
+            f"{failed}: the document ends before its root element does (cut short in transit, or not XML at all)"
+        ) from first
     try:
         root = _strict(text.encode("utf-8"))
     except etree.XMLSyntaxError:
@@ -160,8 +171,9 @@ def _by_item(text: str, repair: Repair) -> etree._Element | None:
         document = etree.fromstring(skeleton, _parser(recover=True))
         if document is None or _local(document) not in FEED_ROOTS:
             return None
-        repair.done.append("the feed's header (outside its items) read in lxml's recovery mode: some of its "
-                           "text may be missing")
+        repair.done.append(
+            "the feed's header (outside its items) read in lxml's recovery mode: some of its text may be missing"
+        )
     mark = next((pi for pi in document.iter(etree.ProcessingInstruction) if pi.target == MARK), None)
     parent = mark.getparent() if mark is not None else None
     if mark is None or parent is None or _local(parent) not in _ITEM_PARENTS:

@@ -50,16 +50,20 @@ def _workdir(keep: str | None) -> Path:
         raise _UnusableFolder(f"--keep {keep}: cannot create the folder ({exc.strerror or exc})") from exc
     others = sorted(p.name for p in workdir.iterdir() if p.name not in DEMO_FILES)
     if others:
-        raise _UnusableFolder(f"--keep {keep}: the folder holds files that are not an earlier demo's "
-                          f"({', '.join(others[:5])}{', ...' if len(others) > 5 else ''}); name a new or empty folder")
+        raise _UnusableFolder(
+            f"--keep {keep}: the folder holds files that are not an earlier demo's "
+            f"({', '.join(others[:5])}{', ...' if len(others) > 5 else ''}); name a new or empty folder"
+        )
     for name in DEMO_FILES:  # an earlier demo's state would turn this demo's baseline into old news
         (workdir / name).unlink(missing_ok=True)
     return workdir
 
 
 def _introduce(scene: Scene, watches: list[dict], steps: list[Step]) -> None:
-    print("The court-filing monitor, offline: recorded sources served on 127.0.0.1; no network, no tokens.",
-          file=scene.out)
+    print(
+        "The court-filing monitor, offline: recorded sources served on 127.0.0.1; no network, no tokens.",
+        file=scene.out,
+    )
     print(f"Its watches ({scene.config_path}):", file=scene.out)
     scene.show(f"{w['id']:<24} {w['type']:<14} {w.get('name', '')}" for w in watches)
 
@@ -83,14 +87,18 @@ def run_demo(keep: str | None = None, *, out: TextIO | None = None, steps: list[
                 step.run(scene)
         except DemoFailed as exc:
             scene.flush()
-            print(f"\ndemo failed at step {current!r}: {exc}. This is a bug; please report it with this output.",
-                  file=sys.stderr)
+            print(
+                f"\ndemo failed at step {current!r}: {exc}. This is a bug; please report it with this output.",
+                file=sys.stderr,
+            )
             return EXIT_FAILED
     sent = sum(r.report.sent for r in scene.rounds)
     created = {w for r in scene.rounds for w in r.results} - {w["id"] for w in watches}
     also = f" and {len(created)} the monitor created" if created else ""
-    print(f"\nWhat you saw: {len(scene.rounds)} check cycles of {len(watches)} watches{also}, {sent} alerts.",
-          file=scene.out)
+    print(
+        f"\nWhat you saw: {len(scene.rounds)} check cycles of {len(watches)} watches{also}, {sent} alerts.",
+        file=scene.out,
+    )
     print(f"The demo's configuration and database are in {workdir}; its changes, newest first:", file=scene.out)
     print(f"  monitor history --config {scene.config_path}", file=scene.out)
     print("Next, follow a real case: `monitor follow COURT DOCKET_NUMBER` (README.md, Quick start).", file=scene.out)

@@ -41,9 +41,16 @@ class FeedItem:
     when: str  # pubDate, RFC 822
 
     def xml(self) -> bytes:
-        return _SDNY_ITEM.format(docket=self.docket, caption=self.caption, case_id=self.case_id,
-                                 short=self.short, entry=self.entry, seq=self.seq, doc_id=self.doc_id,
-                                 when=self.when).encode("iso-8859-1")
+        return _SDNY_ITEM.format(
+            docket=self.docket,
+            caption=self.caption,
+            case_id=self.case_id,
+            short=self.short,
+            entry=self.entry,
+            seq=self.seq,
+            doc_id=self.doc_id,
+            when=self.when,
+        ).encode("iso-8859-1")
 
 
 def _built_when(feed: bytes, date: bytes) -> bytes:
@@ -57,7 +64,7 @@ def feed_before(feed: bytes, docket: str) -> bytes:
     items = list(re.finditer(rb"<item>.*?</item>\s*", feed, re.S))
     newest = next(m for m in items if docket.encode() in m.group())
     first = items[0].start()
-    earlier = feed[:first] + feed[newest.end():]
+    earlier = feed[:first] + feed[newest.end() :]
     next_date = re.search(rb"<pubDate>(.*?)</pubDate>", earlier[first:])
     return _built_when(earlier, next_date.group(1)) if next_date else earlier
 

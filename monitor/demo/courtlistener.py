@@ -65,8 +65,9 @@ class CourtListenerStandIn:
         self._lock = threading.Lock()
         self.calls = 0  # API calls answered, for `/api-usage/`
 
-    def add_docket(self, docket: Mapping[str, Any], entries: Iterable[Mapping[str, Any]], *,
-                   held_back: Iterable[int] = ()) -> None:
+    def add_docket(
+        self, docket: Mapping[str, Any], entries: Iterable[Mapping[str, Any]], *, held_back: Iterable[int] = ()
+    ) -> None:
         """Serve this docket and its entries; the entries numbered in `held_back` (entry numbers, or
         entry ids for unnumbered minute entries) are listed only once published."""
         with self._lock:
@@ -112,17 +113,31 @@ class CourtListenerStandIn:
 
     def _usage(self) -> dict[str, Any]:
         """`/api-usage/` as CourtListener answers it: one row per throttle window of the account."""
-        rows = [{"scope": "user", "rate": f"{limit}/{name}", "used": self.calls, "limit": limit,
-                 "remaining": max(0, limit - self.calls), "window_seconds": seconds, "reset_at": None, "blocked": False}
-                for limit, name, seconds in ((5, "min", 60), (50, "hour", 3600), (125, "day", 86400))]
+        rows = [
+            {
+                "scope": "user",
+                "rate": f"{limit}/{name}",
+                "used": self.calls,
+                "limit": limit,
+                "remaining": max(0, limit - self.calls),
+                "window_seconds": seconds,
+                "reset_at": None,
+                "blocked": False,
+            }
+            for limit, name, seconds in ((5, "min", 60), (50, "hour", 3600), (125, "day", 86400))
+        ]
         return {"current_usage": rows, "historical_usage": {"total": self.calls}, "membership": None}
 
     def _entry_list(self, docket_id: int, query: Mapping[str, str]) -> dict[str, Any]:
         listed = [self._with_files(e) for e in self._entries[docket_id] if e["id"] not in self._held_back]
         # the order asked for (recap_sequence_number, entry_number, newest first); minute entries have no number
         listed.sort(key=lambda e: (e["recap_sequence_number"] or "", e["entry_number"] or 0), reverse=True)
-        return {"count": f"{PUBLIC}{API}/docket-entries/?docket={docket_id}&count=on", "next": None,
-                "previous": None, "results": [select_fields(e, query) for e in listed]}
+        return {
+            "count": f"{PUBLIC}{API}/docket-entries/?docket={docket_id}&count=on",
+            "next": None,
+            "previous": None,
+            "results": [select_fields(e, query) for e in listed],
+        }
 
     def _with_files(self, entry: Mapping[str, Any]) -> dict[str, Any]:
         """The entry with each RECAP document's `filepath_local` made a full URL under `storage_url`.

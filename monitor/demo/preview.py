@@ -37,26 +37,44 @@ def setup_preview(sources: DemoSources) -> Watches:
         for document in entry["recap_documents"]:
             if document["filepath_local"]:
                 sources.publish(STORAGE_HOST, "/" + document["filepath_local"], demo_data(PDF), "application/pdf")
-    return [{"id": WATCH, "name": f"{CASE} (D.D.C.)", "type": "courtlistener", "court": "dcd",
-             "docket_number": docket["docket_number"], "docket_id": docket["id"], "base_url": sources.courtlistener_url,
-             "every": "15m", "token": TOKEN, "budget": NO_LIMITS}]
+    return [
+        {
+            "id": WATCH,
+            "name": f"{CASE} (D.D.C.)",
+            "type": "courtlistener",
+            "court": "dcd",
+            "docket_number": docket["docket_number"],
+            "docket_id": docket["id"],
+            "base_url": sources.courtlistener_url,
+            "every": "15m",
+            "token": TOKEN,
+            "budget": NO_LIMITS,
+        }
+    ]
 
 
 def document_preview(scene: Scene) -> None:
     scene.heading(f"A filing with a free PDF in {CASE}: the alert, then a preview of the document.")
     scene.sources.courtlistener.publish_entry(DOCKET_ID, MINUTE_ENTRY_ID)
-    scene.say("CourtListener lists the Minute Order of 19 August 2021, word for word from the court's docket, with "
-              "a RECAP copy of the order: free, unlike PACER, which charges per page and is never fetched. The "
-              "alert goes out first; then the monitor reads the PDF in a child process of its own and follows the "
-              "alert with a preview:")
+    scene.say(
+        "CourtListener lists the Minute Order of 19 August 2021, word for word from the court's docket, with "
+        "a RECAP copy of the order: free, unlike PACER, which charges per page and is never fetched. The "
+        "alert goes out first; then the monitor reads the PDF in a child process of its own and follows the "
+        "alert with a preview:"
+    )
     round_ = scene.check()
-    alert, preview = Scene.expect_changes(round_, [(WATCH, "added", None), (WATCH, "updated", None)],
-                                          "the filing's alert, then its preview")
+    alert, preview = Scene.expect_changes(
+        round_, [(WATCH, "added", None), (WATCH, "updated", None)], "the filing's alert, then its preview"
+    )
     fields = preview.item.fields
-    Scene.expect(is_preview(preview) and preview.key == alert.key and bool(fields.get("preview_thumbnail")),
-                 f"the update of {alert.key} to be its preview with a thumbnail, got {preview.changed_fields}")
+    Scene.expect(
+        is_preview(preview) and preview.key == alert.key and bool(fields.get("preview_thumbnail")),
+        f"the update of {alert.key} to be its preview with a thumbnail, got {preview.changed_fields}",
+    )
     picture = scene.save_thumbnail(str(fields["preview_thumbnail"]))
-    scene.say(f"Two messages, in that order: the filing (\"{Scene.channel_title(round_, alert)}\") and its preview "
-              f"(\"{Scene.channel_title(round_, preview)}\": {fields.get('preview_pages')} pages and the first "
-              "lines). Slack uploads the first page into the case's thread and email shows it inline; here it is "
-              f"written to {picture}.")
+    scene.say(
+        f'Two messages, in that order: the filing ("{Scene.channel_title(round_, alert)}") and its preview '
+        f'("{Scene.channel_title(round_, preview)}": {fields.get("preview_pages")} pages and the first '
+        "lines). Slack uploads the first page into the case's thread and email shows it inline; here it is "
+        f"written to {picture}."
+    )

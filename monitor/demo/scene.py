@@ -31,8 +31,14 @@ CONFIG_NAME = "watches.yaml"
 DATABASE_NAME = "demo.db"
 THUMBNAIL_NAME = "preview-first-page.png"  # a document preview's picture of the first page, for the reader to open
 # What a demo leaves in its folder (SQLite's companions included): replaced by the next demo there.
-DEMO_FILES = (CONFIG_NAME, DATABASE_NAME, f"{DATABASE_NAME}-wal", f"{DATABASE_NAME}-shm", f"{DATABASE_NAME}.leases",
-              THUMBNAIL_NAME)
+DEMO_FILES = (
+    CONFIG_NAME,
+    DATABASE_NAME,
+    f"{DATABASE_NAME}-wal",
+    f"{DATABASE_NAME}-shm",
+    f"{DATABASE_NAME}.leases",
+    THUMBNAIL_NAME,
+)
 
 
 class DemoFailed(Exception):
@@ -49,7 +55,9 @@ class Round:
 
     def changes(self, watch_id: str | None = None) -> list[Change]:
         """Every change recorded (items and the watch's own status: gaps, source down), of one watch or all."""
-        return [c for r in self.results.values() if watch_id in (None, r.watch_id) for c in (*r.changes, *r.status_changes)]
+        return [
+            c for r in self.results.values() if watch_id in (None, r.watch_id) for c in (*r.changes, *r.status_changes)
+        ]
 
     def failures(self) -> list[str]:
         return [f"{r.watch_id}: {r.error}" for r in self.results.values() if not r.ok]
@@ -72,8 +80,9 @@ class Scene:
 
     def say(self, text: str) -> None:
         """A paragraph of narration, wrapped and indented under the step's heading."""
-        print(textwrap.fill(" ".join(text.split()), WIDTH, initial_indent="   ", subsequent_indent="   "),
-              file=self.out)
+        print(
+            textwrap.fill(" ".join(text.split()), WIDTH, initial_indent="   ", subsequent_indent="   "), file=self.out
+        )
 
     def show(self, lines: Iterable[str]) -> None:
         """Lines shown as they are (a config excerpt, a list), indented like the narration."""
@@ -92,13 +101,17 @@ class Scene:
     def write_config(self, watches: list[dict[str, Any]]) -> None:
         """The demo's configuration: its own database, the console notifier, document previews read from
         the demo's server (its stand-in for RECAP's storage), the steps' watches."""
-        document = {"state": f"sqlite:///{self.workdir / DATABASE_NAME}",
-                    "previews": {"hosts": [self.sources.storage_host]},
-                    "notifiers": {"terminal": {"type": "console"}},
-                    "watches": watches}
-        text = ("# Written by `monitor demo`: every source is a local stand-in on 127.0.0.1, gone when the demo\n"
-                "# ends, so later checks of these watches fail; `monitor history --config <this file>` still works.\n"
-                + yaml.safe_dump(document, sort_keys=False, allow_unicode=True, width=120))
+        document = {
+            "state": f"sqlite:///{self.workdir / DATABASE_NAME}",
+            "previews": {"hosts": [self.sources.storage_host]},
+            "notifiers": {"terminal": {"type": "console"}},
+            "watches": watches,
+        }
+        text = (
+            "# Written by `monitor demo`: every source is a local stand-in on 127.0.0.1, gone when the demo\n"
+            "# ends, so later checks of these watches fail; `monitor history --config <this file>` still works.\n"
+            + yaml.safe_dump(document, sort_keys=False, allow_unicode=True, width=120)
+        )
         self.config_path.write_text(text, encoding="utf-8")
         # env={}: the demo never reads the user's environment (MONITOR_STATE, tokens): it is the same for everyone
         self.config = loads(text, source=str(self.config_path), env={}, path=self.config_path)
@@ -130,8 +143,7 @@ class Scene:
         return round_
 
     @staticmethod
-    def expect_changes(round_: Round, wanted: Iterable[tuple[str | None, str, str | None]],
-                       what: str) -> list[Change]:
+    def expect_changes(round_: Round, wanted: Iterable[tuple[str | None, str, str | None]], what: str) -> list[Change]:
         """The changes of this check cycle, which must be exactly `wanted`: (watch id, kind, key) each, None
         for any watch or key, in any order, each delivered as one alert. Returned in the order of `wanted`."""
         wanted = list(wanted)
@@ -139,15 +151,18 @@ class Scene:
         left = list(changes)
         found: list[Change] = []
         for watch_id, kind, key in wanted:
-            match = next((c for c in left
-                          if c.kind == kind and watch_id in (None, c.watch_id) and key in (None, c.key)), None)
+            match = next(
+                (c for c in left if c.kind == kind and watch_id in (None, c.watch_id) and key in (None, c.key)), None
+            )
             if match is None:
                 break
             left.remove(match)
             found.append(match)
-        Scene.expect(len(found) == len(wanted) and not left,
-                     f"{what}: {[(w or '*', k, key or '*') for w, k, key in wanted]}, "
-                     f"got {[(c.watch_id, c.kind, c.key) for c in changes]}")
+        Scene.expect(
+            len(found) == len(wanted) and not left,
+            f"{what}: {[(w or '*', k, key or '*') for w, k, key in wanted]}, "
+            f"got {[(c.watch_id, c.kind, c.key) for c in changes]}",
+        )
         Scene.expect(round_.report.sent == len(wanted), f"{len(wanted)} alerts delivered, got {round_.report.sent}")
         return found
 

@@ -74,8 +74,10 @@ class DemoSources:
         self.storage_host = f"127.0.0.1:{self._storage.server_address[1]}"
         # CourtListener's API; the steps add the dockets it serves
         self.courtlistener = CourtListenerStandIn(storage_url=self.url(STORAGE_HOST, ""))
-        self._threads = [threading.Thread(target=server.serve_forever, name="demo-sources", daemon=True)
-                         for server in (self._server, self._storage)]
+        self._threads = [
+            threading.Thread(target=server.serve_forever, name="demo-sources", daemon=True)
+            for server in (self._server, self._storage)
+        ]
 
     def _serve(self, *, prefix: str) -> _Server:
         """A server on 127.0.0.1 answering `sources.answer(prefix + path)`."""
@@ -85,7 +87,7 @@ class DemoSources:
             def log_message(self, *args: Any) -> None:
                 pass  # the demo narrates; request lines would drown it
 
-            def do_GET(self) -> None:  # noqa: N802 - http.server's naming
+            def do_GET(self) -> None:
                 answer = sources.answer(prefix + self.path, dict(self.headers.items()))
                 self.send_response(answer.status)
                 for name, value in answer.headers.items():

@@ -58,11 +58,27 @@ def setup_case(sources: DemoSources) -> Watches:
     sources.courtlistener.add_docket(docket, entries, held_back=[ENTRY])
     name = f"{CASE} (S.D.N.Y.)"
     return [
-        {"id": RSS_WATCH, "name": name, "type": "pacer_rss", "court": COURT, "cases": [DOCKET],
-         "url": sources.url(COURT_HOST, FEED_PATH), "every": "5m"},
-        {"id": CL_WATCH, "name": name, "type": "courtlistener", "court": COURT, "docket_number": DOCKET,
-         "docket_id": docket["id"], "base_url": sources.courtlistener_url, "every": "15m",
-         "token": TOKEN, "budget": NO_LIMITS},
+        {
+            "id": RSS_WATCH,
+            "name": name,
+            "type": "pacer_rss",
+            "court": COURT,
+            "cases": [DOCKET],
+            "url": sources.url(COURT_HOST, FEED_PATH),
+            "every": "5m",
+        },
+        {
+            "id": CL_WATCH,
+            "name": name,
+            "type": "courtlistener",
+            "court": COURT,
+            "docket_number": DOCKET,
+            "docket_id": docket["id"],
+            "base_url": sources.courtlistener_url,
+            "every": "15m",
+            "token": TOKEN,
+            "budget": NO_LIMITS,
+        },
     ]
 
 
@@ -74,33 +90,45 @@ def baseline(scene: Scene) -> None:
     Scene.expect(not round_.changes(), "no alert on the baseline (no coverage gap either)")
     counts = {watch_id: r.item_count for watch_id, r in round_.results.items()}
     feed_items = feed_before(demo_data("sdny_1.xml"), DOCKET).count(b"<item>")
-    scene.say(f"The court feed lists {feed_items} entries of many S.D.N.Y. cases, {counts.get(RSS_WATCH, 0)} of them in "
-              f"{CASE}; CourtListener lists its docket and {counts.get(CL_WATCH, 1) - 1} entries. "
-              "S.D.N.Y.'s feed publishes only some entry types, so a court-feed watch alone would now get a "
-              "\"Coverage gap\" alert; the courtlistener watch of the same case sees the whole docket, so there is "
-              "no gap to report. The other watches record their sources likewise. 0 alerts.")
+    scene.say(
+        f"The court feed lists {feed_items} entries of many S.D.N.Y. cases, {counts.get(RSS_WATCH, 0)} of them in "
+        f"{CASE}; CourtListener lists its docket and {counts.get(CL_WATCH, 1) - 1} entries. "
+        "S.D.N.Y.'s feed publishes only some entry types, so a court-feed watch alone would now get a "
+        '"Coverage gap" alert; the courtlistener watch of the same case sees the whole docket, so there is '
+        "no gap to report. The other watches record their sources likewise. 0 alerts."
+    )
 
 
 def court_filing(scene: Scene) -> None:
     scene.heading(f"The court's RSS feed publishes a new filing in {CASE}: entry #{ENTRY}.")
     scene.sources.publish(COURT_HOST, FEED_PATH, demo_data("sdny_1.xml"), FEED_CONTENT_TYPE)
-    scene.say("The feed is now exactly as S.D.N.Y. served it on 18 April 2018; its newest item, "
-              f"entry #{ENTRY} of the case, was held back until now. The court-feed watch sees it first:")
+    scene.say(
+        "The feed is now exactly as S.D.N.Y. served it on 18 April 2018; its newest item, "
+        f"entry #{ENTRY} of the case, was held back until now. The court-feed watch sees it first:"
+    )
     round_ = scene.check()
-    [change] = Scene.expect_changes(round_, [(RSS_WATCH, "added", ENTRY_KEY)], f"a new filing #{ENTRY} from the court feed")
-    scene.say(f"One filing, one alert. Slack and email title it \"{Scene.channel_title(round_, change)}\". "
-              "CourtListener does not list the entry yet, so its watch found nothing new.")
+    [change] = Scene.expect_changes(
+        round_, [(RSS_WATCH, "added", ENTRY_KEY)], f"a new filing #{ENTRY} from the court feed"
+    )
+    scene.say(
+        f'One filing, one alert. Slack and email title it "{Scene.channel_title(round_, change)}". '
+        "CourtListener does not list the entry yet, so its watch found nothing new."
+    )
 
 
 def courtlistener_update(scene: Scene) -> None:
-    scene.heading(f"CourtListener lists the same entry, with its full docket text.")
+    scene.heading("CourtListener lists the same entry, with its full docket text.")
     scene.sources.courtlistener.publish_entry(CL_DOCKET_ID, ENTRY)
-    scene.say(f"Same court, same case, same entry number: the same filing. So the courtlistener watch does not "
-              f"announce it again; what CourtListener adds is one update of entry #{ENTRY}, before -> after:")
+    scene.say(
+        f"Same court, same case, same entry number: the same filing. So the courtlistener watch does not "
+        f"announce it again; what CourtListener adds is one update of entry #{ENTRY}, before -> after:"
+    )
     round_ = scene.check()
     [change] = Scene.expect_changes(round_, [(CL_WATCH, "updated", ENTRY_KEY)], f"one update of filing #{ENTRY}")
-    scene.say(f"One update (\"{Scene.channel_title(round_, change)}\"), never a second \"new filing\": whichever "
-              "source sees a filing first alerts, and the other completes that alert.")
+    scene.say(
+        f'One update ("{Scene.channel_title(round_, change)}"), never a second "new filing": whichever '
+        "source sees a filing first alerts, and the other completes that alert."
+    )
 
 
 # ---------------------------------------------------------------- an agency
@@ -131,29 +159,47 @@ RELATED_CASE = "U.S. v. Illinois (N.D. Ill. 1:25-cv-01285)"  # how alerts name i
 
 def setup_agency(sources: DemoSources) -> Watches:
     sources.publish(DOJ_HOST, DOJ_PATH, demo_data("doj_news.xml"), RSS_CONTENT_TYPE)
-    return [{"id": DOJ_WATCH, "name": "DOJ press releases", "type": "feed", "url": sources.url(DOJ_HOST, DOJ_PATH),
-             "keywords": {"any": DOJ_KEYWORDS}},
-            {"id": RELATED_WATCH, "name": RELATED_NAME, "type": "pacer_rss", "court": "ilnd",
-             "cases": ["1:25-cv-01285"], "url": sources.url("ecf.ilnd.uscourts.gov", FEED_PATH), "every": "5m",
-             "enabled": False}]
+    return [
+        {
+            "id": DOJ_WATCH,
+            "name": "DOJ press releases",
+            "type": "feed",
+            "url": sources.url(DOJ_HOST, DOJ_PATH),
+            "keywords": {"any": DOJ_KEYWORDS},
+        },
+        {
+            "id": RELATED_WATCH,
+            "name": RELATED_NAME,
+            "type": "pacer_rss",
+            "court": "ilnd",
+            "cases": ["1:25-cv-01285"],
+            "url": sources.url("ecf.ilnd.uscourts.gov", FEED_PATH),
+            "every": "5m",
+            "enabled": False,
+        },
+    ]
 
 
 def press_release(scene: Scene) -> None:
     scene.heading("DOJ publishes a press release about a followed case.")
     feed = demo_data("doj_news.xml").replace(b"<item>", NEW_RELEASE + b"<item>", 1)
     scene.sources.publish(DOJ_HOST, DOJ_PATH, feed, RSS_CONTENT_TYPE)
-    scene.say(f"DOJ's recorded feed (25 real releases) with one more on top. The DOJ watch alerts only on releases "
-              f"naming {', '.join(DOJ_KEYWORDS[:4])}, ...; every alerted release is also read for the cases the "
-              f"monitor follows, by docket number and by name. This one names \"United States v. Illinois, "
-              f"1:25-cv-01285\", followed here by the watch {RELATED_WATCH} (disabled in the demo: no recording of "
-              "that court's feed exists, and a case counts as followed either way):")
+    scene.say(
+        f"DOJ's recorded feed (25 real releases) with one more on top. The DOJ watch alerts only on releases "
+        f"naming {', '.join(DOJ_KEYWORDS[:4])}, ...; every alerted release is also read for the cases the "
+        f'monitor follows, by docket number and by name. This one names "United States v. Illinois, '
+        f'1:25-cv-01285", followed here by the watch {RELATED_WATCH} (disabled in the demo: no recording of '
+        "that court's feed exists, and a case counts as followed either way):"
+    )
     round_ = scene.check()
     [change] = Scene.expect_changes(round_, [(DOJ_WATCH, "added", None)], "a new press release")
     linked = [case.get("display") for case in change.related]
     Scene.expect(linked == [RELATED_CASE], f"the release linked to {RELATED_CASE}, got {linked}")
-    scene.say(f"One new release, one alert (\"{Scene.channel_title(round_, change)}\"), which says \"Related case: "
-              f"{RELATED_CASE}\"; Slack posts it in that case's thread too, and the dashboard lists it on the "
-              "case's page. The 25 releases seen before stay quiet.")
+    scene.say(
+        f'One new release, one alert ("{Scene.channel_title(round_, change)}"), which says "Related case: '
+        f"{RELATED_CASE}\"; Slack posts it in that case's thread too, and the dashboard lists it on the "
+        "case's page. The 25 releases seen before stay quiet."
+    )
 
 
 def nothing_twice(scene: Scene) -> None:

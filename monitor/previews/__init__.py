@@ -24,5 +24,8 @@ PREVIEW_FIELDS = ("preview_pages", "preview_excerpt", "preview_thumbnail", "prev
 def is_preview(change: object) -> bool:
     """True for a preview change: an update whose changed fields are all preview fields."""
     changed = getattr(change, "changed_fields", ())
-    return getattr(change, "kind", None) == "updated" and bool(changed) and \
-        all(name.removeprefix("fields.") in PREVIEW_FIELDS for name in changed)
+    return (
+        getattr(change, "kind", None) == "updated"
+        and bool(changed)
+        and all(name.removeprefix("fields.") in PREVIEW_FIELDS for name in changed)
+    )

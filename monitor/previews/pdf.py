@@ -95,16 +95,28 @@ async def _run_child(body: bytes, max_pages: int, timeout: float) -> Document:
     here = Path(__file__).resolve().parents[2]  # the directory holding the `monitor` package
     env = {"PATH": os.environ.get("PATH", "/usr/bin:/bin"), "PYTHONPATH": str(here), "LANG": "C.UTF-8"}
     process = await asyncio.create_subprocess_exec(
-        sys.executable, "-m", "monitor.previews.pdf", "--max-pages", str(max_pages), "--cpu", str(max(1, int(timeout))),
-        stdin=asyncio.subprocess.PIPE, stdout=asyncio.subprocess.PIPE, stderr=asyncio.subprocess.PIPE, env=env,
-        start_new_session=True)  # a Ctrl-C to the monitor's terminal is the monitor's to handle, not the child's
+        sys.executable,
+        "-m",
+        "monitor.previews.pdf",
+        "--max-pages",
+        str(max_pages),
+        "--cpu",
+        str(max(1, int(timeout))),
+        stdin=asyncio.subprocess.PIPE,
+        stdout=asyncio.subprocess.PIPE,
+        stderr=asyncio.subprocess.PIPE,
+        env=env,
+        start_new_session=True,
+    )  # a Ctrl-C to the monitor's terminal is the monitor's to handle, not the child's
     try:
         out, err = await asyncio.wait_for(process.communicate(body), timeout)
     except TimeoutError:
         process.kill()
         await process.wait()
-        raise Unreadable(f"reading it took longer than {timeout:g} s (a decompression bomb, or a page far too "
-                         "complex to draw); raise previews.timeout if your filings are really like that") from None
+        raise Unreadable(
+            f"reading it took longer than {timeout:g} s (a decompression bomb, or a page far too "
+            "complex to draw); raise previews.timeout if your filings are really like that"
+        ) from None
     except BaseException:  # cancelled (shutdown): the child must not outlive us
         if process.returncode is None:
             process.kill()
@@ -116,15 +128,23 @@ async def _run_child(body: bytes, max_pages: int, timeout: float) -> Document:
     try:
         answer = json.loads(head)
     except ValueError:
-        raise Unreadable("the PDF reader answered something unreadable: " + err.decode(errors="replace")[-200:]) from None
+        raise Unreadable(
+            "the PDF reader answered something unreadable: " + err.decode(errors="replace")[-200:]
+        ) from None
     if answer.get("limited") is False:
         _warn_unlimited()
     if not answer.get("ok"):
         raise Unreadable(str(answer.get("reason") or "the PDF reader gave no reason"))
     if len(png) != answer["png_bytes"]:
         raise Unreadable("the PDF reader's thumbnail arrived incomplete")
-    return Document(pages=int(answer["pages"]), excerpt=str(answer["excerpt"]), png=png, width=int(answer["width"]),
-                    height=int(answer["height"]), render_seconds=float(answer["seconds"]))
+    return Document(
+        pages=int(answer["pages"]),
+        excerpt=str(answer["excerpt"]),
+        png=png,
+        width=int(answer["width"]),
+        height=int(answer["height"]),
+        render_seconds=float(answer["seconds"]),
+    )
 
 
 _WARNED: list[bool] = []
@@ -135,7 +155,8 @@ def _warn_unlimited() -> None:
         _WARNED.append(True)
         logging.getLogger(__name__).warning(
             "the PDF reader could not limit its memory and CPU time (setrlimit refused: a system call filter?); "
-            "previews are still stopped at previews.timeout. Allow setrlimit and prlimit64 (see deploy/monitor.service)")
+            "previews are still stopped at previews.timeout. Allow setrlimit and prlimit64 (see deploy/monitor.service)"
+        )
 
 
 def _died(code: int | None, err: bytes) -> str:
@@ -144,8 +165,10 @@ def _died(code: int | None, err: bytes) -> str:
         if sig in (signal.SIGXCPU, signal.SIGKILL):
             return "reading it used up its CPU time (a decompression bomb, or a page far too complex to draw)"
         name = signal.Signals(sig).name if sig in signal.Signals._value2member_map_ else f"signal {sig}"
-        return (f"the PDF reader crashed on it ({name}): a damaged or hostile file, or one needing more than "
-                f"{MEMORY_LIMIT >> 20} MB of memory")
+        return (
+            f"the PDF reader crashed on it ({name}): a damaged or hostile file, or one needing more than "
+            f"{MEMORY_LIMIT >> 20} MB of memory"
+        )
     text = err.decode(errors="replace").strip().splitlines()
     last = text[-1] if text else f"exit status {code}"
     if "MemoryError" in last:
@@ -186,10 +209,10 @@ def png_bytes(buffer: Any, width: int, height: int, stride: int, channels: int) 
     """An 8-bit RGB (or grayscale, when every pixel is gray) PNG of a packed RGB buffer."""
     rows = memoryview(buffer)
     line = width * channels
-    pixels = b"".join(bytes(rows[y * stride: y * stride + line]) for y in range(height))
+    pixels = b"".join(bytes(rows[y * stride : y * stride + line]) for y in range(height))
     if channels == 3 and pixels[0::3] == pixels[1::3] == pixels[2::3]:
         pixels, channels, line = pixels[0::3], 1, width
-    raw = b"".join(b"\x00" + pixels[y * line:(y + 1) * line] for y in range(height))  # filter: none
+    raw = b"".join(b"\x00" + pixels[y * line : (y + 1) * line] for y in range(height))  # filter: none
 
     def chunk(kind: bytes, data: bytes) -> bytes:
         return struct.pack(">I", len(data)) + kind + data + struct.pack(">I", zlib.crc32(kind + data))
@@ -237,16 +260,28 @@ def inspect(body: bytes, max_pages: int) -> tuple[dict[str, Any], bytes]:
     bitmap = first.render(scale=scale, rev_byteorder=True, fill_color=(255, 255, 255, 255), draw_annots=True)
     if bitmap.n_channels not in (3, 4):
         raise Unreadable(f"PDFium drew the page in an unexpected pixel format ({bitmap.mode})")
-    png = png_bytes(bitmap.buffer, bitmap.width, bitmap.height, bitmap.stride, bitmap.n_channels) \
-        if bitmap.n_channels == 3 else png_bytes(_drop_alpha(bitmap), bitmap.width, bitmap.height, bitmap.width * 3, 3)
-    facts = {"ok": True, "pages": pages, "excerpt": excerpt_of(" ".join(texts)), "width": bitmap.width,
-             "height": bitmap.height, "png_bytes": len(png), "seconds": round(time.perf_counter() - started, 4)}
+    png = (
+        png_bytes(bitmap.buffer, bitmap.width, bitmap.height, bitmap.stride, bitmap.n_channels)
+        if bitmap.n_channels == 3
+        else png_bytes(_drop_alpha(bitmap), bitmap.width, bitmap.height, bitmap.width * 3, 3)
+    )
+    facts = {
+        "ok": True,
+        "pages": pages,
+        "excerpt": excerpt_of(" ".join(texts)),
+        "width": bitmap.width,
+        "height": bitmap.height,
+        "png_bytes": len(png),
+        "seconds": round(time.perf_counter() - started, 4),
+    }
     return facts, png
 
 
 def _drop_alpha(bitmap: Any) -> bytes:
     rows = memoryview(bitmap.buffer)
-    packed = b"".join(bytes(rows[y * bitmap.stride: y * bitmap.stride + bitmap.width * 4]) for y in range(bitmap.height))
+    packed = b"".join(
+        bytes(rows[y * bitmap.stride : y * bitmap.stride + bitmap.width * 4]) for y in range(bitmap.height)
+    )
     out = bytearray(len(packed) // 4 * 3)
     out[0::3], out[1::3], out[2::3] = packed[0::4], packed[1::4], packed[2::4]
     return bytes(out)
@@ -266,8 +301,15 @@ def _main() -> int:
         out.write(json.dumps({"ok": False, "reason": str(exc), "limited": limited}).encode() + b"\n")
         return 0
     except MemoryError:
-        out.write(json.dumps({"ok": False, "reason": f"reading it needs more than {MEMORY_LIMIT >> 20} MB of memory "
-                                                      "(a decompression bomb?)"}).encode() + b"\n")
+        out.write(
+            json.dumps(
+                {
+                    "ok": False,
+                    "reason": f"reading it needs more than {MEMORY_LIMIT >> 20} MB of memory (a decompression bomb?)",
+                }
+            ).encode()
+            + b"\n"
+        )
         return 0
     out.write(json.dumps({**facts, "limited": limited}, ensure_ascii=False).encode() + b"\n" + png)
     out.flush()

@@ -21,8 +21,9 @@ class PreviewsConfig(BaseModel):
     max_bytes: int = Field(20 * 1024 * 1024, gt=0, description="largest PDF downloaded; accepts 20MB etc.")
     max_pages: int = Field(2, ge=1, le=20, description="pages whose text makes the excerpt")
     timeout: float = Field(20.0, gt=0, le=600, description="seconds to read one PDF; longer and it is skipped")
-    hosts: tuple[str, ...] = Field((RECAP_STORAGE,), min_length=1,
-                                   description="hosts whose PDFs are free to fetch (RECAP storage)")
+    hosts: tuple[str, ...] = Field(
+        (RECAP_STORAGE,), min_length=1, description="hosts whose PDFs are free to fetch (RECAP storage)"
+    )
     keep: float = Field(30 * 86400.0, gt=0, description="how long thumbnails are kept in the state database")
 
     @field_validator("max_bytes", mode="before")
@@ -48,7 +49,9 @@ class PreviewsConfig(BaseModel):
                 raise ValueError(f"{host!r} is not a host name; write it like {RECAP_STORAGE}")
             name = host.rsplit(":", 1)[0] if host.count(":") == 1 else host
             if any(name == paid or name.endswith("." + paid) for paid in _PAID):
-                raise ValueError(f"{host}: PACER charges for every document page and needs a login; previews only "
-                                 f"fetch free copies, such as RECAP's ({RECAP_STORAGE})")
+                raise ValueError(
+                    f"{host}: PACER charges for every document page and needs a login; previews only "
+                    f"fetch free copies, such as RECAP's ({RECAP_STORAGE})"
+                )
             out.append(host)
         return tuple(out)

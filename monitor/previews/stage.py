@@ -17,8 +17,9 @@ class PreviewStage(Stage):
     name: ClassVar[str] = "previews"
 
     async def after_commit(self, run: StageRun, changes: list[Change]) -> None:
-        if run.config.previews.enabled and any(c.kind in ("added", "updated") and c.key.startswith("entry:")
-                                               for c in changes):
+        if run.config.previews.enabled and any(
+            c.kind in ("added", "updated") and c.key.startswith("entry:") for c in changes
+        ):
             from monitor.previews.worker import wake_workers
 
             wake_workers()

@@ -91,8 +91,15 @@ def _sealed(item: Item) -> bool:
 
 
 class PreviewWorker:
-    def __init__(self, config: Config | Callable[[], Config], store: Store, http: HttpClient, *, owner: str,
-                 on_recorded: Callable[[], None] | None = None):
+    def __init__(
+        self,
+        config: Config | Callable[[], Config],
+        store: Store,
+        http: HttpClient,
+        *,
+        owner: str,
+        on_recorded: Callable[[], None] | None = None,
+    ):
         self._config = config
         self.store = store
         self.db = store.aio
@@ -158,8 +165,9 @@ class PreviewWorker:
             if not is_preview(change) and not _sealed(change.item):
                 # a filing fused with another source's sighting carries the first source's link (a PACER
                 # page); the watch's own copy of the entry has the one it found (RECAP's)
-                url = free_pdf(change.item, settings.hosts) or free_pdf(current.get((change.watch_id, change.key)),
-                                                                        settings.hosts)
+                url = free_pdf(change.item, settings.hosts) or free_pdf(
+                    current.get((change.watch_id, change.key)), settings.hosts
+                )
             jobs.append((change, url))
         queued = await self.db.enqueue_previews(jobs, now)
         if queued:
@@ -192,8 +200,12 @@ class PreviewWorker:
         routes = [name for name, status in wanted.items() if status == "sent"]
         if await self.db.record_preview(uid, self.owner, change, routes):
             report.recorded.append(change)
-            log.info("preview of %s recorded (%s pages) for %s", job.change.key, result.get("pages"),
-                     ", ".join(routes) or "no notifier")
+            log.info(
+                "preview of %s recorded (%s pages) for %s",
+                job.change.key,
+                result.get("pages"),
+                ", ".join(routes) or "no notifier",
+            )
             if self.on_recorded is not None:
                 self.on_recorded()
 
@@ -202,8 +214,13 @@ class PreviewWorker:
         uid, url = job.change.uid, job.url
         try:
             # No headers of ours beyond the client's own: no token, no cookie ever goes to the storage host.
-            fetched = await self.http.get(url, headers={"Accept": "application/pdf"}, max_bytes=settings.max_bytes,
-                                          cap_setting="previews.max_bytes", follow_redirects=False)
+            fetched = await self.http.get(
+                url,
+                headers={"Accept": "application/pdf"},
+                max_bytes=settings.max_bytes,
+                cap_setting="previews.max_bytes",
+                follow_redirects=False,
+            )
             document = await read_pdf(fetched.body, max_pages=settings.max_pages, timeout=settings.timeout)
         except FetchError as exc:
             transient = exc.status is None or exc.status == 429 or exc.status >= 500
@@ -218,12 +235,24 @@ class PreviewWorker:
             await self._skip(job, str(exc), report)
             return None
         excerpt = self.store.mask(document.excerpt) or ""  # secrets stop where text enters the store
-        result = {"pages": document.pages, "excerpt": excerpt, "url": url, "width": document.width,
-                  "height": document.height, "seconds": document.render_seconds}
-        ref = await self.db.preview_read(uid, self.owner, result, document.png, document.width, document.height,
-                                         utcnow())
-        log.debug("read %s: %d pages, %d-byte thumbnail, %.2fs in PDFium", url, document.pages, len(document.png),
-                  document.render_seconds)
+        result = {
+            "pages": document.pages,
+            "excerpt": excerpt,
+            "url": url,
+            "width": document.width,
+            "height": document.height,
+            "seconds": document.render_seconds,
+        }
+        ref = await self.db.preview_read(
+            uid, self.owner, result, document.png, document.width, document.height, utcnow()
+        )
+        log.debug(
+            "read %s: %d pages, %d-byte thumbnail, %.2fs in PDFium",
+            url,
+            document.pages,
+            len(document.png),
+            document.render_seconds,
+        )
         return {**result, "thumbnail": ref}
 
     async def _skip(self, job: PreviewJob, reason: str, report: PreviewReport) -> None:
@@ -241,14 +270,25 @@ class PreviewWorker:
 
     def _preview_change(self, job: PreviewJob, result: dict[str, Any]) -> Change:
         source = job.change.item
-        facts = {"preview_pages": result.get("pages"), "preview_excerpt": result.get("excerpt") or None,
-                 "preview_thumbnail": result.get("thumbnail"), "preview_url": result.get("url")}
+        facts = {
+            "preview_pages": result.get("pages"),
+            "preview_excerpt": result.get("excerpt") or None,
+            "preview_thumbnail": result.get("thumbnail"),
+            "preview_url": result.get("url"),
+        }
         facts = {k: v for k, v in facts.items() if v not in (None, "")}
         base = {k: v for k, v in source.fields.items() if k not in PREVIEW_FIELDS}
         after = replace(source, fields={**base, **facts})
         before = replace(source, fields=base)
-        return Change(job.change.watch_id, "updated", after, before=before,
-                      changed_fields=tuple(f"fields.{k}" for k in facts), detected_at=utcnow(), uid=new_uid())
+        return Change(
+            job.change.watch_id,
+            "updated",
+            after,
+            before=before,
+            changed_fields=tuple(f"fields.{k}" for k in facts),
+            detected_at=utcnow(),
+            uid=new_uid(),
+        )
 
 
 def attach(results: Sequence[Any], report: PreviewReport) -> None:

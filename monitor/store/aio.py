@@ -30,13 +30,35 @@ T = TypeVar("T")
 READ_THREADS = 4
 WRITE_THREADS = 2  # SQLite has one writer at a time anyway; PostgreSQL's pool is 5 + 5
 # Methods that only read: they never wait for a writer's lock.
-READS = frozenset({
-    "load_states", "load_items", "find_items", "find_items_many", "history", "pending_deliveries",
-    "failed_deliveries", "due_deliveries", "delivery_counts", "next_due_at", "replicas", "get_notifier_state",
-    "ping", "health", "schema_version", "check_version", "claim_owners", "case_moves", "auto_watches",
-    "auto_watches_digest", "preview_candidates", "current_items", "delivery_statuses_of", "preview_image",
-    "preview_jobs",
-})
+READS = frozenset(
+    {
+        "load_states",
+        "load_items",
+        "find_items",
+        "find_items_many",
+        "history",
+        "pending_deliveries",
+        "failed_deliveries",
+        "due_deliveries",
+        "delivery_counts",
+        "next_due_at",
+        "replicas",
+        "get_notifier_state",
+        "ping",
+        "health",
+        "schema_version",
+        "check_version",
+        "claim_owners",
+        "case_moves",
+        "auto_watches",
+        "auto_watches_digest",
+        "preview_candidates",
+        "current_items",
+        "delivery_statuses_of",
+        "preview_image",
+        "preview_jobs",
+    }
+)
 LEASES = frozenset({"try_lease", "release_lease", "lease_many", "release_many", "renew_lease"})
 
 
@@ -62,6 +84,7 @@ class AsyncStore:
         if not callable(method):
             raise AttributeError(f"Store.{name} is not a method")
         if name in LEASES and self.sync.file_leases is not None:
+
             async def inline(*args: Any, **kwargs: Any) -> Any:
                 return method(*args, **kwargs)  # a non-blocking fcntl call: no thread needed
 

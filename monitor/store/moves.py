@@ -78,16 +78,18 @@ class MovesStore:
 
     # ------------------------------------------------------------ reading
 
-    def case_moves(self, origins: Sequence[tuple[str, str]] | None = None, *,
-                   statuses: Sequence[str] | None = None) -> list[CaseMove]:
+    def case_moves(
+        self, origins: Sequence[tuple[str, str]] | None = None, *, statuses: Sequence[str] | None = None
+    ) -> list[CaseMove]:
         """Moves of these followed cases ((court, canonical docket number); default all), oldest first."""
         c = s.case_moves.c
         query = sa.select(s.case_moves).order_by(c.id)
         if origins is not None:
             if not origins:
                 return []
-            query = query.where(sa.or_(*(sa.and_(c.origin_court == court, c.origin_docket == docket)
-                                         for court, docket in origins)))
+            query = query.where(
+                sa.or_(*(sa.and_(c.origin_court == court, c.origin_docket == docket) for court, docket in origins))
+            )
         if statuses is not None:
             query = query.where(c.status.in_(list(statuses)))
         with self.engine.connect() as conn:
@@ -96,8 +98,11 @@ class MovesStore:
     def auto_watches(self, *, removed: bool = False) -> list[AutoWatch]:
         """The watches the monitor created (and, with `removed`, those the user removed too)."""
         a = s.auto_watches.c
-        query = (sa.select(a.id, a.parent, a.config, a.created_at, a.removed_at, *s.case_moves.c)
-                 .join(s.case_moves, s.case_moves.c.id == a.move_id).order_by(a.created_at, a.id))
+        query = (
+            sa.select(a.id, a.parent, a.config, a.created_at, a.removed_at, *s.case_moves.c)
+            .join(s.case_moves, s.case_moves.c.id == a.move_id)
+            .order_by(a.created_at, a.id)
+        )
         if not removed:
             query = query.where(a.removed_at.is_(None))
         with self.engine.connect() as conn:
@@ -113,8 +118,11 @@ class MovesStore:
         """Changes whenever a watch is created or removed: the daemon's cue to schedule them (one small query)."""
         a = s.auto_watches.c
         with self.engine.connect() as conn:
-            row = conn.execute(sa.select(sa.func.count(), sa.func.count(a.removed_at), sa.func.max(a.created_at),
-                                         sa.func.max(a.removed_at))).one()
+            row = conn.execute(
+                sa.select(
+                    sa.func.count(), sa.func.count(a.removed_at), sa.func.max(a.created_at), sa.func.max(a.removed_at)
+                )
+            ).one()
         return "|".join(str(v) for v in row)
 
     # ------------------------------------------------------------ writing
@@ -123,19 +131,38 @@ class MovesStore:
         """Remember a move whose new docket number is not known yet; None if this entry was seen before."""
         c = s.case_moves.c
         with self.engine.begin() as conn:
-            seen = conn.execute(sa.select(c.id).where(
-                c.origin_court == move.origin_court, c.origin_docket == move.origin_docket,
-                c.trigger_key == move.trigger_key, c.court == move.court)).first()
+            seen = conn.execute(
+                sa.select(c.id).where(
+                    c.origin_court == move.origin_court,
+                    c.origin_docket == move.origin_docket,
+                    c.trigger_key == move.trigger_key,
+                    c.court == move.court,
+                )
+            ).first()
             if seen:
                 return None
-            new_id = conn.execute(s.case_moves.insert().values(
-                origin_court=move.origin_court, origin_docket=move.origin_docket, kind=move.kind, court=move.court,
-                docket=None, status="pending", parent=move.parent, trigger_key=move.trigger_key,
-                trigger=dict(move.trigger), created_at=at, updated_at=at, next_try_at=at, tries=0)).inserted_primary_key[0]
+            new_id = conn.execute(
+                s.case_moves.insert().values(
+                    origin_court=move.origin_court,
+                    origin_docket=move.origin_docket,
+                    kind=move.kind,
+                    court=move.court,
+                    docket=None,
+                    status="pending",
+                    parent=move.parent,
+                    trigger_key=move.trigger_key,
+                    trigger=dict(move.trigger),
+                    created_at=at,
+                    updated_at=at,
+                    next_try_at=at,
+                    tries=0,
+                )
+            ).inserted_primary_key[0]
             return _move(conn.execute(sa.select(s.case_moves).where(c.id == new_id)).one())
 
-    def retry_move_later(self, move_id: int, next_try_at: datetime | None, note: str, at: datetime, *,
-                         abandon: bool = False) -> None:
+    def retry_move_later(
+        self, move_id: int, next_try_at: datetime | None, note: str, at: datetime, *, abandon: bool = False
+    ) -> None:
         c = s.case_moves.c
         values: dict[str, Any] = dict(next_try_at=next_try_at, note=note, updated_at=at, tries=c.tries + 1)
         if abandon:
@@ -143,9 +170,16 @@ class MovesStore:
         with self.engine.begin() as conn:
             conn.execute(s.case_moves.update().where(c.id == move_id, c.status == "pending").values(**values))
 
-    def start_following(self, move: NewMove, watches: Sequence[tuple[str, Mapping[str, Any]]],
-                        announcement: Change | None, notifiers: Sequence[str], at: datetime, *,
-                        resolves: Sequence[int] = ()) -> CaseMove | None:
+    def start_following(
+        self,
+        move: NewMove,
+        watches: Sequence[tuple[str, Mapping[str, Any]]],
+        announcement: Change | None,
+        notifiers: Sequence[str],
+        at: datetime,
+        *,
+        resolves: Sequence[int] = (),
+    ) -> CaseMove | None:
         """Record the move with its docket number, create its watches and queue the announcement, in one
         transaction; pending moves in `resolves` become this one. None if this move (court and number)
         of this case is already recorded, whatever its status: it is followed once, and a move the user
@@ -153,9 +187,14 @@ class MovesStore:
         c, a = s.case_moves.c, s.auto_watches.c
         try:
             with self.engine.begin() as conn:
-                known = conn.execute(sa.select(c.id).where(
-                    c.origin_court == move.origin_court, c.origin_docket == move.origin_docket,
-                    c.court == move.court, c.docket == move.docket)).first()
+                known = conn.execute(
+                    sa.select(c.id).where(
+                        c.origin_court == move.origin_court,
+                        c.origin_docket == move.origin_docket,
+                        c.court == move.court,
+                        c.docket == move.docket,
+                    )
+                ).first()
                 if known:
                     if resolves:  # the pending ones were this move all along
                         conn.execute(s.case_moves.delete().where(c.id.in_(list(resolves)), c.status == "pending"))
@@ -165,19 +204,35 @@ class MovesStore:
                 pending = list(resolves)
                 if pending:
                     move_id = pending[0]
-                    conn.execute(s.case_moves.update().where(c.id == move_id).values(
-                        **values, note=f"number found: {move.docket}"))
+                    conn.execute(
+                        s.case_moves.update()
+                        .where(c.id == move_id)
+                        .values(**values, note=f"number found: {move.docket}")
+                    )
                     if pending[1:]:
                         conn.execute(s.case_moves.delete().where(c.id.in_(pending[1:]), c.status == "pending"))
                 else:
-                    move_id = conn.execute(s.case_moves.insert().values(
-                        origin_court=move.origin_court, origin_docket=move.origin_docket, kind=move.kind,
-                        court=move.court, parent=move.parent, trigger_key=move.trigger_key,
-                        trigger=dict(move.trigger), created_at=at, tries=0, **values)).inserted_primary_key[0]
+                    move_id = conn.execute(
+                        s.case_moves.insert().values(
+                            origin_court=move.origin_court,
+                            origin_docket=move.origin_docket,
+                            kind=move.kind,
+                            court=move.court,
+                            parent=move.parent,
+                            trigger_key=move.trigger_key,
+                            trigger=dict(move.trigger),
+                            created_at=at,
+                            tries=0,
+                            **values,
+                        )
+                    ).inserted_primary_key[0]
                 for watch_id, config in watches:
                     if watch_id not in taken:
-                        conn.execute(s.auto_watches.insert().values(
-                            id=watch_id, move_id=move_id, parent=move.parent, config=dict(config), created_at=at))
+                        conn.execute(
+                            s.auto_watches.insert().values(
+                                id=watch_id, move_id=move_id, parent=move.parent, config=dict(config), created_at=at
+                            )
+                        )
                 if announcement is not None:
                     self._insert_change(conn, announcement, notifiers)
                 return _move(conn.execute(sa.select(s.case_moves).where(c.id == move_id)).one())
@@ -192,10 +247,15 @@ class MovesStore:
         if not targets:
             return []
         with self.engine.begin() as conn:
-            conn.execute(s.auto_watches.update().where(a.id.in_([w.id for w in targets]), a.removed_at.is_(None))
-                         .values(removed_at=at))
+            conn.execute(
+                s.auto_watches.update()
+                .where(a.id.in_([w.id for w in targets]), a.removed_at.is_(None))
+                .values(removed_at=at)
+            )
             for move_id in {w.move.id for w in targets}:
-                left = conn.execute(sa.select(sa.func.count()).where(a.move_id == move_id, a.removed_at.is_(None))).scalar()
+                left = conn.execute(
+                    sa.select(sa.func.count()).where(a.move_id == move_id, a.removed_at.is_(None))
+                ).scalar()
                 if not left:
                     conn.execute(s.case_moves.update().where(c.id == move_id).values(status="removed", updated_at=at))
         return targets

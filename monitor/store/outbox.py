@@ -23,16 +23,35 @@ class OutboxStore:
 
     def _deliveries(self, where: Any, *, limit: int | None = None, order: Any = None) -> list[Delivery]:
         d, c = s.deliveries.c, s.changes.c
-        query = (sa.select(d.id, d.notifier, d.status, d.attempts, d.next_attempt_at, d.last_error, d.sent_at,
-                           c.data.label("change"))
-                 .join(s.changes, s.changes.c.id == d.change_id).where(where)
-                 .order_by(*(order if order is not None else [d.id])))
+        query = (
+            sa.select(
+                d.id,
+                d.notifier,
+                d.status,
+                d.attempts,
+                d.next_attempt_at,
+                d.last_error,
+                d.sent_at,
+                c.data.label("change"),
+            )
+            .join(s.changes, s.changes.c.id == d.change_id)
+            .where(where)
+            .order_by(*(order if order is not None else [d.id]))
+        )
         if limit:
             query = query.limit(limit)
         with self.engine.connect() as conn:
             return [
-                Delivery(id=r.id, change=Change.from_dict(r.change), notifier=r.notifier, status=r.status,
-                         attempts=r.attempts, next_attempt_at=r.next_attempt_at, last_error=r.last_error, sent_at=r.sent_at)
+                Delivery(
+                    id=r.id,
+                    change=Change.from_dict(r.change),
+                    notifier=r.notifier,
+                    status=r.status,
+                    attempts=r.attempts,
+                    next_attempt_at=r.next_attempt_at,
+                    last_error=r.last_error,
+                    sent_at=r.sent_at,
+                )
                 for r in conn.execute(query)
             ]
 
@@ -40,8 +59,9 @@ class OutboxStore:
         d = s.deliveries.c
         return self._deliveries(sa.and_(d.status == "pending", d.next_attempt_at <= now), limit=limit)
 
-    def claim_deliveries(self, now: datetime, owner: str, *, hold: timedelta = timedelta(minutes=5),
-                         limit: int = 500) -> list[Delivery]:
+    def claim_deliveries(
+        self, now: datetime, owner: str, *, hold: timedelta = timedelta(minutes=5), limit: int = 500
+    ) -> list[Delivery]:
         """Due deliveries, claimed for `owner` so that no other replica sends them meanwhile."""
         d = s.deliveries.c
         free = sa.or_(d.claimed_until.is_(None), d.claimed_until < now, d.claimed_by == owner)
@@ -53,8 +73,9 @@ class OutboxStore:
             ids = [r[0] for r in conn.execute(query)]
             if not ids:
                 return []
-            conn.execute(s.deliveries.update().where(d.id.in_(ids), due)
-                         .values(claimed_by=owner, claimed_until=now + hold))
+            conn.execute(
+                s.deliveries.update().where(d.id.in_(ids), due).values(claimed_by=owner, claimed_until=now + hold)
+            )
         mine = sa.and_(d.id.in_(ids), d.claimed_by == owner, d.status == "pending")
         return self._deliveries(mine)
 
@@ -71,7 +92,9 @@ class OutboxStore:
         d, t = s.deliveries.c, s.watch_state.c
         with self.engine.begin() as conn:
             conn.execute(s.deliveries.update().where(d.claimed_by == owner).values(claimed_by=None, claimed_until=None))
-            conn.execute(s.watch_state.update().where(t.lease_owner == owner).values(lease_owner=None, lease_until=None))
+            conn.execute(
+                s.watch_state.update().where(t.lease_owner == owner).values(lease_owner=None, lease_until=None)
+            )
 
     def pending_deliveries(self, *, limit: int = 200) -> list[Delivery]:
         return self._deliveries(s.deliveries.c.status == "pending", limit=limit)
@@ -100,9 +123,19 @@ class OutboxStore:
     def mark_sent(self, delivery_ids: Sequence[int], at: datetime, result: Mapping[str, Any] | None = None) -> None:
         d = s.deliveries.c
         with self.engine.begin() as conn:
-            conn.execute(s.deliveries.update().where(d.id.in_(list(delivery_ids))).values(
-                status="sent", sent_at=at, attempts=d.attempts + 1, last_error=None,
-                result=dict(result) if result else None, claimed_by=None, claimed_until=None))
+            conn.execute(
+                s.deliveries.update()
+                .where(d.id.in_(list(delivery_ids)))
+                .values(
+                    status="sent",
+                    sent_at=at,
+                    attempts=d.attempts + 1,
+                    last_error=None,
+                    result=dict(result) if result else None,
+                    claimed_by=None,
+                    claimed_until=None,
+                )
+            )
 
     def mask(self, text: str | None) -> str | None:
         raise NotImplementedError
@@ -111,22 +144,37 @@ class OutboxStore:
         error = self.mask(error) or ""  # a receiver's error page may echo the request's credentials
         d = s.deliveries.c
         with self.engine.begin() as conn:
-            conn.execute(s.deliveries.update().where(d.id.in_(list(delivery_ids))).values(
-                attempts=d.attempts + 1, last_error=error, next_attempt_at=next_at, claimed_by=None, claimed_until=None))
+            conn.execute(
+                s.deliveries.update()
+                .where(d.id.in_(list(delivery_ids)))
+                .values(
+                    attempts=d.attempts + 1,
+                    last_error=error,
+                    next_attempt_at=next_at,
+                    claimed_by=None,
+                    claimed_until=None,
+                )
+            )
 
     def postpone(self, delivery_ids: Sequence[int], until: datetime) -> None:
         """Hold deliveries back (a digest notifier) without counting an attempt."""
         d = s.deliveries.c
         with self.engine.begin() as conn:
-            conn.execute(s.deliveries.update().where(d.id.in_(list(delivery_ids))).values(
-                next_attempt_at=until, claimed_by=None, claimed_until=None))
+            conn.execute(
+                s.deliveries.update()
+                .where(d.id.in_(list(delivery_ids)))
+                .values(next_attempt_at=until, claimed_by=None, claimed_until=None)
+            )
 
     def mark_failed(self, delivery_ids: Sequence[int], error: str) -> None:
         error = self.mask(error) or ""
         d = s.deliveries.c
         with self.engine.begin() as conn:
-            conn.execute(s.deliveries.update().where(d.id.in_(list(delivery_ids))).values(
-                status="failed", attempts=d.attempts + 1, last_error=error, claimed_by=None, claimed_until=None))
+            conn.execute(
+                s.deliveries.update()
+                .where(d.id.in_(list(delivery_ids)))
+                .values(status="failed", attempts=d.attempts + 1, last_error=error, claimed_by=None, claimed_until=None)
+            )
 
     def retry_failed(self, delivery_ids: Sequence[int] | None = None, *, now: datetime | None = None) -> int:
         """Put failed deliveries back in the queue (all, or the given ids); returns how many."""
@@ -135,8 +183,9 @@ class OutboxStore:
         if delivery_ids:
             where = sa.and_(where, d.id.in_(list(delivery_ids)))
         with self.engine.begin() as conn:
-            result = conn.execute(s.deliveries.update().where(where).values(
-                status="pending", attempts=0, next_attempt_at=now or utcnow()))
+            result = conn.execute(
+                s.deliveries.update().where(where).values(status="pending", attempts=0, next_attempt_at=now or utcnow())
+            )
         return result.rowcount or 0
 
     def delivery_counts(self) -> dict[str, int]:
@@ -155,12 +204,22 @@ class OutboxStore:
     def set_notifier_state(self, notifier: str, key: str, value: Any) -> None:
         n = s.notifier_state.c
         with self.engine.begin() as conn:
-            updated = conn.execute(s.notifier_state.update().where(n.notifier == notifier, n.key == key)
-                                   .values(value=value, updated_at=utcnow()))
+            updated = conn.execute(
+                s.notifier_state.update()
+                .where(n.notifier == notifier, n.key == key)
+                .values(value=value, updated_at=utcnow())
+            )
             if not updated.rowcount:
                 try:
                     with conn.begin_nested():
-                        conn.execute(s.notifier_state.insert().values(notifier=notifier, key=key, value=value, updated_at=utcnow()))
+                        conn.execute(
+                            s.notifier_state.insert().values(
+                                notifier=notifier, key=key, value=value, updated_at=utcnow()
+                            )
+                        )
                 except sa.exc.IntegrityError:
-                    conn.execute(s.notifier_state.update().where(n.notifier == notifier, n.key == key)
-                                 .values(value=value, updated_at=utcnow()))
+                    conn.execute(
+                        s.notifier_state.update()
+                        .where(n.notifier == notifier, n.key == key)
+                        .values(value=value, updated_at=utcnow())
+                    )

@@ -45,6 +45,7 @@ class PreviewStore:
     engine: sa.Engine
 
     if TYPE_CHECKING:  # provided by Store and OutboxStore
+
         @property
         def dialect(self) -> str: ...
         def _insert_change(self, conn: sa.Connection, change: Change, notifiers: Sequence[str]) -> int: ...
@@ -65,10 +66,15 @@ class PreviewStore:
     def preview_candidates(self, since: datetime, *, limit: int = 500) -> list[Change]:
         """Filing changes (added or updated docket entries) recorded since `since` that no job examined yet."""
         c, j = s.changes.c, s.preview_jobs.c
-        query = (sa.select(c.data).select_from(s.changes.outerjoin(s.preview_jobs, j.change_uid == c.uid))
-                 .where(j.change_uid.is_(None), c.kind.in_(["added", "updated"]), c.key.like("entry:%"),
-                        c.detected_at >= since)
-                 .order_by(c.id).limit(limit))
+        query = (
+            sa.select(c.data)
+            .select_from(s.changes.outerjoin(s.preview_jobs, j.change_uid == c.uid))
+            .where(
+                j.change_uid.is_(None), c.kind.in_(["added", "updated"]), c.key.like("entry:%"), c.detected_at >= since
+            )
+            .order_by(c.id)
+            .limit(limit)
+        )
         with self.engine.connect() as conn:
             return [Change.from_dict(row.data) for row in conn.execute(query)]
 
@@ -81,7 +87,7 @@ class PreviewStore:
         keys = sorted({key for _, key in wanted})
         with self.engine.connect() as conn:
             for start in range(0, len(keys), 500):
-                rows = conn.execute(sa.select(t.watch_id, t.key, t.data).where(t.key.in_(keys[start:start + 500])))
+                rows = conn.execute(sa.select(t.watch_id, t.key, t.data).where(t.key.in_(keys[start : start + 500])))
                 for row in rows:
                     if (row.watch_id, row.key) in wanted:
                         found[(row.watch_id, row.key)] = Item.from_dict(row.data)
@@ -95,11 +101,23 @@ class PreviewStore:
         queued = 0
         with self.engine.begin() as conn:
             for change, url in jobs:
-                if url is not None and conn.execute(sa.select(j.change_uid).where(
-                        j.key == change.key, j.url == url, j.status != "none").limit(1)).first():
+                if (
+                    url is not None
+                    and conn.execute(
+                        sa.select(j.change_uid).where(j.key == change.key, j.url == url, j.status != "none").limit(1)
+                    ).first()
+                ):
                     url = None
-                row = dict(change_uid=change.uid, watch_id=change.watch_id, key=change.key, url=url,
-                           status="pending" if url else "none", attempts=0, created_at=now, next_attempt_at=now)
+                row = dict(
+                    change_uid=change.uid,
+                    watch_id=change.watch_id,
+                    key=change.key,
+                    url=url,
+                    status="pending" if url else "none",
+                    attempts=0,
+                    created_at=now,
+                    next_attempt_at=now,
+                )
                 conn.execute(self._insert_new(s.preview_jobs), [row])
                 queued += url is not None
         return queued
@@ -125,11 +143,17 @@ class PreviewStore:
             uids = [r[0] for r in conn.execute(query)]
             if not uids:
                 return []
-            conn.execute(s.preview_jobs.update().where(j.change_uid.in_(uids), due)
-                         .values(claimed_by=owner, claimed_until=now + hold))
-            rows = conn.execute(sa.select(j.url, j.status, j.attempts, j.result, c.data)
-                                .join(s.changes, c.uid == j.change_uid)
-                                .where(j.change_uid.in_(uids), j.claimed_by == owner).order_by(j.created_at))
+            conn.execute(
+                s.preview_jobs.update()
+                .where(j.change_uid.in_(uids), due)
+                .values(claimed_by=owner, claimed_until=now + hold)
+            )
+            rows = conn.execute(
+                sa.select(j.url, j.status, j.attempts, j.result, c.data)
+                .join(s.changes, c.uid == j.change_uid)
+                .where(j.change_uid.in_(uids), j.claimed_by == owner)
+                .order_by(j.created_at)
+            )
             return [PreviewJob(Change.from_dict(r.data), r.url, r.status, r.attempts, r.result) for r in rows]
 
     def _settle(self, uid: str, owner: str, *, release: bool = True, **values: Any) -> None:
@@ -139,15 +163,20 @@ class PreviewStore:
         with self.engine.begin() as conn:
             conn.execute(s.preview_jobs.update().where(j.change_uid == uid, j.claimed_by == owner).values(**values))
 
-    def preview_read(self, uid: str, owner: str, result: Mapping[str, Any], png: bytes, width: int, height: int,
-                     now: datetime) -> str:
+    def preview_read(
+        self, uid: str, owner: str, result: Mapping[str, Any], png: bytes, width: int, height: int, now: datetime
+    ) -> str:
         """The PDF was read: keep its thumbnail and facts; the job is `ready`. Returns the thumbnail's ref."""
         ref = image_ref(png)
         with self.engine.begin() as conn:
-            conn.execute(self._insert_new(s.preview_images),
-                         [dict(id=ref.removeprefix("sha256:"), png=png, width=width, height=height, created_at=now)])
+            conn.execute(
+                self._insert_new(s.preview_images),
+                [dict(id=ref.removeprefix("sha256:"), png=png, width=width, height=height, created_at=now)],
+            )
         # still claimed: the same pass goes on to record it once its alert is out
-        self._settle(uid, owner, release=False, status="ready", result={**result, "thumbnail": ref}, next_attempt_at=now)
+        self._settle(
+            uid, owner, release=False, status="ready", result={**result, "thumbnail": ref}, next_attempt_at=now
+        )
         return ref
 
     def preview_later(self, uid: str, owner: str, error: str, next_at: datetime) -> None:
@@ -174,9 +203,11 @@ class PreviewStore:
         was still `ready` and ours (never twice). Returns whether it was recorded."""
         j = s.preview_jobs.c
         with self.engine.begin() as conn:
-            done = conn.execute(s.preview_jobs.update()
-                                .where(j.change_uid == uid, j.status == "ready", j.claimed_by == owner)
-                                .values(status="done", preview_uid=change.uid, claimed_by=None, claimed_until=None))
+            done = conn.execute(
+                s.preview_jobs.update()
+                .where(j.change_uid == uid, j.status == "ready", j.claimed_by == owner)
+                .values(status="done", preview_uid=change.uid, claimed_by=None, claimed_until=None)
+            )
             if done.rowcount != 1:
                 return False
             self._insert_change(conn, change, notifiers)

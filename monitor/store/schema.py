@@ -8,7 +8,7 @@ older monitor can never scribble over a newer schema.
 from __future__ import annotations
 
 from collections.abc import Callable
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 
 import sqlalchemy as sa
 
@@ -24,13 +24,13 @@ class UTCDateTime(sa.TypeDecorator):
             return None
         if value.tzinfo is None:
             raise ValueError("naive datetime given to the store; use UTC-aware datetimes")
-        value = value.astimezone(timezone.utc)
+        value = value.astimezone(UTC)
         return value.replace(tzinfo=None) if dialect.name == "sqlite" else value
 
     def process_result_value(self, value: datetime | None, dialect: sa.Dialect) -> datetime | None:
         if value is None:
             return None
-        return value.replace(tzinfo=timezone.utc) if value.tzinfo is None else value.astimezone(timezone.utc)
+        return value.replace(tzinfo=UTC) if value.tzinfo is None else value.astimezone(UTC)
 
 
 class JSONType(sa.TypeDecorator):
@@ -47,13 +47,16 @@ class JSONType(sa.TypeDecorator):
             return dialect.type_descriptor(JSONB())
         return dialect.type_descriptor(sa.JSON())
 
+
 metadata = sa.MetaData()
 
 meta = sa.Table(
-    "meta", metadata,
+    "meta",
+    metadata,
     sa.Column("key", sa.String(64), primary_key=True),
     sa.Column("value", sa.Text, nullable=False),
 )
+
 
 def _watch_state_v1_columns() -> list[sa.Column]:
     """watch_state as schema 1 made it (fresh Column objects each call: a column has one table)."""
@@ -80,14 +83,16 @@ def _watch_state_v1_columns() -> list[sa.Column]:
 
 
 watch_state = sa.Table(
-    "watch_state", metadata,
+    "watch_state",
+    metadata,
     *_watch_state_v1_columns(),
     sa.Column("leased_at", UTCDateTime),  # added by migration 3: when the current lease was taken
     sa.Column("gaps", JSONType),  # added by migration 4: open coverage gaps and content-change times
 )
 
 items = sa.Table(
-    "items", metadata,
+    "items",
+    metadata,
     sa.Column("watch_id", sa.String(100), primary_key=True),
     sa.Column("key", sa.String(500), primary_key=True),
     sa.Column("content_hash", sa.String(64), nullable=False),
@@ -100,7 +105,8 @@ items = sa.Table(
 )
 
 changes = sa.Table(
-    "changes", metadata,
+    "changes",
+    metadata,
     sa.Column("id", sa.Integer, primary_key=True, autoincrement=True),
     sa.Column("uid", sa.String(64), nullable=False, unique=True),
     sa.Column("watch_id", sa.String(100), nullable=False),
@@ -113,7 +119,8 @@ changes = sa.Table(
 )
 
 deliveries = sa.Table(
-    "deliveries", metadata,
+    "deliveries",
+    metadata,
     sa.Column("id", sa.Integer, primary_key=True, autoincrement=True),
     sa.Column("change_id", sa.Integer, sa.ForeignKey("changes.id", ondelete="CASCADE"), nullable=False),
     sa.Column("notifier", sa.String(100), nullable=False),
@@ -132,7 +139,8 @@ deliveries = sa.Table(
 
 # Per-notifier memory: a Slack thread per case, the last digest sent, ...
 notifier_state = sa.Table(
-    "notifier_state", metadata,
+    "notifier_state",
+    metadata,
     sa.Column("notifier", sa.String(100), primary_key=True),
     sa.Column("key", sa.String(500), primary_key=True),
     sa.Column("value", JSONType, nullable=False),
@@ -142,7 +150,8 @@ notifier_state = sa.Table(
 
 # Running `monitor run` processes sharing this database, with the configuration each has loaded.
 replicas = sa.Table(
-    "replicas", metadata,
+    "replicas",
+    metadata,
     sa.Column("owner", sa.String(200), primary_key=True),
     sa.Column("started_at", UTCDateTime, nullable=False),
     sa.Column("last_seen", UTCDateTime, nullable=False),
@@ -156,7 +165,8 @@ replicas = sa.Table(
 # auto_watches), `removed` once the user unfollowed all of them (never started again), `abandoned`
 # when the number was not found in time.
 case_moves = sa.Table(
-    "case_moves", metadata,
+    "case_moves",
+    metadata,
     sa.Column("id", sa.Integer, primary_key=True, autoincrement=True),
     sa.Column("origin_court", sa.String(20), nullable=False),
     sa.Column("origin_docket", sa.String(100), nullable=False),
@@ -179,7 +189,8 @@ case_moves = sa.Table(
 # Watches the monitor created at run time (the appeal of a followed case ...): joined to the file's
 # watches when a configuration is loaded for checking; a file watch with the same id wins.
 auto_watches = sa.Table(
-    "auto_watches", metadata,
+    "auto_watches",
+    metadata,
     sa.Column("id", sa.String(100), primary_key=True),
     sa.Column("move_id", sa.Integer, sa.ForeignKey("case_moves.id", ondelete="CASCADE"), nullable=False),
     sa.Column("parent", sa.String(100), nullable=False),
@@ -191,7 +202,8 @@ auto_watches = sa.Table(
 # Document previews (monitor/previews): one row per recorded filing change the preview worker examined
 # (the queue: pending -> ready -> done, or skipped; `none` when it had no free PDF), and the thumbnails.
 preview_jobs = sa.Table(
-    "preview_jobs", metadata,
+    "preview_jobs",
+    metadata,
     sa.Column("change_uid", sa.String(64), primary_key=True),  # the change whose alert the preview follows
     sa.Column("watch_id", sa.String(100), nullable=False),
     sa.Column("key", sa.String(500), nullable=False),  # the item (entry) key
@@ -209,7 +221,8 @@ preview_jobs = sa.Table(
 )
 
 preview_images = sa.Table(
-    "preview_images", metadata,
+    "preview_images",
+    metadata,
     sa.Column("id", sa.String(64), primary_key=True),  # sha256 of the PNG: the same image is kept once
     sa.Column("png", sa.LargeBinary, nullable=False),
     sa.Column("width", sa.Integer, nullable=False),

@@ -63,6 +63,8 @@ class SharedStateStore:
                 return
         try:
             with self.engine.begin() as conn:
-                conn.execute(s.notifier_state.insert().values(notifier=notifier, key=key, value={}, updated_at=utcnow()))
+                conn.execute(
+                    s.notifier_state.insert().values(notifier=notifier, key=key, value={}, updated_at=utcnow())
+                )
         except sa.exc.IntegrityError:
             pass  # another process inserted it first: fine

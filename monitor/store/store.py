@@ -132,7 +132,9 @@ def create_engine(url: str) -> sa.Engine:
     try:
         parsed = make_url(url)
     except sa.exc.ArgumentError as exc:
-        raise StoreError(f"state database URL {url!r} is not valid: use sqlite:///path/monitor.db or postgresql://user@host/db") from exc
+        raise StoreError(
+            f"state database URL {url!r} is not valid: use sqlite:///path/monitor.db or postgresql://user@host/db"
+        ) from exc
     backend = parsed.get_backend_name()
     if backend == "sqlite":
         path = sqlite_path(url)
@@ -142,8 +144,10 @@ def create_engine(url: str) -> sa.Engine:
                 if not path.exists():
                     sqlite3.connect(path).close()
             except (OSError, sqlite3.Error) as exc:
-                raise StoreError(f"cannot create the state database {path}: {getattr(exc, 'strerror', None) or exc} "
-                                 "(check that its directory exists and is writable, or set MONITOR_STATE)") from exc
+                raise StoreError(
+                    f"cannot create the state database {path}: {getattr(exc, 'strerror', None) or exc} "
+                    "(check that its directory exists and is writable, or set MONITOR_STATE)"
+                ) from exc
             parsed = parsed.set(database="file:" + quote(str(path))).update_query_dict({"mode": "rw", "uri": "true"})
         engine = sa.create_engine(parsed, connect_args={"timeout": SQLITE_BUSY_TIMEOUT})
         sa.event.listen(engine, "connect", _sqlite_pragmas)
@@ -159,22 +163,29 @@ def _readable(database: str, error: BaseException) -> str | None:
     """A database error as one sentence for the user (what happened, what to do), or None to keep it."""
     text = str(getattr(error, "orig", None) or error).lower()
     if "database is locked" in text or "database table is locked" in text:
-        return (f"the state database {database} is locked by another process; gave up after "
-                f"{SQLITE_BUSY_TIMEOUT:g} s (another monitor, a backup tool or an open sqlite3 shell holding a "
-                "write transaction?); the check is repeated at its next run")
+        return (
+            f"the state database {database} is locked by another process; gave up after "
+            f"{SQLITE_BUSY_TIMEOUT:g} s (another monitor, a backup tool or an open sqlite3 shell holding a "
+            "write transaction?); the check is repeated at its next run"
+        )
     if "readonly database" in text or "read-only" in text:
-        return (f"the state database {database} cannot be written (the file or its directory is read-only, "
-                "or the disk is full); fix its permissions, then the next check records again")
+        return (
+            f"the state database {database} cannot be written (the file or its directory is read-only, "
+            "or the disk is full); fix its permissions, then the next check records again"
+        )
     if "unable to open database file" in text:
-        return (f"the state database {database} cannot be opened: it was deleted or moved, or its directory is "
-                "not accessible; restore it from a backup, or restart the monitor to begin a new one (every "
-                "watch then records a new silent baseline)")
+        return (
+            f"the state database {database} cannot be opened: it was deleted or moved, or its directory is "
+            "not accessible; restore it from a backup, or restart the monitor to begin a new one (every "
+            "watch then records a new silent baseline)"
+        )
     if "disk i/o error" in text or "database disk image is malformed" in text or "file is not a database" in text:
-        return (f"the state database {database} is damaged or its disk failed ({text.strip()}); restore it "
-                "from a backup")
+        return f"the state database {database} is damaged or its disk failed ({text.strip()}); restore it from a backup"
     if "no such table" in text:
-        return (f"the state database {database} has lost its tables (replaced by another file?); restore it "
-                "from a backup, or point MONITOR_STATE at the right file")
+        return (
+            f"the state database {database} has lost its tables (replaced by another file?); restore it "
+            "from a backup, or point MONITOR_STATE at the right file"
+        )
     return None
 
 
@@ -275,17 +286,21 @@ class Store(ReplicaStore, OutboxStore, SharedStateStore, MovesStore, PreviewStor
         try:
             st = os.stat(self.path)
         except FileNotFoundError:
-            self.lost = (f"the state database {self.path} was deleted while the monitor was running; nothing "
-                         "more is recorded or sent until it is restored from a backup, or the monitor is "
-                         "restarted to begin a new one (every watch then records a new silent baseline)")
+            self.lost = (
+                f"the state database {self.path} was deleted while the monitor was running; nothing "
+                "more is recorded or sent until it is restored from a backup, or the monitor is "
+                "restarted to begin a new one (every watch then records a new silent baseline)"
+            )
             log.error("%s", self.lost)
             raise StoreError(self.lost) from None
         except OSError as exc:
             raise StoreError(f"the state database {self.path} cannot be reached: {exc.strerror}") from exc
         if (st.st_dev, st.st_ino) != self._identity:
-            self.lost = (f"the state database {self.path} was replaced by another file while the monitor was "
-                         "running; restart the monitor to use the new file (if that was intended), or put the "
-                         "original back")
+            self.lost = (
+                f"the state database {self.path} was replaced by another file while the monitor was "
+                "running; restart the monitor to use the new file (if that was intended), or put the "
+                "original back"
+            )
             log.error("%s", self.lost)
             raise StoreError(self.lost)
 
@@ -304,8 +319,10 @@ class Store(ReplicaStore, OutboxStore, SharedStateStore, MovesStore, PreviewStor
             if self.path is not None:
                 for target in (self.path, self.path.parent):
                     if not os.access(target, os.W_OK):
-                        return (f"the state database {self.path} cannot be written ({target} is read-only); "
-                                "fix its permissions")
+                        return (
+                            f"the state database {self.path} cannot be written ({target} is read-only); "
+                            "fix its permissions"
+                        )
             self.ping()
         except StoreError as exc:
             return str(exc)
@@ -414,18 +431,29 @@ class Store(ReplicaStore, OutboxStore, SharedStateStore, MovesStore, PreviewStor
         stmt = self._state_updates.get(columns)
         if stmt is None:
             stmt = self._state_updates[columns] = (
-                s.watch_state.update().where(s.watch_state.c.watch_id == sa.bindparam("w_id"))
-                .values({c: sa.bindparam(c) for c in columns}))
+                s.watch_state.update()
+                .where(s.watch_state.c.watch_id == sa.bindparam("w_id"))
+                .values({c: sa.bindparam(c) for c in columns})
+            )
         return stmt
 
-    def record_unchanged(self, results: Sequence[tuple[str, str, Mapping[str, Any], Mapping[str, Any] | None,
-                                                  Mapping[str, Any] | None]], at: datetime) -> None:
+    def record_unchanged(
+        self,
+        results: Sequence[tuple[str, str, Mapping[str, Any], Mapping[str, Any] | None, Mapping[str, Any] | None]],
+        at: datetime,
+    ) -> None:
         """Successful checks that found nothing new: (watch_id, fingerprint, plugin_state, info, gaps),
         batched: one executemany per set of columns, not two statements per watch."""
         if not results:
             return
-        common = dict(last_check_at=at, last_success_at=at, consecutive_failures=0, failing_since=None,
-                      last_error=None, not_before=None)
+        common = dict(
+            last_check_at=at,
+            last_success_at=at,
+            consecutive_failures=0,
+            failing_since=None,
+            last_error=None,
+            not_before=None,
+        )
         groups: dict[tuple[str, ...], list[dict[str, Any]]] = {}
         for watch_id, fingerprint, plugin_state, info, gaps in results:
             values: dict[str, Any] = dict(fingerprint=fingerprint, plugin_state=dict(plugin_state), **common)
@@ -439,14 +467,20 @@ class Store(ReplicaStore, OutboxStore, SharedStateStore, MovesStore, PreviewStor
             for columns, rows in groups.items():
                 conn.execute(self._state_update(columns), rows)
 
-    def record_failure(self, watch_id: str, error: str, at: datetime, *, not_before: datetime | None = None) -> WatchState:
+    def record_failure(
+        self, watch_id: str, error: str, at: datetime, *, not_before: datetime | None = None
+    ) -> WatchState:
         error = self.mask(error) or ""
         with self.engine.begin() as conn:
             self._ensure_state(conn, watch_id)
             t = s.watch_state.c
             conn.execute(
-                s.watch_state.update().where(t.watch_id == watch_id).values(
-                    last_check_at=at, last_error=error, last_error_at=at,
+                s.watch_state.update()
+                .where(t.watch_id == watch_id)
+                .values(
+                    last_check_at=at,
+                    last_error=error,
+                    last_error_at=at,
                     consecutive_failures=t.consecutive_failures + 1,
                     failing_since=sa.func.coalesce(t.failing_since, at),
                     not_before=not_before,
@@ -484,22 +518,33 @@ class Store(ReplicaStore, OutboxStore, SharedStateStore, MovesStore, PreviewStor
             query = query.where(t.watch_id != exclude_watch)
         with self.engine.connect() as conn:
             return [
-                (row.watch_id, StoredItem(Item.from_dict(row.data), bool(row.present), row.first_seen_at, row.gone_since))
+                (
+                    row.watch_id,
+                    StoredItem(Item.from_dict(row.data), bool(row.present), row.first_seen_at, row.gone_since),
+                )
                 for row in conn.execute(query)
             ]
 
-    def find_items_many(self, keys: Sequence[str], *, exclude_watch: str | None = None) -> dict[str, list[tuple[str, StoredItem]]]:
+    def find_items_many(
+        self, keys: Sequence[str], *, exclude_watch: str | None = None
+    ) -> dict[str, list[tuple[str, StoredItem]]]:
         """`find_items` for many keys in one query: key -> [(watch_id, item)] as other watches hold it."""
         t = s.items.c
         found: dict[str, list[tuple[str, StoredItem]]] = {}
         with self.engine.connect() as conn:
             for chunk in _chunks(list(dict.fromkeys(keys)), 500):
-                query = sa.select(t.watch_id, t.key, t.data, t.present, t.first_seen_at, t.gone_since).where(t.key.in_(chunk))
+                query = sa.select(t.watch_id, t.key, t.data, t.present, t.first_seen_at, t.gone_since).where(
+                    t.key.in_(chunk)
+                )
                 if exclude_watch:
                     query = query.where(t.watch_id != exclude_watch)
                 for row in conn.execute(query.order_by(t.first_seen_at, t.watch_id)):
                     found.setdefault(row.key, []).append(
-                        (row.watch_id, StoredItem(Item.from_dict(row.data), bool(row.present), row.first_seen_at, row.gone_since)))
+                        (
+                            row.watch_id,
+                            StoredItem(Item.from_dict(row.data), bool(row.present), row.first_seen_at, row.gone_since),
+                        )
+                    )
         return found
 
     def commit_check(self, write: CheckWrite) -> list[int]:
@@ -512,40 +557,87 @@ class Store(ReplicaStore, OutboxStore, SharedStateStore, MovesStore, PreviewStor
             if write.upserts:
                 keys = [item.key for item in write.upserts]
                 existing = set() if write.known is None else write.known.intersection(keys)
-                for chunk in (_chunks(keys, 500) if write.known is None else ()):
-                    existing.update(r[0] for r in conn.execute(
-                        sa.select(t.key).where(t.watch_id == write.watch_id, t.key.in_(chunk))))
+                for chunk in _chunks(keys, 500) if write.known is None else ():
+                    existing.update(
+                        r[0]
+                        for r in conn.execute(sa.select(t.key).where(t.watch_id == write.watch_id, t.key.in_(chunk)))
+                    )
                 new_rows = [
-                    dict(watch_id=write.watch_id, key=i.key, content_hash=i.content_hash, data=i.to_dict(),
-                         present=True, first_seen_at=at, last_seen_at=at, gone_since=None)
-                    for i in write.upserts if i.key not in existing
+                    dict(
+                        watch_id=write.watch_id,
+                        key=i.key,
+                        content_hash=i.content_hash,
+                        data=i.to_dict(),
+                        present=True,
+                        first_seen_at=at,
+                        last_seen_at=at,
+                        gone_since=None,
+                    )
+                    for i in write.upserts
+                    if i.key not in existing
                 ]
                 if new_rows:
                     conn.execute(s.items.insert(), new_rows)
                 for item in write.upserts:
                     if item.key in existing:
                         conn.execute(
-                            s.items.update().where(t.watch_id == write.watch_id, t.key == item.key).values(
-                                content_hash=item.content_hash, data=item.to_dict(), present=True,
-                                last_seen_at=at, gone_since=None))
+                            s.items.update()
+                            .where(t.watch_id == write.watch_id, t.key == item.key)
+                            .values(
+                                content_hash=item.content_hash,
+                                data=item.to_dict(),
+                                present=True,
+                                last_seen_at=at,
+                                gone_since=None,
+                            )
+                        )
             for chunk in _chunks(list(write.seen), 500):
-                conn.execute(s.items.update().where(t.watch_id == write.watch_id, t.key.in_(chunk)).values(last_seen_at=at))
+                conn.execute(
+                    s.items.update().where(t.watch_id == write.watch_id, t.key.in_(chunk)).values(last_seen_at=at)
+                )
             for chunk in _chunks(list(write.gone), 500):
-                conn.execute(s.items.update().where(t.watch_id == write.watch_id, t.key.in_(chunk)).values(present=False, gone_since=at))
+                conn.execute(
+                    s.items.update()
+                    .where(t.watch_id == write.watch_id, t.key.in_(chunk))
+                    .values(present=False, gone_since=at)
+                )
             for change in write.changes:
-                result = conn.execute(s.changes.insert().values(
-                    uid=change.uid, watch_id=change.watch_id, kind=change.kind, key=change.key,
-                    detected_at=change.detected_at, data=change.to_dict()))
+                result = conn.execute(
+                    s.changes.insert().values(
+                        uid=change.uid,
+                        watch_id=change.watch_id,
+                        kind=change.kind,
+                        key=change.key,
+                        detected_at=change.detected_at,
+                        data=change.to_dict(),
+                    )
+                )
                 change_id = result.inserted_primary_key[0]
                 change_ids.append(change_id)
-                rows = [dict(change_id=change_id, notifier=name, status="pending", attempts=0, created_at=at,
-                             next_attempt_at=at) for name in write.routes.get(change.uid, ())]
+                rows = [
+                    dict(
+                        change_id=change_id,
+                        notifier=name,
+                        status="pending",
+                        attempts=0,
+                        created_at=at,
+                        next_attempt_at=at,
+                    )
+                    for name in write.routes.get(change.uid, ())
+                ]
                 if rows:
                     conn.execute(s.deliveries.insert(), rows)
             values: dict[str, Any] = dict(
-                fingerprint=write.fingerprint, plugin_state=dict(write.plugin_state), baseline_done=True,
-                last_check_at=at, last_success_at=at, consecutive_failures=0, failing_since=None,
-                last_error=None, not_before=None, item_count=write.item_count,
+                fingerprint=write.fingerprint,
+                plugin_state=dict(write.plugin_state),
+                baseline_done=True,
+                last_check_at=at,
+                last_success_at=at,
+                consecutive_failures=0,
+                failing_since=None,
+                last_error=None,
+                not_before=None,
+                item_count=write.item_count,
             )
             if write.info:
                 values["info"] = dict(write.info)
@@ -556,8 +648,9 @@ class Store(ReplicaStore, OutboxStore, SharedStateStore, MovesStore, PreviewStor
             conn.execute(self._state_update(tuple(values)), {"w_id": write.watch_id, **values})
         return change_ids
 
-    def record_gap_changes(self, watch_id: str, gaps: Mapping[str, Any], changes: Sequence[Change],
-                           notifiers: Sequence[str]) -> None:
+    def record_gap_changes(
+        self, watch_id: str, gaps: Mapping[str, Any], changes: Sequence[Change], notifiers: Sequence[str]
+    ) -> None:
         """Gaps that opened or closed at a check that found nothing new: their alerts, their outbox rows and
         the watch's gap state, in one transaction (said once, even across a crash)."""
         with self.engine.begin() as conn:
@@ -567,14 +660,32 @@ class Store(ReplicaStore, OutboxStore, SharedStateStore, MovesStore, PreviewStor
             conn.execute(s.watch_state.update().where(s.watch_state.c.watch_id == watch_id).values(gaps=dict(gaps)))
 
     def _insert_change(self, conn: sa.Connection, change: Change, notifiers: Sequence[str]) -> int:
-        result = conn.execute(s.changes.insert().values(
-            uid=change.uid, watch_id=change.watch_id, kind=change.kind, key=change.key,
-            detected_at=change.detected_at, data=change.to_dict()))
+        result = conn.execute(
+            s.changes.insert().values(
+                uid=change.uid,
+                watch_id=change.watch_id,
+                kind=change.kind,
+                key=change.key,
+                detected_at=change.detected_at,
+                data=change.to_dict(),
+            )
+        )
         change_id = result.inserted_primary_key[0]
         if notifiers:
-            conn.execute(s.deliveries.insert(), [
-                dict(change_id=change_id, notifier=n, status="pending", attempts=0,
-                     created_at=change.detected_at, next_attempt_at=change.detected_at) for n in notifiers])
+            conn.execute(
+                s.deliveries.insert(),
+                [
+                    dict(
+                        change_id=change_id,
+                        notifier=n,
+                        status="pending",
+                        attempts=0,
+                        created_at=change.detected_at,
+                        next_attempt_at=change.detected_at,
+                    )
+                    for n in notifiers
+                ],
+            )
         return change_id
 
     def record_status_change(self, change: Change, notifiers: Sequence[str], *, down_alerted: bool) -> None:
@@ -582,13 +693,22 @@ class Store(ReplicaStore, OutboxStore, SharedStateStore, MovesStore, PreviewStor
         with self.engine.begin() as conn:
             self._ensure_state(conn, change.watch_id)
             self._insert_change(conn, change, notifiers)
-            conn.execute(s.watch_state.update().where(s.watch_state.c.watch_id == change.watch_id)
-                         .values(down_alerted=down_alerted))
+            conn.execute(
+                s.watch_state.update()
+                .where(s.watch_state.c.watch_id == change.watch_id)
+                .values(down_alerted=down_alerted)
+            )
 
     # ------------------------------------------------------------ history
 
-    def history(self, *, watch_id: str | None = None, limit: int = 50, since: datetime | None = None,
-                kinds: Sequence[str] | None = None) -> list[Change]:
+    def history(
+        self,
+        *,
+        watch_id: str | None = None,
+        limit: int = 50,
+        since: datetime | None = None,
+        kinds: Sequence[str] | None = None,
+    ) -> list[Change]:
         c = s.changes.c
         query = sa.select(c.data).order_by(c.id.desc()).limit(limit)
         if watch_id:
@@ -600,10 +720,11 @@ class Store(ReplicaStore, OutboxStore, SharedStateStore, MovesStore, PreviewStor
         with self.engine.connect() as conn:
             return [Change.from_dict(row.data) for row in conn.execute(query)]
 
+
 def new_uid() -> str:
     return uuid.uuid4().hex
 
 
 def _chunks(values: list, size: int) -> Iterable[list]:
     for start in range(0, len(values), size):
-        yield values[start:start + size]
+        yield values[start : start + size]

@@ -60,8 +60,13 @@ def _key_range(prefix: str, key: sa.ColumnElement[str] = s.items.c.key) -> sa.Co
     return sa.and_(key >= prefix, key < prefix[:-1] + chr(ord(prefix[-1]) + 1))
 
 
-_SIGHTING_COLUMNS = (s.items.c.watch_id, s.items.c.data, s.items.c.present, s.items.c.first_seen_at,
-                     s.items.c.last_seen_at)
+_SIGHTING_COLUMNS = (
+    s.items.c.watch_id,
+    s.items.c.data,
+    s.items.c.present,
+    s.items.c.first_seen_at,
+    s.items.c.last_seen_at,
+)
 
 
 def _sighting(row: Any) -> Sighting:
@@ -104,8 +109,9 @@ def _scan_cases(store: Store) -> tuple[dict[tuple[str, str], int], dict[str, tup
 
     undecided: list[str] = []
     with store.engine.connect() as conn:
-        for watch_id, key, first_seen in conn.execute(sa.select(t.watch_id, t.key, first_seen_raw)
-                                                      .where(_key_range(ENTRY_PREFIX))):
+        for watch_id, key, first_seen in conn.execute(
+            sa.select(t.watch_id, t.key, first_seen_raw).where(_key_range(ENTRY_PREFIX))
+        ):
             match = _CASE_KEY.match(key)
             if match is None:
                 undecided.append(key)
@@ -140,8 +146,14 @@ def latest_by_watch(store: Store, watch_ids: Sequence[str], per_watch: int = 3) 
     """The newest `per_watch` items of each watch (press releases, executive orders, ...)."""
     out: dict[str, list[Sighting]] = {w: [] for w in watch_ids}
     for chunk in _chunks(list(watch_ids)):
-        rank = sa.func.row_number().over(partition_by=s.items.c.watch_id, order_by=[
-            s.items.c.first_seen_at.desc(), sa.nulls_last(_json_text("published").desc()), s.items.c.key]).label("rank")
+        rank = (
+            sa.func.row_number()
+            .over(
+                partition_by=s.items.c.watch_id,
+                order_by=[s.items.c.first_seen_at.desc(), sa.nulls_last(_json_text("published").desc()), s.items.c.key],
+            )
+            .label("rank")
+        )
         inner = sa.select(*_SIGHTING_COLUMNS, rank).where(s.items.c.watch_id.in_(chunk)).subquery()
         query = sa.select(inner).where(inner.c.rank <= per_watch).order_by(inner.c.watch_id, inner.c.rank)
         with store.engine.connect() as conn:
@@ -168,8 +180,9 @@ def case_mentions(store: Store, court: str, docket: str) -> list[Mention]:
     """Every docket entry of one case (court + canonical docket number) held by any watch, and the case's
     own record (`docket:<court>:<docket>`, from CourtListener: judge, dates, caption)."""
     t = s.items.c
-    query = (sa.select(t.watch_id, t.key, t.first_seen_at, _json_text("published"))
-             .where(sa.or_(_key_range(f"{ENTRY_PREFIX}{court}:{docket}:"), t.key == f"docket:{court}:{docket}")))
+    query = sa.select(t.watch_id, t.key, t.first_seen_at, _json_text("published")).where(
+        sa.or_(_key_range(f"{ENTRY_PREFIX}{court}:{docket}:"), t.key == f"docket:{court}:{docket}")
+    )
     with store.engine.connect() as conn:
         return [Mention(*row) for row in conn.execute(query)]
 
@@ -179,7 +192,9 @@ def sightings_of(store: Store, keys: Iterable[str]) -> list[Sighting]:
     out: list[Sighting] = []
     for chunk in _chunks(sorted(set(keys))):
         with store.engine.connect() as conn:
-            out += [_sighting(row) for row in conn.execute(sa.select(*_SIGHTING_COLUMNS).where(s.items.c.key.in_(chunk)))]
+            out += [
+                _sighting(row) for row in conn.execute(sa.select(*_SIGHTING_COLUMNS).where(s.items.c.key.in_(chunk)))
+            ]
     return out
 
 
@@ -221,8 +236,9 @@ def updates_of(store: Store, keys: Iterable[str]) -> dict[str, list[Change]]:
 # ---------------------------------------------------------------- what the case-aware stages recorded
 
 
-def related_changes(store: Store, group: str, *, watch_ids: Sequence[str] | None = None,
-                    limit: int = 100) -> list[Change]:
+def related_changes(
+    store: Store, group: str, *, watch_ids: Sequence[str] | None = None, limit: int = 100
+) -> list[Change]:
     """The agency items (press releases, orders, ...) linked to the case `group` (`case:<court>:<docket>`)
     by the related-cases stage (`monitor/related.py`: the change's `related`), newest first, one per item
     (its latest change). The link is recorded with the change, never in the item, so it is read here.
@@ -233,10 +249,16 @@ def related_changes(store: Store, group: str, *, watch_ids: Sequence[str] | None
     `related` names the case."""
     c = s.changes.c
     quoted = '"' + group.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_") + '"'
-    query = (sa.select(c.data)
-             .where(c.kind.in_(["added", "updated"]), ~_key_range(ENTRY_PREFIX, c.key),
-                    ~_key_range("docket:", c.key), sa.cast(c.data, sa.Text).like(f"%{quoted}%", escape="\\"))
-             .order_by(c.id.desc()))
+    query = (
+        sa.select(c.data)
+        .where(
+            c.kind.in_(["added", "updated"]),
+            ~_key_range(ENTRY_PREFIX, c.key),
+            ~_key_range("docket:", c.key),
+            sa.cast(c.data, sa.Text).like(f"%{quoted}%", escape="\\"),
+        )
+        .order_by(c.id.desc())
+    )
     if watch_ids is not None:
         if not watch_ids:
             return []
@@ -256,8 +278,16 @@ def case_moves_of(store: Store, court: str, docket: str) -> tuple[list[CaseMove]
     """Where the case (court, canonical docket number) went (its appeals, transfers, remands; oldest
     first) and where it came from (the moves that lead to it: it is the appeal of a followed case)."""
     c = s.case_moves.c
-    query = sa.select(s.case_moves).where(sa.or_(sa.and_(c.origin_court == court, c.origin_docket == docket),
-                                                 sa.and_(c.court == court, c.docket == docket))).order_by(c.id)
+    query = (
+        sa.select(s.case_moves)
+        .where(
+            sa.or_(
+                sa.and_(c.origin_court == court, c.origin_docket == docket),
+                sa.and_(c.court == court, c.docket == docket),
+            )
+        )
+        .order_by(c.id)
+    )
     with store.engine.connect() as conn:
         moves = [_case_move(row) for row in conn.execute(query)]
     went = [m for m in moves if (m.origin_court, m.origin_docket) == (court, docket)]
@@ -304,4 +334,4 @@ def shared_value(store: Store, key: str) -> Any:
 
 def _chunks(values: list, size: int = _CHUNK) -> Iterable[list]:
     for start in range(0, len(values), size):
-        yield values[start:start + size]
+        yield values[start : start + size]

@@ -101,6 +101,15 @@ class Gate:
             status, headers = 403, []
         body = render.page("access.html", verdict=verdict, access=access, env_name=DASHBOARD_TOKEN_ENV).encode()
         headers += [(k.lower().encode(), v.encode()) for k, v in render.SECURITY_HEADERS.items()]
-        await send({"type": "http.response.start", "status": status, "headers": [
-            (b"content-type", b"text/html; charset=utf-8"), (b"content-length", str(len(body)).encode()), *headers]})
+        await send(
+            {
+                "type": "http.response.start",
+                "status": status,
+                "headers": [
+                    (b"content-type", b"text/html; charset=utf-8"),
+                    (b"content-length", str(len(body)).encode()),
+                    *headers,
+                ],
+            }
+        )
         await send({"type": "http.response.body", "body": b"" if scope.get("method") == "HEAD" else body})

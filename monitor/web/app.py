@@ -59,8 +59,10 @@ def probe_routes(endpoints: Endpoints) -> list[Route]:
         if endpoints.metrics is None:
             raise HTTPException(404)
         # the exact content type Prometheus expects (a media_type would get "; charset" appended)
-        return Response(endpoints.metrics(), headers={"Content-Type": endpoints.metrics_content_type or text,
-                                                      "Cache-Control": "no-store"})
+        return Response(
+            endpoints.metrics(),
+            headers={"Content-Type": endpoints.metrics_content_type or text, "Cache-Control": "no-store"},
+        )
 
     return [Route("/healthz", live), Route("/livez", live), Route("/readyz", ready), Route("/metrics", metrics)]
 
@@ -73,8 +75,9 @@ class DashboardPages:
 
     def access(self, listen: str = "") -> Access:
         auth = self.dashboard.config().daemon.dashboard_auth
-        return Access(auth.secret() if auth else None, auth.username if auth else None,
-                      bool(self.dashboard.exposed), listen)
+        return Access(
+            auth.secret() if auth else None, auth.username if auth else None, bool(self.dashboard.exposed), listen
+        )
 
     def secrets(self) -> set[str]:
         return self.dashboard.secrets() | set(self.dashboard.config().secrets)
@@ -97,7 +100,7 @@ class DashboardPages:
         """Run `build` (reads and renders) off the event loop; scrub secrets; add the security headers."""
         try:
             status, body, media_type = await asyncio.to_thread(build)
-        except Exception as exc:  # noqa: BLE001 - the store is down, or a bug: a page that says so, never a traceback
+        except Exception as exc:
             from sqlalchemy.exc import SQLAlchemyError
 
             log.exception("dashboard page %s failed", getattr(build, "__qualname__", ""))
@@ -105,13 +108,21 @@ class DashboardPages:
             if isinstance(exc, SQLAlchemyError):
                 status, message = 503, f"The state database did not answer: {first}"
             else:
-                status, message = 500, (f"The dashboard failed to build this page ({type(exc).__name__}); "
-                                        "the daemon's log has the details.")
-            body, media_type = render.page("error.html", status=status, title="The page could not be built",
-                                           message=message), HTML
+                status, message = (
+                    500,
+                    (
+                        f"The dashboard failed to build this page ({type(exc).__name__}); "
+                        "the daemon's log has the details."
+                    ),
+                )
+            body, media_type = (
+                render.page("error.html", status=status, title="The page could not be built", message=message),
+                HTML,
+            )
         text = body.decode() if isinstance(body, bytes) else body
-        return Response(render.scrub(text, self.secrets()), status, headers=render.SECURITY_HEADERS,
-                        media_type=media_type)
+        return Response(
+            render.scrub(text, self.secrets()), status, headers=render.SECURITY_HEADERS, media_type=media_type
+        )
 
     @staticmethod
     def _not_found(title: str, message: str) -> tuple[int, str, str]:
@@ -122,6 +133,7 @@ class DashboardPages:
     async def overview(self, request: Request) -> Response:
         def build() -> tuple[int, str, str]:
             return 200, render.page("overview.html", **pages.overview_page(self.dashboard), active="overview"), HTML
+
         return await self._respond(build)
 
     async def case(self, request: Request) -> Response:
@@ -136,20 +148,28 @@ class DashboardPages:
         def build() -> tuple[int, str, str]:
             data = pages.case_page(self.dashboard, wanted, since=since or None, page=page_number)
             if data is None:
-                return self._not_found("No such case", f"No followed case has the id {wanted!r}. "
-                                       "The overview lists every case this monitor follows.")
+                return self._not_found(
+                    "No such case",
+                    f"No followed case has the id {wanted!r}. The overview lists every case this monitor follows.",
+                )
             return 200, render.page("case.html", **data, problem=problem, active="cases"), HTML
+
         return await self._respond(build)
 
     async def watches(self, request: Request) -> Response:
         def build() -> tuple[int, str, str]:
             return 200, render.page("watches.html", **pages.watches_page(self.dashboard), active="watches"), HTML
+
         return await self._respond(build)
 
     async def deliveries(self, request: Request) -> Response:
         def build() -> tuple[int, str, str]:
-            return 200, render.page("deliveries.html", **pages.deliveries_page(self.dashboard),
-                                    active="deliveries"), HTML
+            return (
+                200,
+                render.page("deliveries.html", **pages.deliveries_page(self.dashboard), active="deliveries"),
+                HTML,
+            )
+
         return await self._respond(build)
 
     async def preview_image(self, request: Request) -> Response:
@@ -159,22 +179,31 @@ class DashboardPages:
         if _SHA256.match(image):
             try:
                 png = await asyncio.to_thread(self.dashboard.store.preview_image, f"sha256:{image}")
-            except Exception:  # noqa: BLE001 - the store is down: the page that holds the image says so
+            except Exception:
                 log.warning("dashboard: the preview picture %s could not be read", image, exc_info=True)
         if png is None:
             return Response(b"", 404, headers=render.SECURITY_HEADERS, media_type="text/plain")
         # content-addressed, so it never changes; still not kept in shared caches (it is behind the token)
-        return Response(png, 200, headers={**render.SECURITY_HEADERS, "Cache-Control": "private, max-age=86400"},
-                        media_type=PNG)
+        return Response(
+            png, 200, headers={**render.SECURITY_HEADERS, "Cache-Control": "private, max-age=86400"}, media_type=PNG
+        )
 
     # ------------------------------------------------------------ feeds
 
-    def _feed(self, request: Request, *, name: str, title: str, page_url: str,
-              entries: list, entry_url: Callable[[Any], str]) -> tuple[int, bytes, str]:
+    def _feed(
+        self, request: Request, *, name: str, title: str, page_url: str, entries: list, entry_url: Callable[[Any], str]
+    ) -> tuple[int, bytes, str]:
         config = self.dashboard.config()
-        body = atom.render(name=name, title=title, self_url=str(request.url.replace(query="")), page_url=page_url,
-                           entries=entries, watch_names={w.id: w.display_name() for w in config.watches},
-                           entry_url=entry_url, now=self.dashboard.clock())
+        body = atom.render(
+            name=name,
+            title=title,
+            self_url=str(request.url.replace(query="")),
+            page_url=page_url,
+            entries=entries,
+            watch_names={w.id: w.display_name() for w in config.watches},
+            entry_url=entry_url,
+            now=self.dashboard.clock(),
+        )
         return 200, body, ATOM
 
     def _entry_url(self, request: Request) -> Callable[[Any], str]:
@@ -186,12 +215,20 @@ class DashboardPages:
             if entry.is_docket_entry and fields.get("court") and fields.get("docket_number"):
                 return f"{base}/cases/{case_id(fields['court'], fields['docket_number'])}#{entry.anchor}"
             return f"{base}/watches"
+
         return url
 
     async def feed_all(self, request: Request) -> Response:
         def build() -> tuple[int, bytes, str]:
-            return self._feed(request, name="all", title="Court-filing monitor: everything", page_url=str(request.base_url),
-                              entries=pages.feed_entries(self.dashboard, None), entry_url=self._entry_url(request))
+            return self._feed(
+                request,
+                name="all",
+                title="Court-filing monitor: everything",
+                page_url=str(request.base_url),
+                entries=pages.feed_entries(self.dashboard, None),
+                entry_url=self._entry_url(request),
+            )
+
         return await self._respond(build)
 
     async def feed_case(self, request: Request) -> Response:
@@ -202,18 +239,30 @@ class DashboardPages:
             if case is None:
                 return self._not_found("No such case", f"No followed case has the id {wanted!r}.")
             found = pages.case_timeline(self.dashboard, case)
-            entries = pages.read_entries(self.dashboard, [line.key for line in found.lines[:pages.FEED_SIZE]])
-            name = next((str(e.item.fields["case_name"]) for e in ([found.record] if found.record else []) + entries
-                         if e.item.fields.get("case_name")), case.docket)
+            entries = pages.read_entries(self.dashboard, [line.key for line in found.lines[: pages.FEED_SIZE]])
+            name = next(
+                (
+                    str(e.item.fields["case_name"])
+                    for e in ([found.record] if found.record else []) + entries
+                    if e.item.fields.get("case_name")
+                ),
+                case.docket,
+            )
             # the press releases that name the case, in date order among its filings
             related = pages.related_entries(self.dashboard, case)
             page_url = f"{str(request.base_url).rstrip('/')}/cases/{case.id}"
             on_page = {e.key for e in related}
             entry_url = self._entry_url(request)
-            merged = sorted(entries + related, key=lambda e: e.sort_key(), reverse=True)[:pages.FEED_SIZE]
-            return self._feed(request, name=f"case:{case.court}:{case.docket}", title=f"{name} ({case.docket}, {case.court})",
-                              page_url=page_url, entries=merged,
-                              entry_url=lambda e: f"{page_url}#{e.anchor}" if e.key in on_page else entry_url(e))
+            merged = sorted(entries + related, key=lambda e: e.sort_key(), reverse=True)[: pages.FEED_SIZE]
+            return self._feed(
+                request,
+                name=f"case:{case.court}:{case.docket}",
+                title=f"{name} ({case.docket}, {case.court})",
+                page_url=page_url,
+                entries=merged,
+                entry_url=lambda e: f"{page_url}#{e.anchor}" if e.key in on_page else entry_url(e),
+            )
+
         return await self._respond(build)
 
     async def feed_watch(self, request: Request) -> Response:
@@ -223,9 +272,15 @@ class DashboardPages:
             watch = next((w for w in self.dashboard.config().watches if w.id == watch_id), None)
             if watch is None:
                 return self._not_found("No such watch", f"No watch has the id {watch_id!r}; /watches lists them.")
-            return self._feed(request, name=f"watch:{watch.id}", title=f"{watch.display_name()} ({watch.type})",
-                              page_url=f"{str(request.base_url).rstrip('/')}/watches",
-                              entries=pages.feed_entries(self.dashboard, [watch.id]), entry_url=self._entry_url(request))
+            return self._feed(
+                request,
+                name=f"watch:{watch.id}",
+                title=f"{watch.display_name()} ({watch.type})",
+                page_url=f"{str(request.base_url).rstrip('/')}/watches",
+                entries=pages.feed_entries(self.dashboard, [watch.id]),
+                entry_url=self._entry_url(request),
+            )
+
         return await self._respond(build)
 
 
@@ -240,9 +295,17 @@ def build_app(endpoints: Endpoints, dashboard: pages.Dashboard | None = None, *,
     async def not_found(request: Request, _exc: Exception) -> Response:
         if handlers is None:
             return PlainTextResponse("not found: try /healthz, /readyz or /metrics\n", 404)
-        return Response(render.page("error.html", status=404, title="Not found",
-                                    message=f"Nothing is at {request.url.path}. The overview links to every page."),
-                        404, headers=render.SECURITY_HEADERS, media_type=HTML)
+        return Response(
+            render.page(
+                "error.html",
+                status=404,
+                title="Not found",
+                message=f"Nothing is at {request.url.path}. The overview links to every page.",
+            ),
+            404,
+            headers=render.SECURITY_HEADERS,
+            media_type=HTML,
+        )
 
     return Starlette(routes=routes, exception_handlers={404: not_found})
 

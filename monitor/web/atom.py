@@ -17,7 +17,7 @@ from __future__ import annotations
 import re
 import uuid
 from collections.abc import Callable, Mapping, Sequence
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 
 from lxml import etree
 
@@ -44,7 +44,7 @@ def _text(value: object) -> str:
 
 
 def _stamp(value: datetime) -> str:
-    return value.astimezone(timezone.utc).strftime("%Y-%m-%dT%H:%M:%SZ")
+    return value.astimezone(UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
 
 
 def _web(url: str | None) -> str | None:
@@ -79,8 +79,17 @@ def _content(entry: Entry, watch_names: Mapping[str, str]) -> str:
     return "\n".join(lines)
 
 
-def render(*, name: str, title: str, self_url: str, page_url: str, entries: Sequence[Entry],
-           watch_names: Mapping[str, str], entry_url: EntryUrl, now: datetime) -> bytes:
+def render(
+    *,
+    name: str,
+    title: str,
+    self_url: str,
+    page_url: str,
+    entries: Sequence[Entry],
+    watch_names: Mapping[str, str],
+    entry_url: EntryUrl,
+    now: datetime,
+) -> bytes:
     """The feed as UTF-8 bytes. `name` identifies the feed (its id derives from it)."""
     feed = etree.Element(f"{{{ATOM}}}feed", nsmap={None: ATOM})
     _add(feed, "id", feed_id(name))

@@ -28,8 +28,11 @@ from watchers.dockets import parse_docket_number
 
 DOCKET_KINDS = frozenset({"pacer_rss", "courtlistener"})
 # Agencies of the kinds that have one fixed publisher (the others say it in `agency` or in their items).
-KIND_AGENCIES = {"doj": "Department of Justice", "whitehouse": "The White House",
-                 "federal_register": "Federal Register"}
+KIND_AGENCIES = {
+    "doj": "Department of Justice",
+    "whitehouse": "The White House",
+    "federal_register": "Federal Register",
+}
 
 
 def case_id(court: str, docket: str) -> str:

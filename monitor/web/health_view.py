@@ -49,8 +49,9 @@ def interval_of(watch: WatchConfig, default_seconds: float) -> float:
     return float(schedule.seconds if schedule.seconds is not None else schedule.nominal_seconds())
 
 
-def watch_health(watch: WatchConfig, state: WatchState | None, now: datetime, *, interval: float,
-                 max_backoff: float) -> Health:
+def watch_health(
+    watch: WatchConfig, state: WatchState | None, now: datetime, *, interval: float, max_backoff: float
+) -> Health:
     if not watch.enabled:
         return Health("off", "disabled (enabled: false)")
     if state is None or state.last_check_at is None:
@@ -58,13 +59,15 @@ def watch_health(watch: WatchConfig, state: WatchState | None, now: datetime, *,
     if state.consecutive_failures:
         level = "down" if state.down_alerted else "failing"
         noun = "failure" if state.consecutive_failures == 1 else "failures in a row"
-        return Health(level, f"{state.consecutive_failures} {noun}: {state.last_error or 'unknown error'}",
-                      state.failing_since or state.last_error_at)
+        return Health(
+            level,
+            f"{state.consecutive_failures} {noun}: {state.last_error or 'unknown error'}",
+            state.failing_since or state.last_error_at,
+        )
     hold = hold_until(state, interval, max_backoff)
     if hold is not None and hold > now:
         return Health("waiting", "the source asked to wait (Retry-After)", hold)
     last_ok = state.last_success_at or state.last_check_at
     if now - last_ok > max(QUIET_MIN, timedelta(seconds=QUIET_INTERVALS * interval)):
-        return Health("quiet", "no successful check for over three intervals (checks skipped or not running)",
-                      last_ok)
+        return Health("quiet", "no successful check for over three intervals (checks skipped or not running)", last_ok)
     return Health("ok", "ok", last_ok)

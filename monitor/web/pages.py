@@ -103,7 +103,9 @@ class _Context:
         self.secrets = dashboard.secrets() | set(self.config.secrets)
         self.now = dashboard.clock()
         self.states = dict(views.watch_states(dashboard.store) if states is None else states)
-        self.default_interval = float(self.config.defaults.every.seconds or self.config.defaults.every.nominal_seconds())
+        self.default_interval = float(
+            self.config.defaults.every.seconds or self.config.defaults.every.nominal_seconds()
+        )
         self._views: dict[str, WatchView] = {}
 
     def mask(self, text: Any) -> str:
@@ -114,13 +116,20 @@ class _Context:
         if view is None:
             state = self.states.get(watch.id)
             interval = interval_of(watch, self.default_interval)
-            health = watch_health(watch, state, self.now, interval=interval,
-                                  max_backoff=self.config.daemon.max_backoff)
+            health = watch_health(watch, state, self.now, interval=interval, max_backoff=self.config.daemon.max_backoff)
             if health.level in ("failing", "down"):
                 health = Health(health.level, self.mask(health.text), health.since)
             url = getattr(watch, "url", None)
-            view = WatchView(watch.id, watch.display_name(), watch.type, health, state, interval,
-                             self.mask(url) if url else None, self.coverage(watch, state))
+            view = WatchView(
+                watch.id,
+                watch.display_name(),
+                watch.type,
+                health,
+                state,
+                interval,
+                self.mask(url) if url else None,
+                self.coverage(watch, state),
+            )
             self._views[watch.id] = view
         if next_check and view.next_check is None and watch.enabled:
             view.next_check = self.dashboard.next_check(watch.id)
@@ -143,16 +152,21 @@ class _Context:
             out.append(f"entries via {info['entries_via']}")
         budget = info.get("budget")
         if isinstance(budget, Mapping) and "used" in budget:
-            out.append(f"{budget.get('this_watch', '?')} of the {budget.get('used')} CourtListener calls "
-                       "in the last 24 hours")
+            out.append(
+                f"{budget.get('this_watch', '?')} of the {budget.get('used')} CourtListener calls in the last 24 hours"
+            )
         return [self.mask(text) for text in out]
 
 
 # ---------------------------------------------------------------- appeals, transfers, related releases
 
 # What each status of a move means to a reader (`monitor/appeals.py`).
-MOVE_STATUS = {"pending": "number not known yet: looking for it", "following": "followed",
-               "removed": "stopped with monitor unfollow", "abandoned": "given up: follow it by hand"}
+MOVE_STATUS = {
+    "pending": "number not known yet: looking for it",
+    "following": "followed",
+    "removed": "stopped with monitor unfollow",
+    "abandoned": "given up: follow it by hand",
+}
 
 
 @dataclass
@@ -196,10 +210,17 @@ def move_view(ctx: _Context, move: CaseMove, watches: Sequence[tuple[str, bool]]
     if trigger.get("text"):
         said += f": \u201c{ctx.mask(trigger['text'])}\u201d"
     known = {w.id: (w.display_name(), w.type) for w in ctx.config.watches}
-    return MoveView(move, where, case_id(move.court, move.docket) if move.docket else None,
-                    f"{cite(move.origin_court)} {move.origin_docket}", case_id(move.origin_court, move.origin_docket),
-                    said, f"entry-{number}" if number.isdigit() else None, ctx.mask(move.note) if move.note else None,
-                    [(w, *known.get(w, (w, "")), removed) for w, removed in watches])
+    return MoveView(
+        move,
+        where,
+        case_id(move.court, move.docket) if move.docket else None,
+        f"{cite(move.origin_court)} {move.origin_docket}",
+        case_id(move.origin_court, move.origin_docket),
+        said,
+        f"entry-{number}" if number.isdigit() else None,
+        ctx.mask(move.note) if move.note else None,
+        [(w, *known.get(w, (w, "")), removed) for w, removed in watches],
+    )
 
 
 @dataclass
@@ -226,13 +247,20 @@ def agency_watches(config: Config) -> list[str]:
 def related_view(ctx: _Context, change: Change, group: str) -> RelatedView:
     watch = next((w for w in ctx.config.watches if w.id == change.watch_id), None)
     item = change.item
-    agency = (agency_of(watch, None, item) if watch is not None else str(item.fields.get("agency") or change.watch_id))
+    agency = agency_of(watch, None, item) if watch is not None else str(item.fields.get("agency") or change.watch_id)
     link = next((r for r in change.related if r.get("group") == group), {})
-    return RelatedView(item.key, item.title or item.key, item.url, change.watch_id,
-                       watch.display_name() if watch is not None else change.watch_id, agency,
-                       str(item.published)[:10] if item.published else None, change.detected_at,
-                       str(link["matched"]) if link.get("matched") else None,
-                       timeline.Entry(item.key, item).anchor)
+    return RelatedView(
+        item.key,
+        item.title or item.key,
+        item.url,
+        change.watch_id,
+        watch.display_name() if watch is not None else change.watch_id,
+        agency,
+        str(item.published)[:10] if item.published else None,
+        change.detected_at,
+        str(link["matched"]) if link.get("matched") else None,
+        timeline.Entry(item.key, item).anchor,
+    )
 
 
 # ---------------------------------------------------------------- the overview
@@ -256,9 +284,15 @@ def overview_page(dashboard: Dashboard) -> dict[str, Any]:
     for case in cases:
         sighting = latest.get(case.group)
         entry = timeline.build([sighting], {})[0] if sighting else None
-        case_rows.append(CaseRow(case, case_name(sighting, case), entry,
-                                 [ctx.watch(by_id[w]) for w in case.watch_ids if w in by_id],
-                                 [m for m in moves.get(case.id, []) if m.status != "removed"]))
+        case_rows.append(
+            CaseRow(
+                case,
+                case_name(sighting, case),
+                entry,
+                [ctx.watch(by_id[w]) for w in case.watch_ids if w in by_id],
+                [m for m in moves.get(case.id, []) if m.status != "removed"],
+            )
+        )
     names = {row.case.id: row.name for row in case_rows}
     in_cases = {w for case in cases for w in case.watch_ids}
     untied = [ctx.watch(w) for w in watches if w.type in DOCKET_KINDS and w.id not in in_cases]
@@ -266,12 +300,16 @@ def overview_page(dashboard: Dashboard) -> dict[str, Any]:
     agency_rows = []
     for agency in agencies:
         views_ = [ctx.watch(by_id[w]) for w in agency.watch_ids]
-        items = sorted(((v, s) for v in views_ for s in newest.get(v.id, [])),
-                       key=lambda vs: (vs[1].first_seen_at, vs[1].item.published or ""), reverse=True)
+        items = sorted(
+            ((v, s) for v in views_ for s in newest.get(v.id, [])),
+            key=lambda vs: (vs[1].first_seen_at, vs[1].item.published or ""),
+            reverse=True,
+        )
         agency_rows.append(AgencyRow(agency, views_, _unique(items)[:5]))
 
-    attention = sorted((ctx.watch(w) for w in watches if ctx.watch(w).health.attention),
-                       key=lambda v: (v.health.rank, v.id))
+    attention = sorted(
+        (ctx.watch(w) for w in watches if ctx.watch(w).health.attention), key=lambda v: (v.health.rank, v.id)
+    )
     counts = store.delivery_counts()
     return {
         "now": ctx.now,
@@ -284,8 +322,12 @@ def overview_page(dashboard: Dashboard) -> dict[str, Any]:
         "open_moves": [(names.get(m.origin_id, m.origin), m) for ms in moves.values() for m in ms if m.attention],
         "budget": _budget(ctx.states, watches),
         "deliveries": {k: counts.get(k, 0) for k in ("pending", "failed", "sent")},
-        "totals": {"watches": len(watches), "cases": len(cases), "agencies": len(agencies),
-                   "failing": sum(1 for v in attention if v.health.level in ("failing", "down"))},
+        "totals": {
+            "watches": len(watches),
+            "cases": len(cases),
+            "agencies": len(agencies),
+            "failing": sum(1 for v in attention if v.health.level in ("failing", "down")),
+        },
     }
 
 
@@ -342,7 +384,9 @@ def case_timeline(dashboard: Dashboard, case: Case) -> CaseTimeline:
         case.watch_ids.append(holder)
     records = {m.key for m in mentions if m.key.startswith("docket:")}
     record = read_entries(dashboard, list(records))
-    return CaseTimeline(case, timeline.outline(m for m in mentions if m.key not in records), record[0] if record else None)
+    return CaseTimeline(
+        case, timeline.outline(m for m in mentions if m.key not in records), record[0] if record else None
+    )
 
 
 def read_entries(dashboard: Dashboard, keys: list[str]) -> list[timeline.Entry]:
@@ -365,14 +409,17 @@ def case_page(dashboard: Dashboard, case_id: str, *, since: str | None = None, p
     shown = timeline.since(found.lines, since)
     pages = max(1, -(-len(shown) // PAGE_SIZE))
     page = min(max(1, page), pages)
-    entries = read_entries(dashboard, [line.key for line in shown[(page - 1) * PAGE_SIZE: page * PAGE_SIZE]])
+    entries = read_entries(dashboard, [line.key for line in shown[(page - 1) * PAGE_SIZE : page * PAGE_SIZE]])
     named = ([found.record] if found.record else []) + entries
-    name = next((str(e.item.fields["case_name"]) for e in named if e.item.fields.get("case_name")),
-                f"{case.docket} ({case.court})")
+    name = next(
+        (str(e.item.fields["case_name"]) for e in named if e.item.fields.get("case_name")),
+        f"{case.docket} ({case.court})",
+    )
     went, came = views.case_moves_of(dashboard.store, case.court, case.docket)
     made = views.created_watches(dashboard.store, [m.id for m in went + came])
-    related = views.related_changes(dashboard.store, case.group, watch_ids=agency_watches(ctx.config),
-                                    limit=RELATED_SHOWN)
+    related = views.related_changes(
+        dashboard.store, case.group, watch_ids=agency_watches(ctx.config), limit=RELATED_SHOWN
+    )
     return {
         "now": ctx.now,
         "case": case,
@@ -400,8 +447,11 @@ def watches_page(dashboard: Dashboard) -> dict[str, Any]:
     ctx = _Context(dashboard)
     rows = [ctx.watch(w, next_check=True) for w in ctx.config.watches]
     rows.sort(key=lambda v: (not v.health.attention or v.health.level == "waiting", v.health.rank))
-    return {"now": ctx.now, "watches": rows,
-            "errors": {v.id: ctx.mask(v.state.last_error) for v in rows if v.state and v.state.last_error}}
+    return {
+        "now": ctx.now,
+        "watches": rows,
+        "errors": {v.id: ctx.mask(v.state.last_error) for v in rows if v.state and v.state.last_error},
+    }
 
 
 @dataclass
@@ -418,11 +468,19 @@ def deliveries_page(dashboard: Dashboard) -> dict[str, Any]:
     names = {w.id: w.display_name() for w in ctx.config.watches}
 
     def view(d: Delivery) -> DeliveryView:
-        return DeliveryView(d, names.get(d.change.watch_id, d.change.watch_id), d.change.item.title,
-                            ctx.mask(d.last_error) if d.last_error else None)
+        return DeliveryView(
+            d,
+            names.get(d.change.watch_id, d.change.watch_id),
+            d.change.item.title,
+            ctx.mask(d.last_error) if d.last_error else None,
+        )
 
-    return {"now": ctx.now, "pending": [view(d) for d in pending], "failed": [view(d) for d in failed],
-            "counts": {k: counts.get(k, 0) for k in ("pending", "failed", "sent")}}
+    return {
+        "now": ctx.now,
+        "pending": [view(d) for d in pending],
+        "failed": [view(d) for d in failed],
+        "counts": {k: counts.get(k, 0) for k in ("pending", "failed", "sent")},
+    }
 
 
 # ---------------------------------------------------------------- feeds
@@ -431,11 +489,14 @@ def deliveries_page(dashboard: Dashboard) -> dict[str, Any]:
 def related_entries(dashboard: Dashboard, case: Case) -> list[timeline.Entry]:
     """The case's related releases as timeline entries (for its Atom feed): each item as its watches hold
     it now, with its updates; an item no watch holds any more, as its change recorded it."""
-    changes = views.related_changes(dashboard.store, case.group, watch_ids=agency_watches(dashboard.config()),
-                                    limit=FEED_SIZE)
+    changes = views.related_changes(
+        dashboard.store, case.group, watch_ids=agency_watches(dashboard.config()), limit=FEED_SIZE
+    )
     held = {e.key: e for e in read_entries(dashboard, [c.key for c in changes])}
-    return [held.get(c.key) or timeline.Entry(c.key, c.item, [timeline.Seen(c.watch_id, c.detected_at, False)])
-            for c in changes]
+    return [
+        held.get(c.key) or timeline.Entry(c.key, c.item, [timeline.Seen(c.watch_id, c.detected_at, False)])
+        for c in changes
+    ]
 
 
 def feed_entries(dashboard: Dashboard, watch_ids: list[str] | None) -> list[timeline.Entry]:

@@ -12,7 +12,7 @@ from __future__ import annotations
 
 import html
 from collections.abc import Iterable
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 from urllib.parse import quote, quote_plus
@@ -24,7 +24,7 @@ import markupsafe
 # sites the pages link to (a court's server need not learn the dashboard's address), nothing cached.
 SECURITY_HEADERS = {
     "Content-Security-Policy": "default-src 'none'; style-src 'self'; img-src 'self'; form-action 'self'; "
-                               "base-uri 'none'; frame-ancestors 'none'",
+    "base-uri 'none'; frame-ancestors 'none'",
     "X-Content-Type-Options": "nosniff",
     "Referrer-Policy": "no-referrer",
     "Cache-Control": "no-store",
@@ -37,7 +37,7 @@ def when(value: datetime | None) -> str:
     """`2025-03-03 18:02 UTC`."""
     if value is None:
         return "never"
-    return value.astimezone(timezone.utc).strftime("%Y-%m-%d %H:%M UTC")
+    return value.astimezone(UTC).strftime("%Y-%m-%d %H:%M UTC")
 
 
 def ago(value: datetime | None, now: datetime) -> str:
@@ -89,8 +89,13 @@ def page(template: str, **context: Any) -> str:
 
 
 def _spellings(secret: str) -> set[str]:
-    return {secret, str(markupsafe.escape(secret)), html.escape(secret, quote=False), quote(secret, safe=""),
-            quote_plus(secret)}
+    return {
+        secret,
+        str(markupsafe.escape(secret)),
+        html.escape(secret, quote=False),
+        quote(secret, safe=""),
+        quote_plus(secret),
+    }
 
 
 def scrub(text: str, secrets: Iterable[str]) -> str:

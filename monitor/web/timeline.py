@@ -24,12 +24,21 @@ from monitor.store.views import Mention, Sighting
 _THUMBNAIL_REF = re.compile(r"^sha256:([0-9a-f]{64})$")
 
 # What an update's field names mean to a reader.
-FIELD_LABELS = {"title": "title", "url": "link", "summary": "text", "published": "date",
-                "fields.description": "docket text", "fields.short_description": "short description",
-                "fields.date_filed": "date filed", "fields.date_entered": "date entered",
-                "fields.document_url": "document link", "fields.attachments": "attachments",
-                "fields.case_name": "case name", "fields.assigned_to": "judge",
-                "fields.date_terminated": "date terminated"}
+FIELD_LABELS = {
+    "title": "title",
+    "url": "link",
+    "summary": "text",
+    "published": "date",
+    "fields.description": "docket text",
+    "fields.short_description": "short description",
+    "fields.date_filed": "date filed",
+    "fields.date_entered": "date entered",
+    "fields.document_url": "document link",
+    "fields.attachments": "attachments",
+    "fields.case_name": "case name",
+    "fields.assigned_to": "judge",
+    "fields.date_terminated": "date terminated",
+}
 
 
 @dataclass(frozen=True, slots=True)
@@ -74,10 +83,14 @@ class Preview:
 def preview_of(change: Change) -> Preview:
     fields = change.item.fields
     pages = str(fields.get("preview_pages") or "")
-    return Preview(change.detected_at, change.watch_id, int(pages) if pages.isdigit() else None,
-                   str(fields["preview_excerpt"]) if fields.get("preview_excerpt") else None,
-                   str(fields["preview_thumbnail"]) if fields.get("preview_thumbnail") else None,
-                   str(fields["preview_url"]) if fields.get("preview_url") else None)
+    return Preview(
+        change.detected_at,
+        change.watch_id,
+        int(pages) if pages.isdigit() else None,
+        str(fields["preview_excerpt"]) if fields.get("preview_excerpt") else None,
+        str(fields["preview_thumbnail"]) if fields.get("preview_thumbnail") else None,
+        str(fields["preview_url"]) if fields.get("preview_url") else None,
+    )
 
 
 @dataclass
@@ -132,8 +145,11 @@ class Entry:
     @property
     def updated_at(self) -> datetime:
         """When the entry last changed: its newest update or preview, else its first sighting."""
-        return max([u.detected_at for u in self.updates] + [self.first_seen_at]
-                   + ([self.preview.detected_at] if self.preview else []))
+        return max(
+            [u.detected_at for u in self.updates]
+            + [self.first_seen_at]
+            + ([self.preview.detected_at] if self.preview else [])
+        )
 
     @property
     def anchor(self) -> str:
@@ -162,8 +178,11 @@ class Entry:
 
     def sort_key(self) -> tuple[str, int, datetime]:
         number = self.number or ""
-        return (self.date or self.first_seen_at.date().isoformat(), int(number) if number.isdigit() else -1,
-                self.first_seen_at)
+        return (
+            self.date or self.first_seen_at.date().isoformat(),
+            int(number) if number.isdigit() else -1,
+            self.first_seen_at,
+        )
 
 
 def _fullness(sighting: Sighting) -> tuple[int, int, int]:
@@ -182,9 +201,12 @@ def _shown(value: Any) -> str:
 
 
 def _update(change: Change) -> Update:
-    fields = tuple(FieldChange(FIELD_LABELS.get(name, name.removeprefix("fields.").replace("_", " ")),
-                               _shown(before), _shown(after))
-                   for name, (before, after) in change.field_changes().items())
+    fields = tuple(
+        FieldChange(
+            FIELD_LABELS.get(name, name.removeprefix("fields.").replace("_", " ")), _shown(before), _shown(after)
+        )
+        for name, (before, after) in change.field_changes().items()
+    )
     return Update(change.detected_at, change.watch_id, fields)
 
 
@@ -198,9 +220,13 @@ def build(sightings: Iterable[Sighting], updates: Mapping[str, Sequence[Change]]
         fullest = max(seen, key=_fullness)
         changes = updates.get(key, ())
         previews = [preview_of(c) for c in changes if is_preview(c)]
-        entry = Entry(key, fullest.item,
-                      sorted((Seen(s.watch_id, s.first_seen_at, s.present) for s in seen), key=lambda s: s.first_seen_at),
-                      [_update(c) for c in changes if not is_preview(c)], previews[-1] if previews else None)
+        entry = Entry(
+            key,
+            fullest.item,
+            sorted((Seen(s.watch_id, s.first_seen_at, s.present) for s in seen), key=lambda s: s.first_seen_at),
+            [_update(c) for c in changes if not is_preview(c)],
+            previews[-1] if previews else None,
+        )
         entries.append(entry)
     entries.sort(key=Entry.sort_key, reverse=True)
     return entries

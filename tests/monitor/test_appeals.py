@@ -37,9 +37,11 @@ def district_feed(*items: tuple[int, str, str]) -> bytes:
     text = (FEEDS / "sdny_1.xml").read_bytes().decode("iso-8859-1")
     head, _, rest = text.partition("<item>")
     template = "<item>" + rest.split("</item>")[0] + "</item>\n"
-    head = (head.replace("Southern District of New York", "Northern District of California")
-            .replace("ecf.nysd.", "ecf.cand.")
-            .replace(re.search(r"Docket entries of type: [^<]*", head).group(0), "Docket entries of type: all"))
+    head = (
+        head.replace("Southern District of New York", "Northern District of California")
+        .replace("ecf.nysd.", "ecf.cand.")
+        .replace(re.search(r"Docket entries of type: [^<]*", head).group(0), "Docket entries of type: all")
+    )
     body = ""
     for number, short, when in items:
         item = template.replace("1:18-cv-03365 Chau v. Donovan et al", "3:25-cv-01350 " + SF_NAME)
@@ -64,7 +66,9 @@ def circuit_feed(*items: tuple[str, str, str, int, str]) -> bytes:
         item = template.replace("22-3054 Haller v. U.S. Department of Health and Human Services", f"{number} {caption}")
         item = item.replace("caseNum=22-3054", f"caseNum={number}").replace("ecf.ca2.", "ecf.ca9.")
         item = item.replace("[So-Ordered Scheduling Notification FILED]", f"[{short}]")
-        item = item.replace("00209229396'>27", f"0090{entry:07d}'>{entry}").replace("Fri, 03 Feb 2023 11:52:07 EST", when)
+        item = item.replace("00209229396'>27", f"0090{entry:07d}'>{entry}").replace(
+            "Fri, 03 Feb 2023 11:52:07 EST", when
+        )
         body += item
     return (head + body + "</channel>\n</rss>\n").encode("iso-8859-1")
 
@@ -84,41 +88,87 @@ USCA = (46, "USCA Case Number", "Wed, 30 Apr 2025 16:02:00 GMT")
 @pytest.fixture
 def cl() -> Iterator[CourtListenerServer]:
     server = CourtListenerServer().start()
-    server.add_docket(id=SF_ID, court_id="cand", docket_number="3:25-cv-01350", docket_number_core="2501350",
-                      case_name=SF_NAME, slug="city-and-county-of-san-francisco-v-trump", date_filed="2025-02-07",
-                      absolute_url=f"/docket/{SF_ID}/city-and-county-of-san-francisco-v-trump/")
-    server.add_entry(SF_ID, {"entry_number": 1, "date_filed": "2025-02-07",
-                             "description": "COMPLAINT against Donald J. Trump. Filed by City and County of San Francisco.",
-                             "recap_documents": [{"document_type": 1, "document_number": "1", "description": "Complaint",
-                                                  "pacer_doc_id": "035125550001", "is_available": False}]})
+    server.add_docket(
+        id=SF_ID,
+        court_id="cand",
+        docket_number="3:25-cv-01350",
+        docket_number_core="2501350",
+        case_name=SF_NAME,
+        slug="city-and-county-of-san-francisco-v-trump",
+        date_filed="2025-02-07",
+        absolute_url=f"/docket/{SF_ID}/city-and-county-of-san-francisco-v-trump/",
+    )
+    server.add_entry(
+        SF_ID,
+        {
+            "entry_number": 1,
+            "date_filed": "2025-02-07",
+            "description": "COMPLAINT against Donald J. Trump. Filed by City and County of San Francisco.",
+            "recap_documents": [
+                {
+                    "document_type": 1,
+                    "document_number": "1",
+                    "description": "Complaint",
+                    "pacer_doc_id": "035125550001",
+                    "is_available": False,
+                }
+            ],
+        },
+    )
     yield server
     server.stop()
 
 
 def add_appeal_docket(cl: CourtListenerServer) -> None:
     """The Ninth Circuit's docket of the appeal, as CourtListener has it once RECAP brought it."""
-    cl.add_docket(id=69000050, court_id="ca9", docket_number="25-1234", docket_number_core="2501234",
-                  case_name="City & County of San Francisco, et al. v. Trump, et al.", date_filed="2025-04-29",
-                  slug="city-county-of-san-francisco-v-trump", original_court_info={"docket_number": "3:25-cv-01350"})
+    cl.add_docket(
+        id=69000050,
+        court_id="ca9",
+        docket_number="25-1234",
+        docket_number_core="2501234",
+        case_name="City & County of San Francisco, et al. v. Trump, et al.",
+        date_filed="2025-04-29",
+        slug="city-county-of-san-francisco-v-trump",
+        original_court_info={"docket_number": "3:25-cv-01350"},
+    )
 
 
 def add_cl_entry(cl: CourtListenerServer, number: int, date: str, long_text: str, short: str) -> None:
-    cl.add_entry(SF_ID, {"entry_number": number, "date_filed": date, "description": long_text,
-                         "recap_documents": [{"document_type": 1, "document_number": str(number), "description": short,
-                                              "pacer_doc_id": f"0351255500{number:02d}", "is_available": False}]})
+    cl.add_entry(
+        SF_ID,
+        {
+            "entry_number": number,
+            "date_filed": date,
+            "description": long_text,
+            "recap_documents": [
+                {
+                    "document_type": 1,
+                    "document_number": str(number),
+                    "description": short,
+                    "pacer_doc_id": f"0351255500{number:02d}",
+                    "is_available": False,
+                }
+            ],
+        },
+    )
 
 
-def config_for(write_config, server, cl: CourtListenerServer | None, *, follow: str | None = None,
-               rss: bool = True) -> Path:
+def config_for(
+    write_config, server, cl: CourtListenerServer | None, *, follow: str | None = None, rss: bool = True
+) -> Path:
     follow = follow or f"{{feed_url: '{server.url('/{court}/rss')}'}}"
     watches = ""
     if rss:
-        watches += (f"  - {{id: sf-v-trump-rss, name: 'SF v. Trump (N.D. Cal.)', type: pacer_rss, court: cand,\n"
-                    f"     cases: ['3:25-cv-01350'], url: '{server.url('/cand/rss')}', follow_appeals: {follow}}}\n")
+        watches += (
+            f"  - {{id: sf-v-trump-rss, name: 'SF v. Trump (N.D. Cal.)', type: pacer_rss, court: cand,\n"
+            f"     cases: ['3:25-cv-01350'], url: '{server.url('/cand/rss')}', follow_appeals: {follow}}}\n"
+        )
     if cl is not None:
-        watches += (f"  - {{id: sf-v-trump, name: 'SF v. Trump (N.D. Cal.)', type: courtlistener, court: cand,\n"
-                    f"     docket_number: '3:25-cv-01350', base_url: '{cl.base_url}', token: '{TOKEN}',\n"
-                    f"     per_minute: 0, daily_budget: 100000, follow_appeals: {follow}}}\n")
+        watches += (
+            f"  - {{id: sf-v-trump, name: 'SF v. Trump (N.D. Cal.)', type: courtlistener, court: cand,\n"
+            f"     docket_number: '3:25-cv-01350', base_url: '{cl.base_url}', token: '{TOKEN}',\n"
+            f"     per_minute: 0, daily_budget: 100000, follow_appeals: {follow}}}\n"
+        )
     return write_config(f"notifiers: {{terminal: {{type: console}}}}\nwatches:\n{watches}")
 
 
@@ -127,8 +177,13 @@ def following(report: dict) -> list[str]:
 
 
 def added(report: dict, watch: str) -> list[str]:
-    return [c["item"]["title"] for w in report["watches"] if w["watch"] == watch for c in w["changes"]
-            if c["kind"] == "added"]
+    return [
+        c["item"]["title"]
+        for w in report["watches"]
+        if w["watch"] == watch
+        for c in w["changes"]
+        if c["kind"] == "added"
+    ]
 
 
 def status(config: Path) -> dict[str, Any]:
@@ -142,8 +197,10 @@ def history_kinds(config: Path) -> list[str]:
     return [c["kind"] for c in json.loads(result.out)]
 
 
-ANNOUNCED = ("Now following the appeal: No. 25-1234, 9th Cir. — from City and County of San Francisco v. Trump, "
-             "N.D. Cal. 3:25-cv-01350")
+ANNOUNCED = (
+    "Now following the appeal: No. 25-1234, 9th Cir. — from City and County of San Francisco v. Trump, "
+    "N.D. Cal. 3:25-cv-01350"
+)
 
 
 # ---------------------------------------------------------------- the appeal, its number in the docket text
@@ -160,16 +217,28 @@ def test_usca_number_starts_following_the_appeal_announced_once_and_its_next_fil
     assert first["ok"] and following(first) == []
 
     server.set("/cand/rss", district_feed(NOTICE))
-    add_cl_entry(cl, 45, "2025-04-28", "NOTICE OF APPEAL to the 9th Circuit Court of Appeals filed by Donald J. Trump. "
-                 "(Appeal fee of $605 receipt number ACANDC-20155555 paid.)", "Notice of Appeal to the 9th Circuit")
+    add_cl_entry(
+        cl,
+        45,
+        "2025-04-28",
+        "NOTICE OF APPEAL to the 9th Circuit Court of Appeals filed by Donald J. Trump. "
+        "(Appeal fee of $605 receipt number ACANDC-20155555 paid.)",
+        "Notice of Appeal to the 9th Circuit",
+    )
     second = check_json(config)
     assert following(second) == []
     assert [m["court"] for m in status(config)["pending_moves"]] == ["ca9"]  # noted, number not known yet
 
     server.set("/cand/rss", district_feed(USCA, NOTICE))
     add_appeal_docket(cl)
-    add_cl_entry(cl, 46, "2025-04-30", "USCA Case Number 25-1234 Ninth Circuit for 45 Notice of Appeal to the 9th "
-                 "Circuit, filed by Donald J. Trump. (cp, COURT STAFF) (Filed on 4/30/2025)", "USCA Case Number")
+    add_cl_entry(
+        cl,
+        46,
+        "2025-04-30",
+        "USCA Case Number 25-1234 Ninth Circuit for 45 Notice of Appeal to the 9th "
+        "Circuit, filed by Donald J. Trump. (cp, COURT STAFF) (Filed on 4/30/2025)",
+        "USCA Case Number",
+    )
     third = check_json(config)
     assert following(third) == [ANNOUNCED]
     created = {"sf-v-trump-appeal-ca9-25-1234", "sf-v-trump-appeal-ca9-25-1234-rss"}
@@ -182,8 +251,10 @@ def test_usca_number_starts_following_the_appeal_announced_once_and_its_next_fil
     assert set(auto) == created
     assert {a["from_case"] for a in auto.values()} == {"cand 3:25-cv-01350"}
     # where they came from: the notice of appeal that started it (its number came with entry #46)
-    assert all(a["origin"].startswith("appeal of sf-v-trump") and a["origin"].endswith("(entry #45, 2025-04-28)")
-               for a in auto.values()), auto
+    assert all(
+        a["origin"].startswith("appeal of sf-v-trump") and a["origin"].endswith("(entry #45, 2025-04-28)")
+        for a in auto.values()
+    ), auto
     text = run_cli("status", "--config", str(config)).out
     assert "followed automatically: appeal of sf-v-trump" in text
 
@@ -202,8 +273,13 @@ def test_the_announcement_reaches_the_parents_notifiers_with_what_was_added(serv
     config = config_for(write_config, server, cl, rss=False)
     check_json(config)
     add_appeal_docket(cl)
-    add_cl_entry(cl, 46, "2025-04-30", "USCA Case Number 25-1234 Ninth Circuit for 45 Notice of Appeal to the 9th "
-                 "Circuit, filed by Donald J. Trump.", "USCA Case Number")
+    add_cl_entry(
+        cl,
+        46,
+        "2025-04-30",
+        "USCA Case Number 25-1234 Ninth Circuit for 45 Notice of Appeal to the 9th Circuit, filed by Donald J. Trump.",
+        "USCA Case Number",
+    )
     result = run_cli("check", "--config", str(config))
     assert result.code == 0, result.err
     assert result.out.count(ANNOUNCED) >= 1
@@ -230,21 +306,33 @@ def test_a_notice_without_number_is_pending_then_found_in_the_circuits_feed(serv
     second = check_json(config)
     assert following(second) == []
     [pending] = status(config)["pending_moves"]
-    assert pending["what"] == "the appeal: 9th Cir. (number not known yet)" and pending["entry"] == "entry #45, 2025-04-28"
+    assert (
+        pending["what"] == "the appeal: 9th Cir. (number not known yet)" and pending["entry"] == "entry #45, 2025-04-28"
+    )
     assert "not in 9th Cir.'s RSS feed yet" in pending["status"]
     text = run_cli("status", "--config", str(config)).out
     assert "appeals and transfers not followed yet:" in text and "cand 3:25-cv-01350: the appeal: 9th Cir." in text
 
-    server.set("/ca9/rss", circuit_feed((*APPEAL, "Docketed Cause and Entered Appearances of Counsel", 1,
-                                         "Tue, 29 Apr 2025 09:00:00 PDT"), *OTHER_APPEALS))
+    server.set(
+        "/ca9/rss",
+        circuit_feed(
+            (*APPEAL, "Docketed Cause and Entered Appearances of Counsel", 1, "Tue, 29 Apr 2025 09:00:00 PDT"),
+            *OTHER_APPEALS,
+        ),
+    )
     third = check_json(config)  # the district feed is unchanged: the pending look comes round anyway
     assert following(third) == [ANNOUNCED]
     assert [w["watch"] for w in third["watches"]][-1] == "sf-v-trump-appeal-ca9-25-1234-rss"  # RSS only: no CL watch
     assert status(config)["pending_moves"] == []
 
-    server.set("/ca9/rss", circuit_feed((*APPEAL, "Order filed", 5, "Fri, 02 May 2025 10:15:00 PDT"),
-                                        (*APPEAL, "Docketed Cause and Entered Appearances of Counsel", 1,
-                                         "Tue, 29 Apr 2025 09:00:00 PDT"), *OTHER_APPEALS))
+    server.set(
+        "/ca9/rss",
+        circuit_feed(
+            (*APPEAL, "Order filed", 5, "Fri, 02 May 2025 10:15:00 PDT"),
+            (*APPEAL, "Docketed Cause and Entered Appearances of Counsel", 1, "Tue, 29 Apr 2025 09:00:00 PDT"),
+            *OTHER_APPEALS,
+        ),
+    )
     fourth = check_json(config)
     assert [t.split(": ", 1)[1] for t in added(fourth, "sf-v-trump-appeal-ca9-25-1234-rss")] == ["#5 Order filed"]
 
@@ -275,7 +363,9 @@ def test_follow_appeals_false_follows_nothing(server, cl, write_config):
     check_json(config)
     server.set("/cand/rss", district_feed(USCA, NOTICE))
     add_appeal_docket(cl)
-    add_cl_entry(cl, 46, "2025-04-30", "USCA Case Number 25-1234 Ninth Circuit for 45 Notice of Appeal.", "USCA Case Number")
+    add_cl_entry(
+        cl, 46, "2025-04-30", "USCA Case Number 25-1234 Ninth Circuit for 45 Notice of Appeal.", "USCA Case Number"
+    )
     report = check_json(config)
     assert added(report, "sf-v-trump-rss") and following(report) == []
     assert [w["watch"] for w in report["watches"]] == ["sf-v-trump-rss", "sf-v-trump"]
@@ -304,7 +394,9 @@ def test_unfollowed_created_watches_are_gone_and_never_created_again(server, cl,
     config = config_for(write_config, server, cl)
     check_json(config)
     add_appeal_docket(cl)
-    add_cl_entry(cl, 46, "2025-04-30", "USCA Case Number 25-1234 Ninth Circuit for 45 Notice of Appeal.", "USCA Case Number")
+    add_cl_entry(
+        cl, 46, "2025-04-30", "USCA Case Number 25-1234 Ninth Circuit for 45 Notice of Appeal.", "USCA Case Number"
+    )
     assert following(check_json(config)) == [ANNOUNCED]
 
     result = run_cli("unfollow", "sf-v-trump-appeal-ca9-25-1234-rss", "--config", str(config))
@@ -314,8 +406,13 @@ def test_unfollowed_created_watches_are_gone_and_never_created_again(server, cl,
     watches = [w["watch"] for w in status(config)["watches"]]
     assert watches == ["sf-v-trump-rss", "sf-v-trump"]
 
-    add_cl_entry(cl, 50, "2025-05-02", "ORDER of USCA as to 45 Notice of Appeal: the motion for a stay pending appeal "
-                 "is DENIED. (USCA No. 25-1234)", "Order of USCA")
+    add_cl_entry(
+        cl,
+        50,
+        "2025-05-02",
+        "ORDER of USCA as to 45 Notice of Appeal: the motion for a stay pending appeal is DENIED. (USCA No. 25-1234)",
+        "Order of USCA",
+    )
     report = check_json(config)
     assert following(report) == [] and [w["watch"] for w in report["watches"]] == ["sf-v-trump-rss", "sf-v-trump"]
     assert run_cli("check", "sf-v-trump-appeal-ca9-25-1234", "--config", str(config)).code == 2  # unknown now
@@ -325,41 +422,65 @@ def test_unfollowed_created_watches_are_gone_and_never_created_again(server, cl,
 
 
 def test_a_transfer_with_its_new_number_is_followed_in_the_new_court(server, cl, write_config):
-    """"Transfer of case to the Northern District of Illinois. New Case # assigned: 1:25cv2345" (S.D. Tex.'s
+    """ "Transfer of case to the Northern District of Illinois. New Case # assigned: 1:25cv2345" (S.D. Tex.'s
     wording, txsd_docket.json): N.D. Ill. 1:25-cv-02345 is followed through its feed and CourtListener."""
     server.set("/cand/rss", district_feed())
     server.set("/ilnd/rss", district_feed())  # any court feed; the new case is not in it yet
     config = config_for(write_config, server, cl, rss=False)
     check_json(config)
-    add_cl_entry(cl, 60, "2025-05-05", "Transfer of case to Northern District of Illinois. New Case # assigned: "
-                 "1:25cv2345 and received on 5/5/2025., filed.", "Case Transferred Out")
+    add_cl_entry(
+        cl,
+        60,
+        "2025-05-05",
+        "Transfer of case to Northern District of Illinois. New Case # assigned: "
+        "1:25cv2345 and received on 5/5/2025., filed.",
+        "Case Transferred Out",
+    )
     report = check_json(config)
-    assert following(report) == ["Now following the transfer: No. 1:25-cv-02345, N.D. Ill. — from City and County of "
-                                 "San Francisco v. Trump, N.D. Cal. 3:25-cv-01350"]
+    assert following(report) == [
+        "Now following the transfer: No. 1:25-cv-02345, N.D. Ill. — from City and County of "
+        "San Francisco v. Trump, N.D. Cal. 3:25-cv-01350"
+    ]
     auto = {w["watch"]: w for w in status(config)["watches"] if "followed_automatically" in w}
     assert set(auto) == {"sf-v-trump-transfer-ilnd-1-25-cv-02345", "sf-v-trump-transfer-ilnd-1-25-cv-02345-rss"}
 
 
 def test_a_transfer_without_number_is_found_through_courtlistener(server, cl, write_config):
-    """"Interdistrict transfer to Northern District of Illinois" (no number): pending, then found through
+    """ "Interdistrict transfer to Northern District of Illinois" (no number): pending, then found through
     CourtListener's search of N.D. Ill. (the transferred case names the case it came from); the
     CourtListener watch is created with that docket's id."""
     server.set("/cand/rss", district_feed())
     server.set("/ilnd/rss", district_feed())
     config = config_for(write_config, server, cl, rss=False)
     check_json(config)
-    add_cl_entry(cl, 61, "2025-05-05", "Interdistrict transfer to Northern District of Illinois. Case transferred "
-                 "electronically, filed.", "Case Transferred Out")
+    add_cl_entry(
+        cl,
+        61,
+        "2025-05-05",
+        "Interdistrict transfer to Northern District of Illinois. Case transferred electronically, filed.",
+        "Case Transferred Out",
+    )
     report = check_json(config)
     assert following(report) == [] and [m["kind"] for m in status(config)["pending_moves"]] == ["transfer"]
 
-    cl.add_docket(id=69000077, court_id="ilnd", docket_number="1:25-cv-02345", docket_number_core="2502345",
-                  case_name=SF_NAME, date_filed="2025-05-06", slug="sf-v-trump",
-                  original_court_info={"docket_number": "3:25-cv-01350"})
-    add_cl_entry(cl, 62, "2025-05-07", "Transfer of case to Northern District of Illinois, filed.", "Case Transferred Out")
+    cl.add_docket(
+        id=69000077,
+        court_id="ilnd",
+        docket_number="1:25-cv-02345",
+        docket_number_core="2502345",
+        case_name=SF_NAME,
+        date_filed="2025-05-06",
+        slug="sf-v-trump",
+        original_court_info={"docket_number": "3:25-cv-01350"},
+    )
+    add_cl_entry(
+        cl, 62, "2025-05-07", "Transfer of case to Northern District of Illinois, filed.", "Case Transferred Out"
+    )
     report = check_json(config)
-    assert following(report) == ["Now following the transfer: No. 1:25-cv-02345, N.D. Ill. — from City and County of "
-                                 "San Francisco v. Trump, N.D. Cal. 3:25-cv-01350"]
+    assert following(report) == [
+        "Now following the transfer: No. 1:25-cv-02345, N.D. Ill. — from City and County of "
+        "San Francisco v. Trump, N.D. Cal. 3:25-cv-01350"
+    ]
     store = Store.open(f"sqlite:///{config.parent / 'state.db'}")
     try:
         configs = {w.id: dict(w.config) for w in store.auto_watches()}
@@ -382,17 +503,21 @@ def test_the_daemon_schedules_a_created_watch_without_a_restart(server, cl, writ
     server.set("/cand/rss", district_feed())
     server.set("/ca9/rss", circuit_feed(*OTHER_APPEALS))
     config = config_for(write_config, server, cl)
-    config.write_text(config.read_text().replace("notifiers:", "defaults: {every: 2s}\ndaemon: {log_format: json}\n"
-                                                 "notifiers:", 1))
+    config.write_text(
+        config.read_text().replace("notifiers:", "defaults: {every: 2s}\ndaemon: {log_format: json}\nnotifiers:", 1)
+    )
     daemon = DaemonProcess(config, tmp_path)
     try:
         daemon.wait_log("baseline recorded", timeout=60, watch="sf-v-trump")
         add_appeal_docket(cl)
-        add_cl_entry(cl, 46, "2025-04-30", "USCA Case Number 25-1234 Ninth Circuit for 45 Notice of Appeal.",
-                     "USCA Case Number")
+        add_cl_entry(
+            cl, 46, "2025-04-30", "USCA Case Number 25-1234 Ninth Circuit for 45 Notice of Appeal.", "USCA Case Number"
+        )
         daemon.wait_stdout("Now following the appeal: No. 25-1234, 9th Cir.", timeout=60)
         daemon.wait_log("baseline recorded", timeout=60, watch="sf-v-trump-appeal-ca9-25-1234-rss")
-        server.set("/ca9/rss", circuit_feed((*APPEAL, "Order filed", 12, "Fri, 02 May 2025 10:15:00 PDT"), *OTHER_APPEALS))
+        server.set(
+            "/ca9/rss", circuit_feed((*APPEAL, "Order filed", 12, "Fri, 02 May 2025 10:15:00 PDT"), *OTHER_APPEALS)
+        )
         daemon.wait_stdout("#12 Order filed", timeout=60)
         assert daemon.stdout().count("#12 Order filed") == 1
         assert daemon.stdout().count("Now following the appeal") == 1

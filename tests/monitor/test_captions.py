@@ -10,30 +10,36 @@ from monitor.captions import caption_words, find_captions, is_caption, short_nam
 ILLINOIS = "U.S. v. Illinois"
 
 
-@pytest.mark.parametrize("text", [
-    "The lawsuit, U.S. v. State of Illinois, challenges three laws.",
-    "In United States v. Illinois the court held",
-    "United States of America v. State of Illinois, et al.",
-    "USA versus Illinois",
-    "United States vs. Illinois.",
-    "U. S. v. Illinois",
-    "united states v. illinois (N.D. Ill.)",
-    "U.S. v. Illinois, No. 1:25-cv-01285",
-    "U.S. v. Illinois No. 1:25-cv-01285",
-])
+@pytest.mark.parametrize(
+    "text",
+    [
+        "The lawsuit, U.S. v. State of Illinois, challenges three laws.",
+        "In United States v. Illinois the court held",
+        "United States of America v. State of Illinois, et al.",
+        "USA versus Illinois",
+        "United States vs. Illinois.",
+        "U. S. v. Illinois",
+        "united states v. illinois (N.D. Ill.)",
+        "U.S. v. Illinois, No. 1:25-cv-01285",
+        "U.S. v. Illinois No. 1:25-cv-01285",
+    ],
+)
 def test_spellings_of_one_caption_match(text):
     """v./vs./versus, U.S./USA/United States (of America), State of X / X, et al., case and punctuation aside."""
     [match] = find_captions(text, [ILLINOIS])
     assert match.name == ILLINOIS and match.text.lower().endswith("illinois") and match.text in text
 
 
-@pytest.mark.parametrize("text", [
-    "United States v. Illinois Central Railroad Co.",   # a longer party name
-    "Illinois v. United States",                          # the other way round is another case
-    "The United States sued Illinois, Chicago and Cook County.",  # parties, no caption
-    "Illinois",
-    "United States v. Indiana",
-])
+@pytest.mark.parametrize(
+    "text",
+    [
+        "United States v. Illinois Central Railroad Co.",  # a longer party name
+        "Illinois v. United States",  # the other way round is another case
+        "The United States sued Illinois, Chicago and Cook County.",  # parties, no caption
+        "Illinois",
+        "United States v. Indiana",
+    ],
+)
 def test_other_names_do_not_match(text):
     """A caption running on into a longer name, the parties reversed, or the parties without "v." are not the case."""
     assert find_captions(text, [ILLINOIS]) == []

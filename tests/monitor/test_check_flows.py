@@ -36,7 +36,9 @@ def check(path: Path, *extra: str) -> dict:
 
 
 def changes(report: dict, watch: str | None = None) -> list[tuple[str, str]]:
-    return [(c["kind"], c["item"]["title"]) for w in report["watches"] if watch in (None, w["watch"]) for c in w["changes"]]
+    return [
+        (c["kind"], c["item"]["title"]) for w in report["watches"] if watch in (None, w["watch"]) for c in w["changes"]
+    ]
 
 
 @pytest.fixture
@@ -46,7 +48,7 @@ def doj_config(server, write_config):
 watches:
   - id: doj-news
     type: feed
-    url: {server.url('/news/rss')}
+    url: {server.url("/news/rss")}
 """)
 
 
@@ -83,7 +85,9 @@ def test_failures_are_not_changes_and_recovery_does_not_realert(server, doj_conf
     r500 = check(doj_config)
     assert r500["exit"] == 1 and "HTTP 500" in r500["watches"][0]["error"]
 
-    server.set("/news/rss", b"<!DOCTYPE html><html><body><h1>Access Denied</h1></body></html>", content_type="text/html")
+    server.set(
+        "/news/rss", b"<!DOCTYPE html><html><body><h1>Access Denied</h1></body></html>", content_type="text/html"
+    )
     page = check(doj_config)
     assert page["exit"] == 1 and "HTML page where a feed was expected" in page["watches"][0]["error"]
 
@@ -109,7 +113,7 @@ def docket_config(server, write_config):
 watches:
   - id: deerfield
     type: html
-    url: {server.url('/docket')}
+    url: {server.url("/docket")}
     item: "table[rules=all] tr:not(:first-child)"
     key: number
     fields:
@@ -124,7 +128,7 @@ def _rows(page: bytes) -> tuple[bytes, list[bytes], bytes]:
     start = page.index(b"<tr>", page.index(b"Docket Text"))
     end = page.index(b"</tbody></table>", start)
     rows = re.findall(rb"<tr>.*?</tr>\n?", page[start:end], flags=re.S)
-    return page[:start], rows, page[start + sum(len(r) for r in rows):]
+    return page[:start], rows, page[start + sum(len(r) for r in rows) :]
 
 
 def test_html_list_reordered_is_no_change_and_an_edit_is_one_update(server, docket_config):
@@ -136,8 +140,9 @@ def test_html_list_reordered_is_no_change_and_an_edit_is_one_update(server, dock
     server.set("/docket", head + b"".join(reversed(rows)) + tail, content_type="text/html")
     assert changes(check(docket_config)) == []
 
-    edited = DOCKET.replace(b"Case transferred to Western Division (Springfield)",
-                            b"Case transferred to Central Division (Worcester)")
+    edited = DOCKET.replace(
+        b"Case transferred to Western Division (Springfield)", b"Case transferred to Central Division (Worcester)"
+    )
     server.set("/docket", edited, content_type="text/html")
     report = check(docket_config)
     [change] = report["watches"][0]["changes"]
@@ -178,8 +183,16 @@ def test_pending_delivery_survives_a_crash_and_is_sent_once(server, doj_config):
     assert [d["status"] for d in json.loads(pending.out)] == ["pending"]
 
     env = {**os.environ, "PYTHONPATH": str(Path(__file__).resolve().parents[2])}
-    runs = [subprocess.run([sys.executable, "-m", "monitor", "check", "--config", str(doj_config)],
-                           capture_output=True, text=True, env=env, timeout=60) for _ in range(2)]
+    runs = [
+        subprocess.run(
+            [sys.executable, "-m", "monitor", "check", "--config", str(doj_config)],
+            capture_output=True,
+            text=True,
+            env=env,
+            timeout=60,
+        )
+        for _ in range(2)
+    ]
     assert runs[0].returncode == 0, runs[0].stderr
     assert runs[0].stdout.count("[New] doj-news: Justice Department Sues Illinois") == 1
     assert "Justice Department Sues Illinois" not in runs[1].stdout
@@ -189,9 +202,13 @@ def test_one_request_per_url_per_cycle(server, write_config):
     """Three watches on one URL share one request in a cycle."""
     server.set("/news/rss", DOJ)
     url = server.url("/news/rss")
-    path = write_config("watches:\n" + "".join(
-        f"  - {{id: w{i}, type: feed, url: '{url}', keywords: {{any: [{word}]}}}}\n"
-        for i, word in enumerate(["fraud", "sentenced", "Illinois"])))
+    path = write_config(
+        "watches:\n"
+        + "".join(
+            f"  - {{id: w{i}, type: feed, url: '{url}', keywords: {{any: [{word}]}}}}\n"
+            for i, word in enumerate(["fraud", "sentenced", "Illinois"])
+        )
+    )
     check(path)
     assert server.count("/news/rss") == 1
 
@@ -209,9 +226,15 @@ def test_conditional_get_304_skips_parsing(server, write_config):
 def test_oversized_response_is_cut_off_with_a_clear_error(server, write_config):
     """A body over http.max_bytes is refused while streaming, with a message saying how to raise the cap."""
     server.set("/big", b"<rss>" + b"x" * 300_000 + b"</rss>")
-    path = write_config(f"http: {{max_bytes: 100KB}}\nwatches:\n  - {{id: big, type: feed, url: '{server.url('/big')}'}}\n")
+    path = write_config(
+        f"http: {{max_bytes: 100KB}}\nwatches:\n  - {{id: big, type: feed, url: '{server.url('/big')}'}}\n"
+    )
     report = check(path)
-    assert report["exit"] == 1 and "byte cap" in report["watches"][0]["error"] and "max_bytes" in report["watches"][0]["error"]
+    assert (
+        report["exit"] == 1
+        and "byte cap" in report["watches"][0]["error"]
+        and "max_bytes" in report["watches"][0]["error"]
+    )
 
 
 def test_hostile_sources_each_fail_with_a_reason_and_the_rest_run(server, write_config):
@@ -230,11 +253,11 @@ def test_hostile_sources_each_fail_with_a_reason_and_the_rest_run(server, write_
         hostile.route("/lie", raw(head + b"Content-Length: 90000\r\n\r\n" + DOJ[:4000]))
         path = write_config(f"""http: {{timeout: 2s, max_bytes: 1MB}}
 watches:
-  - {{id: good, type: feed, url: '{server.url('/news/rss')}'}}
-  - {{id: bomb, type: feed, url: '{server.url('/bomb')}'}}
-  - {{id: moved, type: feed, url: '{server.url('/moved')}'}}
-  - {{id: trickle, type: feed, url: '{hostile.url('/trickle')}'}}
-  - {{id: lie, type: feed, url: '{hostile.url('/lie')}'}}
+  - {{id: good, type: feed, url: '{server.url("/news/rss")}'}}
+  - {{id: bomb, type: feed, url: '{server.url("/bomb")}'}}
+  - {{id: moved, type: feed, url: '{server.url("/moved")}'}}
+  - {{id: trickle, type: feed, url: '{hostile.url("/trickle")}'}}
+  - {{id: lie, type: feed, url: '{hostile.url("/lie")}'}}
 """)
         result = run_cli("check", "--config", str(path))
     finally:
@@ -255,8 +278,9 @@ def test_min_delay_spaces_the_requests_of_a_check_to_one_host(server, write_conf
     host: consecutive arrivals at the server are at least that far apart."""
     for name in "abc":
         server.set(f"/{name}", with_new_item(DOJ) if name == "a" else DOJ)
-    watches = "".join(f"  - {{id: {name}, type: feed, url: '{server.url('/' + name)}', min_delay: 0.4s}}\n"
-                      for name in "abc")
+    watches = "".join(
+        f"  - {{id: {name}, type: feed, url: '{server.url('/' + name)}', min_delay: 0.4s}}\n" for name in "abc"
+    )
     check(write_config("http: {min_delay: 0.1s}\nwatches:\n" + watches))
     times = sorted(seen.at for seen in server.requests)
     assert len(times) == 3 and min(b - a for a, b in zip(times, times[1:])) >= 0.3
@@ -274,7 +298,9 @@ def test_editing_min_delay_keeps_the_snapshot(server, write_config):
     check(write_config(f"watches:\n  - {{id: doj, type: feed, url: '{url}'}}\n"))
     server.set("/news/rss", with_new_item(DOJ))
     report = check(write_config(f"watches:\n  - {{id: doj, type: feed, url: '{url}', min_delay: 2s}}\n"))
-    assert not report["watch"]["baseline"] and not any("configuration changed" in w for w in report["watch"]["warnings"])
+    assert not report["watch"]["baseline"] and not any(
+        "configuration changed" in w for w in report["watch"]["warnings"]
+    )
     assert changes(report) == [("added", "Justice Department Sues Illinois Over Sanctuary Laws")]
 
 
@@ -284,8 +310,8 @@ def test_slow_source_times_out_and_others_still_run(server, write_config):
     server.set("/news/rss", DOJ)
     path = write_config(f"""http: {{timeout: 1s}}
 watches:
-  - {{id: slow, type: feed, url: '{server.url('/slow')}'}}
-  - {{id: fast, type: feed, url: '{server.url('/news/rss')}'}}
+  - {{id: slow, type: feed, url: '{server.url("/slow")}'}}
+  - {{id: fast, type: feed, url: '{server.url("/news/rss")}'}}
 """)
     report = check(path)
     by_id = {w["watch"]: w for w in report["watches"]}
@@ -323,7 +349,9 @@ def test_unknown_watch_id_is_a_usage_error(doj_config):
 def test_alert_removals_option(server, write_config):
     """Removals are recorded always, and alerted only when the watch asks for it."""
     server.set("/news/rss", with_new_item(DOJ))
-    path = write_config(f"watches:\n  - {{id: doj, type: feed, url: '{server.url('/news/rss')}', alert_removals: true}}\n")
+    path = write_config(
+        f"watches:\n  - {{id: doj, type: feed, url: '{server.url('/news/rss')}', alert_removals: true}}\n"
+    )
     check(path)
     server.set("/news/rss", DOJ)
     report = check(path)
@@ -337,7 +365,7 @@ def test_keyword_filter_and_matched_terms(server, write_config):
     path = write_config(f"""watches:
   - id: doj-sanctuary
     type: feed
-    url: {server.url('/news/rss')}
+    url: {server.url("/news/rss")}
     keywords: {{any: [sanctuary, Cook County], exclude: [sentenced]}}
 """)
     check(path)
@@ -350,8 +378,12 @@ def test_keyword_filter_and_matched_terms(server, write_config):
 def test_check_delivers_every_due_alert_not_only_one_batch(server, doj_config):
     """A check that finds more new items than one outbox batch (50) delivers them all in the same run."""
     check(doj_config)
-    burst = b"".join(NEW_ITEM.replace(b"justice-department-sues-illinois", f"release-{n}".encode())
-                     .replace(b"Sues Illinois", f"Sues Illinois ({n})".encode()) for n in range(60))
+    burst = b"".join(
+        NEW_ITEM.replace(b"justice-department-sues-illinois", f"release-{n}".encode()).replace(
+            b"Sues Illinois", f"Sues Illinois ({n})".encode()
+        )
+        for n in range(60)
+    )
     server.set("/news/rss", DOJ.replace(b"<item>", burst + b"<item>", 1))
     report = check(doj_config)
     assert len(changes(report)) == 60 and report["deliveries"]["sent"] == 60

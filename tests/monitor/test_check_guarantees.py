@@ -16,7 +16,9 @@ TOKEN = "s3cr3t-token-value-9f8e7d"
 
 
 def feed(*titles: str) -> bytes:
-    items = "".join(f"<item><title>{t}</title><link>https://example.org/{t.replace(' ', '-')}</link></item>" for t in titles)
+    items = "".join(
+        f"<item><title>{t}</title><link>https://example.org/{t.replace(' ', '-')}</link></item>" for t in titles
+    )
     return f"<?xml version='1.0'?><rss version='2.0'><channel><title>Court</title>{items}</channel></rss>".encode()
 
 
@@ -34,8 +36,13 @@ def everything_stored(tmp_path) -> str:
 def test_check_honours_retry_after_and_force_overrides_it(server, write_config):
     """After a 429 with Retry-After: 3600, `monitor check` does not fetch again and says why; `--force` fetches
     and says it did so despite the wait."""
-    server.sequence("/feed", [Route(b"slow down", status=429, headers={"Retry-After": "3600"}, content_type="text/plain"),
-                              Route(feed("Complaint"))])
+    server.sequence(
+        "/feed",
+        [
+            Route(b"slow down", status=429, headers={"Retry-After": "3600"}, content_type="text/plain"),
+            Route(feed("Complaint")),
+        ],
+    )
     config = write_config(f"watches:\n  - {{id: court, type: feed, url: '{server.url('/feed')}'}}\n")
     first = check_json(config)
     assert first["exit"] == 1 and "429" in first["watch"]["error"]
@@ -55,14 +62,22 @@ def test_a_token_in_the_watch_url_never_reaches_items_alerts_or_history(server, 
     item's link: it is masked where items enter the pipeline, so the database, the alert, `history --json`
     and the check report never hold it."""
     monkeypatch.setenv("LIST_TOKEN", TOKEN)
-    page = ("<html><body><ul>" + "".join(f'<li class="r"><a href="#item-{n}">Release {n}</a></li>' for n in range(3))
-            + "</ul></body></html>")
+    page = (
+        "<html><body><ul>"
+        + "".join(f'<li class="r"><a href="#item-{n}">Release {n}</a></li>' for n in range(3))
+        + "</ul></body></html>"
+    )
     server.set("/list", page, content_type="text/html")
-    config = write_config("watches:\n  - id: county\n    type: html\n    url: \"" + server.url("/list") + "?token=${LIST_TOKEN}\"\n"
-                          "    item: li.r\n    key: title\n    fields: {title: a, link: 'a @href'}\n")
+    config = write_config(
+        'watches:\n  - id: county\n    type: html\n    url: "' + server.url("/list") + '?token=${LIST_TOKEN}"\n'
+        "    item: li.r\n    key: title\n    fields: {title: a, link: 'a @href'}\n"
+    )
     assert check_json(config)["exit"] == 0
-    server.set("/list", page.replace("<ul>", '<ul><li class="r"><a href="#item-9">Release 9</a></li>'),
-               content_type="text/html")
+    server.set(
+        "/list",
+        page.replace("<ul>", '<ul><li class="r"><a href="#item-9">Release 9</a></li>'),
+        content_type="text/html",
+    )
     result = run_cli("check", "--config", str(config), "--json")
     assert result.code == 0, result.err
     report = json.loads(result.out)
@@ -80,12 +95,17 @@ def test_a_receiver_echoing_our_credentials_does_not_get_them_stored(server, wri
     error, `deliveries --json` and the check output never hold the credential."""
     monkeypatch.setenv("HOOK_TOKEN", TOKEN)
     server.set("/feed", feed("Complaint"))
-    server.set("/hook", f"Internal error. Request headers: Authorization: Bearer {TOKEN}", status=500,
-               content_type="text/plain")
+    server.set(
+        "/hook",
+        f"Internal error. Request headers: Authorization: Bearer {TOKEN}",
+        status=500,
+        content_type="text/plain",
+    )
     config = write_config(
         f"notifiers:\n  cms:\n    type: webhook\n    url: {server.url('/hook')}\n"
-        "    headers: {Authorization: \"Bearer ${HOOK_TOKEN}\"}\n"
-        f"watches:\n  - {{id: court, type: feed, url: '{server.url('/feed')}'}}\n")
+        '    headers: {Authorization: "Bearer ${HOOK_TOKEN}"}\n'
+        f"watches:\n  - {{id: court, type: feed, url: '{server.url('/feed')}'}}\n"
+    )
     assert check_json(config)["exit"] == 0
     server.set("/feed", feed("Motion", "Complaint"))
     result = run_cli("check", "--config", str(config), "--json")
@@ -103,8 +123,9 @@ def test_a_literal_header_value_is_a_secret_too(server, write_config, tmp_path):
     server.set("/hook", f"echo: Bearer {TOKEN}", status=500, content_type="text/plain")
     config = write_config(
         f"notifiers:\n  cms:\n    type: webhook\n    url: {server.url('/hook')}\n"
-        f"    headers: {{Authorization: \"Bearer {TOKEN}\"}}\n"
-        f"watches:\n  - {{id: court, type: feed, url: '{server.url('/feed')}', notify_baseline: true}}\n")
+        f'    headers: {{Authorization: "Bearer {TOKEN}"}}\n'
+        f"watches:\n  - {{id: court, type: feed, url: '{server.url('/feed')}', notify_baseline: true}}\n"
+    )
     result = run_cli("check", "--config", str(config), "--json")
     assert result.code == 1 and TOKEN not in result.out + result.err
     assert TOKEN not in everything_stored(tmp_path)

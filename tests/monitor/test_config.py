@@ -79,17 +79,24 @@ def test_unknown_watch_type_lists_known_types():
 
 def test_cron_and_interval_forms():
     """Intervals take units (90s, 1h30m) and a 5-field cron expression; a bad cron is an error."""
-    config = loads("watches:\n  - {id: x, type: feed, url: 'http://x/', every: '1h30m'}\n"
-                   "  - {id: y, type: feed, url: 'http://x/', every: '*/10 * * * *'}\n", env={})
+    config = loads(
+        "watches:\n  - {id: x, type: feed, url: 'http://x/', every: '1h30m'}\n"
+        "  - {id: y, type: feed, url: 'http://x/', every: '*/10 * * * *'}\n",
+        env={},
+    )
     assert config.watch("x").every.seconds == 5400
     assert config.watch("y").every.cron == "*/10 * * * *"
-    assert "not a valid cron" in problems("watches:\n  - {id: x, type: feed, url: 'http://x/', every: '99 * * * *'}\n")[0]
+    assert (
+        "not a valid cron" in problems("watches:\n  - {id: x, type: feed, url: 'http://x/', every: '99 * * * *'}\n")[0]
+    )
 
 
 def test_env_substitution_and_masking():
     """${VAR} is filled from the environment, ${VAR:-default} falls back, and the values are masked in output."""
-    config = loads("state: ${STATE:-sqlite:///x.db}\nwatches:\n  - {id: x, type: feed, url: 'http://h/?key=${API_KEY}'}\n",
-                   env={"API_KEY": "s3cret-value"})
+    config = loads(
+        "state: ${STATE:-sqlite:///x.db}\nwatches:\n  - {id: x, type: feed, url: 'http://h/?key=${API_KEY}'}\n",
+        env={"API_KEY": "s3cret-value"},
+    )
     assert config.state_url == "sqlite:///x.db"
     assert config.watch("x").url == "http://h/?key=s3cret-value"
     assert mask("fetching http://h/?key=s3cret-value failed", config.secrets) == "fetching http://h/?key=*** failed"
@@ -151,8 +158,11 @@ def test_shipped_config_validates(monkeypatch):
 
 def test_cron_weekdays_mean_what_they_mean_to_cron():
     """Validation reads cron weekdays as cron does (0 and 7 are Sunday), the same as the daemon schedules them."""
-    config = loads("watches:\n  - {id: s, type: feed, url: 'http://x/', every: '0 9 * * 7'}\n"
-                   "  - {id: w, type: feed, url: 'http://x/', every: '0 9 * * 1-5'}\n", env={})
+    config = loads(
+        "watches:\n  - {id: s, type: feed, url: 'http://x/', every: '0 9 * * 7'}\n"
+        "  - {id: w, type: feed, url: 'http://x/', every: '0 9 * * 1-5'}\n",
+        env={},
+    )
     assert config.watch("s").every.nominal_seconds() == 7 * 86400
     assert config.watch("w").every.cron == "0 9 * * 1-5"
 
@@ -171,7 +181,10 @@ watches:
   - {id: c, type: feed, url: 'http://x/', every: 5}
 """)
     text = "\n".join(found)
-    assert "w.yaml:2: defualts: unknown key 'defualts'; did you mean 'defaults'? allowed keys here: daemon, defaults" in text
+    assert (
+        "w.yaml:2: defualts: unknown key 'defualts'; did you mean 'defaults'? allowed keys here: daemon, defaults"
+        in text
+    )
     assert "defualts.every: 5 what?" in text
     assert "notifiers.terminal.strem: unknown key 'strem'; did you mean 'stream'?" in text
     assert "watches[0].every" in text and "'monkey' is not a valid day-of-week" in text
@@ -195,8 +208,12 @@ def test_a_bad_top_level_value_does_not_stop_the_watches_being_checked():
 def test_min_delay_accepts_durations_and_zero_and_rejects_the_rest():
     """http.min_delay and a watch's min_delay take a duration or 0 (off); a negative or wordy value is
     an error with its location."""
-    config = loads(GOOD.replace("defaults:", "http: {min_delay: 2s}\ndefaults:")
-                   .replace("keywords:", "min_delay: 0\n    keywords:"), env={})
+    config = loads(
+        GOOD.replace("defaults:", "http: {min_delay: 2s}\ndefaults:").replace(
+            "keywords:", "min_delay: 0\n    keywords:"
+        ),
+        env={},
+    )
     assert config.http.min_delay == 2.0 and config.watch("doj-news").min_delay == 0.0
     found = "\n".join(problems(GOOD.replace("defaults:", "http: {min_delay: -1}\ndefaults:")))
     assert "http.min_delay" in found and "cannot be negative" in found

@@ -15,19 +15,36 @@ from monitor.config import loads
 from monitor.configedit import ConfigEditError, add_watches, describe_write_error, remove_watches, write_atomically
 
 SHIPPED = (Path(__file__).resolve().parents[2] / "config" / "watches.yaml").read_text()
-NEW = [{"id": "ilnd-1-25-cv-00001-rss", "name": "A v. B (N.D. Ill.)", "type": "pacer_rss", "court": "ilnd",
-        "cases": ["1:25-cv-00001"], "every": "5m"},
-       {"id": "ilnd-1-25-cv-00001", "name": "A v. B: #1 'quoted'", "type": "courtlistener", "court": "ilnd",
-        "docket_number": "1:25-cv-00001", "docket_id": 123, "every": "15m"}]
+NEW = [
+    {
+        "id": "ilnd-1-25-cv-00001-rss",
+        "name": "A v. B (N.D. Ill.)",
+        "type": "pacer_rss",
+        "court": "ilnd",
+        "cases": ["1:25-cv-00001"],
+        "every": "5m",
+    },
+    {
+        "id": "ilnd-1-25-cv-00001",
+        "name": "A v. B: #1 'quoted'",
+        "type": "courtlistener",
+        "court": "ilnd",
+        "docket_number": "1:25-cv-00001",
+        "docket_id": 123,
+        "every": "15m",
+    },
+]
 ENV = {"SLACK_BOT_TOKEN": "x" * 8}
 
 
 def only_inserted(before: str, after: str) -> list[str]:
     """The lines `after` adds to `before`, asserting that nothing else changed and that they are in one place."""
-    matcher = difflib.SequenceMatcher(a=before.splitlines(keepends=True), b=after.splitlines(keepends=True), autojunk=False)
+    matcher = difflib.SequenceMatcher(
+        a=before.splitlines(keepends=True), b=after.splitlines(keepends=True), autojunk=False
+    )
     ops = [op for op in matcher.get_opcodes() if op[0] != "equal"]
     assert len(ops) == 1 and ops[0][0] == "insert", ops
-    return after.splitlines(keepends=True)[ops[0][3]:ops[0][4]]
+    return after.splitlines(keepends=True)[ops[0][3] : ops[0][4]]
 
 
 def watches_of(text: str) -> list[dict]:
@@ -45,13 +62,16 @@ def test_adding_to_the_shipped_config_changes_no_other_byte():
     assert 'docket_number: "1:25-cv-00001"' in after and 'cases: ["1:25-cv-00001"]' in after
 
 
-@pytest.mark.parametrize("text", [
-    "watches:\n    # four-space items\n    -   id: a\n        type: feed\n        url: https://e.org/f\n",
-    "watches:\n- id: a\n  type: feed\n  url: https://e.org/f\n# trailing comment\n",
-    "watches:\r\n  - id: a\r\n    type: feed\r\n    url: https://e.org/f\r\n",
-    "watches:\n  - id: a\n    type: feed\n    url: https://e.org/f\n    keywords:\n      any: [x,\n            y]\n",
-    "watches:\n  - id: a\n    type: feed\n    url: https://e.org/f",  # no newline at the end
-])
+@pytest.mark.parametrize(
+    "text",
+    [
+        "watches:\n    # four-space items\n    -   id: a\n        type: feed\n        url: https://e.org/f\n",
+        "watches:\n- id: a\n  type: feed\n  url: https://e.org/f\n# trailing comment\n",
+        "watches:\r\n  - id: a\r\n    type: feed\r\n    url: https://e.org/f\r\n",
+        "watches:\n  - id: a\n    type: feed\n    url: https://e.org/f\n    keywords:\n      any: [x,\n            y]\n",
+        "watches:\n  - id: a\n    type: feed\n    url: https://e.org/f",  # no newline at the end
+    ],
+)
 def test_new_items_follow_the_files_own_layout(text):
     """Indentation, line endings and a missing final newline are matched; the old bytes stay."""
     after = add_watches(text, NEW)
@@ -66,15 +86,21 @@ def test_new_items_follow_the_files_own_layout(text):
     assert f"\n{lead}id: ilnd-1-25-cv-00001-rss" in after.replace("\r\n", "\n")
 
 
-@pytest.mark.parametrize("text, head, emptied", [
-    ("watches: []\n", "watches:\n", "watches: []\n"),
-    ("state: sqlite:///x.db\nwatches: []   # see Watches\nnotifiers: {}\n", "watches:   # see Watches\n",
-     "state: sqlite:///x.db\nwatches: []   # see Watches\nnotifiers: {}\n"),
-    ("watches:\n", "watches:\n", "watches: []\n"),
-    ("watches: null\n", "watches:\n", "watches: []\n"),
-    ("state: sqlite:///x.db\n", "watches:\n", "state: sqlite:///x.db\n\nwatches: []\n"),
-    ("", "watches:\n", "watches: []\n"),
-])
+@pytest.mark.parametrize(
+    "text, head, emptied",
+    [
+        ("watches: []\n", "watches:\n", "watches: []\n"),
+        (
+            "state: sqlite:///x.db\nwatches: []   # see Watches\nnotifiers: {}\n",
+            "watches:   # see Watches\n",
+            "state: sqlite:///x.db\nwatches: []   # see Watches\nnotifiers: {}\n",
+        ),
+        ("watches:\n", "watches:\n", "watches: []\n"),
+        ("watches: null\n", "watches:\n", "watches: []\n"),
+        ("state: sqlite:///x.db\n", "watches:\n", "state: sqlite:///x.db\n\nwatches: []\n"),
+        ("", "watches:\n", "watches: []\n"),
+    ],
+)
 def test_empty_or_missing_watches(text, head, emptied):
     """`watches: []`, a bare or null `watches:`, or none at all: the watch is added, and removing it again
     leaves an empty list (a comment after `[]` keeps its place)."""
@@ -144,8 +170,11 @@ def test_write_refuses_a_file_changed_meanwhile(tmp_path):
 def test_write_errors_say_what_to_do(tmp_path):
     path = tmp_path / "watches.yaml"
     assert describe_write_error(path, OSError(errno.EROFS, os.strerror(errno.EROFS))).startswith(
-        f"cannot write {path}: the file system is read-only; a mounted configuration")
-    assert "permission denied; the file and its directory" in describe_write_error(path, PermissionError(errno.EACCES, "x"))
+        f"cannot write {path}: the file system is read-only; a mounted configuration"
+    )
+    assert "permission denied; the file and its directory" in describe_write_error(
+        path, PermissionError(errno.EACCES, "x")
+    )
     missing = tmp_path / "gone" / "watches.yaml"
     with pytest.raises(ConfigEditError, match="cannot write .*No such file"):
         write_atomically(missing, "x", was="")

@@ -7,7 +7,6 @@ import socket
 import subprocess
 import sys
 
-
 from monitor.config import loads
 from monitor.dispatch import Dispatcher, build_notifiers
 from monitor.models import Change, Item, utcnow
@@ -19,7 +18,9 @@ def _store_with_pending(tmp_path, notifiers=("console",)) -> tuple[Store, object
     store = Store.open(config.state_url)
     item = Item(key="k", title="A new filing")
     change = Change("w", "added", item, uid=new_uid())
-    store.commit_check(CheckWrite("w", "fp", {}, None, [item], [], [], [change], {change.uid: list(notifiers)}, 1, utcnow()))
+    store.commit_check(
+        CheckWrite("w", "fp", {}, None, [item], [], [], [change], {change.uid: list(notifiers)}, 1, utcnow())
+    )
     return store, config
 
 
@@ -70,7 +71,9 @@ def test_a_notifier_error_quoting_a_secret_is_stored_and_reported_masked(tmp_pat
             raise NotifyError(f"refused token {self.config.type}:{secret}")
 
     secret = "s3cret-token-value"
-    config = loads(f"state: sqlite:///{tmp_path / 's.db'}\nnotifiers:\n  loud: {{type: console}}\nwatches: []\n", env={})
+    config = loads(
+        f"state: sqlite:///{tmp_path / 's.db'}\nnotifiers:\n  loud: {{type: console}}\nwatches: []\n", env={}
+    )
     config.secrets.add(secret)
     store, _ = _store_with_pending(tmp_path, notifiers=("loud",))
     report = asyncio.run(Dispatcher(config, store, {"loud": Echo("loud", config.notifiers["loud"])}).deliver_due())

@@ -7,7 +7,6 @@ import contextlib
 import json
 import os
 import shutil
-import stat
 import tempfile
 from collections.abc import Iterator
 from pathlib import Path
@@ -30,10 +29,19 @@ SDNY_FEED = (DATA / "pacer_rss" / "sdny_1.xml").read_bytes()  # has three entrie
 def docket(docket_id: int, court: str, number: str, name: str, **fields: Any) -> dict[str, Any]:
     """A constructed docket (ids made up; see tests/data/courtlistener/SOURCES.md)."""
     slug = "-".join(name.lower().replace(".", "").split())
-    return {"id": docket_id, "court_id": court, "docket_number": number,
-            "docket_number_core": parse_docket_number(number).core, "case_name": name, "slug": slug,
-            "absolute_url": f"/docket/{docket_id}/{slug}/", "date_filed": "2025-02-07", "date_terminated": None,
-            "pacer_case_id": "", **fields}
+    return {
+        "id": docket_id,
+        "court_id": court,
+        "docket_number": number,
+        "docket_number_core": parse_docket_number(number).core,
+        "case_name": name,
+        "slug": slug,
+        "absolute_url": f"/docket/{docket_id}/{slug}/",
+        "date_filed": "2025-02-07",
+        "date_terminated": None,
+        "pacer_case_id": "",
+        **fields,
+    }
 
 
 CHAU = docket(900003365, "nysd", "1:18-cv-03365", "Chau v. Donovan", pacer_case_id="492165", date_filed="2018-04-17")
@@ -71,8 +79,15 @@ def cl() -> Iterator[CourtListenerServer]:
     server = CourtListenerServer().start()
     for case in (CHAU, SF, ILLINOIS, ARIZONA_BK, ALABAMA):
         server.add_docket(**case)
-    server.add_entry(CHAU["id"], {"entry_number": 1, "date_filed": "2018-04-17", "description": "COMPLAINT against "
-                                  "Donovan. Filed by Chau.", "recap_documents": []})
+    server.add_entry(
+        CHAU["id"],
+        {
+            "entry_number": 1,
+            "date_filed": "2018-04-17",
+            "description": "COMPLAINT against Donovan. Filed by Chau.",
+            "recap_documents": [],
+        },
+    )
     yield server
     server.stop()
 
@@ -122,11 +137,25 @@ def test_follow_court_and_number_adds_the_pair_and_records_a_silent_baseline(con
     result = follow(config, cl, "nysd", "18-cv-3365", "--rss-url", feed.url("/rss"))
     assert result.code == 0, result.err
     rss, listener = added_watches(before, config)
-    assert rss == {"id": "nysd-1-18-cv-03365-rss", "name": "Chau v. Donovan (S.D.N.Y.)", "type": "pacer_rss",
-                   "court": "nysd", "cases": ["1:18-cv-03365"], "url": feed.url("/rss"), "every": "5m"}
-    assert listener == {"id": "nysd-1-18-cv-03365", "name": "Chau v. Donovan (S.D.N.Y.)", "type": "courtlistener",
-                        "court": "nysd", "docket_number": "1:18-cv-03365", "docket_id": CHAU["id"],
-                        "base_url": cl.base_url, "every": "15m"}
+    assert rss == {
+        "id": "nysd-1-18-cv-03365-rss",
+        "name": "Chau v. Donovan (S.D.N.Y.)",
+        "type": "pacer_rss",
+        "court": "nysd",
+        "cases": ["1:18-cv-03365"],
+        "url": feed.url("/rss"),
+        "every": "5m",
+    }
+    assert listener == {
+        "id": "nysd-1-18-cv-03365",
+        "name": "Chau v. Donovan (S.D.N.Y.)",
+        "type": "courtlistener",
+        "court": "nysd",
+        "docket_number": "1:18-cv-03365",
+        "docket_id": CHAU["id"],
+        "base_url": cl.base_url,
+        "every": "15m",
+    }
     assert "    # Chau v. Donovan (S.D.N.Y. 1:18-cv-03365) (added by monitor follow on " in config.read_text()
     # the feed has three entries of the case; CourtListener the docket itself and its one entry
     assert "nysd-1-18-cv-03365-rss: baseline recorded: 3 items" in result.out
@@ -140,15 +169,18 @@ def test_follow_court_and_number_adds_the_pair_and_records_a_silent_baseline(con
     assert report["deliveries"]["sent"] == 0  # the baseline alerted nobody
 
 
-@pytest.mark.parametrize("what", [
-    ["nysd", "1:18-cv-03365"],
-    ["nysd 1:18-cv-03365-AJN"],
-    ["S.D.N.Y.", "18-cv-3365"],
-    ["{cl}/docket/900003365/chau-v-donovan/"],
-    ["https://ecf.nysd.uscourts.gov/cgi-bin/DktRpt.pl?492165"],
-    ["https://ecf.nysd.uscourts.gov/doc1/127122264358?caseid=492165&de_seq_num=10"],
-    ["https://storage.courtlistener.com/recap/gov.uscourts.nysd.492165/gov.uscourts.nysd.492165.3.0.pdf"],
-])
+@pytest.mark.parametrize(
+    "what",
+    [
+        ["nysd", "1:18-cv-03365"],
+        ["nysd 1:18-cv-03365-AJN"],
+        ["S.D.N.Y.", "18-cv-3365"],
+        ["{cl}/docket/900003365/chau-v-donovan/"],
+        ["https://ecf.nysd.uscourts.gov/cgi-bin/DktRpt.pl?492165"],
+        ["https://ecf.nysd.uscourts.gov/doc1/127122264358?caseid=492165&de_seq_num=10"],
+        ["https://storage.courtlistener.com/recap/gov.uscourts.nysd.492165/gov.uscourts.nysd.492165.3.0.pdf"],
+    ],
+)
 def test_every_input_form_names_the_same_case(config, cl, what):
     """A court and number, a CourtListener address, a PACER address or a RECAP file: the same two watches."""
     before = config.read_text()
@@ -158,7 +190,8 @@ def test_every_input_form_names_the_same_case(config, cl, what):
     printed = yaml.safe_load("watches:\n" + result.out.split(":\n", 1)[1])["watches"]
     assert [(w["id"], w["court"], w.get("cases"), w.get("docket_id")) for w in printed] == [
         ("nysd-1-18-cv-03365-rss", "nysd", ["1:18-cv-03365"], None),
-        ("nysd-1-18-cv-03365", "nysd", None, CHAU["id"])]
+        ("nysd-1-18-cv-03365", "nysd", None, CHAU["id"]),
+    ]
 
 
 def test_token_is_used_when_set_and_never_written(config, monkeypatch, feed):
@@ -188,12 +221,17 @@ def test_already_followed_case_changes_nothing(config, cl, feed):
 
 def test_half_followed_case_gets_the_missing_watch_only(config, cl):
     """A case an older RSS watch already covers (among other cases) gets just the CourtListener watch."""
-    config.write_text(config.read_text().replace("# (end of file)", """\
+    config.write_text(
+        config.read_text().replace(
+            "# (end of file)",
+            """\
     -   id: sdny-feed
         type: pacer_rss
         court: nysd
         cases: ["1:17-cv-09141", "1:18-cv-03365"]
-# (end of file)"""))
+# (end of file)""",
+        )
+    )
     before = config.read_text()
     result = follow(config, cl, "nysd", "1:18-cv-03365", "--no-check")
     assert result.code == 0, result.err
@@ -211,8 +249,21 @@ def test_an_id_in_use_is_never_clobbered(config, cl):
 
 def test_options_shape_the_watches(config, cl):
     before = config.read_text()
-    result = follow(config, cl, "cand", "3:25-cv-01350", "--id", "sf", "--name", "SF v. Trump", "--every", "2m",
-                    "--notify", "terminal", "--no-check")
+    result = follow(
+        config,
+        cl,
+        "cand",
+        "3:25-cv-01350",
+        "--id",
+        "sf",
+        "--name",
+        "SF v. Trump",
+        "--every",
+        "2m",
+        "--notify",
+        "terminal",
+        "--no-check",
+    )
     assert result.code == 0, result.err
     rss, listener = added_watches(before, config)
     assert (rss["id"], listener["id"]) == ("sf-rss", "sf")
@@ -236,8 +287,10 @@ def test_courtlistener_id_that_differs_is_translated(config, cl):
     before = config.read_text()
     result = follow(config, cl, "azb", "2:25-bk-00007", "--no-check")
     assert result.code == 0, result.err
-    assert {(w["court"], w.get("docket_id")) for w in added_watches(before, config)} == {("azb", None),
-                                                                                       ("azb", ARIZONA_BK["id"])}
+    assert {(w["court"], w.get("docket_id")) for w in added_watches(before, config)} == {
+        ("azb", None),
+        ("azb", ARIZONA_BK["id"]),
+    }
     assert [r.query["court"] for r in cl.api_requests("/search/")] == ["arb"]
 
 
@@ -288,14 +341,20 @@ def test_first_check_failing_keeps_the_watches(config, cl, server):
 # ------------------------------------------------------------------ errors
 
 
-@pytest.mark.parametrize("what, code, message", [
-    (["ilnx", "1:25-cv-01285"], 2, "error: 'ilnx' is not a federal court id. Close ones: ilnd (N.D. Ill.)"),
-    (["ilnd", "1:25-xx"], 2, "error: '1:25-xx' is not a docket number: write it like 1:25-cv-01285"),
-    (["https://example.org/cases/1"], 2, "error: cannot read https://example.org/cases/1: give a CourtListener"),
-    (["https://ecf.cand.uscourts.gov/cgi-bin/DktRpt.pl?999999"], 1,
-     "error: CourtListener does not know PACER case 999999 of N.D. Cal. (cand), so its docket number is unknown"),
-    (["{cl}/docket/123/"], 1, "error: CourtListener has no docket 123"),
-])
+@pytest.mark.parametrize(
+    "what, code, message",
+    [
+        (["ilnx", "1:25-cv-01285"], 2, "error: 'ilnx' is not a federal court id. Close ones: ilnd (N.D. Ill.)"),
+        (["ilnd", "1:25-xx"], 2, "error: '1:25-xx' is not a docket number: write it like 1:25-cv-01285"),
+        (["https://example.org/cases/1"], 2, "error: cannot read https://example.org/cases/1: give a CourtListener"),
+        (
+            ["https://ecf.cand.uscourts.gov/cgi-bin/DktRpt.pl?999999"],
+            1,
+            "error: CourtListener does not know PACER case 999999 of N.D. Cal. (cand), so its docket number is unknown",
+        ),
+        (["{cl}/docket/123/"], 1, "error: CourtListener has no docket 123"),
+    ],
+)
 def test_bad_input_is_one_clear_line_and_changes_nothing(config, cl, what, code, message):
     before = config.read_text()
     result = follow(config, cl, *[w.format(cl=cl.base_url) for w in what])
@@ -304,9 +363,14 @@ def test_bad_input_is_one_clear_line_and_changes_nothing(config, cl, what, code,
     assert "Traceback" not in result.err and config.read_text() == before
 
 
-@pytest.mark.parametrize("option, problem", [(["--every", "often"], "'often' is not a duration"),
-                                             (["--notify", "newsrom"], "no notifier named 'newsrom' (known: terminal)"),
-                                             (["--id", "my case"], "'my case' is not a usable id")])
+@pytest.mark.parametrize(
+    "option, problem",
+    [
+        (["--every", "often"], "'often' is not a duration"),
+        (["--notify", "newsrom"], "no notifier named 'newsrom' (known: terminal)"),
+        (["--id", "my case"], "'my case' is not a usable id"),
+    ],
+)
 def test_watches_that_would_not_validate_are_not_written(config, cl, option, problem):
     """The file is validated with the new watches before it is written: a bad option writes nothing."""
     before = config.read_text()
@@ -401,8 +465,9 @@ def test_find_prints_candidates_with_the_command_that_follows_each(config, cl):
 
 
 def test_find_by_court_and_its_errors(config, cl):
-    assert run_cli("find", "v.", "--court", "N.D. Ill.", "--config", str(config), "--base-url", cl.base_url).out \
-        .startswith("1. United States v. Illinois\n   N.D. Ill. 1:25-cv-01285 · filed 2025-02-06")
+    assert run_cli(
+        "find", "v.", "--court", "N.D. Ill.", "--config", str(config), "--base-url", cl.base_url
+    ).out.startswith("1. United States v. Illinois\n   N.D. Ill. 1:25-cv-01285 · filed 2025-02-06")
     none = run_cli("find", "Trump", "--court", "ilnd", "--config", str(config), "--base-url", cl.base_url)
     assert none.code == 1 and "no case on CourtListener matches 'Trump' in N.D. Ill. (ilnd)" in none.out
     bad = run_cli("find", "Trump", "--court", "ilnx", "--config", str(config), "--base-url", cl.base_url)

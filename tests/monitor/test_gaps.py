@@ -8,13 +8,13 @@ from __future__ import annotations
 
 import json
 import time
-from datetime import datetime, timedelta, timezone
+from datetime import UTC, datetime, timedelta
 
 from monitor.gaps import GapState, evaluate, stale_threshold
 from tests.conftest import DATA, check_json, run_cli
 from watchers.base import Gap
 
-T0 = datetime(2026, 3, 2, 9, 0, tzinfo=timezone.utc)
+T0 = datetime(2026, 3, 2, 9, 0, tzinfo=UTC)
 SDNY = (DATA / "pacer_rss" / "sdny_1.xml").read_bytes()  # "Docket entries of type: adr,answer,..." (partial)
 
 
@@ -45,11 +45,13 @@ def test_a_stale_source_opens_once_and_closes_on_its_next_change():
     state, opened = evaluate(state, name="DOJ news", now=quiet, content_changed=False, reported=None, stale_after=None)
     assert [(t.kind, t.opened) for t in opened] == [("stale", True)]
     assert "DOJ news has not changed since" in opened[0].message and "usually changes every 1 day" in opened[0].message
-    state, again = evaluate(state, name="DOJ news", now=quiet + timedelta(hours=1), content_changed=False,
-                            reported=None, stale_after=None)
+    state, again = evaluate(
+        state, name="DOJ news", now=quiet + timedelta(hours=1), content_changed=False, reported=None, stale_after=None
+    )
     assert again == []
-    state, closed = evaluate(state, name="DOJ news", now=quiet + timedelta(hours=2), content_changed=True,
-                             reported=None, stale_after=None)
+    state, closed = evaluate(
+        state, name="DOJ news", now=quiet + timedelta(hours=2), content_changed=True, reported=None, stale_after=None
+    )
     assert [(t.kind, t.opened) for t in closed] == [("stale", False)] and "stale" not in state.open
 
 
@@ -70,11 +72,15 @@ def test_watcher_gaps_open_and_close_by_what_the_watcher_reports():
 
 def sdny_config(write_config, server, *, paired: bool = False):
     server.set("/cgi-bin/rss_outside.pl", SDNY)
-    text = (f"watches:\n  - {{id: chau-rss, type: pacer_rss, court: nysd, cases: ['1:18-cv-03365'],"
-            f" url: '{server.url('/cgi-bin/rss_outside.pl')}'}}\n")
+    text = (
+        f"watches:\n  - {{id: chau-rss, type: pacer_rss, court: nysd, cases: ['1:18-cv-03365'],"
+        f" url: '{server.url('/cgi-bin/rss_outside.pl')}'}}\n"
+    )
     if paired:
-        text += ("  - {id: chau, type: courtlistener, court: nysd, docket_number: '1:18-cv-03365', docket_id: 7,"
-                 f" base_url: '{server.url('')}', token: ''}}\n")
+        text += (
+            "  - {id: chau, type: courtlistener, court: nysd, docket_number: '1:18-cv-03365', docket_id: 7,"
+            f" base_url: '{server.url('')}', token: ''}}\n"
+        )
     return write_config(text)
 
 

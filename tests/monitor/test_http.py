@@ -166,13 +166,16 @@ def test_decoding_keeps_the_event_loop_free_and_the_time_cap_fires_mid_decode(se
     assert outcome.ticks > 0, "the event loop was held for the whole decode"
 
 
-@pytest.mark.parametrize("body, encoding, expected", [
-    (gzip.compress(DOJ)[:-20], "gzip", "the gzip data ends before its end marker"),
-    (zlib.compress(DOJ)[:5000], "deflate", "the deflate data ends before its end marker"),
-    (b"<rss>not compressed</rss>", "gzip", "not valid gzip data"),
-    (DOJ, "compress", "unsupported content encoding 'compress'"),
-    (DOJ, "gzip, gzip, gzip, gzip, gzip", "5 content encodings stacked"),
-])
+@pytest.mark.parametrize(
+    "body, encoding, expected",
+    [
+        (gzip.compress(DOJ)[:-20], "gzip", "the gzip data ends before its end marker"),
+        (zlib.compress(DOJ)[:5000], "deflate", "the deflate data ends before its end marker"),
+        (b"<rss>not compressed</rss>", "gzip", "not valid gzip data"),
+        (DOJ, "compress", "unsupported content encoding 'compress'"),
+        (DOJ, "gzip, gzip, gzip, gzip, gzip", "5 content encodings stacked"),
+    ],
+)
 def test_undecodable_body_is_a_fetch_error(server, body, encoding, expected):
     """Truncated or corrupt compressed data, an unknown encoding or an absurd stack: a FetchError that
     names the URL and the problem (a feed cut short must not read as items removed)."""
@@ -190,8 +193,16 @@ def test_large_plain_body_is_still_read_whole(server):
     assert len(page) > 50 * STEP and outcome.fetched.body == page
 
 
-@pytest.mark.parametrize("location", ["data:text/html,<script>alert(1)</script>", "file:///etc/passwd",
-                                      "ftp://ftp.example.org/feed.xml", "javascript:alert(1)", "http://[::1"])
+@pytest.mark.parametrize(
+    "location",
+    [
+        "data:text/html,<script>alert(1)</script>",
+        "file:///etc/passwd",
+        "ftp://ftp.example.org/feed.xml",
+        "javascript:alert(1)",
+        "http://[::1",
+    ],
+)
 def test_redirect_to_anything_but_http_is_a_fetch_error(server, location):
     """A redirect to data:, file:, ftp:, javascript: (or to no valid URL) fails with a message naming
     the URL and the target; it is not followed and is not a traceback."""

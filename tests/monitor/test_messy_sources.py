@@ -107,7 +107,7 @@ def test_pacer_feed_with_a_bare_ampersand_in_a_case_name(server, write_config):
     type: pacer_rss
     court: mdb
     cases: ["18-00079"]
-    url: {server.url('/cgi-bin/rss_outside.pl')}
+    url: {server.url("/cgi-bin/rss_outside.pl")}
 """)
     report = check_json(path, "--notify-baseline")
     assert report["ok"] and report["watch"]["items"] == 1

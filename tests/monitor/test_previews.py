@@ -9,7 +9,7 @@ from __future__ import annotations
 import asyncio
 import json
 import re
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
@@ -18,18 +18,25 @@ import pytest
 from monitor.config import loads
 from monitor.models import Change
 from monitor.previews import worker as preview_worker
-from monitor.store import Store
-from monitor.store import schema
+from monitor.store import Store, schema
 from tests.conftest import DATA, run_cli
 from tests.notifiers import SLACK_TOKEN
+from tests.notifiers.test_delivery_e2e import slack, smtp  # noqa: F401 - fixtures: the Slack and SMTP servers
 from tests.support import pdfs
 from tests.support.courtlistener_server import TOKEN, CourtListenerServer
 from tests.support.http_server import ReplayServer, Route
 from tests.support.slack_server import Answer, SlackServer
 from tests.support.smtp_server import SmtpServer
-from tests.notifiers.test_delivery_e2e import slack, smtp  # noqa: F401 - fixtures: the Slack and SMTP servers
-from tests.watchers.test_courtlistener import DCD_RSS, ENTRY_140_RSS, RECORDED_ID, RECORDED_KEY, SF_V_TRUMP, \
-    cl, recorded, stub_entry  # noqa: F401 - cl: the CourtListener stand-in fixture
+from tests.watchers.test_courtlistener import (
+    DCD_RSS,
+    ENTRY_140_RSS,
+    RECORDED_ID,
+    RECORDED_KEY,
+    SF_V_TRUMP,
+    cl,  # noqa: F401 - cl: the CourtListener stand-in fixture
+    recorded,
+    stub_entry,
+)
 
 ORDER = (DATA / "previews" / "minute_order_dcd_1-20-cv-03010_2021-08-19.pdf").read_bytes()
 DOCKET = 900001350
@@ -43,20 +50,33 @@ def env(monkeypatch) -> None:
     monkeypatch.setenv("SLACK_BOT_TOKEN", SLACK_TOKEN)
 
 
-def case_config(write_config, cl: CourtListenerServer, storage: ReplayServer, slack: SlackServer | None = None,
-                smtp: SmtpServer | None = None, *, previews: str = "", notifiers: str = "", watches: str = "") -> Path:
+def case_config(
+    write_config,
+    cl: CourtListenerServer,
+    storage: ReplayServer,
+    slack: SlackServer | None = None,
+    smtp: SmtpServer | None = None,
+    *,
+    previews: str = "",
+    notifiers: str = "",
+    watches: str = "",
+) -> Path:
     """SF v. Trump followed through the local CourtListener; RECAP storage is the local replay server."""
     lines = []
     if slack:
-        lines.append(f'  newsroom: {{type: slack, token: "${{SLACK_BOT_TOKEN}}", channel: "#sanctuary-cases", '
-                     f'base_url: "{slack.base_url}"}}')
+        lines.append(
+            f'  newsroom: {{type: slack, token: "${{SLACK_BOT_TOKEN}}", channel: "#sanctuary-cases", '
+            f'base_url: "{slack.base_url}"}}'
+        )
     if smtp:
-        lines.append(f"  counsel: {{type: email, host: 127.0.0.1, port: {smtp.port}, from: alerts@example.org, "
-                     "to: [litigation@example.org]}")
+        lines.append(
+            f"  counsel: {{type: email, host: 127.0.0.1, port: {smtp.port}, from: alerts@example.org, "
+            "to: [litigation@example.org]}"
+        )
     if notifiers:
         lines.append(notifiers)
     return write_config(f"""
-previews: {{hosts: ["127.0.0.1:{storage.port}"]{', ' + previews if previews else ''}}}
+previews: {{hosts: ["127.0.0.1:{storage.port}"]{", " + previews if previews else ""}}}
 notifiers:
 {chr(10).join(lines)}
 watches:
@@ -78,7 +98,9 @@ def check(path: Path, *extra: str) -> tuple[int, dict[str, Any], str]:
 
 def file_entry(cl: CourtListenerServer, number: int, url: str | None, short: str = "Order granting motion") -> None:
     """A new entry on CourtListener whose main document is the PDF at `url` (RECAP has it: free)."""
-    entry = stub_entry(number, short, description=f"ORDER granting motion. Signed by Judge William H. Orrick. ({number})")
+    entry = stub_entry(
+        number, short, description=f"ORDER granting motion. Signed by Judge William H. Orrick. ({number})"
+    )
     doc = entry["recap_documents"][0]
     entry["recap_documents"] = [{**doc, "is_available": bool(url), "filepath_local": url}]
     cl.add_entry(DOCKET, entry)
@@ -91,8 +113,9 @@ def baseline(cl: CourtListenerServer, path: Path) -> None:
     assert code == 0 and report["watches"][0]["baseline"], report
 
 
-def new_filing_checked(cl, server, write_config, *, previews: str = "", short: str = "Order granting motion",
-                       body: bytes = ORDER) -> tuple[int, dict[str, Any], Path]:
+def new_filing_checked(
+    cl, server, write_config, *, previews: str = "", short: str = "Order granting motion", body: bytes = ORDER
+) -> tuple[int, dict[str, Any], Path]:
     """The court order served as entry 2's RECAP copy, alerts to the terminal: baseline, new filing, check."""
     server.set(RECAP_PATH, body, content_type="application/pdf")
     path = case_config(write_config, cl, server, previews=previews, notifiers="  terminal: {type: console}")
@@ -134,8 +157,12 @@ def test_a_free_pdf_is_previewed_after_the_alert_in_slack_and_email(cl, server, 
     assert fields["preview_pages"] == 2
     assert fields["preview_excerpt"].startswith("UNITED STATES DISTRICT COURT FOR THE DISTRICT OF COLUMBIA")
     assert len(fields["preview_excerpt"]) <= 500 and fields["preview_url"] == server.url(RECAP_PATH)
-    assert set(preview["changed"]) == {"fields.preview_pages", "fields.preview_excerpt", "fields.preview_thumbnail",
-                                       "fields.preview_url"}
+    assert set(preview["changed"]) == {
+        "fields.preview_pages",
+        "fields.preview_excerpt",
+        "fields.preview_thumbnail",
+        "fields.preview_url",
+    }
     assert report["deliveries"]["sent"] == 4  # the alert and the preview, to Slack and by email
 
     # Slack: the alert starts the case's thread; the thumbnail is uploaded into it, after it
@@ -164,7 +191,9 @@ def test_a_free_pdf_is_previewed_after_the_alert_in_slack_and_email(cl, server, 
     png_part = [p for p in second.message.walk() if p.get_content_type() == "image/png"][0]
     cid = png_part["Content-ID"].strip("<>")
     assert f'src="cid:{cid}"' in second.part("html") and png_part.get_content() == image.data
-    assert "Pages: 2" in second.part("plain") and "MINUTE ORDER Pursuant to the discovery hearing" in second.part("plain")
+    assert "Pages: 2" in second.part("plain") and "MINUTE ORDER Pursuant to the discovery hearing" in second.part(
+        "plain"
+    )
 
     # the PDF was fetched once, from storage, with no credential; CourtListener saw only the watch's own calls
     [fetch] = [r for r in server.requests if r.path == RECAP_PATH]
@@ -207,17 +236,24 @@ def test_console_and_the_json_report_show_pages_and_excerpt(cl, server, env, wri
 # ---------------------------------------------------------------- hostile input
 
 
-@pytest.mark.parametrize("route, reason", [
-    (Route(pdfs.HTML_ERROR_PAGE, content_type="text/html"), "the server sent an HTML page, not a PDF"),
-    (Route(pdfs.encrypted_pdf(), content_type="application/pdf"), "the PDF is encrypted"),
-    (Route(pdfs.bomb_pdf(), content_type="application/pdf"), "decompression bomb"),
-    (Route(pdfs.truncated(ORDER), content_type="application/pdf"), "damaged or cut short"),
-    (Route(b"gone", status=404, content_type="text/plain"), "not found (HTTP 404)"),
-    (Route(b"", status=302, headers={"Location": "https://ecf.cand.uscourts.gov/doc1/035123456789"}),
-     "redirected (HTTP 302) to https://ecf.cand.uscourts.gov/doc1/035123456789; not followed"),
-], ids=["html", "encrypted", "bomb", "truncated", "404", "redirect-to-pacer"])
-def test_a_hostile_or_missing_pdf_is_a_warning_and_the_check_succeeds(cl, server, slack, env, write_config, route,
-                                                                       reason):
+@pytest.mark.parametrize(
+    "route, reason",
+    [
+        (Route(pdfs.HTML_ERROR_PAGE, content_type="text/html"), "the server sent an HTML page, not a PDF"),
+        (Route(pdfs.encrypted_pdf(), content_type="application/pdf"), "the PDF is encrypted"),
+        (Route(pdfs.bomb_pdf(), content_type="application/pdf"), "decompression bomb"),
+        (Route(pdfs.truncated(ORDER), content_type="application/pdf"), "damaged or cut short"),
+        (Route(b"gone", status=404, content_type="text/plain"), "not found (HTTP 404)"),
+        (
+            Route(b"", status=302, headers={"Location": "https://ecf.cand.uscourts.gov/doc1/035123456789"}),
+            "redirected (HTTP 302) to https://ecf.cand.uscourts.gov/doc1/035123456789; not followed",
+        ),
+    ],
+    ids=["html", "encrypted", "bomb", "truncated", "404", "redirect-to-pacer"],
+)
+def test_a_hostile_or_missing_pdf_is_a_warning_and_the_check_succeeds(
+    cl, server, slack, env, write_config, route, reason
+):
     """The alert goes out; the preview is skipped with a warning naming the reason; the check exits 0; the
     file is not tried again at the next check."""
     server.routes[RECAP_PATH] = route
@@ -245,8 +281,10 @@ def test_a_pdf_over_the_size_cap_is_not_read_past_it(cl, server, env, write_conf
 def test_a_storage_host_that_is_down_is_tried_again_then_previewed(cl, server, env, write_config, monkeypatch):
     """A 503 from storage postpones the preview (no warning yet); the next pass reads it."""
     monkeypatch.setattr(preview_worker, "RETRY_DELAYS", (0.0, 0.0, 0.0))
-    server.sequence(RECAP_PATH, [Route(b"busy", status=503, content_type="text/plain"),
-                                 Route(ORDER, content_type="application/pdf")])
+    server.sequence(
+        RECAP_PATH,
+        [Route(b"busy", status=503, content_type="text/plain"), Route(ORDER, content_type="application/pdf")],
+    )
     path = case_config(write_config, cl, server, notifiers="  terminal: {type: console}")
     baseline(cl, path)
     file_entry(cl, 2, server.url(RECAP_PATH))
@@ -262,9 +300,16 @@ def test_a_storage_host_that_is_down_is_tried_again_then_previewed(cl, server, e
 def test_a_notifier_with_previews_false_gets_the_alert_only(cl, server, slack, smtp, env, write_config):
     """`previews: false` on a notifier: it gets the alert, never the preview; the others get both."""
     server.set(RECAP_PATH, ORDER, content_type="application/pdf")
-    path = case_config(write_config, cl, server, slack, notifiers=(
-        f"  counsel: {{type: email, host: 127.0.0.1, port: {smtp.port}, from: alerts@example.org, "
-        "to: [litigation@example.org], previews: false}"))
+    path = case_config(
+        write_config,
+        cl,
+        server,
+        slack,
+        notifiers=(
+            f"  counsel: {{type: email, host: 127.0.0.1, port: {smtp.port}, from: alerts@example.org, "
+            "to: [litigation@example.org], previews: false}"
+        ),
+    )
     baseline(cl, path)
     file_entry(cl, 2, server.url(RECAP_PATH))
     code, report, _ = check(path)
@@ -288,7 +333,7 @@ def test_the_preview_waits_for_the_alert_and_follows_it(cl, server, slack, smtp,
     try:
         [job] = store.preview_jobs(["ready"])  # read, waiting for its alert
         with store.engine.begin() as conn:  # the outbox's backoff has passed
-            conn.execute(schema.deliveries.update().values(next_attempt_at=datetime(2000, 1, 1, tzinfo=timezone.utc)))
+            conn.execute(schema.deliveries.update().values(next_attempt_at=datetime(2000, 1, 1, tzinfo=UTC)))
     finally:
         store.close()
     code, report, _ = check(path)
@@ -298,8 +343,9 @@ def test_the_preview_waits_for_the_alert_and_follows_it(cl, server, slack, smtp,
     assert slack.messages[1].thread_ts == slack.messages[0].ts and job["url"] == server.url(RECAP_PATH)
 
 
-def test_a_crash_between_the_alert_and_the_preview_loses_nothing_and_sends_it_once(cl, server, slack, env,
-                                                                                    write_config):
+def test_a_crash_between_the_alert_and_the_preview_loses_nothing_and_sends_it_once(
+    cl, server, slack, env, write_config
+):
     """The check records and delivers the alert, then the process dies before any preview work: the next
     check finds the filing in the recorded changes and sends its preview, once."""
     from monitor.app import runtime
@@ -338,7 +384,7 @@ previews: {{hosts: ["127.0.0.1:{server.port}"]}}
 notifiers:
   newsroom: {{type: slack, token: "${{SLACK_BOT_TOKEN}}", channel: "C0SANCTUARY", base_url: "{slack.base_url}"}}
 watches:
-  - {{id: nvlsp-rss, type: pacer_rss, court: dcd, cases: ["1:16-cv-00745"], url: "{server.url('/cgi-bin/rss_outside.pl')}"}}
+  - {{id: nvlsp-rss, type: pacer_rss, court: dcd, cases: ["1:16-cv-00745"], url: "{server.url("/cgi-bin/rss_outside.pl")}"}}
   - {{id: nvlsp-cl, type: courtlistener, base_url: "{cl.base_url}", docket_id: {RECORDED_ID}, per_minute: 0}}
 """)
     assert run_cli("check", "--config", str(path)).code == 0
@@ -383,8 +429,12 @@ def test_the_default_host_is_recaps_storage_and_pacer_links_are_not_free():
     hosts = PreviewsConfig().hosts
     recap = "https://storage.courtlistener.com/recap/gov.uscourts.dcd.178502/gov.uscourts.dcd.178502.140.0.pdf"
     assert free_pdf(Item("k", "t", fields={"document_url": recap}), hosts) == recap
-    for url in ("https://ecf.cand.uscourts.gov/doc1/035123456789", "https://www.courtlistener.com/docket/1/2/x/",
-                "ftp://storage.courtlistener.com/x.pdf", "https://storage.courtlistener.com.evil.example/x.pdf"):
+    for url in (
+        "https://ecf.cand.uscourts.gov/doc1/035123456789",
+        "https://www.courtlistener.com/docket/1/2/x/",
+        "ftp://storage.courtlistener.com/x.pdf",
+        "https://storage.courtlistener.com.evil.example/x.pdf",
+    ):
         assert free_pdf(Item("k", "t", fields={"document_url": url}), hosts) is None, url
 
 
@@ -406,8 +456,9 @@ def test_change_is_a_preview_only_when_all_its_changed_fields_are_preview_fields
 
     item = Item("k", "t")
     assert is_preview(Change("w", "updated", item, before=item, changed_fields=("fields.preview_pages",)))
-    assert not is_preview(Change("w", "updated", item, before=item,
-                                 changed_fields=("fields.preview_pages", "fields.description")))
+    assert not is_preview(
+        Change("w", "updated", item, before=item, changed_fields=("fields.preview_pages", "fields.description"))
+    )
     assert not is_preview(Change("w", "added", item))
 
 

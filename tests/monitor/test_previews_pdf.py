@@ -34,9 +34,9 @@ def decode_png(data: bytes) -> tuple[int, int, int, bytes]:
     assert data[:8] == b"\x89PNG\r\n\x1a\n"
     pos, idat, header = 8, b"", None
     while pos < len(data):
-        (length,), kind = struct.unpack(">I", data[pos:pos + 4]), data[pos + 4:pos + 8]
-        body = data[pos + 8:pos + 8 + length]
-        assert struct.unpack(">I", data[pos + 8 + length:pos + 12 + length])[0] == zlib.crc32(kind + body)
+        (length,), kind = struct.unpack(">I", data[pos : pos + 4]), data[pos + 4 : pos + 8]
+        body = data[pos + 8 : pos + 8 + length]
+        assert struct.unpack(">I", data[pos + 8 + length : pos + 12 + length])[0] == zlib.crc32(kind + body)
         if kind == b"IHDR":
             header = struct.unpack(">IIBBBBB", body)
         elif kind == b"IDAT":
@@ -57,8 +57,10 @@ def test_a_real_court_order_gives_pages_excerpt_and_thumbnail():
     """The committed minute order (2 pages, D.D.C.) reads as 2 pages, its caption first, a 600-pixel-wide page."""
     document = read(ORDER)
     assert document.pages == 2
-    assert document.excerpt.startswith("UNITED STATES DISTRICT COURT FOR THE DISTRICT OF COLUMBIA UNITED STATES OF "
-                                       "AMERICA, et al., Plaintiffs, v. GOOGLE LLC")
+    assert document.excerpt.startswith(
+        "UNITED STATES DISTRICT COURT FOR THE DISTRICT OF COLUMBIA UNITED STATES OF "
+        "AMERICA, et al., Plaintiffs, v. GOOGLE LLC"
+    )
     assert "MINUTE ORDER Pursuant to the discovery hearing held on August 19, 2021" in document.excerpt
     assert len(document.excerpt) <= 500 and document.excerpt.endswith("…")
     assert "  " not in document.excerpt and "\r" not in document.excerpt and "\n" not in document.excerpt
@@ -66,10 +68,10 @@ def test_a_real_court_order_gives_pages_excerpt_and_thumbnail():
     assert width == document.width == 600 and height == document.height
     assert abs(height - 600 * 792 / 612) <= 1  # letter proportions kept
     assert channels == 1  # black text on white: stored as grayscale, half the size
-    rows = [raw[y * (width + 1) + 1:(y + 1) * (width + 1)] for y in range(height)]
+    rows = [raw[y * (width + 1) + 1 : (y + 1) * (width + 1)] for y in range(height)]
     assert rows[0] == b"\xff" * width  # the margin is white ...
     assert any(min(row) < 64 for row in rows[50:120])  # ... and the caption is drawn in black near the top
-    assert 0 <= document.render_seconds
+    assert document.render_seconds >= 0
 
 
 def test_text_of_later_pages_fills_the_excerpt_up_to_max_pages():
@@ -98,25 +100,33 @@ def test_a_landscape_or_long_page_stays_within_the_thumbnail_box():
 # ---------------------------------------------------------------- hostile and broken files
 
 
-@pytest.mark.parametrize("body, reason", [
-    (pdfs.HTML_ERROR_PAGE, "the server sent an HTML page, not a PDF"),
-    (b"", "an empty answer"),
-    (b"PK\x03\x04 a zip file", "not a PDF (it starts with"),
-], ids=["html-error-page", "empty", "zip"])
+@pytest.mark.parametrize(
+    "body, reason",
+    [
+        (pdfs.HTML_ERROR_PAGE, "the server sent an HTML page, not a PDF"),
+        (b"", "an empty answer"),
+        (b"PK\x03\x04 a zip file", "not a PDF (it starts with"),
+    ],
+    ids=["html-error-page", "empty", "zip"],
+)
 def test_what_is_not_a_pdf_is_refused_before_any_reader_runs(body, reason):
     """An error page, an empty body or another kind of file is refused from its first bytes."""
     assert reason in not_a_pdf(body)
     assert reason in refused(body)
 
 
-@pytest.mark.parametrize("make, reason", [
-    (lambda: pdfs.truncated(ORDER), "damaged or cut short"),
-    (lambda: b"%PDF-1.7\n" + bytes(range(256)) * 40, "damaged or cut short"),
-    (pdfs.encrypted_pdf, "encrypted (it needs a password)"),
-    (lambda: pdfs.many_pages_pdf(10_000), "claims 10,000 pages, more than the 5,000"),
-    (pdfs.huge_page_pdf, "200 x 200 inches"),
-    (pdfs.bomb_pdf, "an image of 40,000 x 40,000 pixels (a decompression bomb?)"),
-], ids=["truncated", "garbage-after-header", "encrypted", "10000-pages", "huge-page", "decompression-bomb"])
+@pytest.mark.parametrize(
+    "make, reason",
+    [
+        (lambda: pdfs.truncated(ORDER), "damaged or cut short"),
+        (lambda: b"%PDF-1.7\n" + bytes(range(256)) * 40, "damaged or cut short"),
+        (pdfs.encrypted_pdf, "encrypted (it needs a password)"),
+        (lambda: pdfs.many_pages_pdf(10_000), "claims 10,000 pages, more than the 5,000"),
+        (pdfs.huge_page_pdf, "200 x 200 inches"),
+        (pdfs.bomb_pdf, "an image of 40,000 x 40,000 pixels (a decompression bomb?)"),
+    ],
+    ids=["truncated", "garbage-after-header", "encrypted", "10000-pages", "huge-page", "decompression-bomb"],
+)
 def test_hostile_or_broken_pdfs_are_refused_with_the_reason(make, reason):
     """Each hostile or broken file is one clear reason (the warning "preview skipped: ..."), never a crash."""
     body = make()
@@ -195,11 +205,19 @@ def test_a_system_that_refuses_the_limits_still_gets_previews_and_says_so():
     def lower_hard_limit() -> None:
         resource.setrlimit(resource.RLIMIT_AS, (pdf.MEMORY_LIMIT - (64 << 20), pdf.MEMORY_LIMIT - (64 << 20)))
 
-    script = ("import asyncio, logging, sys; logging.basicConfig(); from monitor.previews.pdf import read_pdf;"
-              "body = open(sys.argv[1], 'rb').read(); print([asyncio.run(read_pdf(body)).pages for _ in range(2)])")
+    script = (
+        "import asyncio, logging, sys; logging.basicConfig(); from monitor.previews.pdf import read_pdf;"
+        "body = open(sys.argv[1], 'rb').read(); print([asyncio.run(read_pdf(body)).pages for _ in range(2)])"
+    )
     path = DATA / "previews" / "minute_order_dcd_1-20-cv-03010_2021-08-19.pdf"
-    result = subprocess.run([sys.executable, "-c", script, str(path)], capture_output=True, text=True, timeout=120,
-                            cwd=Path(__file__).resolve().parents[2], preexec_fn=lower_hard_limit)
+    result = subprocess.run(
+        [sys.executable, "-c", script, str(path)],
+        capture_output=True,
+        text=True,
+        timeout=120,
+        cwd=Path(__file__).resolve().parents[2],
+        preexec_fn=lower_hard_limit,
+    )
     assert result.stdout.strip() == "[2, 2]", result.stderr
     assert result.stderr.count("could not limit its memory and CPU time") == 1
     assert "prlimit64" in result.stderr

@@ -4,33 +4,57 @@ thumbnail's bytes come back exactly as stored."""
 
 from __future__ import annotations
 
-from datetime import datetime, timedelta, timezone
+from datetime import UTC, datetime, timedelta
 
 from monitor.models import Change, Item
 from monitor.store import CheckWrite, Store, new_uid
 from monitor.store.previews import image_ref
 
-T0 = datetime(2025, 3, 3, 17, 0, tzinfo=timezone.utc)
+T0 = datetime(2025, 3, 3, 17, 0, tzinfo=UTC)
 URL = "https://storage.courtlistener.com/recap/gov.uscourts.cand.0/gov.uscourts.cand.0.2.0.pdf"
 PNG = b"\x89PNG\r\n\x1a\n" + bytes(range(256)) * 8  # every byte value: a binary column must keep them all
 
 
 def filing(key: str = "entry:cand:3:25-cv-01350:2") -> Item:
-    return Item(key, "SF v. Trump: #2 Order", url=URL, group="case:cand:3:25-cv-01350",
-                fields={"document_url": URL, "entry_number": "2"})
+    return Item(
+        key,
+        "SF v. Trump: #2 Order",
+        url=URL,
+        group="case:cand:3:25-cv-01350",
+        fields={"document_url": URL, "entry_number": "2"},
+    )
 
 
 def record(store: Store, change: Change, notifiers: list[str]) -> None:
-    store.commit_check(CheckWrite(watch_id=change.watch_id, fingerprint="f", plugin_state={}, info=None,
-                                  upserts=[change.item], seen=[], gone=[], changes=[change],
-                                  routes={change.uid: notifiers}, item_count=1, at=change.detected_at))
+    store.commit_check(
+        CheckWrite(
+            watch_id=change.watch_id,
+            fingerprint="f",
+            plugin_state={},
+            info=None,
+            upserts=[change.item],
+            seen=[],
+            gone=[],
+            changes=[change],
+            routes={change.uid: notifiers},
+            item_count=1,
+            at=change.detected_at,
+        )
+    )
 
 
 def preview_of(change: Change) -> Change:
     item = change.item
     after = Item(item.key, item.title, item.url, group=item.group, fields={**item.fields, "preview_pages": 2})
-    return Change(change.watch_id, "updated", after, before=item, changed_fields=("fields.preview_pages",),
-                  detected_at=T0, uid=new_uid())
+    return Change(
+        change.watch_id,
+        "updated",
+        after,
+        before=item,
+        changed_fields=("fields.preview_pages",),
+        detected_at=T0,
+        uid=new_uid(),
+    )
 
 
 def test_a_change_is_examined_once_and_its_job_worked_by_one_owner(store_url):
@@ -40,7 +64,9 @@ def test_a_change_is_examined_once_and_its_job_worked_by_one_owner(store_url):
     try:
         change = Change("sf", "added", filing(), detected_at=T0, uid=new_uid())
         record(store, change, ["slack"])
-        record(store, Change("doj", "added", Item("https://justice.gov/x", "A release"), detected_at=T0, uid=new_uid()), [])
+        record(
+            store, Change("doj", "added", Item("https://justice.gov/x", "A release"), detected_at=T0, uid=new_uid()), []
+        )
         [candidate] = store.preview_candidates(T0 - timedelta(minutes=1))
         assert candidate.uid == change.uid and candidate.item.fields["document_url"] == URL
         assert store.enqueue_previews([(change, URL)], T0) == 1
@@ -49,8 +75,9 @@ def test_a_change_is_examined_once_and_its_job_worked_by_one_owner(store_url):
         [job] = store.claim_previews(T0, "a", hold=timedelta(minutes=1))
         assert job.url == URL and job.status == "pending" and job.change.uid == change.uid
         assert store.claim_previews(T0 + timedelta(seconds=30), "b", hold=timedelta(minutes=1)) == []
-        assert [j.change.uid for j in store.claim_previews(T0 + timedelta(minutes=2), "b", hold=timedelta(minutes=1))] \
-            == [change.uid]
+        assert [
+            j.change.uid for j in store.claim_previews(T0 + timedelta(minutes=2), "b", hold=timedelta(minutes=1))
+        ] == [change.uid]
     finally:
         store.close()
 
@@ -60,13 +87,16 @@ def test_the_same_pdf_of_the_same_entry_is_queued_once(store_url):
     store = Store.open(store_url)
     try:
         first = Change("sf", "added", filing(), detected_at=T0, uid=new_uid())
-        second = Change("sf", "updated", filing(), before=filing(), changed_fields=("summary",), detected_at=T0,
-                        uid=new_uid())
+        second = Change(
+            "sf", "updated", filing(), before=filing(), changed_fields=("summary",), detected_at=T0, uid=new_uid()
+        )
         for change in (first, second):
             record(store, change, [])
         assert store.enqueue_previews([(first, URL), (second, URL)], T0) == 1
-        assert {row["change_uid"]: row["status"] for row in store.preview_jobs()} == {first.uid: "pending",
-                                                                                       second.uid: "none"}
+        assert {row["change_uid"]: row["status"] for row in store.preview_jobs()} == {
+            first.uid: "pending",
+            second.uid: "none",
+        }
     finally:
         store.close()
 

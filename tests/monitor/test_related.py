@@ -25,8 +25,12 @@ from watchers.dockets import parse_docket_number
 
 RECORDED = json.loads(API.read_bytes())["results"]
 BELL, SAWYER = RECORDED  # real 2009 releases: a statement on Griffin Bell, a trooper's plea; no case named
-CONSTRUCTED = {r["uuid"][-1]: r for r in json.loads((DATA / "press" / "doj" / "related_releases_constructed.json")
-                                                      .read_text(encoding="utf-8"))["results"]}
+CONSTRUCTED = {
+    r["uuid"][-1]: r
+    for r in json.loads((DATA / "press" / "doj" / "related_releases_constructed.json").read_text(encoding="utf-8"))[
+        "results"
+    ]
+}
 BY_NUMBER, BY_ALIAS, UNFOLLOWED, SF_BY_NUMBER = (CONSTRUCTED[k] for k in "1234")
 REPO = Path(__file__).resolve().parents[2]
 
@@ -80,7 +84,9 @@ def test_releases_are_linked_to_the_cases_they_name_by_number_or_by_alias(server
     are linked (`related_cases`), a release naming neither is not, and one naming an unfollowed docket number says
     so with the command that would follow it; the console alert says the same."""
     assert check_json(doj_config)["watch"]["baseline"]
-    server.set(PATH, page([BY_NUMBER, BY_ALIAS, UNFOLLOWED, SF_BY_NUMBER, BELL, SAWYER]), content_type="application/json")
+    server.set(
+        PATH, page([BY_NUMBER, BY_ALIAS, UNFOLLOWED, SF_BY_NUMBER, BELL, SAWYER]), content_type="application/json"
+    )
     result = run_cli("check", "--config", str(doj_config), "--json")
     assert result.code == 0, result.err
     changes = by_uuid(json.loads(result.out))
@@ -89,10 +95,16 @@ def test_releases_are_linked_to_the_cases_they_name_by_number_or_by_alias(server
     by_number = changes[BY_NUMBER["uuid"]]
     assert by_number["related_cases"] == ["illinois-rss"] and by_number["unfollowed"] == []
     [case] = by_number["related"]
-    assert case == {"watch": "illinois-rss", "watches": ["illinois-rss"], "case": "Illinois sanctuary case",
-                    "display": "Illinois sanctuary case (N.D. Ill. 1:25-cv-01285)", "court": "ilnd",
-                    "docket_number": "1:25-cv-01285", "group": "case:ilnd:1:25-cv-01285",
-                    "matched": "1:25\u2013cv\u201301285"}  # found in the body, written with en dashes
+    assert case == {
+        "watch": "illinois-rss",
+        "watches": ["illinois-rss"],
+        "case": "Illinois sanctuary case",
+        "display": "Illinois sanctuary case (N.D. Ill. 1:25-cv-01285)",
+        "court": "ilnd",
+        "docket_number": "1:25-cv-01285",
+        "group": "case:ilnd:1:25-cv-01285",
+        "matched": "1:25\u2013cv\u201301285",
+    }  # found in the body, written with en dashes
 
     by_alias = changes[BY_ALIAS["uuid"]]
     assert by_alias["related_cases"] == ["illinois-rss"]
@@ -106,10 +118,13 @@ def test_releases_are_linked_to_the_cases_they_name_by_number_or_by_alias(server
 
     unfollowed = changes[UNFOLLOWED["uuid"]]
     assert unfollowed["related_cases"] == []
-    assert unfollowed["unfollowed"] == [{"docket_number": "2:18-cv-02660", "court": "caed",
-                                         "command": "monitor follow caed 2:18-cv-02660"}]
+    assert unfollowed["unfollowed"] == [
+        {"docket_number": "2:18-cv-02660", "court": "caed", "command": "monitor follow caed 2:18-cv-02660"}
+    ]
 
-    assert "Related case: Illinois sanctuary case (N.D. Ill. 1:25-cv-01285)" in result.err  # console alert (--json: stderr)
+    assert (
+        "Related case: Illinois sanctuary case (N.D. Ill. 1:25-cv-01285)" in result.err
+    )  # console alert (--json: stderr)
     assert "Related case: SF v. Trump (N.D. Cal. 3:25-cv-01350)" in result.err
     assert "Not followed: 2:18-cv-02660 (E.D. Cal.); to follow it: monitor follow caed 2:18-cv-02660" in result.err
     assert result.err.count("Related case:") == 3
@@ -133,9 +148,10 @@ def test_editing_aliases_or_the_followed_cases_changes_no_item(server, doj_confi
     server.set(PATH, page(releases), content_type="application/json")
     [doj] = [w for w in check_json(doj_config)["watches"] if w["watch"] == "doj-api"]
     assert [c["related_cases"] for c in doj["changes"]] == [["illinois-rss"], ["illinois-rss"]]
-    text = doj_config.read_text().replace('aliases: ["U.S. v. State of Illinois"]',
-                                          'aliases: ["United States v. Illinois", "U.S. v. Pritzker"]')
-    doj_config.write_text(text.replace("docket_number: \"3:25-cv-01350\"", "docket_number: \"3:25-cv-01351\""))
+    text = doj_config.read_text().replace(
+        'aliases: ["U.S. v. State of Illinois"]', 'aliases: ["United States v. Illinois", "U.S. v. Pritzker"]'
+    )
+    doj_config.write_text(text.replace('docket_number: "3:25-cv-01350"', 'docket_number: "3:25-cv-01351"'))
     server.set(PATH, page(list(reversed(releases))), content_type="application/json")  # parsed and diffed again
     report = check_json(doj_config)
     assert report["exit"] == 0
@@ -144,14 +160,21 @@ def test_editing_aliases_or_the_followed_cases_changes_no_item(server, doj_confi
     assert not any("configuration changed" in w for w in doj["warnings"])
 
 
-def test_a_case_followed_by_courtlistener_id_is_found_by_the_name_courtlistener_reports(server, write_config, monkeypatch):
+def test_a_case_followed_by_courtlistener_id_is_found_by_the_name_courtlistener_reports(
+    server, write_config, monkeypatch
+):
     """A courtlistener watch given only `docket_id`, no name and no aliases: after its first check, its court, number
     and the case name CourtListener reports are known, and a release naming the case that way is linked."""
     cl = CourtListenerServer().start()
     try:
-        cl.add_docket(id=900001350, court_id="cand", docket_number="3:25-cv-01350", docket_number_core="2501350",
-                      case_name="City and County of San Francisco v. Trump",
-                      absolute_url="/docket/900001350/city-and-county-of-san-francisco-v-trump/")
+        cl.add_docket(
+            id=900001350,
+            court_id="cand",
+            docket_number="3:25-cv-01350",
+            docket_number_core="2501350",
+            case_name="City and County of San Francisco v. Trump",
+            absolute_url="/docket/900001350/city-and-county-of-san-francisco-v-trump/",
+        )
         monkeypatch.setenv("COURTLISTENER_TOKEN", TOKEN)
         server.set(PATH, page([SAWYER]), content_type="application/json")
         path = write_config(f"""
@@ -161,9 +184,11 @@ watches:
 """)
         assert check_json(path)["exit"] == 0
         # the San Francisco release, with its docket number replaced by the case's name
-        by_name = dict(SF_BY_NUMBER, uuid="00000000-0000-4000-8000-000000000005",
-                       body=SF_BY_NUMBER["body"].replace("No. 3:25-cv-01350-WHO",
-                                                         "City and County of San Francisco v. Trump"))
+        by_name = dict(
+            SF_BY_NUMBER,
+            uuid="00000000-0000-4000-8000-000000000005",
+            body=SF_BY_NUMBER["body"].replace("No. 3:25-cv-01350-WHO", "City and County of San Francisco v. Trump"),
+        )
         server.set(PATH, page([by_name, SAWYER]), content_type="application/json")
         report = check_json(path, "doj-api")
         [change] = report["watch"]["changes"]
@@ -190,12 +215,14 @@ def test_one_number_followed_in_two_courts_is_decided_by_the_court_the_text_name
     a court written right with the number that is neither case's court links neither."""
     cases = [case("cand", "3:25-cv-01350", watch="sf"), case("mad", "1:25-cv-01350", watch="boston")]
     assert groups("Order in No. 25-cv-1350 (D. Mass.).", cases) == ["case:mad:1:25-cv-01350"]
-    assert groups("The Northern District of California ruled today in No. 25-cv-1350, a sanctuary case.",
-                  cases) == ["case:cand:3:25-cv-01350"]
+    assert groups("The Northern District of California ruled today in No. 25-cv-1350, a sanctuary case.", cases) == [
+        "case:cand:3:25-cv-01350"
+    ]
     assert groups("A ruling in No. 25-cv-1350.", cases) == ["case:cand:3:25-cv-01350", "case:mad:1:25-cv-01350"]
     elsewhere = relate("An order in No. 25-cv-1350 (D. Or.).", cases)
     assert elsewhere.related == () and elsewhere.unfollowed == (
-        {"docket_number": "25-cv-01350", "court": "ord", "command": "monitor follow ord 25-cv-01350"},)
+        {"docket_number": "25-cv-01350", "court": "ord", "command": "monitor follow ord 25-cv-01350"},
+    )
     assert groups("Order in No. 1:25-cv-01350 (N.D. Cal.).", cases) == []  # another office: another case
 
 
@@ -206,7 +233,7 @@ def test_an_unfollowed_number_without_a_court_suggests_finding_it():
 
 
 def test_a_party_named_alone_links_nothing():
-    """"Illinois", "Chicago", "Trump" alone, however often, never link a case."""
+    """ "Illinois", "Chicago", "Trump" alone, however often, never link a case."""
     cases = [case("ilnd", "1:25-cv-01285", "U.S. v. Illinois"), case("cand", "3:25-cv-01350", "San Francisco v. Trump")]
     text = "The United States sued Illinois, Chicago and Cook County; San Francisco sued President Trump."
     assert relate(text, cases).related == ()
@@ -216,8 +243,13 @@ def test_the_whole_text_is_read_but_links_are_not():
     """An item's text is its title, summary and text fields (the body included when given), without its links."""
     from monitor.models import Item
 
-    item = Item("k", "Title", url="https://example.org/1:25-cv-01285", summary="Summary",
-                fields={"agency": "USAO - Northern District of Illinois", "document_url": "https://x/25-cv-1"})
+    item = Item(
+        "k",
+        "Title",
+        url="https://example.org/1:25-cv-01285",
+        summary="Summary",
+        fields={"agency": "USAO - Northern District of Illinois", "document_url": "https://x/25-cv-1"},
+    )
     text = item_text(item, {**item.fields, "_body": "The body names No. 1:25-cv-01285."})
     assert "The body names" in text and "USAO - Northern District of Illinois" in text and "https://" not in text
 
@@ -230,7 +262,8 @@ def test_the_shipped_config_links_releases_about_its_cases():
     cases = followed_cases(config.watches, watchers, {})
     assert [(c.court, c.docket.canonical, c.watches) for c in cases] == [
         ("cand", "3:25-cv-01350", ["sf-v-trump-rss", "sf-v-trump"]),
-        ("ilnd", "1:25-cv-01285", ["us-v-illinois-rss", "us-v-illinois"])]
+        ("ilnd", "1:25-cv-01285", ["us-v-illinois-rss", "us-v-illinois"]),
+    ]
     from watchers.doj import release_item
 
     def related(raw: dict[str, Any]) -> list[str]:
@@ -243,13 +276,20 @@ def test_the_shipped_config_links_releases_about_its_cases():
     assert related(by_alias) == ["SF v. Trump"]
 
 
-@pytest.mark.parametrize("watch, expected", [
-    ('{id: w, type: courtlistener, court: ilnd, docket_number: "1:25-cv-01285", aliases: ["Illinois"]}',
-     "'Illinois' is not a case name: write both parties"),
-    ('{id: w, type: pacer_rss, court: ilnd, cases: ["1:25-cv-01285", "1:25-cv-01286"], aliases: ["U.S. v. Illinois"]}',
-     "aliases name one case, and this watch follows 2"),
-    ('{id: w, type: doj, aliases: ["U.S. v. Illinois"]}', "aliases"),
-])
+@pytest.mark.parametrize(
+    "watch, expected",
+    [
+        (
+            '{id: w, type: courtlistener, court: ilnd, docket_number: "1:25-cv-01285", aliases: ["Illinois"]}',
+            "'Illinois' is not a case name: write both parties",
+        ),
+        (
+            '{id: w, type: pacer_rss, court: ilnd, cases: ["1:25-cv-01285", "1:25-cv-01286"], aliases: ["U.S. v. Illinois"]}',
+            "aliases name one case, and this watch follows 2",
+        ),
+        ('{id: w, type: doj, aliases: ["U.S. v. Illinois"]}', "aliases"),
+    ],
+)
 def test_aliases_are_checked(tmp_path, watch, expected):
     """An alias must be a case name (a bare party would link every release naming it), belongs to a watch of one
     case, and only case watches have the key; each error names the watch and says what to write."""
@@ -273,7 +313,7 @@ notifiers:
 watches:
   - {{id: us-v-illinois-rss, name: U.S. v. Illinois (N.D. Ill.), type: pacer_rss, court: ilnd, cases: ["1:25-cv-01285"],
      enabled: false}}
-  - {{id: doj-news, name: DOJ press releases, type: feed, url: "{server.url('/news/rss')}"}}
+  - {{id: doj-news, name: DOJ press releases, type: feed, url: "{server.url("/news/rss")}"}}
 """)
     assert check_json(path)["watch"]["baseline"]
     server.set("/news/rss", feed.replace(b"<item>", item + b"<item>", 1))
@@ -292,21 +332,28 @@ def test_the_case_name_a_court_feed_reports_is_kept_and_used(server, write_confi
     server.set(PATH, page([SAWYER]), content_type="application/json")
     path = write_config(f"""
 watches:
-  - {{id: torres, type: pacer_rss, court: nysd, cases: ["17-cv-9141"], url: "{server.url('/cgi-bin/rss_outside.pl')}"}}
+  - {{id: torres, type: pacer_rss, court: nysd, cases: ["17-cv-9141"], url: "{server.url("/cgi-bin/rss_outside.pl")}"}}
   - {{id: doj-api, type: doj, url: "{server.url(PATH)}"}}
 """)
     assert check_json(path)["exit"] == 0
     store = Store.open(loads(path.read_text()).state_url)
     try:
         assert store.load_states(["torres"])["torres"].plugin_state["case_names"] == {
-            "17-cv-09141": "Torres v. Bronx Lebanon Hospital Center"}
+            "17-cv-09141": "Torres v. Bronx Lebanon Hospital Center"
+        }
     finally:
         store.close()
     # the recorded Bell statement with a sentence naming the case added (and one naming an unfollowed case of the feed)
-    torres = dict(BELL, uuid="00000000-0000-4000-8000-000000000006",
-                  body=BELL["body"] + "<p>A settlement was reached in Torres v. Bronx Lebanon Hospital Center.</p>")
-    other = dict(BELL, uuid="00000000-0000-4000-8000-000000000007",
-                 body=BELL["body"] + "<p>A settlement was reached in Chau v. Donovan.</p>")
+    torres = dict(
+        BELL,
+        uuid="00000000-0000-4000-8000-000000000006",
+        body=BELL["body"] + "<p>A settlement was reached in Torres v. Bronx Lebanon Hospital Center.</p>",
+    )
+    other = dict(
+        BELL,
+        uuid="00000000-0000-4000-8000-000000000007",
+        body=BELL["body"] + "<p>A settlement was reached in Chau v. Donovan.</p>",
+    )
     server.set(PATH, page([torres, other, SAWYER]), content_type="application/json")
     changes = by_uuid(check_json(path, "doj-api"))
     assert changes[torres["uuid"]]["related_cases"] == ["torres"]

@@ -12,16 +12,29 @@ CASE = parse_docket_number("1:18-cv-03365")
 
 
 def rss_stub():
-    return entry_item(court="nysd", docket=CASE, case_name="Chau v. Donovan", entry_number=3,
-                      short_description="Notice of Appearance", date_entered="2018-04-18T00:09:55+00:00",
-                      document_url="https://ecf.nysd.uscourts.gov/doc1/127122264358", source="pacer_rss")
+    return entry_item(
+        court="nysd",
+        docket=CASE,
+        case_name="Chau v. Donovan",
+        entry_number=3,
+        short_description="Notice of Appearance",
+        date_entered="2018-04-18T00:09:55+00:00",
+        document_url="https://ecf.nysd.uscourts.gov/doc1/127122264358",
+        source="pacer_rss",
+    )
 
 
 def courtlistener_entry():
-    return entry_item(court="nysd", docket=CASE, case_name="Chau v. Donovan", entry_number=3,
-                      short_description="Notice of Appearance", date_filed="2018-04-17",
-                      description="NOTICE OF APPEARANCE by counsel on behalf of Chau. (Entered: 04/17/2018)",
-                      source="courtlistener")
+    return entry_item(
+        court="nysd",
+        docket=CASE,
+        case_name="Chau v. Donovan",
+        entry_number=3,
+        short_description="Notice of Appearance",
+        date_filed="2018-04-17",
+        description="NOTICE OF APPEARANCE by counsel on behalf of Chau. (Entered: 04/17/2018)",
+        source="courtlistener",
+    )
 
 
 def fused_update() -> Change:
@@ -38,8 +51,10 @@ def test_an_update_says_the_new_docket_text_once_with_labels_and_none_for_missin
     change = fused_update()
     assert {"summary", "fields.description"} <= set(change.changed_fields)  # both changed underneath
     lines = field_change_lines(change)
-    assert lines == ["docket text: (none) -> NOTICE OF APPEARANCE by counsel on behalf of Chau. (Entered: 04/17/2018)",
-                     "date filed: (none) -> 2018-04-17"]
+    assert lines == [
+        "docket text: (none) -> NOTICE OF APPEARANCE by counsel on behalf of Chau. (Entered: 04/17/2018)",
+        "date filed: (none) -> 2018-04-17",
+    ]
 
 
 def test_a_fused_entry_names_both_sources_and_no_date_twice():

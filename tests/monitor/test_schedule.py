@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from datetime import datetime, timedelta, timezone
+from datetime import UTC, datetime, timedelta
 from zoneinfo import ZoneInfo
 
 import pytest
@@ -11,7 +11,7 @@ from monitor.config import loads
 from monitor.errors import ConfigError
 from monitor.schedule import Schedule, check_timezone, cron_fields
 
-UTC = timezone.utc
+UTC = UTC
 LA = ZoneInfo("America/Los_Angeles")
 
 
@@ -97,7 +97,10 @@ def test_both_day_fields_restricted_fire_on_either_as_in_cron():
     """`0 9 13 * fri` is every 13th and every Friday (cron's rule), not only Friday the 13th."""
     start = datetime(2025, 6, 1, tzinfo=UTC)  # a Sunday
     assert fires(Schedule.parse("0 9 13 * fri"), start, 3) == [
-        datetime(2025, 6, 6, 9, tzinfo=UTC), datetime(2025, 6, 13, 9, tzinfo=UTC), datetime(2025, 6, 20, 9, tzinfo=UTC)]
+        datetime(2025, 6, 6, 9, tzinfo=UTC),
+        datetime(2025, 6, 13, 9, tzinfo=UTC),
+        datetime(2025, 6, 20, 9, tzinfo=UTC),
+    ]
 
 
 # ---------------------------------------------------------------- time zones
@@ -109,7 +112,7 @@ def test_cron_in_a_time_zone_follows_daylight_saving_time():
     schedule = Schedule.parse("0 9 * * 1-5").in_zone("America/Los_Angeles")
     start = datetime(2025, 3, 6, 18, tzinfo=UTC)  # Thursday 10:00 PST, after that day's run
     assert fires(schedule, start, 3) == [
-        datetime(2025, 3, 7, 17, tzinfo=UTC),   # Friday 09:00 PST (UTC-8)
+        datetime(2025, 3, 7, 17, tzinfo=UTC),  # Friday 09:00 PST (UTC-8)
         datetime(2025, 3, 10, 16, tzinfo=UTC),  # Monday 09:00 PDT (UTC-7)
         datetime(2025, 3, 11, 16, tzinfo=UTC),
     ]
@@ -120,14 +123,19 @@ def test_cron_in_a_time_zone_follows_daylight_saving_time():
 
 def test_cron_defaults_to_utc():
     """Without a time zone, cron is read in UTC, as before."""
-    assert fires(Schedule.parse("0 9 * * 1-5"), datetime(2025, 3, 7, 12, tzinfo=UTC), 1) == [datetime(2025, 3, 10, 9, tzinfo=UTC)]
+    assert fires(Schedule.parse("0 9 * * 1-5"), datetime(2025, 3, 7, 12, tzinfo=UTC), 1) == [
+        datetime(2025, 3, 10, 9, tzinfo=UTC)
+    ]
 
 
-@pytest.mark.parametrize("name, suggestion", [
-    ("america/los_angeles", "America/Los_Angeles"),
-    ("Los_Angeles", "America/Los_Angeles"),
-    ("America/Chicgo", "America/Chicago"),
-])
+@pytest.mark.parametrize(
+    "name, suggestion",
+    [
+        ("america/los_angeles", "America/Los_Angeles"),
+        ("Los_Angeles", "America/Los_Angeles"),
+        ("America/Chicgo", "America/Chicago"),
+    ],
+)
 def test_an_unknown_time_zone_suggests_close_names(name, suggestion):
     """A misspelt, wrongly cased or city-only zone is an error that suggests the IANA name meant."""
     with pytest.raises(ValueError) as info:
@@ -137,20 +145,25 @@ def test_an_unknown_time_zone_suggests_close_names(name, suggestion):
 
 def test_timezone_in_defaults_and_per_watch():
     """`defaults.timezone` applies to every cron watch; a watch's own `timezone` wins; a bad one is a config error."""
-    config = loads("""
+    config = loads(
+        """
 defaults: {timezone: America/Chicago}
 watches:
   - {id: court, type: feed, url: 'http://x/', every: '0 9 * * 1-5', timezone: America/Los_Angeles}
   - {id: other, type: feed, url: 'http://x/', every: '30 8 * * *'}
   - {id: interval, type: feed, url: 'http://x/', every: 5m}
-""", env={})
+""",
+        env={},
+    )
     assert config.watch("court").every.timezone == "America/Los_Angeles"
     assert config.watch("other").every.timezone == "America/Chicago"
     assert config.watch("court").every.describe() == "0 9 * * 1-5 (America/Los_Angeles)"
     assert config.watch("interval").every.seconds == 300
     with pytest.raises(ConfigError) as info:
-        loads("watches:\n  - {id: x, type: feed, url: 'http://x/', every: '0 9 * * *', timezone: Pacific/Nowhere}\n",
-              env={})
+        loads(
+            "watches:\n  - {id: x, type: feed, url: 'http://x/', every: '0 9 * * *', timezone: Pacific/Nowhere}\n",
+            env={},
+        )
     assert "watches[0].timezone: 'Pacific/Nowhere' is not a time zone" in info.value.problems[0]
 
 
@@ -163,8 +176,10 @@ def test_the_daemons_job_runs_in_the_watchs_zone(tmp_path):
     from monitor.daemon import Daemon
     from monitor.store import Store
 
-    text = ("state: sqlite:///{db}\nwatches:\n  - {{id: court, type: feed, url: 'http://x/', every: '0 9 * * 1-5', "
-            "timezone: {zone}}}\n")
+    text = (
+        "state: sqlite:///{db}\nwatches:\n  - {{id: court, type: feed, url: 'http://x/', every: '0 9 * * 1-5', "
+        "timezone: {zone}}}\n"
+    )
     daemon = Daemon(loads(text.format(db=tmp_path / "s.db", zone="America/Los_Angeles"), env={}))
     store = Store.open(daemon.config.state_url)
 

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import os
-from datetime import datetime, timedelta, timezone
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 import pytest
@@ -11,17 +11,27 @@ import sqlalchemy as sa
 
 from monitor.errors import StoreError
 from monitor.models import Change, Item
-from monitor.store import CheckWrite, Store, new_uid
-from monitor.store import schema
+from monitor.store import CheckWrite, Store, new_uid, schema
 
-T0 = datetime(2026, 11, 24, 12, 0, tzinfo=timezone.utc)
+T0 = datetime(2026, 11, 24, 12, 0, tzinfo=UTC)
 
 
 def write(store: Store, watch: str, items: list[Item], changes: list[Change], notifiers=("terminal",), at=T0):
-    store.commit_check(CheckWrite(
-        watch_id=watch, fingerprint="fp", plugin_state={"etag": "x"}, info={"feed": {"title": "t"}},
-        upserts=items, seen=[], gone=[], changes=changes, routes={c.uid: list(notifiers) for c in changes},
-        item_count=len(items), at=at))
+    store.commit_check(
+        CheckWrite(
+            watch_id=watch,
+            fingerprint="fp",
+            plugin_state={"etag": "x"},
+            info={"feed": {"title": "t"}},
+            upserts=items,
+            seen=[],
+            gone=[],
+            changes=changes,
+            routes={c.uid: list(notifiers) for c in changes},
+            item_count=len(items),
+            at=at,
+        )
+    )
 
 
 def added(watch: str, item: Item) -> Change:
@@ -96,7 +106,9 @@ def test_failure_counting_and_not_before(store_url):
     store = Store.open(store_url)
     store.record_failure("w", "HTTP 500", T0)
     state = store.record_failure("w", "HTTP 429", T0 + timedelta(minutes=5), not_before=T0 + timedelta(minutes=7))
-    assert state.consecutive_failures == 2 and state.failing_since == T0 and state.not_before == T0 + timedelta(minutes=7)
+    assert (
+        state.consecutive_failures == 2 and state.failing_since == T0 and state.not_before == T0 + timedelta(minutes=7)
+    )
     store.record_unchanged([("w", "fp", {}, None, None)], T0 + timedelta(minutes=10))
     state = store.load_states()["w"]
     assert state.consecutive_failures == 0 and state.failing_since is None and state.last_error is None
@@ -204,8 +216,12 @@ def test_sqlite_leases_are_exclusive_across_processes_and_die_with_their_holder(
     url = f"sqlite:///{tmp_path / 'state.db'}"
     store = Store.open(url)
     hold, none = timedelta(minutes=2), timedelta(0)
-    holder = subprocess.Popen([sys.executable, "-c", LEASE_HOLDER, url], stdout=subprocess.PIPE, text=True,
-                              env={**os.environ, "PYTHONPATH": str(Path(__file__).resolve().parents[2])})
+    holder = subprocess.Popen(
+        [sys.executable, "-c", LEASE_HOLDER, url],
+        stdout=subprocess.PIPE,
+        text=True,
+        env={**os.environ, "PYTHONPATH": str(Path(__file__).resolve().parents[2])},
+    )
     try:
         assert holder.stdout.readline().strip() == "held"
         assert not store.try_lease("w", "me", T0, hold=hold, min_interval=none)

@@ -29,8 +29,9 @@ def _worker(url: str, turns: int, limit: int, start: Any, results: Any) -> None:
     try:
         start.wait(30)  # all processes go at once
         counted = [store.update_shared_value("_shared", "counter", _count) for _ in range(turns)]
-        granted = sum(store.update_shared_value("_shared", "budget", lambda raw: _take_one(raw, limit))
-                      for _ in range(turns))
+        granted = sum(
+            store.update_shared_value("_shared", "budget", lambda raw: _take_one(raw, limit)) for _ in range(turns)
+        )
         results.put((counted, granted))
     finally:
         store.close()
@@ -43,7 +44,9 @@ def test_concurrent_processes_never_lose_an_update_nor_overspend(store_url):
     turns, limit = 20, 30
     context = multiprocessing.get_context("spawn")
     start, results = context.Event(), context.Queue()
-    workers = [context.Process(target=_worker, args=(store_url, turns, limit, start, results)) for _ in range(PROCESSES)]
+    workers = [
+        context.Process(target=_worker, args=(store_url, turns, limit, start, results)) for _ in range(PROCESSES)
+    ]
     for worker in workers:
         worker.start()
     try:

@@ -6,7 +6,7 @@ from __future__ import annotations
 import asyncio
 import json
 import logging
-from datetime import datetime, timedelta, timezone
+from datetime import UTC, datetime, timedelta
 from urllib.parse import parse_qs
 
 import pytest
@@ -40,18 +40,31 @@ def test_new_filing_reaches_json_and_form_receivers(tmp_path, server):
     """One new filing is one message to each URL: the title says what happened, the body has the facts and links."""
     server.set("/json", b"{}", content_type="application/json")
     server.set("/form", b"ok", content_type="text/plain")
-    box = Outbox.open(apprise_config(tmp_path, [local(server, "json", "/json"), local(server, "form", "/form")],
-                                     extra=', title_prefix: "[cases]"'))
+    box = Outbox.open(
+        apprise_config(
+            tmp_path,
+            [local(server, "json", "/json"), local(server, "form", "/form")],
+            extra=', title_prefix: "[cases]"',
+        )
+    )
     try:
-        item = filing(112, text="Order granting motion for preliminary injunction",
-                      description="ORDER GRANTING PRELIMINARY INJUNCTION. Signed by Judge William H. Orrick.")
+        item = filing(
+            112,
+            text="Order granting motion for preliminary injunction",
+            description="ORDER GRANTING PRELIMINARY INJUNCTION. Signed by Judge William H. Orrick.",
+        )
         report = deliver(box, added("sf-v-trump", item.with_matched(("sanctuary",))))
         assert report.sent == 1 and not report.errors
         [sent] = bodies(server, "/json")
         assert sent["title"] == f"[cases] New filing #112 in {SF}" and sent["type"] == "info"
-        for expected in ("Order granting motion for preliminary injunction", "Court: N.D. Cal. · 3:25-cv-01350",
-                         "Entry: #112", "Signed by Judge William H. Orrick",
-                         "Document: https://ecf.cand.uscourts.gov/doc1/035125800112", "Matched: sanctuary"):
+        for expected in (
+            "Order granting motion for preliminary injunction",
+            "Court: N.D. Cal. · 3:25-cv-01350",
+            "Entry: #112",
+            "Signed by Judge William H. Orrick",
+            "Document: https://ecf.cand.uscourts.gov/doc1/035125800112",
+            "Matched: sanctuary",
+        ):
             assert expected in sent["message"], expected
         [form] = [r for r in server.requests if r.path == "/form"]
         fields = parse_qs(form.body.decode())
@@ -66,8 +79,13 @@ def test_500_is_retried_and_the_retry_goes_only_to_the_url_that_failed(tmp_path,
     """A receiver answering 500 leaves the delivery pending with Apprise's reason; the retry goes only to that URL,
     so the URL that took the alert gets it once."""
     server.set("/ok", b"{}", content_type="application/json")
-    server.sequence("/flaky", [Route(b"upstream trouble", status=500, content_type="text/plain"),
-                               Route(b"{}", content_type="application/json")])
+    server.sequence(
+        "/flaky",
+        [
+            Route(b"upstream trouble", status=500, content_type="text/plain"),
+            Route(b"{}", content_type="application/json"),
+        ],
+    )
     box = Outbox.open(apprise_config(tmp_path, [local(server, "json", "/ok"), local(server, "json", "/flaky")]))
     try:
         report = deliver(box, added("doj-news", release("Justice Department Sues Illinois")))
@@ -112,7 +130,7 @@ def test_url_credentials_are_masked_in_errors_logs_and_stored_rows(tmp_path, ser
     server.set("/down", b"down", status=500, content_type="text/plain")
     monkeypatch.setenv("HOOK_TOKEN", TOKEN)
     url = f"json://monitor:{PASSWORD}@127.0.0.1:{server.port}/down?+X-Token=${{HOOK_TOKEN}}"
-    path = write_config(f"notifiers:\n  phones: {{type: apprise, urls: [\"{url}\"]}}\nwatches: []\n")
+    path = write_config(f'notifiers:\n  phones: {{type: apprise, urls: ["{url}"]}}\nwatches: []\n')
     cfg = apprise_config(tmp_path, [url], env={"HOOK_TOKEN": TOKEN})
     assert PASSWORD in cfg.secrets and TOKEN in cfg.secrets
     box = Outbox.open(cfg)
@@ -159,8 +177,10 @@ def test_markdown_keeps_source_text_literal(tmp_path, server):
     server.set("/json", b"{}", content_type="application/json")
     box = Outbox.open(apprise_config(tmp_path, [local(server, "json", "/json")], extra=", format: markdown"))
     try:
-        item = release("Statement [click](https://evil.example) <img src=x onerror=alert(1)> *now*",
-                       url="https://www.justice.gov/opa/pr/statement")
+        item = release(
+            "Statement [click](https://evil.example) <img src=x onerror=alert(1)> *now*",
+            url="https://www.justice.gov/opa/pr/statement",
+        )
         deliver(box, added("doj-news", item))
         [sent] = bodies(server, "/json")
         message = sent["message"]
@@ -180,8 +200,11 @@ def test_source_down_is_sent_as_a_warning(tmp_path, server):
     server.set("/json", b"{}", content_type="application/json")
     box = Outbox.open(apprise_config(tmp_path, [local(server, "json", "/json")]))
     try:
-        item = Item(key="status:doj-news", title="DOJ news has been failing since 2025-04-24 10:00 UTC",
-                    summary="HTTP 503 from www.justice.gov")
+        item = Item(
+            key="status:doj-news",
+            title="DOJ news has been failing since 2025-04-24 10:00 UTC",
+            summary="HTTP 503 from www.justice.gov",
+        )
         deliver(box, Change("doj-news", "source_down", item, detected_at=utcnow(), uid=new_uid()))
         [sent] = bodies(server, "/json")
         assert sent["type"] == "warning" and sent["title"].startswith("Source down: DOJ news")
@@ -195,17 +218,26 @@ def test_daily_digest_is_one_message_at_the_boundary_grouped_by_case_then_agency
     server.set("/json", b"{}", content_type="application/json")
     box = Outbox.open(apprise_config(tmp_path, [local(server, "json", "/json")], extra=", digest: daily"))
     try:
-        at = datetime(2025, 4, 24, 12, 0, tzinfo=timezone.utc)
-        box.record([added("doj-news", release("Justice Department Sues Illinois"), at=at),
-                    added("sf-v-trump", filing(112, text="Order granting preliminary injunction"), at=at)], at=at)
+        at = datetime(2025, 4, 24, 12, 0, tzinfo=UTC)
+        box.record(
+            [
+                added("doj-news", release("Justice Department Sues Illinois"), at=at),
+                added("sf-v-trump", filing(112, text="Order granting preliminary injunction"), at=at),
+            ],
+            at=at,
+        )
         assert deliver(box, now=at + timedelta(hours=1)).sent == 0 and server.requests == []
-        assert deliver(box, now=datetime(2025, 4, 25, 8, 0, 1, tzinfo=timezone.utc)).sent == 2
+        assert deliver(box, now=datetime(2025, 4, 25, 8, 0, 1, tzinfo=UTC)).sent == 2
         [sent] = bodies(server, "/json")
         assert sent["title"] == "Daily summary: 2 new items: DOJ news, SF v. Trump"
         message = sent["message"]
         assert message.startswith("Thu 24 Apr 08:00 – Fri 25 Apr 08:00 UTC")
-        assert message.index(f"{SF} · N.D. Cal. · 3:25-cv-01350 (1)") < message.index("#112 Order granting") \
-            < message.index("DOJ Office of Public Affairs (1)") < message.index("Justice Department Sues Illinois")
+        assert (
+            message.index(f"{SF} · N.D. Cal. · 3:25-cv-01350 (1)")
+            < message.index("#112 Order granting")
+            < message.index("DOJ Office of Public Affairs (1)")
+            < message.index("Justice Department Sues Illinois")
+        )
     finally:
         box.close()
 
@@ -216,7 +248,7 @@ def test_test_notifier_sends_and_reports_failure_without_secrets(server, write_c
     server.set("/down", b"down", status=500, content_type="text/plain")
     path = write_config(f"""
 notifiers:
-  phones: {{type: apprise, urls: ["{local(server, 'json', '/json')}"]}}
+  phones: {{type: apprise, urls: ["{local(server, "json", "/json")}"]}}
   broken: {{type: apprise, urls: ["json://monitor:{PASSWORD}@127.0.0.1:{server.port}/down"]}}
 watches: []
 """)

@@ -39,9 +39,11 @@ def smtp():
 def rss_item(n: int, title: str | None = None) -> bytes:
     title = title or f"Justice Department statement number {n} on sanctuary jurisdictions"
     link = f"https://www.justice.gov/opa/pr/statement-{n}"
-    return (f"<item><title>{title}</title><link>{link}</link>"
-            f"<description>Statement {n} &amp; its summary.</description>"
-            f"<pubDate>Thu, 06 Feb 2025 12:{n % 60:02d}:00 +0000</pubDate></item>\n").encode()
+    return (
+        f"<item><title>{title}</title><link>{link}</link>"
+        f"<description>Statement {n} &amp; its summary.</description>"
+        f"<pubDate>Thu, 06 Feb 2025 12:{n % 60:02d}:00 +0000</pubDate></item>\n"
+    ).encode()
 
 
 def with_items(feed: bytes, items: list[bytes]) -> bytes:
@@ -51,11 +53,19 @@ def with_items(feed: bytes, items: list[bytes]) -> bytes:
 
 def test_new_filing_is_one_slack_message_and_one_email(tmp_path, slack, smtp):
     """A new filing goes out once to each channel, with the case, entry, dates, docket text and both links."""
-    box = Outbox.open(config(tmp_path, f"""  newsroom: {{type: slack, token: "${{SLACK_BOT_TOKEN}}", channel: "#sanctuary-cases", base_url: "{slack.base_url}"}}
-  counsel: {{type: email, host: 127.0.0.1, port: {smtp.port}, from: alerts@example.org, to: [litigation@example.org]}}"""))
+    box = Outbox.open(
+        config(
+            tmp_path,
+            f"""  newsroom: {{type: slack, token: "${{SLACK_BOT_TOKEN}}", channel: "#sanctuary-cases", base_url: "{slack.base_url}"}}
+  counsel: {{type: email, host: 127.0.0.1, port: {smtp.port}, from: alerts@example.org, to: [litigation@example.org]}}""",
+        )
+    )
     try:
-        item = filing(112, text="Order granting motion for preliminary injunction",
-                      description="ORDER GRANTING PRELIMINARY INJUNCTION. Signed by Judge William H. Orrick on 4/24/2025.")
+        item = filing(
+            112,
+            text="Order granting motion for preliminary injunction",
+            description="ORDER GRANTING PRELIMINARY INJUNCTION. Signed by Judge William H. Orrick on 4/24/2025.",
+        )
         box.record([added("sf-v-trump", item)])
         report = asyncio.run(box.deliver())
         assert report.sent == 2 and not report.errors
@@ -65,8 +75,17 @@ def test_new_filing_is_one_slack_message_and_one_email(tmp_path, slack, smtp):
         assert f"<{document}|Document>" in message.everything() and f"<{docket}|Docket>" in message.everything()
         assert mail.message["Subject"] == f"New filing #112 in {SF}"
         for text in (message.everything(), mail.part("plain"), mail.part("html")):
-            for expected in (SF, "3:25-cv-01350", "#112", "2025-04-24", "Order granting motion for preliminary injunction",
-                             "Signed by Judge William H. Orrick", document, docket, "courtlistener"):
+            for expected in (
+                SF,
+                "3:25-cv-01350",
+                "#112",
+                "2025-04-24",
+                "Order granting motion for preliminary injunction",
+                "Signed by Judge William H. Orrick",
+                document,
+                docket,
+                "courtlistener",
+            ):
                 assert expected in text, expected
         assert {r["status"] for r in box.rows()} == {"sent"}
     finally:
@@ -83,7 +102,7 @@ notifiers:
 watches:
   - id: doj-news
     type: feed
-    url: {server.url('/news/rss')}
+    url: {server.url("/news/rss")}
     name: DOJ news
 """)
     first = run_cli("check", "--config", str(path))
@@ -111,7 +130,7 @@ def test_check_with_40_new_items_posts_one_digest(server, slack, write_config, m
 notifiers:
   newsroom: {{type: slack, token: "${{SLACK_BOT_TOKEN}}", channel: "#sanctuary-cases", base_url: "{slack.base_url}"}}
 watches:
-  - {{id: doj-news, type: feed, url: "{server.url('/news/rss')}"}}
+  - {{id: doj-news, type: feed, url: "{server.url("/news/rss")}"}}
 """)
     assert run_cli("check", "--config", str(path)).code == 0
     server.set("/news/rss", with_items(DOJ, [rss_item(n) for n in range(1, 41)]))
@@ -149,14 +168,18 @@ asyncio.run(main(sys.argv[1], sys.argv[2]))
 
 def _kill_setup(tmp_path: Path, server, slack) -> tuple[list[str], dict[str, str], list[str]]:
     urls = [f"https://www.justice.gov/opa/pr/statement-{n}" for n in (1, 2, 3)]
-    server.set("/news/rss", b'<?xml version="1.0"?><rss version="2.0"><channel><title>DOJ</title>'
-               + b"".join(rss_item(n) for n in (1, 2, 3)) + b"</channel></rss>")
+    server.set(
+        "/news/rss",
+        b'<?xml version="1.0"?><rss version="2.0"><channel><title>DOJ</title>'
+        + b"".join(rss_item(n) for n in (1, 2, 3))
+        + b"</channel></rss>",
+    )
     (tmp_path / "watches.yaml").write_text(f"""
-state: sqlite:///{tmp_path / 'state.db'}
+state: sqlite:///{tmp_path / "state.db"}
 notifiers:
   newsroom: {{type: slack, token: "${{SLACK_BOT_TOKEN}}", channel: "#sanctuary-cases", base_url: "{slack.base_url}"}}
 watches:
-  - {{id: doj-news, type: feed, url: "{server.url('/news/rss')}", notify_baseline: true}}
+  - {{id: doj-news, type: feed, url: "{server.url("/news/rss")}", notify_baseline: true}}
 """)
     (tmp_path / "worker.py").write_text(WORKER)
     command = [sys.executable, str(tmp_path / "worker.py"), str(tmp_path / "watches.yaml"), "worker-1"]
@@ -200,7 +223,7 @@ def test_killed_while_a_post_is_in_flight_each_alert_arrives_exactly_once(tmp_pa
 
     restarted = subprocess.run(command, env=env, cwd=tmp_path, capture_output=True, timeout=120)
     assert restarted.returncode == 0, restarted.stderr.decode()
-    assert _count(slack, urls) == {url: 1 for url in urls}
+    assert _count(slack, urls) == dict.fromkeys(urls, 1)
     box = Outbox.open(config(tmp_path, "  newsroom: {type: console}"))
     try:
         assert [r["status"] for r in box.rows()] == ["sent", "sent", "sent"]
@@ -219,7 +242,9 @@ def test_killed_after_slack_accepted_only_that_alert_is_repeated(tmp_path, serve
     _run_until_held(command, env, hold, tmp_path)
     slack.release()
     assert hold.done.wait(timeout=10)
-    held_url = next(url for url in urls if f"<{url}|" in hold.request.payload["text"] + str(hold.request.payload["blocks"]))
+    held_url = next(
+        url for url in urls if f"<{url}|" in hold.request.payload["text"] + str(hold.request.payload["blocks"])
+    )
 
     restarted = subprocess.run(command, env=env, cwd=tmp_path, capture_output=True, timeout=120)
     assert restarted.returncode == 0, restarted.stderr.decode()

@@ -2,14 +2,14 @@
 
 from __future__ import annotations
 
-from datetime import datetime, time, timedelta, timezone
+from datetime import UTC, datetime, time, timedelta
 from zoneinfo import ZoneInfo
 
 import pytest
 
 from monitor.errors import ConfigError
 from notifiers.digest import next_boundary, previous_boundary
-from tests.notifiers import deliver, SF, Outbox, added, config, filing, release, updated
+from tests.notifiers import SF, Outbox, added, config, deliver, filing, release, updated
 from tests.support.smtp_server import SmtpServer, make_certificate, server_context
 
 
@@ -21,8 +21,12 @@ def smtp():
 
 
 def email_config(tmp_path, smtp: SmtpServer, extra: str = "", env: dict | None = None):
-    return config(tmp_path, f"""  counsel: {{type: email, host: 127.0.0.1, port: {smtp.port}, from: "Court monitor <alerts@example.org>",
-    to: [litigation@example.org, clerk@example.org]{extra}}}""", env=env)
+    return config(
+        tmp_path,
+        f"""  counsel: {{type: email, host: 127.0.0.1, port: {smtp.port}, from: "Court monitor <alerts@example.org>",
+    to: [litigation@example.org, clerk@example.org]{extra}}}""",
+        env=env,
+    )
 
 
 @pytest.fixture
@@ -32,11 +36,13 @@ def outbox(tmp_path, smtp):
     box.close()
 
 
-
 def test_new_filing_is_one_email_with_text_and_html(outbox, smtp):
     """A new filing is one multipart email whose subject says what happened, with all fields and links in both parts."""
-    item = filing(112, text="Order granting motion for preliminary injunction",
-                  description="ORDER GRANTING PRELIMINARY INJUNCTION. Signed by Judge William H. Orrick on 4/24/2025.")
+    item = filing(
+        112,
+        text="Order granting motion for preliminary injunction",
+        description="ORDER GRANTING PRELIMINARY INJUNCTION. Signed by Judge William H. Orrick on 4/24/2025.",
+    )
     report = deliver(outbox, added("sf-v-trump", item.with_matched(("sanctuary",))))
     assert report.sent == 1
     [mail] = smtp.messages
@@ -47,10 +53,17 @@ def test_new_filing_is_one_email_with_text_and_html(outbox, smtp):
     assert mail.message["Auto-Submitted"] == "auto-generated"
     assert mail.message.is_multipart() and mail.message.get_content_type() == "multipart/alternative"
     text, html = mail.part("plain"), mail.part("html")
-    for expected in ("Order granting motion for preliminary injunction", "N.D. Cal. · 3:25-cv-01350", "Entry: #112",
-                     "Filed: 2025-04-24", "Signed by Judge William H. Orrick", "Source: courtlistener",
-                     "Document: https://ecf.cand.uscourts.gov/doc1/035125800112",
-                     "Docket: https://ecf.cand.uscourts.gov/cgi-bin/DktRpt.pl?449755", "Matched: sanctuary"):
+    for expected in (
+        "Order granting motion for preliminary injunction",
+        "N.D. Cal. · 3:25-cv-01350",
+        "Entry: #112",
+        "Filed: 2025-04-24",
+        "Signed by Judge William H. Orrick",
+        "Source: courtlistener",
+        "Document: https://ecf.cand.uscourts.gov/doc1/035125800112",
+        "Docket: https://ecf.cand.uscourts.gov/cgi-bin/DktRpt.pl?449755",
+        "Matched: sanctuary",
+    ):
         assert expected in text, expected
     assert '<a href="https://ecf.cand.uscourts.gov/doc1/035125800112">Document</a>' in html
     assert "<td>N.D. Cal. · 3:25-cv-01350</td>" in html
@@ -61,20 +74,28 @@ def test_new_filing_is_one_email_with_text_and_html(outbox, smtp):
 
 def test_subjects_for_updates_and_press_releases(outbox, smtp):
     """Subjects say what happened: an update of a filing, a new press release."""
-    deliver(outbox, updated("sf-v-trump", filing(7, text="Motion"), filing(7, text="Amended motion"),
-                            ["fields.short_description"]),
-            added("doj-news", release("Justice Department Sues Illinois")))
+    deliver(
+        outbox,
+        updated("sf-v-trump", filing(7, text="Motion"), filing(7, text="Amended motion"), ["fields.short_description"]),
+        added("doj-news", release("Justice Department Sues Illinois")),
+    )
     subjects = sorted(m.message["Subject"] for m in smtp.messages)
-    assert subjects == ["New from DOJ Office of Public Affairs: Justice Department Sues Illinois",
-                        f"Updated: filing #7 in {SF}"]
+    assert subjects == [
+        "New from DOJ Office of Public Affairs: Justice Department Sues Illinois",
+        f"Updated: filing #7 in {SF}",
+    ]
     update = next(m for m in smtp.messages if m.message["Subject"].startswith("Updated"))
     assert "Short description: Motion -> Amended motion" in update.part("plain")
 
 
 def test_title_with_a_newline_cannot_add_a_header(outbox, smtp):
     """A title carrying "\\nBcc: evil@example.com" stays inside the subject: no Bcc header, no extra recipient."""
-    deliver(outbox, added("doj-news", release("Statement on sanctuary cities\nBcc: evil@example.com",
-                                              agency="DOJ\r\nX-Injected: yes")))
+    deliver(
+        outbox,
+        added(
+            "doj-news", release("Statement on sanctuary cities\nBcc: evil@example.com", agency="DOJ\r\nX-Injected: yes")
+        ),
+    )
     [mail] = smtp.messages
     assert mail.message.get_all("Bcc") is None and mail.message.get_all("X-Injected") is None
     assert mail.rcpt_tos == ["litigation@example.org", "clerk@example.org"]
@@ -99,16 +120,16 @@ def test_hourly_digest_holds_until_the_hour_then_sends_one_email_across_watches(
     """digest: hourly holds deliveries until the next full hour, then all pending ones go in one email."""
     box = Outbox.open(email_config(tmp_path, smtp, ", digest: hourly"))
     try:
-        at = datetime(2025, 4, 24, 10, 20, tzinfo=timezone.utc)
+        at = datetime(2025, 4, 24, 10, 20, tzinfo=UTC)
         box.record([added("sf-v-trump", filing(1), at=at), added("sf-v-trump", filing(2), at=at)], at=at)
         later = at + timedelta(minutes=29)
         box.record([added("doj-news", release("Justice Department Sues Illinois"), at=later)], at=later)
         report = deliver(box, now=at + timedelta(minutes=30))
         assert report.sent == 0 and smtp.messages == []
-        assert {r["next_attempt_at"] for r in box.rows()} == {datetime(2025, 4, 24, 11, 0, tzinfo=timezone.utc)}
+        assert {r["next_attempt_at"] for r in box.rows()} == {datetime(2025, 4, 24, 11, 0, tzinfo=UTC)}
         assert all(r["attempts"] == 0 for r in box.rows())  # holding is not an attempt
 
-        report = deliver(box, now=datetime(2025, 4, 24, 11, 0, 5, tzinfo=timezone.utc))
+        report = deliver(box, now=datetime(2025, 4, 24, 11, 0, 5, tzinfo=UTC))
         assert report.sent == 3
         [mail] = smtp.messages
         assert mail.message["Subject"] == "3 new items: SF v. Trump, DOJ news"
@@ -122,20 +143,26 @@ def test_digest_boundaries():
     """Hourly boundaries are the next full hour; daily ones the next daily_at in the zone, across DST; and back."""
     utc, la = ZoneInfo("UTC"), ZoneInfo("America/Los_Angeles")
     eight = time(8, 0)
-    assert next_boundary(datetime(2025, 4, 24, 10, 0, tzinfo=timezone.utc), "hourly", utc, eight) == \
-        datetime(2025, 4, 24, 11, 0, tzinfo=timezone.utc)
-    assert next_boundary(datetime(2025, 4, 24, 7, 59, tzinfo=timezone.utc), "daily", utc, eight) == \
-        datetime(2025, 4, 24, 8, 0, tzinfo=timezone.utc)
+    assert next_boundary(datetime(2025, 4, 24, 10, 0, tzinfo=UTC), "hourly", utc, eight) == datetime(
+        2025, 4, 24, 11, 0, tzinfo=UTC
+    )
+    assert next_boundary(datetime(2025, 4, 24, 7, 59, tzinfo=UTC), "daily", utc, eight) == datetime(
+        2025, 4, 24, 8, 0, tzinfo=UTC
+    )
     # 2025-03-08 20:00 in Los Angeles is PST; the next 08:00 (2025-03-09) is PDT, after the switch.
-    assert next_boundary(datetime(2025, 3, 9, 4, 0, tzinfo=timezone.utc), "daily", la, eight) == \
-        datetime(2025, 3, 9, 15, 0, tzinfo=timezone.utc)
+    assert next_boundary(datetime(2025, 3, 9, 4, 0, tzinfo=UTC), "daily", la, eight) == datetime(
+        2025, 3, 9, 15, 0, tzinfo=UTC
+    )
     # where the period holding a moment began: the boundary at or before it
-    assert previous_boundary(datetime(2025, 4, 24, 10, 59, tzinfo=timezone.utc), "hourly", utc, eight) == \
-        datetime(2025, 4, 24, 10, 0, tzinfo=timezone.utc)
-    assert previous_boundary(datetime(2025, 4, 24, 8, 0, tzinfo=timezone.utc), "daily", utc, eight) == \
-        datetime(2025, 4, 24, 8, 0, tzinfo=timezone.utc)
-    assert previous_boundary(datetime(2025, 3, 9, 14, 59, tzinfo=timezone.utc), "daily", la, eight) == \
-        datetime(2025, 3, 8, 16, 0, tzinfo=timezone.utc)  # 08:00 PST, the day before the switch
+    assert previous_boundary(datetime(2025, 4, 24, 10, 59, tzinfo=UTC), "hourly", utc, eight) == datetime(
+        2025, 4, 24, 10, 0, tzinfo=UTC
+    )
+    assert previous_boundary(datetime(2025, 4, 24, 8, 0, tzinfo=UTC), "daily", utc, eight) == datetime(
+        2025, 4, 24, 8, 0, tzinfo=UTC
+    )
+    assert previous_boundary(datetime(2025, 3, 9, 14, 59, tzinfo=UTC), "daily", la, eight) == datetime(
+        2025, 3, 8, 16, 0, tzinfo=UTC
+    )  # 08:00 PST, the day before the switch
 
 
 def test_smtp_4xx_is_retried_and_5xx_fails(outbox, smtp):
@@ -145,7 +172,9 @@ def test_smtp_4xx_is_retried_and_5xx_fails(outbox, smtp):
     assert report.retrying == 1 and outbox.rows()[0]["status"] == "pending"
     assert "451" in outbox.rows()[0]["last_error"]
 
-    smtp.refuse.update({"litigation@example.org": "550 5.1.1 No such user", "clerk@example.org": "550 5.1.1 No such user"})
+    smtp.refuse.update(
+        {"litigation@example.org": "550 5.1.1 No such user", "clerk@example.org": "550 5.1.1 No such user"}
+    )
     deliver(outbox, added("sf-v-trump", filing(2)))
     failed = [r for r in outbox.rows() if r["status"] == "failed"]
     assert len(failed) == 1 and "550 5.1.1" in failed[0]["last_error"] and failed[0]["attempts"] == 1
@@ -230,16 +259,19 @@ def test_starttls_is_required_when_configured(tmp_path):
         smtp.stop()
 
 
-@pytest.mark.parametrize("extra, expected", [
-    (", tls: true, starttls: true", "choose one of tls"),
-    (', username: "u", password: "p", host: smtp.example.org', "unencrypted"),
-    (', username: "u"', "both username and password"),
-    (", to: []", "to"),
-    (', to: ["not an address"]', "not an email address"),
-    (", digest: weekly", "digest"),
-    (", timezone: Mars/Olympus", "unknown time zone"),
-    (", daily_at: '25:00'", "not a time of day"),
-])
+@pytest.mark.parametrize(
+    "extra, expected",
+    [
+        (", tls: true, starttls: true", "choose one of tls"),
+        (', username: "u", password: "p", host: smtp.example.org', "unencrypted"),
+        (', username: "u"', "both username and password"),
+        (", to: []", "to"),
+        (', to: ["not an address"]', "not an email address"),
+        (", digest: weekly", "digest"),
+        (", timezone: Mars/Olympus", "unknown time zone"),
+        (", daily_at: '25:00'", "not a time of day"),
+    ],
+)
 def test_config_rejects_unsafe_or_invalid_settings(tmp_path, extra, expected):
     """Conflicting TLS modes, a password over plain text, half credentials, bad addresses or digest settings are errors."""
     settings = {"host": "127.0.0.1", "port": "25", "from": "alerts@example.org", "to": "[a@example.org]"}

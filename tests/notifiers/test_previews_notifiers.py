@@ -22,8 +22,10 @@ from tests.support.slack_server import Answer
 
 PNG = b"\x89PNG\r\n\x1a\n" + b"thumbnail bytes" * 20
 RECAP = "https://storage.courtlistener.com/recap/gov.uscourts.cand.0/gov.uscourts.cand.0.112.0.pdf"
-EXCERPT = ("UNITED STATES DISTRICT COURT NORTHERN DISTRICT OF CALIFORNIA CITY AND COUNTY OF SAN FRANCISCO, et al., "
-           "Plaintiffs, v. DONALD J. TRUMP, et al., Defendants. ORDER GRANTING MOTION FOR PRELIMINARY INJUNCTION")
+EXCERPT = (
+    "UNITED STATES DISTRICT COURT NORTHERN DISTRICT OF CALIFORNIA CITY AND COUNTY OF SAN FRANCISCO, et al., "
+    "Plaintiffs, v. DONALD J. TRUMP, et al., Defendants. ORDER GRANTING MOTION FOR PRELIMINARY INJUNCTION"
+)
 
 
 def preview(alerted: Change, *, pages: int = 12, thumbnail: str | None = image_ref(PNG)) -> Change:
@@ -32,8 +34,14 @@ def preview(alerted: Change, *, pages: int = 12, thumbnail: str | None = image_r
     if thumbnail:
         facts["preview_thumbnail"] = thumbnail
     after = replace(alerted.item, fields={**alerted.item.fields, **facts})
-    return Change(alerted.watch_id, "updated", after, before=alerted.item,
-                  changed_fields=tuple(f"fields.{k}" for k in facts), uid=new_uid())
+    return Change(
+        alerted.watch_id,
+        "updated",
+        after,
+        before=alerted.item,
+        changed_fields=tuple(f"fields.{k}" for k in facts),
+        uid=new_uid(),
+    )
 
 
 def keep_image(box: Outbox, png: bytes = PNG) -> None:
@@ -41,13 +49,21 @@ def keep_image(box: Outbox, png: bytes = PNG) -> None:
     from monitor.store import schema
 
     with box.store.engine.begin() as conn:
-        conn.execute(schema.preview_images.insert().values(id=image_ref(png).removeprefix("sha256:"), png=png,
-                                                           width=600, height=777, created_at=utcnow()))
+        conn.execute(
+            schema.preview_images.insert().values(
+                id=image_ref(png).removeprefix("sha256:"), png=png, width=600, height=777, created_at=utcnow()
+            )
+        )
 
 
 def slack_box(tmp_path, slack, channel: str = "#sanctuary-cases", extra: str = "") -> Outbox:
-    return Outbox.open(config(tmp_path, f'  newsroom: {{type: slack, token: "${{SLACK_BOT_TOKEN}}", '
-                                        f'channel: "{channel}", base_url: "{slack.base_url}"{extra}}}'))
+    return Outbox.open(
+        config(
+            tmp_path,
+            f'  newsroom: {{type: slack, token: "${{SLACK_BOT_TOKEN}}", '
+            f'channel: "{channel}", base_url: "{slack.base_url}"{extra}}}',
+        )
+    )
 
 
 def test_slack_learns_the_channel_id_from_the_alert_and_uploads_into_the_thread(tmp_path, slack):
@@ -166,19 +182,26 @@ def test_apprise_and_email_text_say_pages_and_first_lines(tmp_path):
     """Apprise's message (text and Markdown) and the email's text part carry the page count and the excerpt."""
     from notifiers.email import EmailNotifier
 
-    box = Outbox.open(config(tmp_path, '  phones: {type: apprise, urls: ["json://127.0.0.1:9/x"], format: markdown}\n'
-                                       "  counsel: {type: email, host: 127.0.0.1, from: a@example.org, to: [b@example.org]}"))
+    box = Outbox.open(
+        config(
+            tmp_path,
+            '  phones: {type: apprise, urls: ["json://127.0.0.1:9/x"], format: markdown}\n'
+            "  counsel: {type: email, host: 127.0.0.1, from: a@example.org, to: [b@example.org]}",
+        )
+    )
     try:
         alert = added("sf-v-trump", filing(112))
         change = preview(alert)
         box.record([change])
         [delivery] = [d for d in box.store.pending_deliveries() if d.notifier == "phones"]
         title, body, _ = AppriseNotifier("phones", box.config.notifiers["phones"]).render(
-            Alert("phones", "sf-v-trump", "SF v. Trump", (delivery,)))
+            Alert("phones", "sf-v-trump", "SF v. Trump", (delivery,))
+        )
         assert title == f"Preview of filing #112 in {SF} (12 pages)"
         assert "12" in body and EXCERPT[:40] in body and RECAP in body
         message = EmailNotifier("counsel", box.config.notifiers["counsel"]).build_message(
-            Alert("counsel", "sf-v-trump", "SF v. Trump", (delivery,)), {image_ref(PNG): PNG})
+            Alert("counsel", "sf-v-trump", "SF v. Trump", (delivery,)), {image_ref(PNG): PNG}
+        )
         text = message.get_body(preferencelist=("plain",)).get_content()
         assert "Pages: 12" in text and EXCERPT[:60] in text
         assert [p.get_content_type() for p in message.walk()][-1] == "image/png"
@@ -199,11 +222,13 @@ def test_a_real_thumbnail_fits_in_an_email_and_a_slack_upload():
 @pytest.mark.parametrize("kind", ["console", "slack", "email", "webhook", "apprise"])
 def test_every_notifier_takes_previews_false(kind, tmp_path):
     """`previews: false` is a key of every notifier."""
-    settings = {"console": "{type: console, previews: false}",
-                "slack": '{type: slack, token: "${SLACK_BOT_TOKEN}", channel: C0X, previews: false}',
-                "email": "{type: email, host: h, from: a@example.org, to: [b@example.org], previews: false}",
-                "webhook": "{type: webhook, url: 'https://hooks.example.org/x', previews: false}",
-                "apprise": '{type: apprise, urls: ["json://127.0.0.1:9/x"], previews: false}'}[kind]
+    settings = {
+        "console": "{type: console, previews: false}",
+        "slack": '{type: slack, token: "${SLACK_BOT_TOKEN}", channel: C0X, previews: false}',
+        "email": "{type: email, host: h, from: a@example.org, to: [b@example.org], previews: false}",
+        "webhook": "{type: webhook, url: 'https://hooks.example.org/x', previews: false}",
+        "apprise": '{type: apprise, urls: ["json://127.0.0.1:9/x"], previews: false}',
+    }[kind]
     assert config(tmp_path, f"  n: {settings}").notifiers["n"].previews is False
 
 
@@ -212,7 +237,14 @@ def test_an_item_without_preview_fields_is_not_a_preview():
     from notifiers.format import describe
 
     before = filing(112)
-    after = Item(before.key, before.title, before.url, before.summary, before.published, before.group,
-                 {**before.fields, "description": "Longer docket text."})
+    after = Item(
+        before.key,
+        before.title,
+        before.url,
+        before.summary,
+        before.published,
+        before.group,
+        {**before.fields, "description": "Longer docket text."},
+    )
     content = describe(Change("w", "updated", after, before=before, changed_fields=("fields.description",)), "w")
     assert content.preview is None and content.changes

@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import json
 from dataclasses import replace
-from datetime import datetime, timedelta, timezone
+from datetime import UTC, datetime, timedelta
 
 import pytest
 
@@ -62,7 +62,10 @@ def test_release_is_posted_top_level_and_in_the_case_thread(tmp_path, slack):  #
         assert top.thread_ts is None and reply.thread_ts == parent.ts
         assert "reply_broadcast" not in reply.payload  # already in the channel once
         for message in (top, reply):
-            assert "Related case" in message.everything() and "SF v. Trump (N.D. Cal. 3:25-cv-01350)" in message.everything()
+            assert (
+                "Related case" in message.everything()
+                and "SF v. Trump (N.D. Cal. 3:25-cv-01350)" in message.everything()
+            )
             assert "Justice Department Statement on San Francisco Sanctuary Funding Case" in message.text
         row = box.rows()[-1]
         assert row["status"] == "sent" and row["result"]["ts"] == top.ts
@@ -125,20 +128,38 @@ def test_no_replies_without_threads_or_in_a_summary(tmp_path, slack, setting):  
 def test_email_digest_lists_the_release_under_its_case(tmp_path, smtp):
     """An hourly digest: the case's section holds its filing and the release about it; the agency's section holds
     the unrelated release; the release says which case it is about."""
-    box = Outbox.open(config(tmp_path, f"  counsel: {{type: email, host: 127.0.0.1, port: {smtp.port}, "
-                                       f"from: alerts@example.org, to: [litigation@example.org], digest: hourly}}"))
+    box = Outbox.open(
+        config(
+            tmp_path,
+            f"  counsel: {{type: email, host: 127.0.0.1, port: {smtp.port}, "
+            f"from: alerts@example.org, to: [litigation@example.org], digest: hourly}}",
+        )
+    )
     try:
-        at = datetime(2025, 4, 25, 10, 20, tzinfo=timezone.utc)
+        at = datetime(2025, 4, 25, 10, 20, tzinfo=UTC)
         box.record([added("sf-v-trump", filing(1), at=at)], at=at)
-        box.record([added("doj-news", release("Attorney General Announces Grants for Rural Police"), at=at),
-                    related_release(at)], at=at)
-        report = deliver(box, now=datetime(2025, 4, 25, 11, 0, 5, tzinfo=timezone.utc))
+        box.record(
+            [
+                added("doj-news", release("Attorney General Announces Grants for Rural Police"), at=at),
+                related_release(at),
+            ],
+            at=at,
+        )
+        report = deliver(box, now=datetime(2025, 4, 25, 11, 0, 5, tzinfo=UTC))
         assert report.sent == 3
         [mail] = smtp.messages
         text = mail.part("plain")
         case_heading = f"== {SF} · N.D. Cal. · 3:25-cv-01350 (2) =="
-        order = [text.index(s) for s in (case_heading, f"New filing #1 in {SF}", "San Francisco Sanctuary Funding Case",
-                                         "== DOJ Office of Public Affairs (1) ==", "Grants for Rural Police")]
+        order = [
+            text.index(s)
+            for s in (
+                case_heading,
+                f"New filing #1 in {SF}",
+                "San Francisco Sanctuary Funding Case",
+                "== DOJ Office of Public Affairs (1) ==",
+                "Grants for Rural Police",
+            )
+        ]
         assert order == sorted(order)
         assert "Related case: SF v. Trump (N.D. Cal. 3:25-cv-01350)" in text
         html = mail.part("html")
@@ -150,8 +171,13 @@ def test_email_digest_lists_the_release_under_its_case(tmp_path, smtp):
 def test_single_email_joins_the_case_thread_and_webhook_carries_the_links(tmp_path, smtp):
     """One release by email: "Related case" in both parts and the case's References header; the webhook JSON carries
     `related_cases`, `related` and `unfollowed`."""
-    box = Outbox.open(config(tmp_path, f"  counsel: {{type: email, host: 127.0.0.1, port: {smtp.port}, "
-                                       f"from: alerts@example.org, to: [litigation@example.org]}}"))
+    box = Outbox.open(
+        config(
+            tmp_path,
+            f"  counsel: {{type: email, host: 127.0.0.1, port: {smtp.port}, "
+            f"from: alerts@example.org, to: [litigation@example.org]}}",
+        )
+    )
     try:
         deliver(box, added("sf-v-trump", filing(1)), related_release())
         filing_mail, release_mail = smtp.messages
@@ -171,13 +197,17 @@ def test_slack_summary_lists_the_release_under_its_case_with_its_agency():
     from notifiers.format import describe
     from notifiers.slack_blocks import digest_message
 
-    contents = [describe(added("doj-news", release("Attorney General Announces Grants")), "DOJ news"),
-                describe(added("sf-v-trump", filing(1)), "SF v. Trump"), describe(related_release(), "DOJ news")]
+    contents = [
+        describe(added("doj-news", release("Attorney General Announces Grants")), "DOJ news"),
+        describe(added("sf-v-trump", filing(1)), "SF v. Trump"),
+        describe(related_release(), "DOJ news"),
+    ]
     text, blocks = digest_message("Daily summary", contents, grouped=True)
     lines = text.splitlines()
     assert lines[1].startswith("#1 Filing number 1")
-    assert lines[2].startswith("Department of Justice: Office of Public Affairs: Justice Department Statement on San "
-                               "Francisco")
+    assert lines[2].startswith(
+        "Department of Justice: Office of Public Affairs: Justice Department Statement on San Francisco"
+    )
     assert lines[3].startswith("Attorney General Announces Grants")
     sections = [b["text"]["text"] for b in blocks if b["type"] == "section"]
     assert sections[1].startswith(f"*{SF} · N.D. Cal. · 3:25-cv-01350* (2)")

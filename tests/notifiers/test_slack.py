@@ -5,7 +5,7 @@ from __future__ import annotations
 import asyncio
 import json
 import logging
-from datetime import datetime, timedelta, timezone
+from datetime import UTC, datetime, timedelta
 
 import pytest
 
@@ -15,7 +15,7 @@ from notifiers.base import Alert
 from notifiers.format import describe
 from notifiers.slack import MAX_BLOCKS, SlackNotifier, digest_message
 from tests.conftest import run_cli
-from tests.notifiers import deliver, SF, SLACK_TOKEN, Outbox, added, config, filing, release, updated
+from tests.notifiers import SF, SLACK_TOKEN, Outbox, added, config, deliver, filing, release, updated
 from tests.support.slack_server import Answer, SlackServer
 
 
@@ -27,8 +27,11 @@ def slack():
 
 
 def slack_config(tmp_path, slack, extra: str = "", name: str = "newsroom", channel: str = "#sanctuary-cases"):
-    return config(tmp_path, f"""  {name}: {{type: slack, token: "${{SLACK_BOT_TOKEN}}", channel: "{channel}",
-    base_url: "{slack.base_url}"{extra}}}""")
+    return config(
+        tmp_path,
+        f"""  {name}: {{type: slack, token: "${{SLACK_BOT_TOKEN}}", channel: "{channel}",
+    base_url: "{slack.base_url}"{extra}}}""",
+    )
 
 
 @pytest.fixture
@@ -38,11 +41,13 @@ def outbox(tmp_path, slack):
     box.close()
 
 
-
 def test_new_filing_is_one_well_formed_message(outbox, slack):
     """A new filing becomes one Block Kit message with case, court, docket, entry, date, text, links and source."""
-    item = filing(112, text="Order granting motion for preliminary injunction",
-                  description="ORDER GRANTING PRELIMINARY INJUNCTION. Signed by Judge William H. Orrick on 4/24/2025.")
+    item = filing(
+        112,
+        text="Order granting motion for preliminary injunction",
+        description="ORDER GRANTING PRELIMINARY INJUNCTION. Signed by Judge William H. Orrick on 4/24/2025.",
+    )
     report = deliver(outbox, added("sf-v-trump", item.with_matched(("sanctuary",))))
 
     assert report.sent == 1 and not report.errors
@@ -50,10 +55,19 @@ def test_new_filing_is_one_well_formed_message(outbox, slack):
     assert message.channel == "C0SANCTUARY" and message.thread_ts is None
     assert message.payload["unfurl_links"] is False and message.payload["unfurl_media"] is False
     everything = message.everything()
-    for expected in ("New filing #112 in " + SF, "Order granting motion for preliminary injunction", "N.D. Cal.",
-                     "3:25-cv-01350", "#112", "2025-04-24", "Signed by Judge William H. Orrick", "courtlistener",
-                     "<https://ecf.cand.uscourts.gov/doc1/035125800112|Document>",
-                     "<https://ecf.cand.uscourts.gov/cgi-bin/DktRpt.pl?449755|Docket>", "Matched: sanctuary"):
+    for expected in (
+        "New filing #112 in " + SF,
+        "Order granting motion for preliminary injunction",
+        "N.D. Cal.",
+        "3:25-cv-01350",
+        "#112",
+        "2025-04-24",
+        "Signed by Judge William H. Orrick",
+        "courtlistener",
+        "<https://ecf.cand.uscourts.gov/doc1/035125800112|Document>",
+        "<https://ecf.cand.uscourts.gov/cgi-bin/DktRpt.pl?449755|Docket>",
+        "Matched: sanctuary",
+    ):
         assert expected in everything, expected
     assert message.text.startswith("New filing #112 in " + SF)  # the plain fallback
     assert len(message.blocks) <= MAX_BLOCKS
@@ -65,8 +79,10 @@ def test_new_filing_is_one_well_formed_message(outbox, slack):
 
 def test_press_release_shows_agency_title_date_summary_and_link(outbox, slack):
     """A press release shows its agency, title, date, summary and link."""
-    item = release("Justice Department Sues Illinois Over Sanctuary Laws",
-                   summary="The Justice Department filed suit against the State of Illinois, Chicago and Cook County.")
+    item = release(
+        "Justice Department Sues Illinois Over Sanctuary Laws",
+        summary="The Justice Department filed suit against the State of Illinois, Chicago and Cook County.",
+    )
     deliver(outbox, added("doj-news", item))
     [message] = slack.messages
     everything = message.everything()
@@ -82,13 +98,19 @@ def test_update_says_what_changed(outbox, slack):
     deliver(outbox, updated("sf-v-trump", before, after, ["fields.short_description"]))
     everything = slack.messages[0].everything()
     assert "Updated: filing #7 in " + SF in everything
-    assert "*Short description*: Motion for preliminary injunction → Amended motion for preliminary injunction" in everything
+    assert (
+        "*Short description*: Motion for preliminary injunction → Amended motion for preliminary injunction"
+        in everything
+    )
 
 
 def test_source_text_is_escaped(outbox, slack):
     """Source text cannot ping @channel, mention users or forge links: & < > arrive as entities."""
-    item = filing(9, text="Notice <!channel> <@U024BE7LH> re: <https://evil.example|click> & more",
-                  description="Body <!here> <https://evil.example|click here> Smith & Wesson")
+    item = filing(
+        9,
+        text="Notice <!channel> <@U024BE7LH> re: <https://evil.example|click> & more",
+        description="Body <!here> <https://evil.example|click here> Smith & Wesson",
+    )
     deliver(outbox, added("sf-v-trump", item))
     [message] = slack.messages
     raw = json.dumps(message.payload, ensure_ascii=False)
@@ -138,15 +160,21 @@ def test_server_errors_exhausting_retries_leave_it_to_the_outbox(outbox, slack):
 
 def test_channel_not_found_fails_with_reason_while_other_notifier_delivers(tmp_path, slack):
     """channel_not_found fails that delivery at once, with Slack's error; another notifier still delivers."""
-    cfg = config(tmp_path, f"""  newsroom: {{type: slack, token: "${{SLACK_BOT_TOKEN}}", channel: "#no-such-channel", base_url: "{slack.base_url}"}}
-  backup: {{type: slack, token: "${{SLACK_BOT_TOKEN}}", channel: "#other", base_url: "{slack.base_url}"}}""")
+    cfg = config(
+        tmp_path,
+        f"""  newsroom: {{type: slack, token: "${{SLACK_BOT_TOKEN}}", channel: "#no-such-channel", base_url: "{slack.base_url}"}}
+  backup: {{type: slack, token: "${{SLACK_BOT_TOKEN}}", channel: "#other", base_url: "{slack.base_url}"}}""",
+    )
     box = Outbox.open(cfg)
     try:
         report = deliver(box, added("sf-v-trump", filing(1)))
         assert report.sent == 1 and report.failed == 1
         rows = {r["notifier"]: r for r in box.rows()}
         assert rows["newsroom"]["status"] == "failed" and rows["newsroom"]["attempts"] == 1
-        assert "channel_not_found" in rows["newsroom"]["last_error"] and "#no-such-channel" in rows["newsroom"]["last_error"]
+        assert (
+            "channel_not_found" in rows["newsroom"]["last_error"]
+            and "#no-such-channel" in rows["newsroom"]["last_error"]
+        )
         assert rows["backup"]["status"] == "sent"
         assert [m.channel for m in slack.messages] == ["C0OTHER"]
         assert len([r for r in slack.posts() if r.error == "channel_not_found"]) == 1  # not retried
@@ -171,9 +199,17 @@ def test_permanent_slack_errors_fail_at_once_without_the_token(tmp_path, slack, 
 
 def test_connection_refused_is_transient(tmp_path):
     """No server at base_url: a few quick retries, then a transient NotifyError for the outbox."""
-    cfg = config(tmp_path, """  newsroom: {type: slack, token: "${SLACK_BOT_TOKEN}", channel: "#x", base_url: "http://127.0.0.1:9/api/"}""")
+    cfg = config(
+        tmp_path,
+        """  newsroom: {type: slack, token: "${SLACK_BOT_TOKEN}", channel: "#x", base_url: "http://127.0.0.1:9/api/"}""",
+    )
     notifier = SlackNotifier("newsroom", cfg.notifiers["newsroom"])
-    alert = Alert("newsroom", "sf-v-trump", "SF v. Trump", (Delivery(1, added("sf-v-trump", filing(1)), "newsroom", "pending", 0, utcnow()),))
+    alert = Alert(
+        "newsroom",
+        "sf-v-trump",
+        "SF v. Trump",
+        (Delivery(1, added("sf-v-trump", filing(1)), "newsroom", "pending", 0, utcnow()),),
+    )
     with pytest.raises(NotifyError) as caught:
         asyncio.run(notifier.send(alert))
     assert not caught.value.permanent and "could not reach Slack" in str(caught.value)
@@ -185,7 +221,9 @@ def test_thread_per_case(tmp_path, slack):
     try:
         deliver(box, added("sf-v-trump", filing(1)))
         deliver(box, added("sf-v-trump", filing(2)), added("sf-v-trump", filing(3)))
-        deliver(box, added("sf-v-trump", filing(1, case="United States v. Illinois", docket="1:25-cv-01285", court="ilnd")))
+        deliver(
+            box, added("sf-v-trump", filing(1, case="United States v. Illinois", docket="1:25-cv-01285", court="ilnd"))
+        )
         first, second, third, other = slack.messages
         assert first.thread_ts is None and other.thread_ts is None
         assert second.thread_ts == first.ts and third.thread_ts == first.ts
@@ -244,8 +282,12 @@ def test_digest_stays_within_slack_limits_and_counts_the_rest(slack, tmp_path):
     # and Slack takes it
     cfg = slack_config(tmp_path, slack)
     notifier = SlackNotifier("newsroom", cfg.notifiers["newsroom"])
-    alert = Alert("newsroom", "sf-v-trump", "SF v. Trump",
-                  tuple(Delivery(i, c, "newsroom", "pending", 0, utcnow()) for i, c in enumerate(changes)))
+    alert = Alert(
+        "newsroom",
+        "sf-v-trump",
+        "SF v. Trump",
+        tuple(Delivery(i, c, "newsroom", "pending", 0, utcnow()) for i, c in enumerate(changes)),
+    )
     result = asyncio.run(notifier.send(alert))
     assert result["ts"] == slack.messages[0].ts and not [p for p in slack.posts() if p.error]
 
@@ -300,7 +342,6 @@ def test_config_rejects_bad_settings(tmp_path):
         assert expected in str(caught.value) and SLACK_TOKEN not in str(caught.value)
 
 
-
 # ---------------------------------------------------------------- threads belong to cases (issue 11)
 
 
@@ -315,7 +356,7 @@ def test_two_unrelated_releases_of_one_agency_are_two_top_level_messages(server,
 notifiers:
   newsroom: {{type: slack, token: "${{SLACK_BOT_TOKEN}}", channel: "#sanctuary-cases", base_url: "{slack.base_url}"}}
 watches:
-  - {{id: doj-news, type: feed, url: "{server.url('/news/rss')}", name: DOJ news, agency: Department of Justice}}
+  - {{id: doj-news, type: feed, url: "{server.url("/news/rss")}", name: DOJ news, agency: Department of Justice}}
 """)
     assert run_cli("check", "--config", str(path)).code == 0 and slack.messages == []
     # What an older version left: the agency's first release started a thread that captured later ones.
@@ -352,9 +393,15 @@ def test_two_filings_of_one_case_share_one_thread_and_releases_stay_top_level(ou
     assert len([m for m in top if "New from DOJ" in m.text]) == 2
 
 
-@pytest.mark.parametrize("setting, filings_threaded, releases_threaded", [
-    ("thread: all", True, True), ("thread: none", False, False), ("thread_per_case: true", True, False),
-    ("thread_per_case: false", False, False)])
+@pytest.mark.parametrize(
+    "setting, filings_threaded, releases_threaded",
+    [
+        ("thread: all", True, True),
+        ("thread: none", False, False),
+        ("thread_per_case: true", True, False),
+        ("thread_per_case: false", False, False),
+    ],
+)
 def test_thread_setting(tmp_path, slack, setting, filings_threaded, releases_threaded):
     """`thread: all` threads agencies too, `none` threads nothing; the old `thread_per_case` maps to cases / none."""
     box = Outbox.open(slack_config(tmp_path, slack, extra=", " + setting))
@@ -374,7 +421,10 @@ def test_old_and_new_thread_keys_together_are_a_config_error(tmp_path):
     from monitor.errors import ConfigError
 
     with pytest.raises(ConfigError) as caught:
-        config(tmp_path, '  n: {type: slack, token: "${SLACK_BOT_TOKEN}", channel: "#c", thread: all, thread_per_case: true}')
+        config(
+            tmp_path,
+            '  n: {type: slack, token: "${SLACK_BOT_TOKEN}", channel: "#c", thread: all, thread_per_case: true}',
+        )
     assert "thread: cases | all | none" in str(caught.value) and "notifiers.n" in str(caught.value)
     with pytest.raises(ConfigError) as caught:
         config(tmp_path, '  n: {type: slack, token: "${SLACK_BOT_TOKEN}", channel: "#c", thread: cases-only}')
@@ -388,18 +438,22 @@ def test_daily_summary_is_held_in_the_outbox_then_posted_once_grouped_by_case_th
     """digest: daily holds every delivery in the database until daily_at (a restart loses nothing), then posts
     one top-level summary: the period it covers, each case with its filings, then each agency."""
     cfg = slack_config(tmp_path, slack, extra=', digest: daily, daily_at: "07:30", timezone: America/Los_Angeles')
-    day = datetime(2025, 4, 24, 17, 0, tzinfo=timezone.utc)  # 10:00 in Los Angeles (PDT)
+    day = datetime(2025, 4, 24, 17, 0, tzinfo=UTC)  # 10:00 in Los Angeles (PDT)
     illinois = dict(case="United States v. Illinois", docket="1:25-cv-01285", court="ilnd")
-    changes = [added("sf-v-trump", filing(112, text="Order granting preliminary injunction"), at=day),
-               added("doj-news", release("Justice Department Sues Illinois"), at=day + timedelta(hours=1)),
-               added("sf-v-trump", filing(3, text="Complaint", **illinois), at=day + timedelta(hours=2)),
-               added("sf-v-trump", filing(113, text="Notice of appeal"), at=day + timedelta(hours=3))]
+    changes = [
+        added("sf-v-trump", filing(112, text="Order granting preliminary injunction"), at=day),
+        added("doj-news", release("Justice Department Sues Illinois"), at=day + timedelta(hours=1)),
+        added("sf-v-trump", filing(3, text="Complaint", **illinois), at=day + timedelta(hours=2)),
+        added("sf-v-trump", filing(113, text="Notice of appeal"), at=day + timedelta(hours=3)),
+    ]
     box = Outbox.open(cfg)
     try:
         box.record(changes, at=day)
         assert deliver(box, now=day + timedelta(hours=4)).sent == 0 and slack.messages == []
-        boundary = datetime(2025, 4, 25, 14, 30, tzinfo=timezone.utc)  # 07:30 PDT the next morning
-        assert [(r["status"], r["next_attempt_at"], r["attempts"]) for r in box.rows()] == [("pending", boundary, 0)] * 4
+        boundary = datetime(2025, 4, 25, 14, 30, tzinfo=UTC)  # 07:30 PDT the next morning
+        assert [(r["status"], r["next_attempt_at"], r["attempts"]) for r in box.rows()] == [
+            ("pending", boundary, 0)
+        ] * 4
     finally:
         box.close()  # as if the process died overnight
 
@@ -414,9 +468,17 @@ def test_daily_summary_is_held_in_the_outbox_then_posted_once_grouped_by_case_th
         assert "Daily summary: 4 new items: SF v. Trump, DOJ news" in text
         assert "Thu 24 Apr 07:30 – Fri 25 Apr 07:30 America/Los_Angeles" in text
         shown = "\n".join(b["text"]["text"] for b in summary.blocks if b["type"] == "section")
-        order = [shown.index(s) for s in (f"*{SF} · N.D. Cal. · 3:25-cv-01350* (2)", "#112 Order granting",
-                                         "#113 Notice of appeal", "*United States v. Illinois · N.D. Ill. · 1:25-cv-01285* (1)",
-                                         "*DOJ Office of Public Affairs* (1)", "Justice Department Sues Illinois")]
+        order = [
+            shown.index(s)
+            for s in (
+                f"*{SF} · N.D. Cal. · 3:25-cv-01350* (2)",
+                "#112 Order granting",
+                "#113 Notice of appeal",
+                "*United States v. Illinois · N.D. Ill. · 1:25-cv-01285* (1)",
+                "*DOJ Office of Public Affairs* (1)",
+                "Justice Department Sues Illinois",
+            )
+        ]
         assert order == sorted(order)
         assert {r["status"] for r in box.rows()} == {"sent"}
         assert deliver(box, now=boundary + timedelta(days=1)).sent == 0 and len(slack.messages) == 1
@@ -428,9 +490,15 @@ def test_hourly_summary_of_a_busy_day_stays_within_slack_limits(tmp_path, slack)
     """A summary of many cases and agencies keeps to 50 blocks and 3,000 characters a block, says "…and N more",
     and Slack accepts it."""
     cfg = slack_config(tmp_path, slack, extra=", digest: hourly")
-    at = datetime(2025, 4, 24, 10, 5, tzinfo=timezone.utc)
-    changes = [added("sf-v-trump", filing(n, text="Declaration in support " * 12, case=f"Case {n} v. Trump",
-                                         docket=f"3:25-cv-{n:05d}"), at=at) for n in range(1, 41)]
+    at = datetime(2025, 4, 24, 10, 5, tzinfo=UTC)
+    changes = [
+        added(
+            "sf-v-trump",
+            filing(n, text="Declaration in support " * 12, case=f"Case {n} v. Trump", docket=f"3:25-cv-{n:05d}"),
+            at=at,
+        )
+        for n in range(1, 41)
+    ]
     changes += [added("doj-news", release(f"Release {n}", agency=f"Agency {n}"), at=at) for n in range(10)]
     box = Outbox.open(cfg)
     try:

@@ -10,18 +10,23 @@ from datetime import timedelta
 import pytest
 
 from monitor.models import utcnow
-from tests.notifiers import deliver, SF, Outbox, added, config, filing, updated
+from tests.notifiers import SF, Outbox, added, config, deliver, filing, updated
 
 HOOK_TOKEN = "hook-secret-4242"
 
 
 @pytest.fixture
 def outbox(tmp_path, server):
-    box = Outbox.open(config(tmp_path, f"""  hook: {{type: webhook, url: "{server.url('/hook')}",
-    headers: {{Authorization: "Bearer ${{HOOK_TOKEN}}", X-Team: newsroom}}}}""", env={"HOOK_TOKEN": HOOK_TOKEN}))
+    box = Outbox.open(
+        config(
+            tmp_path,
+            f"""  hook: {{type: webhook, url: "{server.url("/hook")}",
+    headers: {{Authorization: "Bearer ${{HOOK_TOKEN}}", X-Team: newsroom}}}}""",
+            env={"HOOK_TOKEN": HOOK_TOKEN},
+        )
+    )
     yield box
     box.close()
-
 
 
 def test_each_change_is_posted_as_json_with_its_idempotency_key(outbox, server):
@@ -45,8 +50,10 @@ def test_each_change_is_posted_as_json_with_its_idempotency_key(outbox, server):
 def test_an_update_carries_before_and_after(outbox, server):
     """An update's JSON carries `before` and each changed field's before and after."""
     server.set("/hook", b"ok", status=200)
-    deliver(outbox, updated("sf-v-trump", filing(7, text="Motion"), filing(7, text="Amended motion"),
-                            ["fields.short_description"]))
+    deliver(
+        outbox,
+        updated("sf-v-trump", filing(7, text="Motion"), filing(7, text="Amended motion"), ["fields.short_description"]),
+    )
     body = json.loads(server.requests[0].body)
     assert body["changed"] == {"fields.short_description": {"before": "Motion", "after": "Amended motion"}}
     assert body["before"]["fields"]["short_description"] == "Motion"
@@ -68,8 +75,18 @@ def test_429_honours_retry_after_and_retries_with_the_same_key(outbox, server):
     assert first.headers["Idempotency-Key"] == second.headers["Idempotency-Key"]
 
 
-@pytest.mark.parametrize("status, outcome", [(500, "pending"), (503, "pending"), (404, "failed"), (400, "failed"),
-                                             (401, "failed"), (301, "failed"), (202, "sent")])
+@pytest.mark.parametrize(
+    "status, outcome",
+    [
+        (500, "pending"),
+        (503, "pending"),
+        (404, "failed"),
+        (400, "failed"),
+        (401, "failed"),
+        (301, "failed"),
+        (202, "sent"),
+    ],
+)
 def test_status_codes_map_to_outcomes(outbox, server, status, outcome, caplog):
     """2xx is sent, 5xx is retried later, 3xx and other 4xx fail at once; no secret header value is ever shown."""
     server.set("/hook", b"<html>nope</html>", status=status, headers={"Location": "https://elsewhere.example/"})
@@ -107,8 +124,9 @@ def test_config_rejects_bad_url_and_header(tmp_path):
     """A non-HTTP url or a header name with a colon is a configuration error."""
     from monitor.errors import ConfigError
 
-    for block in ('  hook: {type: webhook, url: "ftp://example.org/x"}',
-                  '  hook: {type: webhook, url: "https://example.org/x", headers: {"Bad: name": x}}'):
+    for block in (
+        '  hook: {type: webhook, url: "ftp://example.org/x"}',
+        '  hook: {type: webhook, url: "https://example.org/x", headers: {"Bad: name": x}}',
+    ):
         with pytest.raises(ConfigError):
             config(tmp_path, block)
-

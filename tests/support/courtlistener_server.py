@@ -42,7 +42,7 @@ import threading
 import time
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
-from datetime import datetime, timedelta, timezone
+from datetime import UTC, datetime, timedelta, timezone
 from html import escape
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
@@ -148,9 +148,16 @@ def phrase_match(field_text: str, query: str, slop: int = 1) -> bool:
 def _docket_template() -> dict[str, Any]:
     """The recorded docket (docs example, D.D.C. 1:16-cv-00745) with the fields the docs example predates."""
     docket = recorded("docket_detail_4214664.json")
-    missing = {"docket_number_raw": "", "docket_number_source": 0, "federal_dn_office_code": "",
-               "federal_dn_case_type": "", "federal_dn_judge_initials_assigned": "",
-               "federal_dn_judge_initials_referred": "", "federal_defendant_number": None, "parent_docket": None}
+    missing = {
+        "docket_number_raw": "",
+        "docket_number_source": 0,
+        "federal_dn_office_code": "",
+        "federal_dn_case_type": "",
+        "federal_dn_judge_initials_assigned": "",
+        "federal_dn_judge_initials_referred": "",
+        "federal_defendant_number": None,
+        "parent_docket": None,
+    }
     fields = options_fields()["dockets"]["fields"]
     docket.update({k: v for k, v in missing.items() if k not in docket})
     return {k: docket[k] for k in fields}  # in the schema's order
@@ -159,17 +166,27 @@ def _docket_template() -> dict[str, Any]:
 def rest_document(doc: dict[str, Any]) -> dict[str, Any]:
     """A RECAP document as the REST API nests it: the webhook's fields plus resource_uri, tags, plain_text."""
     fields = options_fields()["docket-entries"]["nested_recap_documents_fields"]
-    full = {"resource_uri": f"{PUBLIC}{API}/recap-documents/{doc['id']}/", "tags": [], "plain_text": "",
-            "acms_document_guid": "", **doc}
+    full = {
+        "resource_uri": f"{PUBLIC}{API}/recap-documents/{doc['id']}/",
+        "tags": [],
+        "plain_text": "",
+        "acms_document_guid": "",
+        **doc,
+    }
     return {k: full.get(k) for k in fields}
 
 
 def rest_entry(entry: dict[str, Any], docket_id: int) -> dict[str, Any]:
     """A docket entry as the REST API gives it: the webhook's fields plus resource_uri, tags, time_filed."""
     fields = options_fields()["docket-entries"]["fields"]
-    full = {"resource_uri": f"{PUBLIC}{API}/docket-entries/{entry['id']}/", "tags": [], "time_filed": None, **entry,
-            "docket": f"{PUBLIC}{API}/dockets/{docket_id}/",
-            "recap_documents": [rest_document(d) for d in entry.get("recap_documents") or []]}
+    full = {
+        "resource_uri": f"{PUBLIC}{API}/docket-entries/{entry['id']}/",
+        "tags": [],
+        "time_filed": None,
+        **entry,
+        "docket": f"{PUBLIC}{API}/dockets/{docket_id}/",
+        "recap_documents": [rest_document(d) for d in entry.get("recap_documents") or []],
+    }
     return {k: full.get(k) for k in fields}
 
 
@@ -185,9 +202,16 @@ class _QuietServer(ThreadingHTTPServer):
 
 
 class CourtListenerServer:
-    def __init__(self, *, token: str | None = TOKEN, tokens: Sequence[str] = (), recap_api_access: bool = True,
-                 anonymous_search: bool = True, rates: Mapping[str, Sequence[str]] | None = None,
-                 clock: Callable[[], float] = time.time):
+    def __init__(
+        self,
+        *,
+        token: str | None = TOKEN,
+        tokens: Sequence[str] = (),
+        recap_api_access: bool = True,
+        anonymous_search: bool = True,
+        rates: Mapping[str, Sequence[str]] | None = None,
+        clock: Callable[[], float] = time.time,
+    ):
         self.tokens = {t for t in (token, *tokens) if t}
         self.recap_api_access = recap_api_access
         self.anonymous_search = anonymous_search
@@ -209,7 +233,7 @@ class CourtListenerServer:
             def log_message(self, *args: Any) -> None:
                 pass
 
-            def do_GET(self) -> None:  # noqa: N802
+            def do_GET(self) -> None:
                 parts = urlsplit(self.path)
                 query = {k: v[-1] for k, v in parse_qs(parts.query, keep_blank_values=True).items()}
                 request = Request("GET", parts.path, query, dict(self.headers.items()))
@@ -356,8 +380,11 @@ class CourtListenerServer:
 
     def _json(self, status: int, data: Any, **headers: str) -> tuple[int, dict[str, str], bytes]:
         body = json.dumps(data, indent=2).encode()
-        return status, {"Content-Type": "application/json", "Vary": "Accept, Cookie", "Allow": "GET, HEAD, OPTIONS",
-                        **headers}, body
+        return (
+            status,
+            {"Content-Type": "application/json", "Vary": "Accept, Cookie", "Allow": "GET, HEAD, OPTIONS", **headers},
+            body,
+        )
 
     def _answer(self, request: Request) -> tuple[int, dict[str, str], bytes]:
         path = request.path
@@ -366,24 +393,33 @@ class CourtListenerServer:
                 return self._feed(path)
             return 404, {"Content-Type": "text/html"}, b"<!DOCTYPE html><html><body>Not found</body></html>"
         auth = request.authorization
-        rest = path[len(API):]
+        rest = path[len(API) :]
         anonymous_ok = rest == "/search/" and self.anonymous_search
         if auth is None and not anonymous_ok:
-            return self._json(401, {"detail": "Authentication credentials were not provided."},
-                              **{"WWW-Authenticate": 'Basic realm="api"'})
+            return self._json(
+                401,
+                {"detail": "Authentication credentials were not provided."},
+                **{"WWW-Authenticate": 'Basic realm="api"'},
+            )
         if auth is not None and auth.removeprefix("Token ") not in self.tokens:
             return self._json(401, {"detail": "Invalid token."}, **{"WWW-Authenticate": 'Basic realm="api"'})
         if rest == "/api-usage/":
             return self._json(200, self._usage(request.caller))
         if self._throttle:
             wait = self._throttle.pop(0)
-            return self._json(429, {"detail": f"Request was throttled. Expected available in {wait:g} seconds."},
-                              **{"Retry-After": f"{wait:g}"})
+            return self._json(
+                429,
+                {"detail": f"Request was throttled. Expected available in {wait:g} seconds."},
+                **{"Retry-After": f"{wait:g}"},
+            )
         wait = self._throttle_wait(request.caller, request.at)
         if wait is not None:
             wait = max(1, round(wait))
-            return self._json(429, {"detail": f"Request was throttled. Expected available in {wait} seconds."},
-                              **{"Retry-After": str(wait)})
+            return self._json(
+                429,
+                {"detail": f"Request was throttled. Expected available in {wait} seconds."},
+                **{"Retry-After": str(wait)},
+            )
         if rest == "/dockets/":
             return self._dockets(request.query)
         if rest.startswith("/dockets/"):
@@ -405,15 +441,37 @@ class CourtListenerServer:
         rows = []
         for calls, seconds in self._windows(caller):
             inside = [t for t in history if t > now - seconds]
-            reset = (datetime.fromtimestamp(min(inside) + seconds, timezone.utc).isoformat() if inside else None)
-            rows.append({"scope": "user", "rate": f"{calls}/{names.get(seconds, seconds)}", "used": len(inside),
-                         "limit": calls, "remaining": max(calls - len(inside), 0), "window_seconds": seconds,
-                         "reset_at": reset, "blocked": False})
-        rows.append({"scope": "api_usage", "rate": "10/min", "used": 1, "limit": 10, "remaining": 9,
-                     "window_seconds": 60, "reset_at": None, "blocked": False})
-        day = datetime.fromtimestamp(now, timezone.utc).date().isoformat()
-        return {"current_usage": rows, "historical_usage": {day: len(history), "total": len(history)},
-                "membership": None}
+            reset = datetime.fromtimestamp(min(inside) + seconds, UTC).isoformat() if inside else None
+            rows.append(
+                {
+                    "scope": "user",
+                    "rate": f"{calls}/{names.get(seconds, seconds)}",
+                    "used": len(inside),
+                    "limit": calls,
+                    "remaining": max(calls - len(inside), 0),
+                    "window_seconds": seconds,
+                    "reset_at": reset,
+                    "blocked": False,
+                }
+            )
+        rows.append(
+            {
+                "scope": "api_usage",
+                "rate": "10/min",
+                "used": 1,
+                "limit": 10,
+                "remaining": 9,
+                "window_seconds": 60,
+                "reset_at": None,
+                "blocked": False,
+            }
+        )
+        day = datetime.fromtimestamp(now, UTC).date().isoformat()
+        return {
+            "current_usage": rows,
+            "historical_usage": {day: len(history), "total": len(history)},
+            "membership": None,
+        }
 
     _select = staticmethod(select_fields)  # `fields=` and `omit=`, as the demo's stand-in applies them
 
@@ -421,12 +479,22 @@ class CourtListenerServer:
         return f"{PUBLIC}{API}{path}?" + urlencode({**query, **extra})
 
     def _dockets(self, query: dict[str, str]) -> tuple[int, dict[str, str], bytes]:
-        found = [d for d in self.dockets.values()
-                 if (not query.get("court") or d["court_id"] == query["court"])
-                 and (not query.get("docket_number_core") or d["docket_number_core"] == query["docket_number_core"])
-                 and (not query.get("docket_number") or d["docket_number"] == query["docket_number"])]
-        return self._json(200, {"count": self._list_url("/dockets/", query, count="on"), "next": None,
-                                "previous": None, "results": [self._select(d, query) for d in found]})
+        found = [
+            d
+            for d in self.dockets.values()
+            if (not query.get("court") or d["court_id"] == query["court"])
+            and (not query.get("docket_number_core") or d["docket_number_core"] == query["docket_number_core"])
+            and (not query.get("docket_number") or d["docket_number"] == query["docket_number"])
+        ]
+        return self._json(
+            200,
+            {
+                "count": self._list_url("/dockets/", query, count="on"),
+                "next": None,
+                "previous": None,
+                "results": [self._select(d, query) for d in found],
+            },
+        )
 
     def _docket(self, rest: str, query: dict[str, str]) -> tuple[int, dict[str, str], bytes]:
         try:
@@ -440,33 +508,50 @@ class CourtListenerServer:
 
     def _ordered(self, docket_id: int) -> list[dict[str, Any]]:
         """-recap_sequence_number, -entry_number (the docket-entries order asked for, and the feed's)."""
-        return sorted(self.entries.get(docket_id, []),
-                      key=lambda e: (e.get("recap_sequence_number") or "", e.get("entry_number") or 0), reverse=True)
+        return sorted(
+            self.entries.get(docket_id, []),
+            key=lambda e: (e.get("recap_sequence_number") or "", e.get("entry_number") or 0),
+            reverse=True,
+        )
 
     def _docket_entries(self, query: dict[str, str]) -> tuple[int, dict[str, str], bytes]:
         docket_id = int(query.get("docket") or 0)
         results = [self._select(rest_entry(e, docket_id), query) for e in self._ordered(docket_id)]
         more = len(results) > PAGE
-        return self._json(200, {"count": self._list_url("/docket-entries/", query, count="on"),
-                                "next": self._list_url("/docket-entries/", query, page="2") if more else None,
-                                "previous": None, "results": results[:PAGE]})
+        return self._json(
+            200,
+            {
+                "count": self._list_url("/docket-entries/", query, count="on"),
+                "next": self._list_url("/docket-entries/", query, page="2") if more else None,
+                "previous": None,
+                "results": results[:PAGE],
+            },
+        )
 
     def _search(self, query: dict[str, str]) -> tuple[int, dict[str, str], bytes]:
         q = query.get("q", "")
         if query.get("type") == "r":
             return self._search_dockets(query)
         if query.get("type") != "rd" or not q.startswith("docket_id:"):
-            return self._json(400, {"detail": "this stand-in only answers type=rd&q=docket_id:<id> and "
-                                              "type=r&court=..&docket_number=.."})
+            return self._json(
+                400,
+                {"detail": "this stand-in only answers type=rd&q=docket_id:<id> and type=r&court=..&docket_number=.."},
+            )
         docket_id = int(q.split(":", 1)[1])
         docs = []
         entries = sorted(self.entries.get(docket_id, []), key=lambda e: e.get("date_filed") or "", reverse=True)
         for entry in entries:
             for doc in entry.get("recap_documents") or []:
                 docs.append(self._search_result(docket_id, entry, doc))
-        return self._json(200, {"count": len(docs), "next": None if len(docs) <= PAGE else
-                                self._list_url("/search/", query, cursor="cz0yMA=="),
-                                "previous": None, "results": docs[:PAGE]})
+        return self._json(
+            200,
+            {
+                "count": len(docs),
+                "next": None if len(docs) <= PAGE else self._list_url("/search/", query, cursor="cz0yMA=="),
+                "previous": None,
+                "results": docs[:PAGE],
+            },
+        )
 
     def _search_dockets(self, query: dict[str, str]) -> tuple[int, dict[str, str], bytes]:
         """`type=r`: dockets matching `q` (words of the case name or docket number, or `docket_id:<id>` /
@@ -484,16 +569,22 @@ class CourtListenerServer:
                 value = docket["id"] if fielded.group(1) == "docket_id" else docket.get("pacer_case_id")
                 if str(value) != fielded.group(2):
                     continue
-            elif q and not _words(q) <= (_words(docket["case_name"]) | _words(docket["docket_number"])
-                                         | _words((docket.get("original_court_info") or {}).get("docket_number"))):
+            elif q and not _words(q) <= (
+                _words(docket["case_name"])
+                | _words(docket["docket_number"])
+                | _words((docket.get("original_court_info") or {}).get("docket_number"))
+            ):
                 continue
             found.append(self._docket_result(docket))
         return self._json(200, {"count": len(found), "next": None, "previous": None, "results": found[:PAGE]})
 
     def _first_documents(self, docket: dict[str, Any]) -> list[dict[str, Any]]:
         """Up to 3 of a docket's documents, as nested in a `type=r` search result (without `docket_id`)."""
-        docs = [self._search_result(docket["id"], e, d) for e in self._ordered(docket["id"])
-                for d in e.get("recap_documents") or []][:3]
+        docs = [
+            self._search_result(docket["id"], e, d)
+            for e in self._ordered(docket["id"])
+            for d in e.get("recap_documents") or []
+        ][:3]
         for doc in docs:
             doc.pop("docket_id", None)
         return docs
@@ -504,16 +595,34 @@ class CourtListenerServer:
         name, citation = COURT_NAMES.get(docket["court_id"], (docket["court_id"], docket["court_id"]))
         created = docket.get("date_created")
         return {
-            "assignedTo": docket.get("assigned_to_str") or None, "assigned_to_id": None,
-            "attorney": [], "attorney_id": [], "caseName": docket.get("case_name") or "",
-            "case_name_full": docket.get("case_name_full") or "", "cause": docket.get("cause") or "",
-            "chapter": None, "court": name, "court_citation_string": citation, "court_id": docket["court_id"],
-            "dateArgued": None, "dateFiled": docket.get("date_filed"), "dateTerminated": docket.get("date_terminated"),
-            "docketNumber": docket.get("docket_number") or "", "docket_absolute_url": docket.get("absolute_url"),
-            "docket_id": docket["id"], "firm": [], "firm_id": [], "jurisdictionType": docket.get("jurisdiction_type") or "",
-            "juryDemand": docket.get("jury_demand") or "", "pacer_case_id": str(docket.get("pacer_case_id") or ""),
-            "party": [], "party_id": [], "referredTo": None, "referred_to_id": None,
-            "suitNature": docket.get("nature_of_suit") or "", "trustee_str": None,
+            "assignedTo": docket.get("assigned_to_str") or None,
+            "assigned_to_id": None,
+            "attorney": [],
+            "attorney_id": [],
+            "caseName": docket.get("case_name") or "",
+            "case_name_full": docket.get("case_name_full") or "",
+            "cause": docket.get("cause") or "",
+            "chapter": None,
+            "court": name,
+            "court_citation_string": citation,
+            "court_id": docket["court_id"],
+            "dateArgued": None,
+            "dateFiled": docket.get("date_filed"),
+            "dateTerminated": docket.get("date_terminated"),
+            "docketNumber": docket.get("docket_number") or "",
+            "docket_absolute_url": docket.get("absolute_url"),
+            "docket_id": docket["id"],
+            "firm": [],
+            "firm_id": [],
+            "jurisdictionType": docket.get("jurisdiction_type") or "",
+            "juryDemand": docket.get("jury_demand") or "",
+            "pacer_case_id": str(docket.get("pacer_case_id") or ""),
+            "party": [],
+            "party_id": [],
+            "referredTo": None,
+            "referred_to_id": None,
+            "suitNature": docket.get("nature_of_suit") or "",
+            "trustee_str": None,
             "meta": {"timestamp": created, "date_created": created, "score": {"bm25": 1.0}, "more_docs": False},
             "recap_documents": self._first_documents(docket),
         }
@@ -554,16 +663,20 @@ class CourtListenerServer:
         title = ", ".join(s for s in (docket["case_name"][:100], docket["docket_number"]) if s and s.strip())
         docket_url = PUBLIC + docket["absolute_url"]
         items = [e for e in self._ordered(docket_id) if e.get("date_filed")][:30]
-        parts = ['<?xml version="1.0" encoding="utf-8"?>\n<feed xmlns="http://www.w3.org/2005/Atom" xml:lang="en-us">',
-                 f"<title>Docket updates for {escape(title)}</title>",
-                 f'<link href="{PUBLIC}/" rel="alternate"></link>',
-                 f'<link href="{PUBLIC}/docket/{docket_id}/feed/" rel="self"></link>',
-                 f"<id>{PUBLIC}/</id>"]
+        parts = [
+            '<?xml version="1.0" encoding="utf-8"?>\n<feed xmlns="http://www.w3.org/2005/Atom" xml:lang="en-us">',
+            f"<title>Docket updates for {escape(title)}</title>",
+            f'<link href="{PUBLIC}/" rel="alternate"></link>',
+            f'<link href="{PUBLIC}/docket/{docket_id}/feed/" rel="self"></link>',
+            f"<id>{PUBLIC}/</id>",
+        ]
         updated = max((e["date_filed"] for e in items), default=None)
         if updated:
             parts.append(f"<updated>{updated}T00:00:00-08:00</updated>")
-        parts.append("<author><name>Free Law Project</name><email>feeds@courtlistener.com</email></author>"
-                     "<rights>Created for the public domain by Free Law Project</rights>")
+        parts.append(
+            "<author><name>Free Law Project</name><email>feeds@courtlistener.com</email></author>"
+            "<rights>Created for the public domain by Free Law Project</rights>"
+        )
         for entry in items:
             number = entry.get("entry_number")
             main = next((d for d in entry.get("recap_documents") or [] if d.get("document_type") == 1), None)
@@ -572,10 +685,12 @@ class CourtListenerServer:
             link = f"{docket_url}?order_by=desc#{anchor}"
             description = entry.get("description") or (main or {}).get("description") or ""
             date = f"{entry['date_filed']}T00:00:00-08:00"
-            parts.append(f"<entry><title>{escape(preface)} in {escape(title)}</title>"
-                         f'<link href="{escape(link)}" rel="alternate"></link>'
-                         f"<published>{date}</published><updated>{date}</updated><id>{escape(link)}</id>"
-                         f'<summary type="html">{escape(description)}</summary>')
+            parts.append(
+                f"<entry><title>{escape(preface)} in {escape(title)}</title>"
+                f'<link href="{escape(link)}" rel="alternate"></link>'
+                f"<published>{date}</published><updated>{date}</updated><id>{escape(link)}</id>"
+                f'<summary type="html">{escape(description)}</summary>'
+            )
             if number and main and main.get("filepath_local"):
                 pdf = "https://storage.courtlistener.com/" + escape(main["filepath_local"])
                 parts.append(f'<link length="0" href="{pdf}" rel="enclosure" type="application/pdf"></link>')

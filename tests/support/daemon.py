@@ -24,7 +24,7 @@ REPO = Path(__file__).resolve().parents[2]
 # Every daemon a test starts, so that the `_stop_daemons` fixture (tests/conftest.py) stops whatever a
 # failed or timed-out test left running: a leftover `monitor run` would hold leases in the shared
 # PostgreSQL database and break the next test.
-RUNNING: set["DaemonProcess"] = set()
+RUNNING: set[DaemonProcess] = set()
 
 
 def _die_with_parent() -> None:
@@ -37,7 +37,7 @@ def _die_with_parent() -> None:
         pass
 
 
-def stop_all_daemons(daemons: set["DaemonProcess"]) -> None:
+def stop_all_daemons(daemons: set[DaemonProcess]) -> None:
     """SIGTERM the given daemons, then SIGKILL whichever has not stopped within its grace."""
     for daemon in list(daemons):
         if daemon.proc.poll() is None:
@@ -53,16 +53,29 @@ def stop_all_daemons(daemons: set["DaemonProcess"]) -> None:
 
 
 class DaemonProcess:
-    def __init__(self, config: Path, workdir: Path, *, name: str = "daemon", env: dict[str, str] | None = None,
-                 args: tuple[str, ...] = ()):
+    def __init__(
+        self,
+        config: Path,
+        workdir: Path,
+        *,
+        name: str = "daemon",
+        env: dict[str, str] | None = None,
+        args: tuple[str, ...] = (),
+    ):
         self.out_path = workdir / f"{name}.stdout"
         self.err_path = workdir / f"{name}.stderr"
         full_env = {**os.environ, "PYTHONUNBUFFERED": "1", "PYTHONPATH": str(REPO), **(env or {})}
         full_env.pop("MONITOR_LISTEN", None)
         cmd = [sys.executable, "-m", "monitor", "run", "--config", str(config), "--listen", "127.0.0.1:0", *args]
         with open(self.out_path, "wb") as out, open(self.err_path, "wb") as err:
-            self.proc = subprocess.Popen(cmd, stdout=out, stderr=err, cwd=workdir, env=full_env,
-                                         preexec_fn=_die_with_parent if sys.platform == "linux" else None)
+            self.proc = subprocess.Popen(
+                cmd,
+                stdout=out,
+                stderr=err,
+                cwd=workdir,
+                env=full_env,
+                preexec_fn=_die_with_parent if sys.platform == "linux" else None,
+            )
         RUNNING.add(self)
         self._base_url: str | None = None
 

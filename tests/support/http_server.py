@@ -118,7 +118,7 @@ class ReplayServer:
         self.base_url = f"http://127.0.0.1:{self.port}"
         self._thread = threading.Thread(target=self.httpd.serve_forever, daemon=True)
 
-    def start(self) -> "ReplayServer":
+    def start(self) -> ReplayServer:
         self._thread.start()
         return self
 

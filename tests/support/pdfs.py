@@ -55,13 +55,17 @@ def text_pdf(pages: list[list[str]], *, media: tuple[float, float] = (612, 792))
     n = len(pages)
     # 1 catalog, 2 page tree, 3 font, then (page, content) pairs
     kids = b" ".join(b"%d 0 R" % (4 + 2 * i) for i in range(n))
-    objects = [b"<< /Type /Catalog /Pages 2 0 R >>",
-               b"<< /Type /Pages /Kids [" + kids + b"] /Count %d >>" % n,
-               b"<< /Type /Font /Subtype /Type1 /BaseFont /Helvetica >>"]
+    objects = [
+        b"<< /Type /Catalog /Pages 2 0 R >>",
+        b"<< /Type /Pages /Kids [" + kids + b"] /Count %d >>" % n,
+        b"<< /Type /Font /Subtype /Type1 /BaseFont /Helvetica >>",
+    ]
     box = b"[0 0 %g %g]" % media
     for i, lines in enumerate(pages):
-        objects.append(b"<< /Type /Page /Parent 2 0 R /MediaBox " + box + b" /Resources << /Font << /F1 3 0 R >> >> "
-                       b"/Contents %d 0 R >>" % (5 + 2 * i))
+        objects.append(
+            b"<< /Type /Page /Parent 2 0 R /MediaBox " + box + b" /Resources << /Font << /F1 3 0 R >> >> "
+            b"/Contents %d 0 R >>" % (5 + 2 * i)
+        )
         objects.append(_stream(_text_content(lines)))
     return build_pdf(objects)
 
@@ -70,10 +74,12 @@ def many_pages_pdf(count: int) -> bytes:
     """`count` pages sharing one content stream: a small file with a huge page count."""
     first = 5
     kids = b" ".join(b"%d 0 R" % (first + i) for i in range(count))
-    objects = [b"<< /Type /Catalog /Pages 2 0 R >>",
-               b"<< /Type /Pages /Kids [" + kids + b"] /Count %d >>" % count,
-               b"<< /Type /Font /Subtype /Type1 /BaseFont /Helvetica >>",
-               _stream(_text_content(["One of many pages."]))]
+    objects = [
+        b"<< /Type /Catalog /Pages 2 0 R >>",
+        b"<< /Type /Pages /Kids [" + kids + b"] /Count %d >>" % count,
+        b"<< /Type /Font /Subtype /Type1 /BaseFont /Helvetica >>",
+        _stream(_text_content(["One of many pages."])),
+    ]
     page = b"<< /Type /Page /Parent 2 0 R /MediaBox [0 0 612 792] /Resources << /Font << /F1 3 0 R >> >> /Contents 4 0 R >>"
     objects += [page] * count
     return build_pdf(objects)
@@ -101,14 +107,19 @@ def bomb_pdf(width: int = 40_000, height: int = 40_000) -> bytes:
     """One page drawing a width x height RGB image (40,000 x 40,000: 4.8 GB inflated) in a file of a few KB:
     the image is deflated twice (`/Filter [/FlateDecode /FlateDecode]`), as real bombs do."""
     data = zlib.compress(_repeated_deflate(bytes(width * 3), height, zeros=True), 9)  # row by row
-    image = _stream(data, b"/Type /XObject /Subtype /Image /Width %d /Height %d /ColorSpace /DeviceRGB "
-                          b"/BitsPerComponent 8 /Filter [/FlateDecode /FlateDecode] " % (width, height))
-    objects = [b"<< /Type /Catalog /Pages 2 0 R >>",
-               b"<< /Type /Pages /Kids [3 0 R] /Count 1 >>",
-               b"<< /Type /Page /Parent 2 0 R /MediaBox [0 0 612 792] /Resources << /XObject << /Im1 4 0 R >> >> "
-               b"/Contents 5 0 R >>",
-               image,
-               _stream(b"q 612 0 0 792 0 0 cm /Im1 Do Q")]
+    image = _stream(
+        data,
+        b"/Type /XObject /Subtype /Image /Width %d /Height %d /ColorSpace /DeviceRGB "
+        b"/BitsPerComponent 8 /Filter [/FlateDecode /FlateDecode] " % (width, height),
+    )
+    objects = [
+        b"<< /Type /Catalog /Pages 2 0 R >>",
+        b"<< /Type /Pages /Kids [3 0 R] /Count 1 >>",
+        b"<< /Type /Page /Parent 2 0 R /MediaBox [0 0 612 792] /Resources << /XObject << /Im1 4 0 R >> >> "
+        b"/Contents 5 0 R >>",
+        image,
+        _stream(b"q 612 0 0 792 0 0 cm /Im1 Do Q"),
+    ]
     return build_pdf(objects)
 
 
@@ -128,8 +139,10 @@ def truncated(pdf: bytes, keep: float = 0.5) -> bytes:
     return pdf[: int(len(pdf) * keep)]
 
 
-HTML_ERROR_PAGE = (b"<!DOCTYPE html><html><head><title>404 Not Found</title></head><body><h1>Not Found</h1>"
-                   b"<p>The requested URL was not found on this server.</p></body></html>")
+HTML_ERROR_PAGE = (
+    b"<!DOCTYPE html><html><head><title>404 Not Found</title></head><body><h1>Not Found</h1>"
+    b"<p>The requested URL was not found on this server.</p></body></html>"
+)
 
 
 def slow_page_pdf(repeats: int = 20_000_000) -> bytes:
@@ -137,8 +150,10 @@ def slow_page_pdf(repeats: int = 20_000_000) -> bytes:
     for any reader, the shape of a content-stream bomb."""
     block = b"0 0 m 1 1 l S\n" * 100_000
     content = zlib.compress(_repeated_deflate(block, max(1, repeats // 100_000)), 9)
-    objects = [b"<< /Type /Catalog /Pages 2 0 R >>",
-               b"<< /Type /Pages /Kids [3 0 R] /Count 1 >>",
-               b"<< /Type /Page /Parent 2 0 R /MediaBox [0 0 612 792] /Contents 4 0 R >>",
-               _stream(content, b"/Filter [/FlateDecode /FlateDecode] ")]
+    objects = [
+        b"<< /Type /Catalog /Pages 2 0 R >>",
+        b"<< /Type /Pages /Kids [3 0 R] /Count 1 >>",
+        b"<< /Type /Page /Parent 2 0 R /MediaBox [0 0 612 792] /Contents 4 0 R >>",
+        _stream(content, b"/Filter [/FlateDecode /FlateDecode] "),
+    ]
     return build_pdf(objects)

@@ -247,8 +247,17 @@ class SlackServer:
         if token != self.token:
             return Answer.error("invalid_auth")
         if method == "auth.test":
-            return Answer(body={"ok": True, "url": "https://test.slack.com/", "team": "Test", "user": "court-monitor",
-                                "team_id": "T0TEST", "user_id": "U0BOT", "bot_id": "B0BOT"})
+            return Answer(
+                body={
+                    "ok": True,
+                    "url": "https://test.slack.com/",
+                    "team": "Test",
+                    "user": "court-monitor",
+                    "team_id": "T0TEST",
+                    "user_id": "U0BOT",
+                    "bot_id": "B0BOT",
+                }
+            )
         if method == "files.getUploadURLExternal":
             return self._upload_url(payload)
         if method == "files.completeUploadExternal":
@@ -271,7 +280,9 @@ class SlackServer:
             return Answer(body={"ok": False, "error": "invalid_blocks", "response_metadata": {"messages": [problem]}})
         thread_ts = payload.get("thread_ts") or None
         with self._lock:
-            if thread_ts and not any(m.ts == thread_ts and m.channel == channel and not m.thread_ts for m in self.messages):
+            if thread_ts and not any(
+                m.ts == thread_ts and m.channel == channel and not m.thread_ts for m in self.messages
+            ):
                 return Answer.error("thread_not_found")
             self._counter += 1
             ts = f"{int(time.time())}.{self._counter:06d}"
@@ -291,13 +302,18 @@ class SlackServer:
     def _receive_upload(self, handler: BaseHTTPRequestHandler, raw: bytes) -> None:
         file_id = handler.path.split("?")[0].rsplit("/", 1)[-1]
         with self._lock:
-            self.requests.append(Request("upload", dict(handler.headers.items()), {"file_id": file_id}, time.monotonic()))
+            self.requests.append(
+                Request("upload", dict(handler.headers.items()), {"file_id": file_id}, time.monotonic())
+            )
             upload = self.files.get(file_id)
             ok = upload is not None and upload.data is None and len(raw) == upload.length
             if ok and upload is not None:
                 upload.data = raw
-        answer = Answer(status=200 if ok else 400, raw=(f"OK - {len(raw)}" if ok else "bad upload").encode(),
-                        headers={"Content-Type": "text/plain"})
+        answer = Answer(
+            status=200 if ok else 400,
+            raw=(f"OK - {len(raw)}" if ok else "bad upload").encode(),
+            headers={"Content-Type": "text/plain"},
+        )
         self._answer(handler, self.requests[-1], answer)
 
     def _complete_upload(self, payload: dict[str, Any]) -> Answer:
@@ -313,15 +329,27 @@ class SlackServer:
             uploads = [self.files.get(str(f.get("id"))) for f in listed if isinstance(f, dict)]
             if not uploads or any(u is None or u.data is None for u in uploads):
                 return Answer.error("file_upload_not_completed" if uploads else "invalid_arguments")
-            if thread_ts and not any(m.ts == thread_ts and m.channel == channel and not m.thread_ts for m in self.messages):
+            if thread_ts and not any(
+                m.ts == thread_ts and m.channel == channel and not m.thread_ts for m in self.messages
+            ):
                 return Answer.error("invalid_thread_ts")
             for upload, entry in zip(uploads, listed):
                 upload.title = entry.get("title")  # type: ignore[union-attr]
             if channel:
                 self._counter += 1
                 ts = f"{int(time.time())}.{self._counter:06d}"
-                self.messages.append(Message(channel, ts, str(payload.get("initial_comment") or ""), [], thread_ts,
-                                             payload, time.monotonic(), files=list(uploads)))  # type: ignore[arg-type]
+                self.messages.append(
+                    Message(
+                        channel,
+                        ts,
+                        str(payload.get("initial_comment") or ""),
+                        [],
+                        thread_ts,
+                        payload,
+                        time.monotonic(),
+                        files=list(uploads),
+                    )
+                )  # type: ignore[arg-type]
         return Answer(body={"ok": True, "files": [{"id": u.id, "title": u.title} for u in uploads if u]})
 
     def _channel(self, value: str) -> str | None:

@@ -86,8 +86,14 @@ class SmtpServer:
             kwargs.update(authenticator=self._authenticate, auth_require_tls=False)
         if self.starttls_context:
             kwargs.update(tls_context=self.starttls_context, require_starttls=True)
-        self._controller = Controller(_Handler(self), hostname=self.host, port=self.port,
-                                      ssl_context=self.tls_context, server_hostname="mail.test", **kwargs)
+        self._controller = Controller(
+            _Handler(self),
+            hostname=self.host,
+            port=self.port,
+            ssl_context=self.tls_context,
+            server_hostname="mail.test",
+            **kwargs,
+        )
         self._controller.start()
         return self
 
@@ -108,9 +114,28 @@ def make_certificate(directory: Path) -> tuple[Path, Path] | None:
     if not openssl:
         return None
     cert, key = directory / "cert.pem", directory / "key.pem"
-    subprocess.run([openssl, "req", "-x509", "-newkey", "rsa:2048", "-nodes", "-keyout", str(key), "-out", str(cert),
-                    "-days", "1", "-subj", "/CN=127.0.0.1", "-addext", "subjectAltName=IP:127.0.0.1,DNS:localhost"],
-                   check=True, capture_output=True)
+    subprocess.run(
+        [
+            openssl,
+            "req",
+            "-x509",
+            "-newkey",
+            "rsa:2048",
+            "-nodes",
+            "-keyout",
+            str(key),
+            "-out",
+            str(cert),
+            "-days",
+            "1",
+            "-subj",
+            "/CN=127.0.0.1",
+            "-addext",
+            "subjectAltName=IP:127.0.0.1,DNS:localhost",
+        ],
+        check=True,
+        capture_output=True,
+    )
     return cert, key
 
 

@@ -7,7 +7,7 @@ from __future__ import annotations
 import json
 import re
 from collections.abc import Iterator
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any, ClassVar
 
@@ -22,7 +22,7 @@ from monitor.models import Item
 from monitor.store import Store
 from tests.conftest import run_cli
 from tests.support.courtlistener_server import TOKEN, CourtListenerServer, options_fields, recorded
-from watchers.base import CheckContext, CheckOutcome, Watcher, WatchConfig
+from watchers.base import CheckContext, CheckOutcome, WatchConfig, Watcher
 from watchers.courtlistener import CourtListenerConfig
 from watchers.dockets import entry_item, parse_docket_number
 
@@ -31,26 +31,60 @@ RECORDED_KEY = "entry:dcd:1:16-cv-00745:140"
 
 # Constructed (not recorded): the shipped example cases, with made-up CourtListener ids.
 SF_V_TRUMP = dict(
-    id=900001350, court_id="cand", docket_number="3:25-cv-01350", docket_number_core="2501350",
-    case_name="City and County of San Francisco v. Trump", slug="city-and-county-of-san-francisco-v-trump",
-    absolute_url="/docket/900001350/city-and-county-of-san-francisco-v-trump/", date_filed="2025-02-07",
-    date_last_filing="2025-02-07", date_terminated=None, assigned_to=None, assigned_to_str="William H. Orrick",
-    pacer_case_id="", cause="", nature_of_suit="", jurisdiction_type="", filepath_ia="", filepath_ia_json="",
+    id=900001350,
+    court_id="cand",
+    docket_number="3:25-cv-01350",
+    docket_number_core="2501350",
+    case_name="City and County of San Francisco v. Trump",
+    slug="city-and-county-of-san-francisco-v-trump",
+    absolute_url="/docket/900001350/city-and-county-of-san-francisco-v-trump/",
+    date_filed="2025-02-07",
+    date_last_filing="2025-02-07",
+    date_terminated=None,
+    assigned_to=None,
+    assigned_to_str="William H. Orrick",
+    pacer_case_id="",
+    cause="",
+    nature_of_suit="",
+    jurisdiction_type="",
+    filepath_ia="",
+    filepath_ia_json="",
     tags=[],
 )
 
 
 def stub_entry(number: int, short: str, date: str = "2025-03-03", **fields: Any) -> dict[str, Any]:
     """A constructed entry as CourtListener holds one that came from a court RSS feed: no long text yet."""
-    return {"entry_number": number, "date_filed": date, "description": "", "pacer_sequence_number": None,
-            "recap_documents": [{
-                "document_type": 1, "document_number": str(number), "attachment_number": None, "description": short,
-                "pacer_doc_id": f"0351{number:07d}", "is_available": False, "filepath_local": None,
+    return {
+        "entry_number": number,
+        "date_filed": date,
+        "description": "",
+        "pacer_sequence_number": None,
+        "recap_documents": [
+            {
+                "document_type": 1,
+                "document_number": str(number),
+                "attachment_number": None,
+                "description": short,
+                "pacer_doc_id": f"0351{number:07d}",
+                "is_available": False,
+                "filepath_local": None,
                 "absolute_url": f"/docket/900001350/{number}/city-and-county-of-san-francisco-v-trump/",
-                "sha1": "", "page_count": None, "file_size": None, "is_sealed": None, "thumbnail": None,
-                "ocr_status": None, "date_upload": None, "filepath_ia": "", "is_free_on_pacer": None,
-                "thumbnail_status": 0, "ia_upload_failure_count": None}],
-            **fields}
+                "sha1": "",
+                "page_count": None,
+                "file_size": None,
+                "is_sealed": None,
+                "thumbnail": None,
+                "ocr_status": None,
+                "date_upload": None,
+                "filepath_ia": "",
+                "is_free_on_pacer": None,
+                "thumbnail_status": 0,
+                "ia_upload_failure_count": None,
+            }
+        ],
+        **fields,
+    }
 
 
 # ------------------------------------------------------------------ fixtures and helpers
@@ -60,7 +94,7 @@ class Clock:
     """The budget's clock, moved by hand; waiting for the per-minute limit moves it too."""
 
     def __init__(self) -> None:
-        self.t = datetime(2025, 3, 3, 17, 0, tzinfo=timezone.utc).timestamp()
+        self.t = datetime(2025, 3, 3, 17, 0, tzinfo=UTC).timestamp()
 
     def now(self) -> float:
         return self.t
@@ -190,16 +224,19 @@ def test_docket_id_is_looked_up_once(cl, token, write_config):
     cl.add_entry(900001350, stub_entry(2, "Motion for Preliminary Injunction"))
     code, report = check(path)
     assert code == 0
-    assert [r.path for r in cl.api_requests()][2:] == ["/api/rest/v4/dockets/900001350/",
-                                                         "/api/rest/v4/docket-entries/"]
+    assert [r.path for r in cl.api_requests()][2:] == [
+        "/api/rest/v4/dockets/900001350/",
+        "/api/rest/v4/docket-entries/",
+    ]
     assert sum(r.path.endswith("/dockets/") for r in cl.api_requests()) == 1
     assert kinds(watch_result(report, "sf")) == [("added", "entry:cand:3:25-cv-01350:2")]
 
 
 def test_ambiguous_lookup_picks_the_same_number_and_warns(cl, token, write_config):
     """When several dockets share the number, the one written the same is used, and the others are named."""
-    cl.add_docket(**{**SF_V_TRUMP, "id": 900000001, "docket_number": "3:25-cv-01350-WHO",
-                     "absolute_url": "/docket/900000001/x/"})
+    cl.add_docket(
+        **{**SF_V_TRUMP, "id": 900000001, "docket_number": "3:25-cv-01350-WHO", "absolute_url": "/docket/900000001/x/"}
+    )
     cl.add_docket(**SF_V_TRUMP)
     path = write_config("watches:\n" + watch_yaml("sf", cl, court="cand", docket_number="3:25-cv-01350"))
     code, report = check(path)
@@ -254,22 +291,30 @@ def test_entries_become_docket_entry_items(cl, token, write_config):
     assert code == 0, report
 
     [entries_call] = cl.api_requests("/docket-entries/")
-    assert entries_call.query == {"docket": str(docket_id), "order_by": "-recap_sequence_number,-entry_number",
-                                  "omit": "recap_documents__plain_text"}
+    assert entries_call.query == {
+        "docket": str(docket_id),
+        "order_by": "-recap_sequence_number,-entry_number",
+        "omit": "recap_documents__plain_text",
+    }
     assert all(r.authorization == f"Token {TOKEN}" for r in cl.api_requests())
     items = stored_items(path, "nvlsp")
     entry = items[RECORDED_KEY]
     assert entry.fields["description"].startswith("MOTION for Settlement Preliminary Approval by ALLIANCE FOR JUSTICE")
     assert entry.fields["short_description"] == "Motion for Settlement"
-    assert entry.fields["document_url"] == ("https://storage.courtlistener.com/recap/gov.uscourts.dcd.178502/"
-                                            "gov.uscourts.dcd.178502.140.0.pdf")
+    assert entry.fields["document_url"] == (
+        "https://storage.courtlistener.com/recap/gov.uscourts.dcd.178502/gov.uscourts.dcd.178502.140.0.pdf"
+    )
     docket_page = f"{cl.base_url}/docket/4214664/national-veterans-legal-services-program-v-united-states/"
     assert entry.fields["docket_url"] == docket_page
     assert entry.fields["pacer_doc_id"] == "04509519006"
     assert entry.fields["date_filed"] == "2022-10-11" and entry.fields["source"] == "courtlistener"
-    assert entry.fields["attachments"] == [{
-        "number": 1, "description": "Text of Proposed Order Proposed Order",
-        "url": f"{cl.base_url}/docket/4214664/140/1/national-veterans-legal-services-program-v-united-states/"}]
+    assert entry.fields["attachments"] == [
+        {
+            "number": 1,
+            "description": "Text of Proposed Order Proposed Order",
+            "url": f"{cl.base_url}/docket/4214664/140/1/national-veterans-legal-services-program-v-united-states/",
+        }
+    ]
     assert entry.title == ("NATIONAL VETERANS LEGAL SERVICES PROGRAM v. United States: #140 Motion for Settlement")
     assert entry.group == "case:dcd:1:16-cv-00745"
     docket = items["docket:dcd:1:16-cv-00745"]
@@ -279,8 +324,11 @@ def test_entries_become_docket_entry_items(cl, token, write_config):
     status = json.loads(run_cli("status", "--config", str(path), "--json").out)
     info = status["watches"][0]["info"]
     assert info["entries_via"] == "docket-entries" and info["recap_api_access"] is True
-    assert info["budget"]["windows"] == [{"window": "5/min", "used": 2}, {"window": "50/hour", "used": 2},
-                                         {"window": "125/day", "used": 2}]
+    assert info["budget"]["windows"] == [
+        {"window": "5/min", "used": 2},
+        {"window": "50/hour", "used": 2},
+        {"window": "125/day", "used": 2},
+    ]
     assert info["budget"]["left"] == 3 and info["budget"]["account"] == "token"  # the tightest window: 5/min
 
 
@@ -295,12 +343,20 @@ def test_stub_filled_in_later_is_one_update(cl, token, write_config):
     code, report = check(path)
     assert kinds(watch_result(report, "sf")) == [("added", "entry:cand:3:25-cv-01350:2")]
 
-    long_text = ("MOTION for Preliminary Injunction filed by City and County of San Francisco. "
-                 "(Attachments: # 1 Proposed Order)(Entered: 03/03/2025)")
+    long_text = (
+        "MOTION for Preliminary Injunction filed by City and County of San Francisco. "
+        "(Attachments: # 1 Proposed Order)(Entered: 03/03/2025)"
+    )
     doc = stub_entry(2, "Motion for Preliminary Injunction")["recap_documents"][0]
-    cl.update_entry(900001350, 2, description=long_text, documents=[
-        {**doc, "is_available": True, "filepath_local": "recap/gov.uscourts.cand.0/gov.uscourts.cand.0.2.0.pdf"},
-        {**doc, "document_type": 2, "attachment_number": 1, "description": "Proposed Order", "pacer_doc_id": ""}])
+    cl.update_entry(
+        900001350,
+        2,
+        description=long_text,
+        documents=[
+            {**doc, "is_available": True, "filepath_local": "recap/gov.uscourts.cand.0/gov.uscourts.cand.0.2.0.pdf"},
+            {**doc, "document_type": 2, "attachment_number": 1, "description": "Proposed Order", "pacer_doc_id": ""},
+        ],
+    )
     code, report = check(path)
     result = watch_result(report, "sf")
     assert code == 0 and kinds(result) == [("updated", "entry:cand:3:25-cv-01350:2")]
@@ -341,8 +397,11 @@ def test_the_same_entry_reads_the_same_from_docket_entries_and_search(cl, token,
     """Switching between the two API sources does not make every entry look changed."""
     docket_id = cl.load_recorded()
     by_entries = write_config("watches:\n" + watch_yaml("a", cl, docket_id=docket_id, entries_via="docket-entries"))
-    by_search = write_config(f"state: sqlite:///{tmp_path / 'b.db'}\nwatches:\n"
-                             + watch_yaml("b", cl, docket_id=docket_id, entries_via="search"), name="b.yaml")
+    by_search = write_config(
+        f"state: sqlite:///{tmp_path / 'b.db'}\nwatches:\n"
+        + watch_yaml("b", cl, docket_id=docket_id, entries_via="search"),
+        name="b.yaml",
+    )
     assert check(by_entries)[0] == 0 and check(by_search)[0] == 0
     a, b = stored_items(by_entries, "a")[RECORDED_KEY], stored_items(by_search, "b")[RECORDED_KEY]
     assert a.content() == b.content()
@@ -351,8 +410,15 @@ def test_the_same_entry_reads_the_same_from_docket_entries_and_search(cl, token,
 def test_without_a_token_only_the_atom_feed_is_read(cl, write_config):
     """With no token the watch reads the public per-docket feed, calls no API and sends no Authorization header."""
     docket_id = cl.load_recorded()
-    cl.add_entry(docket_id, {"entry_number": None, "date_filed": "2022-10-12", "description": "MINUTE ORDER granting "
-                             "leave to file. Signed by Judge Paul L. Friedman on 10/12/2022.", "recap_documents": []})
+    cl.add_entry(
+        docket_id,
+        {
+            "entry_number": None,
+            "date_filed": "2022-10-12",
+            "description": "MINUTE ORDER granting leave to file. Signed by Judge Paul L. Friedman on 10/12/2022.",
+            "recap_documents": [],
+        },
+    )
     path = write_config("watches:\n" + watch_yaml("nvlsp", cl, docket_id=docket_id, court="dcd"))
     code, report = check(path)
     assert code == 0, report
@@ -367,8 +433,10 @@ def test_without_a_token_only_the_atom_feed_is_read(cl, write_config):
     minute_id = cl.entries[docket_id][-1]["id"]
     minute = items[f"entry:dcd:1:16-cv-00745:text:cl-{minute_id}"]
     assert minute.title.startswith("NATIONAL VETERANS LEGAL SERVICES PROGRAM v. United States: Minute entry MINUTE")
-    assert items["docket:dcd:1:16-cv-00745"].fields["case_name"] == \
-        "NATIONAL VETERANS LEGAL SERVICES PROGRAM v. United States"
+    assert (
+        items["docket:dcd:1:16-cv-00745"].fields["case_name"]
+        == "NATIONAL VETERANS LEGAL SERVICES PROGRAM v. United States"
+    )
 
     code, report = check(path)  # the same feed again: unchanged, still no API call
     assert code == 0 and watch_result(report, "nvlsp")["unchanged"] and cl.api_requests() == []
@@ -380,8 +448,10 @@ def test_without_a_token_the_case_is_found_by_search_and_followed_by_its_feed(cl
     cl.add_docket(**SF_V_TRUMP)
     cl.add_docket(**{**SF_V_TRUMP, "id": 900007777, "court_id": "cacd", "absolute_url": "/docket/900007777/x/"})
     cl.add_entry(900001350, stub_entry(1, "Complaint", date="2025-02-07"))
-    path = write_config("notifiers:\n  out: {type: console}\nwatches:\n"
-                        + watch_yaml("sf", cl, court="cand", docket_number="25-cv-1350"))
+    path = write_config(
+        "notifiers:\n  out: {type: console}\nwatches:\n"
+        + watch_yaml("sf", cl, court="cand", docket_number="25-cv-1350")
+    )
     code, report = check(path)
     assert code == 0, report
     [search, feed] = cl.requests
@@ -413,7 +483,10 @@ def test_without_a_token_a_refused_lookup_is_one_status_not_a_failure_each_cycle
     result = watch_result(report, "sf")
     assert code == 0 and result["ok"] and result["unchanged"]
     [warning] = result["warnings"]
-    assert "needs COURTLISTENER_TOKEN or docket_id" in warning and "https://www.courtlistener.com/profile/api-token/" in warning
+    assert (
+        "needs COURTLISTENER_TOKEN or docket_id" in warning
+        and "https://www.courtlistener.com/profile/api-token/" in warning
+    )
     assert len(cl.requests) == 1 and cl.requests[0].status == 401
 
     for _ in range(3):
@@ -442,7 +515,7 @@ def test_429_is_a_failure_that_says_how_long_to_wait(cl, token, write_config):
     finally:
         store.close()
     assert state.not_before is not None
-    wait = (state.not_before - datetime.now(timezone.utc)).total_seconds()
+    wait = (state.not_before - datetime.now(UTC)).total_seconds()
     assert 590 < wait <= 600
 
     before = len(cl.requests)
@@ -457,9 +530,11 @@ def test_budget_is_never_exceeded_across_many_checks(cl, token, write_config, cl
     (given with the old key `daily_budget`, still read)."""
     cl.add_docket(**SF_V_TRUMP)
     cl.load_recorded()
-    path = write_config("watches:\n"
-                        + watch_yaml("sf", cl, court="cand", docket_number="3:25-cv-01350", daily_budget=16)
-                        + watch_yaml("nvlsp", cl, docket_id=RECORDED_ID, daily_budget=16))
+    path = write_config(
+        "watches:\n"
+        + watch_yaml("sf", cl, court="cand", docket_number="3:25-cv-01350", daily_budget=16)
+        + watch_yaml("nvlsp", cl, docket_id=RECORDED_ID, daily_budget=16)
+    )
     call_times: list[float] = []
     skipped = 0
     for n in range(36 * 4):
@@ -474,8 +549,10 @@ def test_budget_is_never_exceeded_across_many_checks(cl, token, write_config, cl
     assert all(sum(1 for u in call_times if t - 86400 < u <= t) <= 16 for t in call_times)
     assert len(call_times) >= 20  # the budget was used, spread, not starved
     assert skipped >= 2 * 36 * 4 - len(call_times)  # every check without a call said why
-    per_watch = [sum(1 for r in cl.api_requests() if str(docket) in json.dumps(r.query) + r.path)
-                 for docket in (900001350, RECORDED_ID)]
+    per_watch = [
+        sum(1 for r in cl.api_requests() if str(docket) in json.dumps(r.query) + r.path)
+        for docket in (900001350, RECORDED_ID)
+    ]
     assert min(per_watch) >= 0.35 * sum(per_watch), per_watch  # shared fairly
     status = json.loads(run_cli("status", "--config", str(path), "--json").out)
     budget = status["watches"][0]["info"]["budget"]
@@ -502,16 +579,22 @@ def test_docket_termination_reassignment_and_caption_are_updates(cl, token, writ
     result = watch_result(report, "nvlsp")
     assert kinds(result) == [("updated", "docket:dcd:1:16-cv-00745")]
     assert result["changes"][0]["changed"] == {
-        "fields.assigned_to": {"before": "Paul L. Friedman", "after": "Beryl A. Howell"}}
+        "fields.assigned_to": {"before": "Paul L. Friedman", "after": "Beryl A. Howell"}
+    }
 
     clock.advance(900)
-    cl.update_docket(docket_id, case_name="National Veterans Legal Services Program v. United States",
-                     absolute_url="/docket/4214664/national-veterans-legal-services-program-v-united-states-2/")
+    cl.update_docket(
+        docket_id,
+        case_name="National Veterans Legal Services Program v. United States",
+        absolute_url="/docket/4214664/national-veterans-legal-services-program-v-united-states-2/",
+    )
     code, report = check(path)  # a caption edit: the docket item, not every entry
     result = watch_result(report, "nvlsp")
     assert kinds(result) == [("updated", "docket:dcd:1:16-cv-00745")]
-    assert result["changes"][0]["changed"]["fields.case_name"]["after"] == \
-        "National Veterans Legal Services Program v. United States"
+    assert (
+        result["changes"][0]["changed"]["fields.case_name"]["after"]
+        == "National Veterans Legal Services Program v. United States"
+    )
 
 
 def test_token_is_never_printed_or_stored(cl, write_config, monkeypatch):
@@ -559,10 +642,11 @@ def test_rss_then_courtlistener_is_one_alert_then_one_update(cl, token, write_co
     docket = recorded("docket_detail_4214664.json")
     cl.add_docket(**docket)  # the docket, without entry 140 yet
     server.set("/cgi-bin/rss_outside.pl", DCD_RSS.format(items=""))
-    path = write_config("watches:\n"
-                        "  - id: nvlsp-rss\n    type: pacer_rss\n    court: dcd\n    cases: ['1:16-cv-00745']\n"
-                        f"    url: {server.url('/cgi-bin/rss_outside.pl')}\n"
-                        + watch_yaml("nvlsp-cl", cl, docket_id=RECORDED_ID))
+    path = write_config(
+        "watches:\n"
+        "  - id: nvlsp-rss\n    type: pacer_rss\n    court: dcd\n    cases: ['1:16-cv-00745']\n"
+        f"    url: {server.url('/cgi-bin/rss_outside.pl')}\n" + watch_yaml("nvlsp-cl", cl, docket_id=RECORDED_ID)
+    )
     code, report = check(path)
     assert code == 0, report
 
@@ -595,10 +679,17 @@ class StubRss(Watcher):
 
 
 def rss_stub_item(source: str, **more: Any) -> Item:
-    return entry_item(court="cand", docket=parse_docket_number("3:25-cv-01350"),
-                      case_name="City and County of San Francisco et al v. Trump et al", entry_number=2,
-                      short_description="Motion for Preliminary Injunction", date_entered="2025-03-03T18:02:11+00:00",
-                      document_url="https://ecf.cand.uscourts.gov/doc1/035123456789", source=source, **more)
+    return entry_item(
+        court="cand",
+        docket=parse_docket_number("3:25-cv-01350"),
+        case_name="City and County of San Francisco et al v. Trump et al",
+        entry_number=2,
+        short_description="Motion for Preliminary Injunction",
+        date_entered="2025-03-03T18:02:11+00:00",
+        document_url="https://ecf.cand.uscourts.gov/doc1/035123456789",
+        source=source,
+        **more,
+    )
 
 
 @pytest.fixture
@@ -616,8 +707,11 @@ def test_engine_two_sources_same_key_one_added_then_one_updated(write_config, st
     stub_watcher.listing["first"] = [rss_stub_item("pacer_rss")]
     code, report = check(path)
     assert kinds(watch_result(report, "first")) == [("added", "entry:cand:3:25-cv-01350:2")]
-    stub_watcher.listing["second"] = [rss_stub_item("other", description="MOTION for Preliminary Injunction "
-                                                                          "filed by City and County of San Francisco.")]
+    stub_watcher.listing["second"] = [
+        rss_stub_item(
+            "other", description="MOTION for Preliminary Injunction filed by City and County of San Francisco."
+        )
+    ]
     code, report = check(path)
     assert kinds(watch_result(report, "first")) == []
     assert kinds(watch_result(report, "second")) == [("updated", "entry:cand:3:25-cv-01350:2")]
@@ -626,8 +720,9 @@ def test_engine_two_sources_same_key_one_added_then_one_updated(write_config, st
 def test_engine_rss_stub_then_courtlistener_is_one_update(cl, token, write_config, stub_watcher):
     """A filing seen first by an RSS-like watch and then by CourtListener: one `added`, then one `updated`."""
     cl.add_docket(**SF_V_TRUMP)
-    path = write_config("watches:\n  - {id: rss, type: stub_rss}\n"
-                        + watch_yaml("sf", cl, court="cand", docket_number="3:25-cv-01350"))
+    path = write_config(
+        "watches:\n  - {id: rss, type: stub_rss}\n" + watch_yaml("sf", cl, court="cand", docket_number="3:25-cv-01350")
+    )
     stub_watcher.listing = {"rss": []}
     assert check(path)[0] == 0
     stub_watcher.listing["rss"] = [rss_stub_item("pacer_rss")]
@@ -635,9 +730,15 @@ def test_engine_rss_stub_then_courtlistener_is_one_update(cl, token, write_confi
     assert kinds(watch_result(report, "rss")) == [("added", "entry:cand:3:25-cv-01350:2")]
     assert kinds(watch_result(report, "sf")) == []  # CourtListener has nothing new yet: one gate call
 
-    cl.add_entry(900001350, stub_entry(2, "Motion for Preliminary Injunction",
-                                       description="MOTION for Preliminary Injunction filed by City and County of "
-                                                   "San Francisco. (Entered: 03/03/2025)"))
+    cl.add_entry(
+        900001350,
+        stub_entry(
+            2,
+            "Motion for Preliminary Injunction",
+            description="MOTION for Preliminary Injunction filed by City and County of "
+            "San Francisco. (Entered: 03/03/2025)",
+        ),
+    )
     code, report = check(path)
     result = watch_result(report, "sf")
     assert kinds(watch_result(report, "rss")) == [] and kinds(result) == [("updated", "entry:cand:3:25-cv-01350:2")]

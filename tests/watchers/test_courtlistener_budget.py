@@ -11,7 +11,7 @@ from __future__ import annotations
 import asyncio
 import json
 import random
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
@@ -44,7 +44,7 @@ class Clock:
     and in real time by the replicas test."""
 
     def __init__(self) -> None:
-        self.t = datetime(2025, 3, 3, 17, 0, tzinfo=timezone.utc).timestamp()
+        self.t = datetime(2025, 3, 3, 17, 0, tzinfo=UTC).timestamp()
 
     def now(self) -> float:
         return self.t
@@ -185,10 +185,28 @@ def test_calls_by_other_programs_count(clock):
 
     async def read_usage():  # what CourtListener counts: the other program's 100 and ours
         used = 100 + made
-        return [{"scope": "user", "rate": "125/day", "used": used, "limit": 125, "remaining": 125 - used,
-                 "window_seconds": DAY, "reset_at": None, "blocked": False},
-                {"scope": "api_usage", "rate": "10/min", "used": 9, "limit": 10, "remaining": 1, "window_seconds": 60,
-                 "reset_at": None, "blocked": False}]
+        return [
+            {
+                "scope": "user",
+                "rate": "125/day",
+                "used": used,
+                "limit": 125,
+                "remaining": 125 - used,
+                "window_seconds": DAY,
+                "reset_at": None,
+                "blocked": False,
+            },
+            {
+                "scope": "api_usage",
+                "rate": "10/min",
+                "used": 9,
+                "limit": 10,
+                "remaining": 1,
+                "window_seconds": 60,
+                "reset_at": None,
+                "blocked": False,
+            },
+        ]
 
     for _ in range(24 * 20):
         budget = CallBudget(ctx, "w", account, read_usage)
@@ -202,8 +220,12 @@ def test_calls_by_other_programs_count(clock):
 def test_a_lower_limit_reported_by_courtlistener_wins(clock):
     """Configured as a member-4 account (25 a minute), but CourtListener reports 5 a minute: 5 it is."""
     account = token_account(BudgetConfig(tier="member-4").windows())
-    log, _ = record_usage({}, account=account, asked_at=clock.now(), rows=[
-        {"scope": "user", "window_seconds": 60, "used": 0, "limit": 5, "blocked": False}])
+    log, _ = record_usage(
+        {},
+        account=account,
+        asked_at=clock.now(),
+        rows=[{"scope": "user", "window_seconds": 60, "used": 0, "limit": 5, "blocked": False}],
+    )
     granted = 0
     for n in range(10):
         log, verdict = decide(log, watch_id=f"w{n}", account=account, need=1, pace=False, take=True)
@@ -256,26 +278,42 @@ def test_a_misspelt_budget_key_names_the_right_ones(write_config):
 def watches_yaml(cl: CourtListenerServer, count: int, *, every: str = "15m", **extra: Any) -> str:
     lines = ["watches:"]
     for n in range(count):
-        keys = {"id": f"case{n:02d}", "type": "courtlistener", "base_url": cl.base_url, "docket_id": 900100000 + n,
-                "court": "dcd", "every": every, **extra}
+        keys = {
+            "id": f"case{n:02d}",
+            "type": "courtlistener",
+            "base_url": cl.base_url,
+            "docket_id": 900100000 + n,
+            "court": "dcd",
+            "every": every,
+            **extra,
+        }
         lines.append("  - " + json.dumps(keys))
     return "\n".join(lines) + "\n"
 
 
 def add_cases(cl: CourtListenerServer, count: int) -> None:
     for n in range(count):
-        cl.add_docket(id=900100000 + n, court_id="dcd", docket_number=f"1:25-cv-{n + 1:05d}",
-                      docket_number_core=f"25{n + 1:05d}", case_name=f"Case {n} v. United States",
-                      absolute_url=f"/docket/{900100000 + n}/case-{n}/", slug=f"case-{n}")
+        cl.add_docket(
+            id=900100000 + n,
+            court_id="dcd",
+            docket_number=f"1:25-cv-{n + 1:05d}",
+            docket_number_core=f"25{n + 1:05d}",
+            case_name=f"Case {n} v. United States",
+            absolute_url=f"/docket/{900100000 + n}/case-{n}/",
+            slug=f"case-{n}",
+        )
 
 
 def new_filing(cl: CourtListenerServer, docket_id: int, number: int) -> None:
-    cl.add_entry(docket_id, {"entry_number": number, "date_filed": "2025-03-03", "description": f"ORDER {number}",
-                             "recap_documents": []})
+    cl.add_entry(
+        docket_id,
+        {"entry_number": number, "date_filed": "2025-03-03", "description": f"ORDER {number}", "recap_documents": []},
+    )
 
 
-async def simulate(path: Path, cl: CourtListenerServer, clock: Clock, *, hours: float, step: float,
-                   busy: float = 0.3, seed: int = 11) -> dict[str, int]:
+async def simulate(
+    path: Path, cl: CourtListenerServer, clock: Clock, *, hours: float, step: float, busy: float = 0.3, seed: int = 11
+) -> dict[str, int]:
     """Check cycles every `step` seconds for `hours`, with a share `busy` of the dockets changing before each:
     how often each watch ran through."""
     rng = random.Random(seed)
@@ -317,12 +355,20 @@ def test_25_watches_of_one_account_never_exceed_any_window(throttled_cl, clock, 
     path = write_config(watches_yaml(cl, 25))
     checked = asyncio.run(simulate(path, cl, clock, hours=30, step=300))
     times = [r.at for r in cl.api_requests()]
-    figures = {"calls": len(times), "max_per_minute": busiest(times, MINUTE), "max_per_hour": busiest(times, HOUR),
-               "max_per_day": busiest(times, DAY), "throttled": len(cl.throttled()),
-               "usage_checks": len(cl.usage_requests()),
-               "checks_per_watch_min": min(checked.values()), "checks_per_watch_max": max(checked.values())}
+    figures = {
+        "calls": len(times),
+        "max_per_minute": busiest(times, MINUTE),
+        "max_per_hour": busiest(times, HOUR),
+        "max_per_day": busiest(times, DAY),
+        "throttled": len(cl.throttled()),
+        "usage_checks": len(cl.usage_requests()),
+        "checks_per_watch_min": min(checked.values()),
+        "checks_per_watch_max": max(checked.values()),
+    }
     start = times[0]
-    figures["calls_per_6h"] = [sum(1 for t in times if k * 6 * HOUR <= t - start < (k + 1) * 6 * HOUR) for k in range(5)]
+    figures["calls_per_6h"] = [
+        sum(1 for t in times if k * 6 * HOUR <= t - start < (k + 1) * 6 * HOUR) for k in range(5)
+    ]
     with capsys.disabled():
         print(f"\n25 watches, 1 free account, 30 simulated hours: {figures}")
     assert figures["max_per_minute"] <= 5 and figures["max_per_hour"] <= 50 and figures["max_per_day"] <= 125
@@ -371,8 +417,9 @@ def test_a_429_pauses_every_watch_of_the_account(clock, write_config, monkeypatc
         # --force: the engine also holds the watch that got the 429 until its Retry-After in real time,
         # which this simulated clock cannot move; the account's pause (the simulated one) is over
         third = json.loads(run_cli("check", "--config", str(path), "--json", "--force").out)
-        assert all(w["ok"] and not any(x.startswith("skipped") for x in w["warnings"]) for w in third["watches"]), \
+        assert all(w["ok"] and not any(x.startswith("skipped") for x in w["warnings"]) for w in third["watches"]), (
             json.dumps(third["watches"])
+        )
         assert len(cl.requests) > before, json.dumps(third["watches"])
     finally:
         cl.stop()
@@ -390,9 +437,21 @@ async def check_watch(path: Path, watch_id: str, state: dict[str, Any]) -> Check
 
 
 def one_case_yaml(cl: CourtListenerServer, **budget: int) -> str:
-    return "watches:\n  - " + json.dumps({
-        "id": "us-v-illinois", "name": "U.S. v. Illinois", "type": "courtlistener", "base_url": cl.base_url,
-        "docket_id": 900100000, "every": "15m", "budget": budget}) + "\n"
+    return (
+        "watches:\n  - "
+        + json.dumps(
+            {
+                "id": "us-v-illinois",
+                "name": "U.S. v. Illinois",
+                "type": "courtlistener",
+                "base_url": cl.base_url,
+                "docket_id": 900100000,
+                "every": "15m",
+                "budget": budget,
+            }
+        )
+        + "\n"
+    )
 
 
 def test_budget_gap_opens_stays_while_the_case_is_paced_and_closes_when_checks_resume(clock, write_config, monkeypatch):
@@ -418,7 +477,8 @@ def test_budget_gap_opens_stays_while_the_case_is_paced_and_closes_when_checks_r
         [gap] = outcomes[4].gaps  # 18:00: unchecked for an hour
         assert gap.kind == "budget" and gap.message == (
             "U.S. v. Illinois not checked since 17:00 UTC; next check about 23:00 UTC (CourtListener budget: "
-            "4/day shared by 1 watch, about one check of each every 6.0 h)")
+            "4/day shared by 1 watch, about one check of each every 6.0 h)"
+        )
         assert all(o.gaps == () for o in outcomes[:4])
         assert all(o.gaps == (gap,) for o in outcomes[4:])  # open, and the same, through the checks at 23:00
         assert any(o.items is not None for o in outcomes[24:])
@@ -453,8 +513,10 @@ def test_budget_gap_names_the_spent_window(clock, write_config, monkeypatch):
             clock.advance(900)
         assert cl.api_requests() == [] and len(cl.usage_requests()) >= 1
         [gap] = outcome.gaps
-        assert gap.message == ("U.S. v. Illinois not checked yet; next check about 2025-03-04 18:00 UTC (CourtListener "
-                               "budget: 125/day spent (other programs using this account included))")
+        assert gap.message == (
+            "U.S. v. Illinois not checked yet; next check about 2025-03-04 18:00 UTC (CourtListener "
+            "budget: 125/day spent (other programs using this account included))"
+        )
     finally:
         cl.stop()
 
@@ -465,9 +527,19 @@ def test_setup_gap_when_nothing_anonymous_works(clock, write_config):
     cl = CourtListenerServer(anonymous_search=False, clock=clock.now).start()
     try:
         add_cases(cl, 1)
-        path = write_config("watches:\n  - " + json.dumps({
-            "id": "sf", "type": "courtlistener", "base_url": cl.base_url, "court": "dcd",
-            "docket_number": "1:25-cv-00001"}) + "\n")
+        path = write_config(
+            "watches:\n  - "
+            + json.dumps(
+                {
+                    "id": "sf",
+                    "type": "courtlistener",
+                    "base_url": cl.base_url,
+                    "court": "dcd",
+                    "docket_number": "1:25-cv-00001",
+                }
+            )
+            + "\n"
+        )
         first = asyncio.run(check_watch(path, "sf", {}))
         [gap] = first.gaps
         assert gap.kind == "setup" and "needs COURTLISTENER_TOKEN or docket_id" in gap.message

@@ -22,8 +22,26 @@ def test_every_district_bankruptcy_and_circuit_court_is_listed():
     assert kinds.count("district") == 94 and kinds.count("bankruptcy") == 94
     circuits = {c.id for c in COURTS.values() if re.fullmatch(r"ca(\d+|dc|fc)", c.id)}
     assert circuits == {f"ca{n}" for n in range(1, 12)} | {"cadc", "cafc"}
-    for court_id in ("almd", "almb", "wyd", "wyb", "ilnd", "cand", "nysb", "dcd", "prd", "gud", "vid", "nmid",
-                     "areb", "arwb", "cit", "cofc", "jpml", "scotus"):
+    for court_id in (
+        "almd",
+        "almb",
+        "wyd",
+        "wyb",
+        "ilnd",
+        "cand",
+        "nysb",
+        "dcd",
+        "prd",
+        "gud",
+        "vid",
+        "nmid",
+        "areb",
+        "arwb",
+        "cit",
+        "cofc",
+        "jpml",
+        "scotus",
+    ):
         assert court_id in COURTS
 
 
@@ -59,12 +77,25 @@ def test_courtlistener_ids_that_differ_are_mapped_both_ways():
 
 def test_citations_names_and_lookup_by_citation():
     """Courts are named as lawyers cite them, and a citation finds its court."""
-    assert [cite(i) for i in ("ilnd", "cand", "dcd", "nysd", "mad", "ilnb", "ca7", "ca2", "cadc", "wvsd")] == \
-        ["N.D. Ill.", "N.D. Cal.", "D.D.C.", "S.D.N.Y.", "D. Mass.", "Bankr. N.D. Ill.", "7th Cir.", "2d Cir.",
-         "D.C. Cir.", "S.D. W. Va."]
+    assert [cite(i) for i in ("ilnd", "cand", "dcd", "nysd", "mad", "ilnb", "ca7", "ca2", "cadc", "wvsd")] == [
+        "N.D. Ill.",
+        "N.D. Cal.",
+        "D.D.C.",
+        "S.D.N.Y.",
+        "D. Mass.",
+        "Bankr. N.D. Ill.",
+        "7th Cir.",
+        "2d Cir.",
+        "D.C. Cir.",
+        "S.D. W. Va.",
+    ]
     assert COURTS["ilnd"].name == "U.S. District Court for the Northern District of Illinois"
     assert COURTS["dcd"].name == "U.S. District Court for the District of Columbia"
-    assert lookup("N.D. Ill.") is COURTS["ilnd"] and lookup("nd ill") is COURTS["ilnd"] and lookup("ILND") is COURTS["ilnd"]
+    assert (
+        lookup("N.D. Ill.") is COURTS["ilnd"]
+        and lookup("nd ill") is COURTS["ilnd"]
+        and lookup("ILND") is COURTS["ilnd"]
+    )
     assert lookup("xyz") is None
     assert len({c.citation for c in COURTS.values()}) == len(COURTS)  # no citation names two courts
 

@@ -4,7 +4,7 @@ left out with a warning naming its item, and never raises."""
 from __future__ import annotations
 
 import re
-from datetime import datetime, timedelta, timezone
+from datetime import UTC, datetime, timedelta
 
 import pytest
 
@@ -12,56 +12,62 @@ from tests.conftest import DATA
 from watchers.dates import DateError, aware, iso_date, iso_day, parse_datetime
 
 
-@pytest.mark.parametrize("text, expected", [
-    # RFC 822 as RSS writes it (PACER district feeds, DOJ, the White House)
-    ("Tue, 09 Apr 2019 19:21:12 GMT", "2019-04-09T19:21:12+00:00"),
-    ("Fri, 02 Oct 2026 12:00:00 +0000", "2026-10-02T12:00:00+00:00"),
-    ("Thu, 6 Feb 2025 07:00:00 -0500", "2025-02-06T12:00:00+00:00"),
-    ("06 Feb 2025 12:00 GMT", "2025-02-06T12:00:00+00:00"),
-    ("Thu, 06 Feb 25 12:00:00 UT", "2025-02-06T12:00:00+00:00"),
-    ("Thu, 06 Feb 2025 12:00:00 Z", "2025-02-06T12:00:00+00:00"),
-    ("Fri, 03 Feb 2023 12:31:34 EST", "2023-02-03T17:31:34+00:00"),
-    ("Fri, 03 Feb 2023 12:31:34 CST", "2023-02-03T18:31:34+00:00"),
-    ("Mon, 06 Sep 2021 14:00:00 -0400 (EDT)", "2021-09-06T18:00:00+00:00"),
-    ("Fri, 03 Feb 2023 12:31:34 -0000", "2023-02-03T12:31:34"),  # RFC 2822: zone unknown
-    ("Fri, 03 Feb 2023", "2023-02-03T00:00:00"),
-    # ISO 8601 / RFC 3339 (Atom, the JSON APIs)
-    ("2026-10-02", "2026-10-02T00:00:00"),
-    ("2026-10-02T19:29:58Z", "2026-10-02T19:29:58+00:00"),
-    ("2025-02-06T10:00:00-05:00", "2025-02-06T15:00:00+00:00"),
-    ("2025-02-06T10:00:00.250+0000", "2025-02-06T10:00:00.250000+00:00"),
-    ("2025-02-06 10:00", "2025-02-06T10:00:00"),
-    # US numeric and written dates (PACER docket reports, press pages)
-    ("12/30/2022", "2022-12-30T00:00:00"),
-    ("12/30/2022 3:05 PM", "2022-12-30T15:05:00"),
-    ("December 30, 2022", "2022-12-30T00:00:00"),
-    ("Dec. 30, 2022", "2022-12-30T00:00:00"),
-    ("Sept. 30, 2022", "2022-09-30T00:00:00"),
-    ("Friday, December 30, 2022", "2022-12-30T00:00:00"),
-    ("30 December 2022", "2022-12-30T00:00:00"),
-    ("July 1, 2025 at 10:15 AM ET", "2025-07-01T14:15:00+00:00"),  # ET is the region's clock: EDT in July
-    ("  Fri, 02 Oct 2026\n 12:00:00 +0000 ", "2026-10-02T12:00:00+00:00"),
-])
+@pytest.mark.parametrize(
+    "text, expected",
+    [
+        # RFC 822 as RSS writes it (PACER district feeds, DOJ, the White House)
+        ("Tue, 09 Apr 2019 19:21:12 GMT", "2019-04-09T19:21:12+00:00"),
+        ("Fri, 02 Oct 2026 12:00:00 +0000", "2026-10-02T12:00:00+00:00"),
+        ("Thu, 6 Feb 2025 07:00:00 -0500", "2025-02-06T12:00:00+00:00"),
+        ("06 Feb 2025 12:00 GMT", "2025-02-06T12:00:00+00:00"),
+        ("Thu, 06 Feb 25 12:00:00 UT", "2025-02-06T12:00:00+00:00"),
+        ("Thu, 06 Feb 2025 12:00:00 Z", "2025-02-06T12:00:00+00:00"),
+        ("Fri, 03 Feb 2023 12:31:34 EST", "2023-02-03T17:31:34+00:00"),
+        ("Fri, 03 Feb 2023 12:31:34 CST", "2023-02-03T18:31:34+00:00"),
+        ("Mon, 06 Sep 2021 14:00:00 -0400 (EDT)", "2021-09-06T18:00:00+00:00"),
+        ("Fri, 03 Feb 2023 12:31:34 -0000", "2023-02-03T12:31:34"),  # RFC 2822: zone unknown
+        ("Fri, 03 Feb 2023", "2023-02-03T00:00:00"),
+        # ISO 8601 / RFC 3339 (Atom, the JSON APIs)
+        ("2026-10-02", "2026-10-02T00:00:00"),
+        ("2026-10-02T19:29:58Z", "2026-10-02T19:29:58+00:00"),
+        ("2025-02-06T10:00:00-05:00", "2025-02-06T15:00:00+00:00"),
+        ("2025-02-06T10:00:00.250+0000", "2025-02-06T10:00:00.250000+00:00"),
+        ("2025-02-06 10:00", "2025-02-06T10:00:00"),
+        # US numeric and written dates (PACER docket reports, press pages)
+        ("12/30/2022", "2022-12-30T00:00:00"),
+        ("12/30/2022 3:05 PM", "2022-12-30T15:05:00"),
+        ("December 30, 2022", "2022-12-30T00:00:00"),
+        ("Dec. 30, 2022", "2022-12-30T00:00:00"),
+        ("Sept. 30, 2022", "2022-09-30T00:00:00"),
+        ("Friday, December 30, 2022", "2022-12-30T00:00:00"),
+        ("30 December 2022", "2022-12-30T00:00:00"),
+        ("July 1, 2025 at 10:15 AM ET", "2025-07-01T14:15:00+00:00"),  # ET is the region's clock: EDT in July
+        ("  Fri, 02 Oct 2026\n 12:00:00 +0000 ", "2026-10-02T12:00:00+00:00"),
+    ],
+)
 def test_real_formats_read(text, expected):
     """Each format a real source uses reads to the same ISO 8601 form, without a warning."""
     warnings: list[str] = []
     assert iso_date(text, warnings) == expected and warnings == []
 
 
-@pytest.mark.parametrize("text, reason", [
-    ("Fri, 31 Dec 9999 23:00:00 -0500", "out of range"),  # the year 10000 in UTC (was OverflowError)
-    ("9999-12-31T23:00:00-05:00", "out of range"),
-    ("0001-01-01T00:30:00+01:00", "out of range"),
-    ("Sat, 01 Jan 0000 00:00:00 GMT", "out of range"),  # email.utils reads this as 2000
-    ("2022-13-01", "out of range"),
-    ("13/01/2022", "out of range"),
-    ("Thu, 30 Feb 2023 10:00:00 GMT", "out of range"),
-    ("Thu, 02 Feb 2023 25:00:00 GMT", "out of range"),
-    ("Thu, 02 Feb 2023 10:00:00 +2500", "impossible offset"),
-    ("Thu, 02 Foo 2023 10:00:00 GMT", "unknown month"),
-    ("yesterday", "not a date"),
-    ("TBD", "not a date"),
-])
+@pytest.mark.parametrize(
+    "text, reason",
+    [
+        ("Fri, 31 Dec 9999 23:00:00 -0500", "out of range"),  # the year 10000 in UTC (was OverflowError)
+        ("9999-12-31T23:00:00-05:00", "out of range"),
+        ("0001-01-01T00:30:00+01:00", "out of range"),
+        ("Sat, 01 Jan 0000 00:00:00 GMT", "out of range"),  # email.utils reads this as 2000
+        ("2022-13-01", "out of range"),
+        ("13/01/2022", "out of range"),
+        ("Thu, 30 Feb 2023 10:00:00 GMT", "out of range"),
+        ("Thu, 02 Feb 2023 25:00:00 GMT", "out of range"),
+        ("Thu, 02 Feb 2023 10:00:00 +2500", "impossible offset"),
+        ("Thu, 02 Foo 2023 10:00:00 GMT", "unknown month"),
+        ("yesterday", "not a date"),
+        ("TBD", "not a date"),
+    ],
+)
 def test_unreadable_dates_are_left_out_with_a_warning_naming_the_item(text, reason):
     """Garbage and impossible dates give None and one warning naming the item and the value, never an
     exception (an OverflowError here used to fail the whole watch)."""
@@ -111,7 +117,7 @@ def test_regional_zone_names_follow_the_region_calendar():
     fixed = aware("Mon, 03 Jul 2023 12:00:00 EST")
     assert regional is not None and regional.utcoffset() == timedelta(hours=-4)
     assert fixed is not None and fixed.utcoffset() == timedelta(hours=-5)
-    assert aware("2026-10-02") == datetime(2026, 10, 2, tzinfo=timezone.utc)  # no zone: taken as UTC
+    assert aware("2026-10-02") == datetime(2026, 10, 2, tzinfo=UTC)  # no zone: taken as UTC
 
 
 def test_every_date_in_the_recorded_feeds_reads():

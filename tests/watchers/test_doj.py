@@ -70,6 +70,7 @@ watches:
     pages: {pages}
     pagesize: {pagesize}
 {extra}""")
+
     return make
 
 
@@ -85,10 +86,13 @@ def test_recorded_page_items_and_fields():
     """Each release becomes an item keyed by DOJ's uuid with title, link, ISO date, teaser, agency and number."""
     bell, sawyer = parse(API.read_bytes())
     assert bell.key == f"doj:{BELL}"
-    assert bell.title == ("Statement of Attorney General Michael B. Mukasey on the Death of Former "
-                          "Attorney General Griffin Bell")
-    assert bell.url == ("https://www.justice.gov/archives/opa/pr/statement-attorney-general-michael-b-mukasey-"
-                        "death-former-attorney-general-griffin-bell")
+    assert bell.title == (
+        "Statement of Attorney General Michael B. Mukasey on the Death of Former Attorney General Griffin Bell"
+    )
+    assert bell.url == (
+        "https://www.justice.gov/archives/opa/pr/statement-attorney-general-michael-b-mukasey-"
+        "death-former-attorney-general-griffin-bell"
+    )
     assert bell.published == "2009-01-05"  # epoch 1231156800 = noon UTC: DOJ dates are days
     assert bell.fields["agency"] == "Department of Justice: Office of the Attorney General"
     assert bell.fields["components"] == ["Office of the Attorney General"]
@@ -129,17 +133,22 @@ def test_identity_falls_back_to_number_then_url():
     data["results"][1]["uuid"] = data["results"][1]["number"] = ""
     bell, sawyer = parse(drupal_json(data))
     assert bell.key == "doj:number:09-001"
-    assert sawyer.key == ("url:https://www.justice.gov/archives/opa/pr/former-south-carolina-highway-patrol-"
-                          "trooper-pleads-guilty-civil-rights-violation")
+    assert sawyer.key == (
+        "url:https://www.justice.gov/archives/opa/pr/former-south-carolina-highway-patrol-"
+        "trooper-pleads-guilty-civil-rights-violation"
+    )
 
 
-@pytest.mark.parametrize("component, expected", [
-    (["Civil Rights Division"], [SAWYER]),
-    (["civil rights division"], [SAWYER]),  # names are case-insensitive
-    (["e99b9547-7d65-42c6-9404-68fab0db9543"], [BELL]),  # or a component uuid
-    (["Office of Public Affairs"], []),  # OPA releases carry the division, not OPA
-    ([], [BELL, SAWYER]),
-])
+@pytest.mark.parametrize(
+    "component, expected",
+    [
+        (["Civil Rights Division"], [SAWYER]),
+        (["civil rights division"], [SAWYER]),  # names are case-insensitive
+        (["e99b9547-7d65-42c6-9404-68fab0db9543"], [BELL]),  # or a component uuid
+        (["Office of Public Affairs"], []),  # OPA releases carry the division, not OPA
+        ([], [BELL, SAWYER]),
+    ],
+)
 def test_component_filter_by_name_or_uuid(component, expected):
     """`component` keeps releases of the named components (name or uuid), applied client-side."""
     assert [i.key.removeprefix("doj:") for i in parse(API.read_bytes(), component=component)] == expected
@@ -152,12 +161,21 @@ def test_topic_filter_drops_releases_without_that_topic():
 
 def test_page_urls_ask_newest_first_and_keep_own_parameters():
     """Each page asks `pagesize`, `page` (from 0) and newest-first, keeping query parameters of `url`."""
-    watcher = DojWatcher(DojConfig(id="d", type="doj", pagesize=50,
-                                   url="https://www.justice.gov/api/v1/press_releases.json?parameters%5Btitle%5D=Illinois"))
-    assert watcher.page_url(1) == ("https://www.justice.gov/api/v1/press_releases.json?pagesize=50&page=1&sort=date"
-                                   "&direction=DESC&parameters%5Btitle%5D=Illinois")
+    watcher = DojWatcher(
+        DojConfig(
+            id="d",
+            type="doj",
+            pagesize=50,
+            url="https://www.justice.gov/api/v1/press_releases.json?parameters%5Btitle%5D=Illinois",
+        )
+    )
+    assert watcher.page_url(1) == (
+        "https://www.justice.gov/api/v1/press_releases.json?pagesize=50&page=1&sort=date"
+        "&direction=DESC&parameters%5Btitle%5D=Illinois"
+    )
     assert DojWatcher(DojConfig(id="d", type="doj")).fetch_urls() == [
-        "https://www.justice.gov/api/v1/press_releases.json?pagesize=50&page=0&sort=date&direction=DESC"]
+        "https://www.justice.gov/api/v1/press_releases.json?pagesize=50&page=0&sort=date&direction=DESC"
+    ]
 
 
 def _without_results() -> bytes:
@@ -172,13 +190,17 @@ def _results_only() -> bytes:
     return drupal_json(json.loads(API.read_bytes())["results"])
 
 
-@pytest.mark.parametrize("body, message", [
-    (b"", "empty"),
-    (RSS.read_bytes(), "got XML where"),
-    (API.read_bytes()[:1000], "not valid JSON"),
-    (_without_results(), r"no `results` list in the DOJ API response \(keys: metadata\)"),
-    (_results_only(), r"\(the answer is a JSON list\)"),
-], ids=["empty", "rss-instead", "truncated", "no-results", "bare-array"])
+@pytest.mark.parametrize(
+    "body, message",
+    [
+        (b"", "empty"),
+        (RSS.read_bytes(), "got XML where"),
+        (API.read_bytes()[:1000], "not valid JSON"),
+        (_without_results(), r"no `results` list in the DOJ API response \(keys: metadata\)"),
+        (_results_only(), r"\(the answer is a JSON list\)"),
+    ],
+    ids=["empty", "rss-instead", "truncated", "no-results", "bare-array"],
+)
 def test_malformed_bodies_are_clear_parse_errors(body, message):
     """Empty, XML, truncated, result-less or non-object bodies are ParseErrors that say what came."""
     with pytest.raises(ParseError, match=message):
@@ -230,16 +252,21 @@ def test_edited_title_is_one_update_of_the_same_release(server, doj_watch):
     server.set(query(0, 2), derived_page([0, 1], 0, 20, edit=retitle), content_type="application/json")
     watch = watch_report(check(config))
     assert [(c["kind"], c["key"]) for c in watch["changes"]] == [("updated", f"doj:{BELL}")]
-    assert watch["changes"][0]["changed"] == {"title": {
-        "before": "Statement of Attorney General Michael B. Mukasey on the Death of Former Attorney General Griffin Bell",
-        "after": "Statement of Attorney General Michael B. Mukasey on the Death of Former Attorney General Griffin B. Bell"}}
+    assert watch["changes"][0]["changed"] == {
+        "title": {
+            "before": "Statement of Attorney General Michael B. Mukasey on the Death of Former Attorney General Griffin Bell",
+            "after": "Statement of Attorney General Michael B. Mukasey on the Death of Former Attorney General Griffin B. Bell",
+        }
+    }
     assert [(c["kind"], c["key"]) for c in history(config)] == [("updated", f"doj:{BELL}")]
 
 
 def test_moved_url_is_an_update_not_a_new_release(server, doj_watch):
     """A release whose URL changes (DOJ moved old releases under /archives/) keeps its identity."""
     config = doj_watch()
-    moved = derived_page([0, 1], 0, 20, edit=lambda rs: rs[0].update(url=rs[0]["url"].replace("/archives/opa/", "/opa/")))
+    moved = derived_page(
+        [0, 1], 0, 20, edit=lambda rs: rs[0].update(url=rs[0]["url"].replace("/archives/opa/", "/opa/"))
+    )
     server.set(query(0, 2), moved, content_type="application/json")
     check(config)
     server.set(query(0, 2), API, content_type="application/json")
@@ -280,12 +307,16 @@ def _wh_content_html() -> bytes:
     return root.find(".//{http://purl.org/rss/1.0/modules/content/}encoded").text.encode()
 
 
-@pytest.mark.parametrize("body, message", [
-    (_wh_content_html(), "got an HTML page where the DOJ press-release API response (JSON) was expected"),
-    (RSS.read_bytes(), "got XML where"),
-    (API.read_bytes()[:2000], "is not valid JSON"),
-    (_without_results(), "no `results` list"),
-], ids=["html-page", "rss-instead", "truncated", "no-results"])
+@pytest.mark.parametrize(
+    "body, message",
+    [
+        (_wh_content_html(), "got an HTML page where the DOJ press-release API response (JSON) was expected"),
+        (RSS.read_bytes(), "got XML where"),
+        (API.read_bytes()[:2000], "is not valid JSON"),
+        (_without_results(), "no `results` list"),
+    ],
+    ids=["html-page", "rss-instead", "truncated", "no-results"],
+)
 def test_malformed_api_response_fails_the_check_and_records_nothing(server, doj_watch, body, message):
     """A malformed answer exits 1 with a clear error, records no change, and keeps the snapshot intact."""
     config = doj_watch()

@@ -73,6 +73,7 @@ watches:
     type: federal_register
     url: {server.url(PATH)}
 {extra}""")
+
     return make
 
 
@@ -85,8 +86,9 @@ def test_executive_order_fields():
     assert [i.key for i in items] == ["fr:2026-20321", "fr:2026-20320", "fr:2026-20319"]
     eo = items[0]
     assert eo.title == "Inaugurating the Era of Super Intelligence"
-    assert eo.url == ("https://www.federalregister.gov/documents/2026/10/02/2026-20321/"
-                      "inaugurating-the-era-of-super-intelligence")
+    assert eo.url == (
+        "https://www.federalregister.gov/documents/2026/10/02/2026-20321/inaugurating-the-era-of-super-intelligence"
+    )
     assert eo.published == "2026-10-02"
     assert eo.summary == "Executive Order 14434, signed 2026-09-29, published 2026-10-02, FR Doc. 2026-20321"
     assert eo.fields == {
@@ -107,7 +109,13 @@ def test_every_presidential_document_when_asked():
     """`presidential_document_type: []` keeps notices, determinations and proclamations, without EO numbers."""
     items = parse(SINCE.read_bytes(), presidential_document_type=[])
     assert [i.fields["subtype"] for i in items] == [
-        "Notice", "Executive Order", "Executive Order", "Executive Order", "Determination", "Proclamation"]
+        "Notice",
+        "Executive Order",
+        "Executive Order",
+        "Executive Order",
+        "Determination",
+        "Proclamation",
+    ]
     notice = items[0]
     assert "executive_order_number" not in notice.fields
     assert notice.summary == "Notice, signed 2026-09-30, published 2026-10-02, FR Doc. 2026-20322"
@@ -116,7 +124,8 @@ def test_every_presidential_document_when_asked():
 def test_proclamations_only():
     """`presidential_document_type: proclamation` keeps the proclamation only."""
     assert [i.title for i in parse(SINCE.read_bytes(), presidential_document_type="proclamation")] == [
-        "Gold Star Mother's and Family's Day, 2026"]
+        "Gold Star Mother's and Family's Day, 2026"
+    ]
 
 
 def test_since_is_checked_on_each_document():
@@ -129,14 +138,22 @@ def test_default_fields_without_subtype_are_kept():
     """Documents listed with the API's default fields (no subtype) are not dropped by the subtype check."""
     items = parse(NEWEST3.read_bytes())
     assert [i.key for i in items] == ["fr:2026-20322", "fr:2026-20321", "fr:2026-20320"]
-    assert "executive_order_number" not in items[0].fields and items[0].summary.startswith("Document, published 2026-10-02")
+    assert "executive_order_number" not in items[0].fields and items[0].summary.startswith(
+        "Document, published 2026-10-02"
+    )
 
 
 def test_first_url_has_conditions_fields_and_keeps_own_parameters():
     """The request carries the conditions, newest-first order and field list; parameters in `url` win."""
-    watcher = FederalRegisterWatcher(FederalRegisterConfig(
-        id="fr", type="federal_register", agencies=["justice-department"], since="2025-01-20",
-        url="https://www.federalregister.gov/api/v1/documents.json?per_page=100"))
+    watcher = FederalRegisterWatcher(
+        FederalRegisterConfig(
+            id="fr",
+            type="federal_register",
+            agencies=["justice-department"],
+            since="2025-01-20",
+            url="https://www.federalregister.gov/api/v1/documents.json?per_page=100",
+        )
+    )
     query = parse_qs(urlsplit(watcher.first_url()).query)
     assert query["per_page"] == ["100"]
     assert query["order"] == ["newest"]
@@ -154,13 +171,17 @@ def test_other_document_types_have_no_presidential_default():
     assert query["conditions[type][]"] == ["RULE"] and "conditions[presidential_document_type][]" not in query
 
 
-@pytest.mark.parametrize("body, message", [
-    (b"", "empty"),
-    (WH.read_bytes(), "got XML"),
-    (SINCE.read_bytes()[:3000], "not valid JSON"),
-    (without_results(), r"no `results` list .* \(keys: count, description, total_pages\)"),
-    (json.dumps(json.loads(SINCE.read_bytes())["results"]).encode(), "answered a list, not an object"),
-], ids=["empty", "xml", "truncated", "no-results", "bare-array"])
+@pytest.mark.parametrize(
+    "body, message",
+    [
+        (b"", "empty"),
+        (WH.read_bytes(), "got XML"),
+        (SINCE.read_bytes()[:3000], "not valid JSON"),
+        (without_results(), r"no `results` list .* \(keys: count, description, total_pages\)"),
+        (json.dumps(json.loads(SINCE.read_bytes())["results"]).encode(), "answered a list, not an object"),
+    ],
+    ids=["empty", "xml", "truncated", "no-results", "bare-array"],
+)
 def test_malformed_answers_are_parse_errors(body, message):
     """Empty, XML, truncated, result-less and non-object answers are ParseErrors saying what came."""
     with pytest.raises(ParseError, match=message):
@@ -185,10 +206,14 @@ def test_executive_orders_through_the_cli(server, fr_watch):
     assert report["exit"] == 0
     changes = report["watch"]["changes"]
     assert [(c["kind"], c["item"]["fields"]["executive_order_number"]) for c in changes] == [
-        ("added", "14434"), ("added", "14433"), ("added", "14432")]
+        ("added", "14434"),
+        ("added", "14433"),
+        ("added", "14432"),
+    ]
     assert changes[0]["item"]["fields"]["signing_date"] == "2026-09-29"
     assert report["watch"]["warnings"] == [
-        "3 documents in the answer did not meet the configured conditions and were left out"]
+        "3 documents in the answer did not meet the configured conditions and were left out"
+    ]
     [request] = server.requests
     query = parse_qs(urlsplit(request.path).query)
     assert query["conditions[presidential_document_type][]"] == ["executive_order"]
@@ -215,8 +240,11 @@ def test_edited_title_is_one_update(server, fr_watch):
     config = fr_watch()
     server.set(PATH, SINCE, content_type="application/json")
     check(config)
-    server.set(PATH, edited("Inaugurating the Era of Super Intelligence", "Inaugurating the Era of Superintelligence"),
-               content_type="application/json")
+    server.set(
+        PATH,
+        edited("Inaugurating the Era of Super Intelligence", "Inaugurating the Era of Superintelligence"),
+        content_type="application/json",
+    )
     [change] = check(config)["watch"]["changes"]
     assert (change["kind"], change["key"], list(change["changed"])) == ("updated", "fr:2026-20321", ["title"])
 

@@ -21,7 +21,9 @@ def test_doj_rss_items():
     assert len(items) == 25
     first = items[0]
     assert first.title == "Warren County Fraudster Sentenced to 10 Years’ Imprisonment"  # trailing spaces gone
-    assert first.key == "url:https://www.justice.gov/usao-ndny/pr/warren-county-fraudster-sentenced-10-years-imprisonment"
+    assert (
+        first.key == "url:https://www.justice.gov/usao-ndny/pr/warren-county-fraudster-sentenced-10-years-imprisonment"
+    )
     assert first.published == "2026-10-02T12:00:00+00:00"
     assert "Michael Conner" in first.summary
     assert len({i.key for i in items}) == 25
@@ -83,13 +85,16 @@ def test_entity_expansion_attack_is_refused():
         parse(bomb)
 
 
-@pytest.mark.parametrize("body, message", [
-    (b"", "empty"),
-    (b"<!DOCTYPE html><html><body>Login</body></html>", "HTML page"),
-    (b"<rss><channel><item><title>unclosed", "not well-formed"),
-    (b'{"results": []}', "not well-formed"),
-    (b"<?xml version='1.0'?><catalog/>", "not an RSS or Atom feed"),
-])
+@pytest.mark.parametrize(
+    "body, message",
+    [
+        (b"", "empty"),
+        (b"<!DOCTYPE html><html><body>Login</body></html>", "HTML page"),
+        (b"<rss><channel><item><title>unclosed", "not well-formed"),
+        (b'{"results": []}', "not well-formed"),
+        (b"<?xml version='1.0'?><catalog/>", "not an RSS or Atom feed"),
+    ],
+)
 def test_malformed_input_is_a_clear_parse_error(body, message):
     """Empty, HTML, truncated, JSON and foreign XML bodies each give a ParseError saying what was wrong."""
     with pytest.raises(ParseError, match=message):

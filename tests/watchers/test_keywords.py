@@ -32,6 +32,7 @@ def fresh_config(write_config, tmp_path):
     def write(text: str) -> Path:
         n = next(count)
         return write_config(f"state: sqlite:///{tmp_path / f'state-{n}.db'}\n" + text, name=f"watches-{n}.yaml")
+
     return write
 
 
@@ -45,9 +46,10 @@ def rss_watch(server, fresh_config):
 watches:
   - id: doj-news
     type: feed
-    url: {server.url('/news/rss')}
+    url: {server.url("/news/rss")}
     keywords: {keywords}
 """)
+
     return make
 
 
@@ -64,29 +66,32 @@ def titles(path: Path) -> list[str]:
 
 
 def test_ice_does_not_match_police_or_justice(rss_watch):
-    """"ICE" is a whole word: "Police", "Justice", "Office" and "Services" in the feed do not match it."""
+    """ "ICE" is a whole word: "Police", "Justice", "Office" and "Services" in the feed do not match it."""
     assert matched(rss_watch("{any: [ICE]}")) == []
 
 
 def test_any_is_case_insensitive_and_reports_the_term(rss_watch):
     """`any: [police]` matches "Police" in titles and descriptions, and the alert says "police" matched."""
     found = matched(rss_watch("{any: [police]}"))
-    assert ("Former San Jose Police Department Employee Sentenced To 60 Months For Possession Of Child Pornography",
-            ["police"]) in found
+    assert (
+        "Former San Jose Police Department Employee Sentenced To 60 Months For Possession Of Child Pornography",
+        ["police"],
+    ) in found
     assert len(found) == 3
 
 
 def test_phrase_matches_words_in_order_only(rss_watch):
-    """"Oneida County" matches the two Oneida County releases; "County Oneida" matches none."""
+    """ "Oneida County" matches the two Oneida County releases; "County Oneida" matches none."""
     assert titles(rss_watch('{any: ["Oneida County"]}')) == [
         "Oneida County Man Sentenced to Four Years in Federal Prison for Possessing Child Pornography",
-        "Oneida County Man Sentenced for Possessing Child Pornography"]
+        "Oneida County Man Sentenced for Possessing Child Pornography",
+    ]
     assert titles(rss_watch('{any: ["County Oneida"]}')) == []
     assert len(titles(rss_watch('{any: ["oNEIDA   county"]}'))) == 2  # any case, any spacing in the term
 
 
 def test_whole_word_across_hyphens(rss_watch):
-    """"immigration" matches "Immigration-Related" (a hyphen ends a word) and the weekly immigration report."""
+    """ "immigration" matches "Immigration-Related" (a hyphen ends a word) and the weekly immigration report."""
     assert len(titles(rss_watch("{any: [immigration]}"))) == 2
 
 
@@ -98,7 +103,7 @@ def test_all_of(rss_watch):
 
 def test_exclude(rss_watch):
     """`exclude` drops items containing the term even when `any` matches."""
-    found = titles(rss_watch('{any: [sentenced], exclude: [pornography]}'))
+    found = titles(rss_watch("{any: [sentenced], exclude: [pornography]}"))
     assert "Warren County Fraudster Sentenced to 10 Years’ Imprisonment" in found
     assert not any("Pornography" in t for t in found) and len(found) == 7
 
@@ -116,26 +121,31 @@ def test_alert_shows_matched_terms(rss_watch):
 
 @pytest.fixture
 def api_watch(server, fresh_config):
-    server.set("/api/v1/press_releases.json?pagesize=50&page=0&sort=date&direction=DESC", API,
-               content_type="application/json")
+    server.set(
+        "/api/v1/press_releases.json?pagesize=50&page=0&sort=date&direction=DESC", API, content_type="application/json"
+    )
 
     def make(keywords: str) -> Path:
         return fresh_config(f"""
 watches:
   - id: doj-api
     type: doj
-    url: {server.url('/api/v1/press_releases.json')}
+    url: {server.url("/api/v1/press_releases.json")}
     keywords: {keywords}
 """)
+
     return make
 
 
 def test_body_only_phrase_matches_through_body_field(api_watch):
-    """"Sumter County" (only in the release's body) matches when `_body` is among the fields, and is not stored."""
+    """ "Sumter County" (only in the release's body) matches when `_body` is among the fields, and is not stored."""
     config = api_watch('{any: ["Sumter County"], fields: [title, summary, _body]}')
     result = run_cli("check", "--config", str(config), "--json", "--notify-baseline")
     [change] = json.loads(result.out)["watches"][0]["changes"]
-    assert change["item"]["title"] == "Former South Carolina Highway Patrol Trooper Pleads Guilty to Civil Rights Violation"
+    assert (
+        change["item"]["title"]
+        == "Former South Carolina Highway Patrol Trooper Pleads Guilty to Civil Rights Violation"
+    )
     assert change["item"]["matched"] == ["Sumter County"]
     assert "_body" not in change["item"]["fields"]
 
@@ -158,12 +168,13 @@ def test_navigation_menu_does_not_match(server, fresh_config):
 watches:
   - id: wh
     type: whitehouse
-    url: {server.url('/feed/')}
+    url: {server.url("/feed/")}
     keywords: {{any: [%s], fields: [title, summary, _body]}}
 """
     assert matched(fresh_config(base % '"Executive Orders"')) == []
     assert matched(fresh_config(base % '"National Manufacturing Day"')) == [
-        ("National Manufacturing Day, 2026", ["National Manufacturing Day"])]
+        ("National Manufacturing Day, 2026", ["National Manufacturing Day"])
+    ]
 
 
 def test_federal_register_title_phrase(server, write_config):
@@ -173,7 +184,7 @@ def test_federal_register_title_phrase(server, write_config):
 watches:
   - id: fr
     type: federal_register
-    url: {server.url('/api/v1/documents.json')}
+    url: {server.url("/api/v1/documents.json")}
     keywords: {{any: ["Era of Super Intelligence"]}}
 """)
     assert matched(config) == [("Inaugurating the Era of Super Intelligence", ["Era of Super Intelligence"])]
@@ -186,15 +197,18 @@ def hit(term: str, text: str, **rules) -> tuple[str, ...] | None:
     return KeywordRules(any=[term], **rules).compile().match(Item(key="k", title=text))
 
 
-@pytest.mark.parametrize("text", [
-    "Complaint alleges violation of 8 U.S.C. 1373",
-    "under 8 U.S.C.  1373 and the Tenth Amendment",  # two spaces
-    "8 U.S.C.\n1373",  # a line break
-    "8 U.S.C.\xa01373 (the no-cooperation statute)",  # a non-breaking space
-    "(8 u.s.c. 1373)",
-])
+@pytest.mark.parametrize(
+    "text",
+    [
+        "Complaint alleges violation of 8 U.S.C. 1373",
+        "under 8 U.S.C.  1373 and the Tenth Amendment",  # two spaces
+        "8 U.S.C.\n1373",  # a line break
+        "8 U.S.C.\xa01373 (the no-cooperation statute)",  # a non-breaking space
+        "(8 u.s.c. 1373)",
+    ],
+)
 def test_statute_citation_matches(text):
-    """"8 U.S.C. 1373" matches the citation with any spacing, in any case, next to punctuation."""
+    """ "8 U.S.C. 1373" matches the citation with any spacing, in any case, next to punctuation."""
     assert hit("8 U.S.C. 1373", text) == ("8 U.S.C. 1373",)
 
 
@@ -205,12 +219,12 @@ def test_statute_citation_does_not_match_other_numbers(text):
 
 
 def test_statute_citation_with_section_sign():
-    """"8 U.S.C. 1373" also matches the usual legal form "8 U.S.C. § 1373"."""
+    """ "8 U.S.C. 1373" also matches the usual legal form "8 U.S.C. § 1373"."""
     assert hit("8 U.S.C. 1373", "in violation of 8 U.S.C. § 1373") == ("8 U.S.C. 1373",)
 
 
 def test_cook_county_phrase():
-    """"Cook County" matches the phrase in any case, not "Cook" and "County" apart or reversed."""
+    """ "Cook County" matches the phrase in any case, not "Cook" and "County" apart or reversed."""
     assert hit("Cook County", "Illinois, Chicago and COOK COUNTY sued") == ("Cook County",)
     assert hit("Cook County", "Cook County's sanctuary ordinance") == ("Cook County",)
     assert hit("Cook County", "the County of Cook") is None

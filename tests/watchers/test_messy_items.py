@@ -35,21 +35,41 @@ def parsed(watcher, body: bytes, url: str):
 
 
 def feed(body: bytes):
-    return parsed(FeedWatcher(FeedConfig(id="f", type="feed", url="https://www.justice.gov/news/rss")), body,
-                  "https://www.justice.gov/news/rss")
+    return parsed(
+        FeedWatcher(FeedConfig(id="f", type="feed", url="https://www.justice.gov/news/rss")),
+        body,
+        "https://www.justice.gov/news/rss",
+    )
 
 
 def wordpress(body: bytes):
-    return parsed(WordPressWatcher(WordPressConfig(id="w", type="wordpress", url="https://www.whitehouse.gov/feed/")),
-                  body, "https://www.whitehouse.gov/feed/")
+    return parsed(
+        WordPressWatcher(WordPressConfig(id="w", type="wordpress", url="https://www.whitehouse.gov/feed/")),
+        body,
+        "https://www.whitehouse.gov/feed/",
+    )
 
 
 def docket(body: bytes, key: str | None = "number"):
-    return parsed(HtmlWatcher(HtmlConfig(
-        id="h", type="html", url="https://ecf.mad.uscourts.gov/cgi-bin/DktRpt.pl?193254",
-        item="table[rules=all] tr:not(:first-child)", key=key,
-        fields={"number": "td:nth-child(2)", "title": "td:nth-child(3)", "date": "td:nth-child(1)",
-                "link": "td:nth-child(2) a @href"})), body, "https://ecf.mad.uscourts.gov/cgi-bin/DktRpt.pl?193254")
+    return parsed(
+        HtmlWatcher(
+            HtmlConfig(
+                id="h",
+                type="html",
+                url="https://ecf.mad.uscourts.gov/cgi-bin/DktRpt.pl?193254",
+                item="table[rules=all] tr:not(:first-child)",
+                key=key,
+                fields={
+                    "number": "td:nth-child(2)",
+                    "title": "td:nth-child(3)",
+                    "date": "td:nth-child(1)",
+                    "link": "td:nth-child(2) a @href",
+                },
+            )
+        ),
+        body,
+        "https://ecf.mad.uscourts.gov/cgi-bin/DktRpt.pl?193254",
+    )
 
 
 def pacer(body: bytes):
@@ -62,8 +82,9 @@ def doj(data: dict):
 
 
 def fr(data: dict):
-    watcher = FederalRegisterWatcher(FederalRegisterConfig(id="fr", type="federal_register",
-                                                           presidential_document_type=[]))
+    watcher = FederalRegisterWatcher(
+        FederalRegisterConfig(id="fr", type="federal_register", presidential_document_type=[])
+    )
     return watcher.select(data["results"], warnings := [], "u"), warnings
 
 
@@ -73,7 +94,7 @@ def nth_link(body: bytes, n: int, new: bytes) -> bytes:
     for _ in range(n + 1):
         start = body.index(b"<link>", start + 1)
     end = body.index(b"</link>", start)
-    return body[:start + 6] + new + body[end:]
+    return body[: start + 6] + new + body[end:]
 
 
 # ---------------------------------------------------------------- one unreadable item
@@ -102,8 +123,11 @@ def test_feed_whose_every_item_fails_is_an_error_not_an_empty_feed():
 def test_wordpress_post_that_cannot_be_read_is_skipped_and_named():
     """A second post whose link is unreadable: the recorded post is read, the broken one is named."""
     start, end = WH.index(b"<item>"), WH.index(b"</item>") + len(b"</item>")
-    broken = (WH[start:end].replace(b"?p=52161", b"?p=52160")
-              .replace(b"<link>https://www.whitehouse.gov/", b"<link>https://[www.whitehouse.gov/"))
+    broken = (
+        WH[start:end]
+        .replace(b"?p=52161", b"?p=52160")
+        .replace(b"<link>https://www.whitehouse.gov/", b"<link>https://[www.whitehouse.gov/")
+    )
     result = wordpress(WH[:end] + b"\n\t\t" + broken + WH[end:])
     assert [i.key for i in result.items] == ["wp:www.whitehouse.gov:52161"]
     assert 'item 2 "National Manufacturing Day, 2026"' in result.warnings[0]
@@ -115,7 +139,7 @@ def test_html_row_that_cannot_be_read_is_skipped_and_named():
     names the row."""
     clean = docket(DOCKET, key=None)
     first_link = DOCKET.index(b"https://ecf.mad.uscourts.gov/doc1/")
-    result = docket(DOCKET[:first_link] + b"https://[ecf" + DOCKET[first_link + len(b"https://ecf"):], key=None)
+    result = docket(DOCKET[:first_link] + b"https://[ecf" + DOCKET[first_link + len(b"https://ecf") :], key=None)
     assert len(clean.items) == 30 and result.items == clean.items[1:]
     assert "1 item of 30 could not be read" in result.warnings[0] and 'item 1 "COMPLAINT' in result.warnings[0]
 
@@ -144,7 +168,7 @@ def test_federal_register_document_that_cannot_be_read_is_skipped_and_named():
     data["results"][0]["abstract"] = ["not", "text"]
     (items, outside, skipped), warnings = fr(data)
     assert len(items) == len(FR["results"]) - 1
-    assert f'1 document of {len(FR["results"])} could not be read' in warnings[0]
+    assert f"1 document of {len(FR['results'])} could not be read" in warnings[0]
     assert FR["results"][0]["title"][:30] in warnings[0]
 
 
@@ -155,7 +179,7 @@ def test_feed_date_out_of_range_drops_the_date_only():
     """An item dated 31 Dec 9999 23:00 -05:00 keeps everything but its date; the others are untouched."""
     clean = feed(DOJ_RSS)
     start = DOJ_RSS.index(b"<pubDate>") + len(b"<pubDate>")
-    body = DOJ_RSS[:start] + Y9999.encode() + DOJ_RSS[DOJ_RSS.index(b"</pubDate>", start):]
+    body = DOJ_RSS[:start] + Y9999.encode() + DOJ_RSS[DOJ_RSS.index(b"</pubDate>", start) :]
     result = feed(body)
     assert result.items[0].published is None and result.items[0].title == clean.items[0].title
     assert result.items[1:] == clean.items[1:] and not result.incomplete
@@ -168,7 +192,7 @@ def test_pacer_entry_with_a_bad_date_keeps_everything_else(bad):
     """A PACER entry whose pubDate is unreadable or impossible loses `date_entered` only."""
     clean = pacer(SDNY)
     start = SDNY.index(b"<pubDate>") + len(b"<pubDate>")
-    result = pacer(SDNY[:start] + bad.encode() + SDNY[SDNY.index(b"</pubDate>", start):])
+    result = pacer(SDNY[:start] + bad.encode() + SDNY[SDNY.index(b"</pubDate>", start) :])
     assert len(result.items) == len(clean.items)
     changed = [(a, b) for a, b in zip(clean.items, result.items) if a != b]
     [(before, after)] = changed
@@ -195,16 +219,22 @@ def test_federal_register_bad_publication_date_drops_the_date_only():
 # ---------------------------------------------------------------- tracking parameters
 
 
-@pytest.mark.parametrize("url, clean", [
-    ("https://www.justice.gov/opa/pr/x?utm_source=rss&utm_medium=feed", "https://www.justice.gov/opa/pr/x"),
-    ("https://www.whitehouse.gov/?p=52161&utm_campaign=eo#main", "https://www.whitehouse.gov/?p=52161#main"),
-    ("https://x.org/a?id=7&fbclid=IwAR0x&page=2&gclid=Cj0&mc_cid=1&mc_eid=2", "https://x.org/a?id=7&page=2"),
-    ("https://x.org/a?_ga=2.1&_hsenc=p2&_hsmi=3&mkt_tok=e&msclkid=m&dclid=d&yclid=y&igshid=i", "https://x.org/a"),
-    ("https://x.org/a?UTM_Source=x&q=utm_source", "https://x.org/a?q=utm_source"),
-    ("https://x.org/a;jsessionid=1?id=5;fbclid=abc", "https://x.org/a;jsessionid=1?id=5"),
-    ("https://x.org/a?p=123&id=9", "https://x.org/a?p=123&id=9"),
-    ("https://ecf.nysd.uscourts.gov/cgi-bin/DktRpt.pl?4921", "https://ecf.nysd.uscourts.gov/cgi-bin/DktRpt.pl?4921"),
-])
+@pytest.mark.parametrize(
+    "url, clean",
+    [
+        ("https://www.justice.gov/opa/pr/x?utm_source=rss&utm_medium=feed", "https://www.justice.gov/opa/pr/x"),
+        ("https://www.whitehouse.gov/?p=52161&utm_campaign=eo#main", "https://www.whitehouse.gov/?p=52161#main"),
+        ("https://x.org/a?id=7&fbclid=IwAR0x&page=2&gclid=Cj0&mc_cid=1&mc_eid=2", "https://x.org/a?id=7&page=2"),
+        ("https://x.org/a?_ga=2.1&_hsenc=p2&_hsmi=3&mkt_tok=e&msclkid=m&dclid=d&yclid=y&igshid=i", "https://x.org/a"),
+        ("https://x.org/a?UTM_Source=x&q=utm_source", "https://x.org/a?q=utm_source"),
+        ("https://x.org/a;jsessionid=1?id=5;fbclid=abc", "https://x.org/a;jsessionid=1?id=5"),
+        ("https://x.org/a?p=123&id=9", "https://x.org/a?p=123&id=9"),
+        (
+            "https://ecf.nysd.uscourts.gov/cgi-bin/DktRpt.pl?4921",
+            "https://ecf.nysd.uscourts.gov/cgi-bin/DktRpt.pl?4921",
+        ),
+    ],
+)
 def test_tracking_parameters_are_removed_and_nothing_else(url, clean):
     """Tracking parameters go (any case); ordinary ones, their order, fragment and path stay as written."""
     assert clean_url(url) == clean
@@ -220,8 +250,9 @@ def test_tracking_parameters_on_every_feed_link_change_nothing():
 
 def test_tracking_parameters_on_every_docket_link_change_nothing():
     """An HTML listing whose links all gain tracking parameters lists the same items."""
-    tagged, count = re.subn(rb'(href="https://ecf\.mad\.uscourts\.gov/doc1/\d+)"', rb'\1?utm_source=x&amp;gclid=y"',
-                            DOCKET)
+    tagged, count = re.subn(
+        rb'(href="https://ecf\.mad\.uscourts\.gov/doc1/\d+)"', rb'\1?utm_source=x&amp;gclid=y"', DOCKET
+    )
     assert count >= 20
     assert docket(tagged).items == docket(DOCKET).items
 

@@ -41,10 +41,17 @@ def as_juriscraper(entry: RssEntry) -> dict:
     """Our entry in the shape of juriscraper's expected JSON (it writes "" for absent strings)."""
     bk = entry.bankruptcy
     return {
-        "docket_number": entry.docket_number, "case_name": entry.case_name, "pacer_case_id": entry.pacer_case_id,
-        "document_number": entry.document_number, "short_description": entry.short_description,
-        "pacer_doc_id": entry.pacer_doc_id or "", "pacer_seq_no": entry.pacer_seq_no, "date": entry.date_entered,
-        "type": bk.type if bk else "", "office": bk.office if bk else "", "chapter": bk.chapter if bk else "",
+        "docket_number": entry.docket_number,
+        "case_name": entry.case_name,
+        "pacer_case_id": entry.pacer_case_id,
+        "document_number": entry.document_number,
+        "short_description": entry.short_description,
+        "pacer_doc_id": entry.pacer_doc_id or "",
+        "pacer_seq_no": entry.pacer_seq_no,
+        "date": entry.date_entered,
+        "type": bk.type if bk else "",
+        "office": bk.office if bk else "",
+        "chapter": bk.chapter if bk else "",
         "trustee_str": bk.trustee if bk else "",
     }
 
@@ -52,11 +59,17 @@ def as_juriscraper(entry: RssEntry) -> dict:
 def expected(docket: dict) -> dict:
     [entry] = docket["docket_entries"]
     return {
-        "docket_number": docket["docket_number"], "case_name": docket["case_name"],
-        "pacer_case_id": docket["pacer_case_id"], "document_number": entry["document_number"],
-        "short_description": entry["short_description"], "pacer_doc_id": entry["pacer_doc_id"],
-        "pacer_seq_no": entry["pacer_seq_no"], "date": datetime.fromisoformat(entry["date_filed"]),
-        "type": docket["type"], "office": docket["office"], "chapter": docket["chapter"],
+        "docket_number": docket["docket_number"],
+        "case_name": docket["case_name"],
+        "pacer_case_id": docket["pacer_case_id"],
+        "document_number": entry["document_number"],
+        "short_description": entry["short_description"],
+        "pacer_doc_id": entry["pacer_doc_id"],
+        "pacer_seq_no": entry["pacer_seq_no"],
+        "date": datetime.fromisoformat(entry["date_filed"]),
+        "type": docket["type"],
+        "office": docket["office"],
+        "chapter": docket["chapter"],
         "trustee_str": docket["trustee_str"],
     }
 
@@ -66,8 +79,18 @@ def expected(docket: dict) -> dict:
 
 def test_all_recorded_feeds_are_here():
     """The ten recorded feeds with juriscraper's expected JSON are all present, so none goes untested."""
-    assert [p.stem for p in EXPECTED] == ["ca11", "ca2_1", "ca4_1", "cadc", "cafc", "mdb_1", "mdb_2", "nyed_1",
-                                          "nysb_1", "sdny_1"]
+    assert [p.stem for p in EXPECTED] == [
+        "ca11",
+        "ca2_1",
+        "ca4_1",
+        "cadc",
+        "cafc",
+        "mdb_1",
+        "mdb_2",
+        "nyed_1",
+        "nysb_1",
+        "sdny_1",
+    ]
 
 
 @pytest.mark.parametrize("json_path", EXPECTED, ids=lambda p: p.stem)
@@ -110,12 +133,16 @@ def test_latin1_feed_decodes_by_its_declaration():
     assert entry.case_name == "Dozier v. Peña Muñoz"
 
 
-@pytest.mark.parametrize("body", [
-    b"<!DOCTYPE html><html><body><h1>PACER is down for maintenance</h1></body></html>",
-    b"<html><head><title>Login</title></head></html>",
-    b'<?xml version="1.0"?><feed xmlns="http://www.w3.org/2005/Atom"><title>x</title></feed>',
-    b"",
-], ids=["html-error", "html-login", "atom", "empty"])
+@pytest.mark.parametrize(
+    "body",
+    [
+        b"<!DOCTYPE html><html><body><h1>PACER is down for maintenance</h1></body></html>",
+        b"<html><head><title>Login</title></head></html>",
+        b'<?xml version="1.0"?><feed xmlns="http://www.w3.org/2005/Atom"><title>x</title></feed>',
+        b"",
+    ],
+    ids=["html-error", "html-login", "atom", "empty"],
+)
 def test_what_is_not_a_court_feed_is_a_parse_error(body: bytes):
     """An HTML error or login page, an empty body or another kind of feed is a ParseError, never 'no entries'."""
     with pytest.raises(ParseError):
@@ -146,8 +173,10 @@ def test_following_one_case_yields_exactly_its_entries(written: str):
     assert {i.fields.get("entry_number") for i in items} == {d["docket_entries"][0]["document_number"] for d in theirs}
     assert len({i.key for i in items}) == 5
     assert all(i.key.startswith("entry:nysd:1:18-mj-03122:") and i.group == "case:nysd:1:18-mj-03122" for i in items)
-    assert all(i.fields["source"] == "pacer_rss" and i.fields["case_name"] == "United States v. Lopez De La Cruz"
-               for i in items)
+    assert all(
+        i.fields["source"] == "pacer_rss" and i.fields["case_name"] == "United States v. Lopez De La Cruz"
+        for i in items
+    )
 
 
 def test_item_shape_of_a_numbered_entry():
@@ -181,8 +210,10 @@ def test_entries_without_any_number_fall_back_to_time_and_text():
     again = items_of("nyed_1.xml", "nyed", cases=["1:16-cv-03029-XYZ"])
     assert [i.key for i in first] == [i.key for i in again]
     assert len(first) == len(theirs) == 3 and len({i.key for i in first}) == 3
-    assert all(re.fullmatch(r"entry:nyed:1:16-cv-03029:text:2018-05-22T\d\d:\d\d:\d\d\+00:00:[0-9a-f]{12}", i.key)
-               for i in first)
+    assert all(
+        re.fullmatch(r"entry:nyed:1:16-cv-03029:text:2018-05-22T\d\d:\d\d:\d\d\+00:00:[0-9a-f]{12}", i.key)
+        for i in first
+    )
 
 
 def test_bankruptcy_and_appellate_keys():
@@ -209,8 +240,11 @@ def test_recorded_copy_with_other_whitespace_is_the_same_entry():
 
 def test_case_name_watch():
     """`case_names` finds new and existing suits by whole words in the case name, case-insensitively."""
-    theirs = [d for d in json.loads((FEEDS / "nyed_1.json").read_text())
-              if re.search(r"(?<!\w)city of new york(?!\w)", d["case_name"], re.I)]
+    theirs = [
+        d
+        for d in json.loads((FEEDS / "nyed_1.json").read_text())
+        if re.search(r"(?<!\w)city of new york(?!\w)", d["case_name"], re.I)
+    ]
     items = items_of("nyed_1.xml", "nyed", case_names=["city of NEW YORK"])
     assert len(items) == len(theirs) == 33
     assert all(i.matched == ("city of NEW YORK",) for i in items)
@@ -222,29 +256,35 @@ def test_case_name_watch():
 # ---------------------------------------------------------------- configuration
 
 
-@pytest.mark.parametrize("court, url", [
-    ("cand", "https://ecf.cand.uscourts.gov/cgi-bin/rss_outside.pl"),
-    ("ilnd", "https://ecf.ilnd.uscourts.gov/cgi-bin/rss_outside.pl"),
-    ("nysb", "https://ecf.nysb.uscourts.gov/cgi-bin/rss_outside.pl"),
-    ("ca9", "https://ecf.ca9.uscourts.gov/n/beam/servlet/TransportRoom?servlet=RSSGenerator"),
-    ("cadc", "https://ecf.cadc.uscourts.gov/n/beam/servlet/TransportRoom?servlet=RSSGenerator"),
-    ("cafc", "https://ecf.cafc.uscourts.gov/n/beam/servlet/TransportRoom?servlet=RSSGenerator"),
-    ("nyed", "https://ecf.nyed.uscourts.gov/cgi-bin/readyDockets.pl"),
-    ("ared", "https://ecf.ared.uscourts.gov/cgi-bin/rss_outside4.pl"),
-])
+@pytest.mark.parametrize(
+    "court, url",
+    [
+        ("cand", "https://ecf.cand.uscourts.gov/cgi-bin/rss_outside.pl"),
+        ("ilnd", "https://ecf.ilnd.uscourts.gov/cgi-bin/rss_outside.pl"),
+        ("nysb", "https://ecf.nysb.uscourts.gov/cgi-bin/rss_outside.pl"),
+        ("ca9", "https://ecf.ca9.uscourts.gov/n/beam/servlet/TransportRoom?servlet=RSSGenerator"),
+        ("cadc", "https://ecf.cadc.uscourts.gov/n/beam/servlet/TransportRoom?servlet=RSSGenerator"),
+        ("cafc", "https://ecf.cafc.uscourts.gov/n/beam/servlet/TransportRoom?servlet=RSSGenerator"),
+        ("nyed", "https://ecf.nyed.uscourts.gov/cgi-bin/readyDockets.pl"),
+        ("ared", "https://ecf.ared.uscourts.gov/cgi-bin/rss_outside4.pl"),
+    ],
+)
 def test_default_feed_url(court: str, url: str):
     """Each kind of court has its feed at its own default URL; `url` overrides it."""
     assert default_feed_url(court) == url == watcher(court.upper(), cases=["1:25-cv-1"]).url
     assert watcher(court, cases=["1:25-cv-1"], url="http://127.0.0.1:9/x").url == "http://127.0.0.1:9/x"
 
 
-@pytest.mark.parametrize("keys, message", [
-    ("court: cand", "give `cases`"),
-    ("court: cand\n    cases: [abc]", "'abc' is not a docket number"),
-    ("court: 'ecf.cand'\n    cases: ['3:25-cv-01350']", "not a CM/ECF court id"),
-    ("court: cand\n    cases: ['3:25-cv-01350']\n    alert_removals: true", "alert_removals cannot be used"),
-    ("court: cand\n    case: ['3:25-cv-01350']", "unknown key 'case'"),
-])
+@pytest.mark.parametrize(
+    "keys, message",
+    [
+        ("court: cand", "give `cases`"),
+        ("court: cand\n    cases: [abc]", "'abc' is not a docket number"),
+        ("court: 'ecf.cand'\n    cases: ['3:25-cv-01350']", "not a CM/ECF court id"),
+        ("court: cand\n    cases: ['3:25-cv-01350']\n    alert_removals: true", "alert_removals cannot be used"),
+        ("court: cand\n    case: ['3:25-cv-01350']", "unknown key 'case'"),
+    ],
+)
 def test_config_errors_are_clear(keys: str, message: str):
     """A pacer_rss watch without anything to follow, or with a bad key or value, is refused with a reason."""
     with pytest.raises(ConfigError) as error:
@@ -264,22 +304,31 @@ def check(path: Path) -> dict:
 def later_sdny_feed() -> bytes:
     """sdny_1.xml an hour later: two new entries in Chau v. Donovan (#4, filed as two CM/ECF events, so
     two items; and a text-only minute entry), the oldest item rolled out of the window, a new build date."""
-    item = ('<item>\n<title>1:18-cv-03365 Chau v. Donovan et al</title>\n'
-            '<link>https://ecf.nysd.uscourts.gov/cgi-bin/DktRpt.pl?492165</link>\n<description>{desc}</description>\n'
-            '<guid isPermaLink="true">https://ecf.nysd.uscourts.gov/cgi-bin/DktRpt.pl?492165&#x26;{seq}</guid>\n'
-            '<pubDate>{date}</pubDate>\n</item>\n')
-    link = ('(&#x3C;a href=&#x22;https://ecf.nysd.uscourts.gov/doc1/127122265001?caseid=492165&#x26;de_seq_num=14'
-            '&#x22; &#x3E;4&#x3C;/a&#x3E;)')
-    new = (item.format(desc=f"[Motion to Dismiss] {link}", seq=14, date="Wed, 18 Apr 2018 01:02:03 GMT")
-           + item.format(desc=f"[Motion for Judgment on the Pleadings] {link}", seq=14,
-                         date="Wed, 18 Apr 2018 01:02:03 GMT")
-           + item.format(desc="[Order Scheduling Initial Pretrial Conference] ", seq=16,
-                         date="Wed, 18 Apr 2018 01:05:00 GMT"))
+    item = (
+        "<item>\n<title>1:18-cv-03365 Chau v. Donovan et al</title>\n"
+        "<link>https://ecf.nysd.uscourts.gov/cgi-bin/DktRpt.pl?492165</link>\n<description>{desc}</description>\n"
+        '<guid isPermaLink="true">https://ecf.nysd.uscourts.gov/cgi-bin/DktRpt.pl?492165&#x26;{seq}</guid>\n'
+        "<pubDate>{date}</pubDate>\n</item>\n"
+    )
+    link = (
+        "(&#x3C;a href=&#x22;https://ecf.nysd.uscourts.gov/doc1/127122265001?caseid=492165&#x26;de_seq_num=14"
+        "&#x22; &#x3E;4&#x3C;/a&#x3E;)"
+    )
+    new = (
+        item.format(desc=f"[Motion to Dismiss] {link}", seq=14, date="Wed, 18 Apr 2018 01:02:03 GMT")
+        + item.format(
+            desc=f"[Motion for Judgment on the Pleadings] {link}", seq=14, date="Wed, 18 Apr 2018 01:02:03 GMT"
+        )
+        + item.format(
+            desc="[Order Scheduling Initial Pretrial Conference] ", seq=16, date="Wed, 18 Apr 2018 01:05:00 GMT"
+        )
+    )
     text = (FEEDS / "sdny_1.xml").read_bytes().decode("iso-8859-1")
-    text = text.replace("Wed, 18 Apr 2018 00:15:28 GMT</lastBuildDate>\n",
-                        "Wed, 18 Apr 2018 01:15:31 GMT</lastBuildDate>\n\n" + new, 1)
+    text = text.replace(
+        "Wed, 18 Apr 2018 00:15:28 GMT</lastBuildDate>\n", "Wed, 18 Apr 2018 01:15:31 GMT</lastBuildDate>\n\n" + new, 1
+    )
     last = text.rindex("<item>")
-    text = text[:last] + text[text.index("</item>", last) + len("</item>\n"):]
+    text = text[:last] + text[text.index("</item>", last) + len("</item>\n") :]
     return text.encode("iso-8859-1")
 
 

@@ -32,17 +32,21 @@ def _item(feed: bytes) -> bytes:
 
 def with_eo_copy(feed: bytes = FEED) -> bytes:
     """The recorded feed plus a copy of its post filed as an executive order (post 52160, slug `-eo`)."""
-    copy = (_item(feed).replace(b"<![CDATA[Proclamations]]>", b"<![CDATA[Executive Orders]]>")
-            .replace(b"?p=52161", b"?p=52160")
-            .replace(b"national-manufacturing-day-2026/", b"national-manufacturing-day-2026-eo/"))
+    copy = (
+        _item(feed)
+        .replace(b"<![CDATA[Proclamations]]>", b"<![CDATA[Executive Orders]]>")
+        .replace(b"?p=52161", b"?p=52160")
+        .replace(b"national-manufacturing-day-2026/", b"national-manufacturing-day-2026-eo/")
+    )
     return feed.replace(b"</item>", b"</item>\n\t\t" + copy, 1)
 
 
 def retitled(feed: bytes = FEED) -> bytes:
     """The recorded feed with the post's title corrected (and so its link slug), as WordPress does."""
-    return (feed.replace(b"<title>National Manufacturing Day, 2026</title>",
-                         b"<title>National Manufacturing Day, 2026 (Corrected)</title>")
-            .replace(b"national-manufacturing-day-2026/</link>", b"national-manufacturing-day-2026-corrected/</link>"))
+    return feed.replace(
+        b"<title>National Manufacturing Day, 2026</title>",
+        b"<title>National Manufacturing Day, 2026 (Corrected)</title>",
+    ).replace(b"national-manufacturing-day-2026/</link>", b"national-manufacturing-day-2026-corrected/</link>")
 
 
 def parse(body: bytes = FEED, kind: str = "whitehouse", **config) -> list:
@@ -66,6 +70,7 @@ watches:
     type: whitehouse
     url: {server.url(PATH)}
 {extra}""")
+
     return make
 
 
@@ -123,20 +128,25 @@ def test_post_keys_from_wordpress_guids():
 
 def test_link_is_identity_without_a_post_id_guid():
     """A post whose guid is its permalink (no `?p=`) is keyed by its canonical link."""
-    body = FEED.replace(b"https://www.whitehouse.gov/?p=52161",
-                        b"https://www.whitehouse.gov/presidential-actions/2026/10/national-manufacturing-day-2026/")
+    body = FEED.replace(
+        b"https://www.whitehouse.gov/?p=52161",
+        b"https://www.whitehouse.gov/presidential-actions/2026/10/national-manufacturing-day-2026/",
+    )
     [post] = parse(body)
     assert post.key == "url:https://www.whitehouse.gov/presidential-actions/2026/10/national-manufacturing-day-2026/"
 
 
-@pytest.mark.parametrize("categories, expected", [
-    (["Executive Orders"], [EO_COPY]),
-    (["executive-orders"], [EO_COPY]),  # a slug works too
-    ("Proclamations", [PROCLAMATION]),  # a single name is a one-element list
-    (["Presidential Actions"], [PROCLAMATION, EO_COPY]),
-    (["Presidential Memoranda"], []),
-    ([], [PROCLAMATION, EO_COPY]),
-])
+@pytest.mark.parametrize(
+    "categories, expected",
+    [
+        (["Executive Orders"], [EO_COPY]),
+        (["executive-orders"], [EO_COPY]),  # a slug works too
+        ("Proclamations", [PROCLAMATION]),  # a single name is a one-element list
+        (["Presidential Actions"], [PROCLAMATION, EO_COPY]),
+        (["Presidential Memoranda"], []),
+        ([], [PROCLAMATION, EO_COPY]),
+    ],
+)
 def test_categories_filter(categories, expected):
     """`categories` keeps the posts filed under one of the named categories (name or slug, any case)."""
     assert [p.key for p in parse(with_eo_copy(), categories=categories)] == expected
@@ -146,7 +156,8 @@ def test_whitehouse_default_url_and_wordpress_needs_one():
     """`whitehouse` reads the public feed unless `url` is given; a `wordpress` watch without `url` is invalid."""
     assert WhiteHouseWatcher(WhiteHouseConfig(id="w", type="whitehouse")).fetch_urls() == [DEFAULT_URL]
     assert WhiteHouseWatcher(WhiteHouseConfig(id="w", type="whitehouse", url="http://127.0.0.1:1/f")).fetch_urls() == [
-        "http://127.0.0.1:1/f"]
+        "http://127.0.0.1:1/f"
+    ]
     with pytest.raises(ValueError, match="url"):
         WordPressConfig(id="w", type="wordpress")
 
@@ -161,7 +172,10 @@ def test_categories_filter_through_the_cli(server, wh_watch):
     report = check(config, "--notify-baseline")
     assert report["exit"] == 0
     [change] = report["watch"]["changes"]
-    assert change["key"] == EO_COPY and change["item"]["fields"]["categories"] == ["Presidential Actions", "Executive Orders"]
+    assert change["key"] == EO_COPY and change["item"]["fields"]["categories"] == [
+        "Presidential Actions",
+        "Executive Orders",
+    ]
     assert change["item"]["fields"]["agency"] == "The White House"
     text = run_cli("history", "--config", str(config))
     assert "Category: Presidential Actions, Executive Orders" in text.out
@@ -221,7 +235,7 @@ def test_wordpress_kind_for_a_city_attorney_site(server, write_config):
 watches:
   - id: sf-city-attorney
     type: wordpress
-    url: {server.url('/feed/')}
+    url: {server.url("/feed/")}
     agency: San Francisco City Attorney
 """)
     [change] = check(config, "--notify-baseline")["watch"]["changes"]

@@ -17,8 +17,10 @@ from watchers.xmlsafe import parse_xml
 
 DOJ = (DATA / "core" / "doj_news.xml").read_bytes()
 DOJ_TITLE = b"<title>Warren County Fraudster Sentenced to 10 Years\xe2\x80\x99 Imprisonment  </title>"
-PHP_WARNING = (b"\n<br />\n<b>Warning</b>:  Cannot modify header information - headers already sent by (output "
-               b"started at /var/www/html/feed.php:3) in <b>/var/www/html/feed.php</b> on line <b>12</b><br />\n")
+PHP_WARNING = (
+    b"\n<br />\n<b>Warning</b>:  Cannot modify header information - headers already sent by (output "
+    b"started at /var/www/html/feed.php:3) in <b>/var/www/html/feed.php</b> on line <b>12</b><br />\n"
+)
 
 
 def feed(body: bytes, url: str = "https://www.justice.gov/news/rss"):
@@ -49,9 +51,9 @@ def test_well_formed_recordings_are_parsed_strictly_without_warnings():
 
 
 def test_bare_ampersands_in_a_title_are_escaped_and_the_repair_is_said():
-    """"H&M HENNES & MAURITZ" in a title: every item is read, the title keeps its ampersands, and a
+    """ "H&M HENNES & MAURITZ" in a title: every item is read, the title keeps its ampersands, and a
     warning says the source was malformed, where, and that it was repaired."""
-    items, warnings = feed(retitled("H&M HENNES & MAURITZ v. Smith & Jones".encode()))
+    items, warnings = feed(retitled(b"H&M HENNES & MAURITZ v. Smith & Jones"))
     assert len(items) == 25 and items[0].title == "H&M HENNES & MAURITZ v. Smith & Jones"
     assert [i.key for i in items] == [i.key for i in CLEAN_ITEMS]
     [warning] = warnings
@@ -73,8 +75,10 @@ def test_a_pacer_feed_with_a_bare_ampersand_parses_to_the_recorded_entries():
 def test_ampersand_in_an_atom_link_and_html_entities():
     """A bare `&` in an Atom href and HTML entities XML does not know (`&nbsp;`, `&eacute;`) are read as
     the characters they mean."""
-    body = (b'<feed xmlns="http://www.w3.org/2005/Atom"><title>Docket</title><entry><title>Caf&eacute;&nbsp;v. '
-            b'Jones</title><link href="https://example.org/d?id=7&page=2"/><id>1</id></entry></feed>')
+    body = (
+        b'<feed xmlns="http://www.w3.org/2005/Atom"><title>Docket</title><entry><title>Caf&eacute;&nbsp;v. '
+        b'Jones</title><link href="https://example.org/d?id=7&page=2"/><id>1</id></entry></feed>'
+    )
     [item], [warning] = feed(body)
     assert item.title == "Café v. Jones" and item.url == "https://example.org/d?id=7&page=2"
     assert "1 bare '&' escaped" in warning and "2 HTML entities replaced" in warning
@@ -95,10 +99,13 @@ def test_text_after_the_root_element_is_dropped():
         assert items == CLEAN_ITEMS and "text after the end of the root element (from line" in warning
 
 
-@pytest.mark.parametrize("prefix, words", [
-    (b"\n\n  ", "whitespace before the XML declaration"),
-    (PHP_WARNING, "text before the XML declaration"),
-])
+@pytest.mark.parametrize(
+    "prefix, words",
+    [
+        (b"\n\n  ", "whitespace before the XML declaration"),
+        (PHP_WARNING, "text before the XML declaration"),
+    ],
+)
 def test_text_before_the_xml_declaration_is_dropped(prefix, words):
     """Whitespace or a PHP notice before `<?xml ...?>` (a WordPress plugin's stray output) is dropped."""
     items, [warning] = feed(prefix + DOJ)
@@ -168,15 +175,22 @@ def test_a_header_broken_so_that_items_would_land_out_of_place_is_an_error():
         feed(DOJ.replace(b"<title>Justice News</title>", b"<title>Justice News", 1))
 
 
-@pytest.mark.parametrize("body, message", [
-    (b'<?xml version="1.0"?><!DOCTYPE r [<!ENTITY a "&b;&b;">]><rss><channel><title>&a; & x</title></channel></rss>',
-     "declares XML entities"),
-    ('<?xml version="1.0" encoding="utf-16"?><!DOCTYPE r [<!ENTITY a "x">]><rss>&a; & </rss>'.encode("utf-16"),
-     "declares XML entities"),
-    (b"<!DOCTYPE html><html><body>Smith & Jones: please log in</body></html>", "HTML page"),
-    (b"\n<html><body>Error & more</body></html>", "HTML page"),
-    (b"  \n ", "empty"),
-])
+@pytest.mark.parametrize(
+    "body, message",
+    [
+        (
+            b'<?xml version="1.0"?><!DOCTYPE r [<!ENTITY a "&b;&b;">]><rss><channel><title>&a; & x</title></channel></rss>',
+            "declares XML entities",
+        ),
+        (
+            '<?xml version="1.0" encoding="utf-16"?><!DOCTYPE r [<!ENTITY a "x">]><rss>&a; & </rss>'.encode("utf-16"),
+            "declares XML entities",
+        ),
+        (b"<!DOCTYPE html><html><body>Smith & Jones: please log in</body></html>", "HTML page"),
+        (b"\n<html><body>Error & more</body></html>", "HTML page"),
+        (b"  \n ", "empty"),
+    ],
+)
 def test_hostile_html_and_empty_bodies_are_refused_not_repaired(body, message):
     """Entity declarations (also UTF-16 encoded), HTML pages and empty bodies are refused even when a
     repair would make them parse."""

@@ -15,8 +15,16 @@ from typing import Any
 
 import pytest
 
-CHROMIUM_ARGS = ["--headless", "--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run",
-                 "--disable-background-networking", "--disable-component-update", "--disable-sync"]
+CHROMIUM_ARGS = [
+    "--headless",
+    "--no-sandbox",
+    "--disable-gpu",
+    "--disable-quic",
+    "--no-first-run",
+    "--disable-background-networking",
+    "--disable-component-update",
+    "--disable-sync",
+]
 
 
 def _no_browser(reason: str) -> None:
@@ -59,8 +67,9 @@ def browser() -> Iterator[Any]:
 def page(site: Any, browser: Any) -> Iterator[Any]:
     """A signed-in tab (HTTP basic auth: any user name, the token as the password) on the test module's
     `site` (a running daemon whose `token` the dashboard asks for)."""
-    context = browser.new_context(http_credentials={"username": "reader", "password": site.token},
-                                  viewport={"width": 1280, "height": 900})
+    context = browser.new_context(
+        http_credentials={"username": "reader", "password": site.token}, viewport={"width": 1280, "height": 900}
+    )
     tab = context.new_page()
     try:
         yield tab

@@ -28,30 +28,63 @@ from tests.web.test_web import T0, TOKEN, config, filing, get, serving, write
 
 GROUP = "case:ilnd:1:25-cv-01285"
 CASE = "ilnd-1-25-cv-01285"
-ILLINOIS = {"watch": "il-rss", "watches": ["il-rss", "il-cl"], "case": "U.S. v. Illinois",
-            "display": "U.S. v. Illinois (N.D. Ill. 1:25-cv-01285)", "court": "ilnd", "docket_number": "1:25-cv-01285",
-            "group": GROUP, "matched": "1:25-cv-01285"}
-SF = {**ILLINOIS, "court": "cand", "docket_number": "3:25-cv-01350", "group": "case:cand:3:25-cv-01350",
-      "display": "SF v. Trump (N.D. Cal. 3:25-cv-01350)", "case": "SF v. Trump"}
+ILLINOIS = {
+    "watch": "il-rss",
+    "watches": ["il-rss", "il-cl"],
+    "case": "U.S. v. Illinois",
+    "display": "U.S. v. Illinois (N.D. Ill. 1:25-cv-01285)",
+    "court": "ilnd",
+    "docket_number": "1:25-cv-01285",
+    "group": GROUP,
+    "matched": "1:25-cv-01285",
+}
+SF = {
+    **ILLINOIS,
+    "court": "cand",
+    "docket_number": "3:25-cv-01350",
+    "group": "case:cand:3:25-cv-01350",
+    "display": "SF v. Trump (N.D. Cal. 3:25-cv-01350)",
+    "case": "SF v. Trump",
+}
 HOSTILE = "<script>window.__pwned=1</script> Sues Illinois"
 
 
 def png(width: int = 2, height: int = 3) -> bytes:
     """A small valid grayscale PNG."""
+
     def chunk(kind: bytes, data: bytes) -> bytes:
         return struct.pack(">I", len(data)) + kind + data + struct.pack(">I", zlib.crc32(kind + data))
+
     rows = b"".join(b"\x00" + b"\x80" * width for _ in range(height))
-    return (b"\x89PNG\r\n\x1a\n" + chunk(b"IHDR", struct.pack(">IIBBBBB", width, height, 8, 0, 0, 0, 0))
-            + chunk(b"IDAT", zlib.compress(rows)) + chunk(b"IEND", b""))
+    return (
+        b"\x89PNG\r\n\x1a\n"
+        + chunk(b"IHDR", struct.pack(">IIBBBBB", width, height, 8, 0, 0, 0, 0))
+        + chunk(b"IDAT", zlib.compress(rows))
+        + chunk(b"IEND", b"")
+    )
 
 
-def release(key: str, title: str, related: tuple[dict[str, Any], ...], at, kind: str = "added",
-            watch: str = "doj") -> Change:
-    item = Item(key, title, url=f"https://www.justice.gov/opa/pr/{key.split(':')[-1]}", published="2025-02-06",
-                fields={"agency": "Office of Public Affairs"})
+def release(
+    key: str, title: str, related: tuple[dict[str, Any], ...], at, kind: str = "added", watch: str = "doj"
+) -> Change:
+    item = Item(
+        key,
+        title,
+        url=f"https://www.justice.gov/opa/pr/{key.split(':')[-1]}",
+        published="2025-02-06",
+        fields={"agency": "Office of Public Affairs"},
+    )
     before = Item(key, "Old title", url=item.url, published=item.published) if kind == "updated" else None
-    return Change(watch, kind, item, before=before, changed_fields=("title",) if before else (), detected_at=at,
-                  uid=f"{key}-{kind}-{at.timestamp()}", related=related)
+    return Change(
+        watch,
+        kind,
+        item,
+        before=before,
+        changed_fields=("title",) if before else (),
+        detected_at=at,
+        uid=f"{key}-{kind}-{at.timestamp()}",
+        related=related,
+    )
 
 
 def record_related(store: Store) -> None:
@@ -69,16 +102,30 @@ def record_related(store: Store) -> None:
 
 def record_appeal(store: Store) -> None:
     """The case's notice of appeal (pending, then followed with a created watch) and a transfer still pending."""
-    trigger = {"key": "entry:ilnd:1:25-cv-01285:45", "entry_number": "45", "date": "2025-04-28",
-               "text": "NOTICE OF APPEAL <b>to</b> 7th Cir.", "case_name": "United States v. Illinois", "watch": "il-rss"}
+    trigger = {
+        "key": "entry:ilnd:1:25-cv-01285:45",
+        "entry_number": "45",
+        "date": "2025-04-28",
+        "text": "NOTICE OF APPEAL <b>to</b> 7th Cir.",
+        "case_name": "United States v. Illinois",
+        "watch": "il-rss",
+    }
     appeal = NewMove("ilnd", "1:25-cv-01285", "appeal", "ca7", None, "il-rss", trigger["key"], trigger)
     pending = store.add_pending_move(appeal, T0)
     assert pending is not None
     found = NewMove("ilnd", "1:25-cv-01285", "appeal", "ca7", "25-1234", "il-rss", trigger["key"], trigger)
     watch = ("il-appeal-ca7-25-1234", {"type": "courtlistener", "court": "ca7", "docket_number": "25-1234"})
     assert store.start_following(found, [watch], None, [], T0 + timedelta(hours=2), resolves=[pending.id])
-    transfer = NewMove("ilnd", "1:25-cv-01285", "transfer", "txnd", None, "il-rss", "entry:ilnd:1:25-cv-01285:50",
-                       {"entry_number": "50", "text": "ORDER transferring case", "date": "2025-05-01"})
+    transfer = NewMove(
+        "ilnd",
+        "1:25-cv-01285",
+        "transfer",
+        "txnd",
+        None,
+        "il-rss",
+        "entry:ilnd:1:25-cv-01285:50",
+        {"entry_number": "50", "text": "ORDER transferring case", "date": "2025-05-01"},
+    )
     assert store.add_pending_move(transfer, T0 + timedelta(hours=3))
 
 
@@ -90,15 +137,33 @@ def record_preview(store: Store) -> tuple[str, bytes]:
     assert store.enqueue_previews([(alert, url)], T0) == 1
     [job] = store.claim_previews(T0, "test", hold=timedelta(minutes=1))
     picture = png()
-    ref = store.preview_read(job.change.uid, "test", {"pages": 12, "excerpt": "ORDER <granting> the motion.",
-                                                      "url": url}, picture, 2, 3, T0)
+    ref = store.preview_read(
+        job.change.uid, "test", {"pages": 12, "excerpt": "ORDER <granting> the motion.", "url": url}, picture, 2, 3, T0
+    )
     base = {k: v for k, v in alert.item.fields.items() if k not in PREVIEW_FIELDS}
-    facts = {"preview_pages": 12, "preview_excerpt": "ORDER <granting> the motion.", "preview_thumbnail": ref,
-             "preview_url": url}
-    after = Item(alert.item.key, alert.item.title, url=alert.item.url, published=alert.item.published,
-                 group=alert.item.group, fields={**base, **facts})
-    preview = Change("il-cl", "updated", after, before=alert.item, detected_at=T0 + timedelta(minutes=5),
-                     uid="preview-2", changed_fields=tuple(f"fields.{k}" for k in facts))
+    facts = {
+        "preview_pages": 12,
+        "preview_excerpt": "ORDER <granting> the motion.",
+        "preview_thumbnail": ref,
+        "preview_url": url,
+    }
+    after = Item(
+        alert.item.key,
+        alert.item.title,
+        url=alert.item.url,
+        published=alert.item.published,
+        group=alert.item.group,
+        fields={**base, **facts},
+    )
+    preview = Change(
+        "il-cl",
+        "updated",
+        after,
+        before=alert.item,
+        detected_at=T0 + timedelta(minutes=5),
+        uid="preview-2",
+        changed_fields=tuple(f"fields.{k}" for k in facts),
+    )
     assert store.record_preview(job.change.uid, "test", preview, [])
     return ref, picture
 
@@ -119,8 +184,10 @@ def test_related_changes_name_the_case_newest_first_once_per_item(store_url):
         assert [c.key for c in views.related_changes(store, GROUP, limit=1)] == ["doj:sues-illinois"]
         assert views.related_changes(store, "case:ilnd:1:25-cv-0128") == []  # a prefix of the number is not the case
         assert views.related_changes(store, "case:il_d:1:25-cv-01285") == []  # LIKE's wildcards are literal
-        assert [c.key for c in views.related_changes(store, GROUP, watch_ids=["doj"])] == ["doj:sues-illinois",
-                                                                                             "doj:both"]
+        assert [c.key for c in views.related_changes(store, GROUP, watch_ids=["doj"])] == [
+            "doj:sues-illinois",
+            "doj:both",
+        ]
         assert views.related_changes(store, GROUP, watch_ids=["city"]) == []  # only these watches' changes
         assert views.related_changes(store, GROUP, watch_ids=[]) == []
     finally:
@@ -135,10 +202,14 @@ def test_case_moves_of_a_case_and_the_watches_made_for_them(store_url):
         record_appeal(store)
         went, came = views.case_moves_of(store, "ilnd", "1:25-cv-01285")
         assert [(m.kind, m.court, m.docket, m.status) for m in went] == [
-            ("appeal", "ca7", "25-1234", "following"), ("transfer", "txnd", None, "pending")]
+            ("appeal", "ca7", "25-1234", "following"),
+            ("transfer", "txnd", None, "pending"),
+        ]
         assert came == []
         went_there, came_here = views.case_moves_of(store, "ca7", "25-1234")
-        assert went_there == [] and [(m.origin_court, m.origin_docket) for m in came_here] == [("ilnd", "1:25-cv-01285")]
+        assert went_there == [] and [(m.origin_court, m.origin_docket) for m in came_here] == [
+            ("ilnd", "1:25-cv-01285")
+        ]
         made = views.created_watches(store, [m.id for m in went])
         assert made == {went[0].id: [("il-appeal-ca7-25-1234", False)], went[1].id: []}
         assert [m.status for m in views.all_case_moves(store)] == ["following", "pending"]
@@ -151,23 +222,65 @@ def test_a_preview_is_the_entrys_preview_not_an_update():
     """The preview change gives the entry its pages, excerpt, picture and free PDF; it is not listed among
     the updates (fields before -> after); the Atom entry says what the document says."""
     stub, full = filing(2, "pacer_rss"), filing(2, "courtlistener", description="ORDER granting the motion.")
-    text = Change("il-cl", "updated", full, before=stub, changed_fields=("fields.description",),
-                  detected_at=T0 + timedelta(minutes=1), uid="u")
-    shown = Item(full.key, full.title, fields={**full.fields, "preview_pages": 3, "preview_excerpt": "ORDER ...",
-                                               "preview_thumbnail": "sha256:" + "ab" * 32, "preview_url": "https://x/a.pdf"})
-    preview = Change("il-cl", "updated", shown, before=full, detected_at=T0 + timedelta(minutes=5), uid="p",
-                     changed_fields=("fields.preview_pages", "fields.preview_excerpt", "fields.preview_thumbnail",
-                                     "fields.preview_url"))
+    text = Change(
+        "il-cl",
+        "updated",
+        full,
+        before=stub,
+        changed_fields=("fields.description",),
+        detected_at=T0 + timedelta(minutes=1),
+        uid="u",
+    )
+    shown = Item(
+        full.key,
+        full.title,
+        fields={
+            **full.fields,
+            "preview_pages": 3,
+            "preview_excerpt": "ORDER ...",
+            "preview_thumbnail": "sha256:" + "ab" * 32,
+            "preview_url": "https://x/a.pdf",
+        },
+    )
+    preview = Change(
+        "il-cl",
+        "updated",
+        shown,
+        before=full,
+        detected_at=T0 + timedelta(minutes=5),
+        uid="p",
+        changed_fields=(
+            "fields.preview_pages",
+            "fields.preview_excerpt",
+            "fields.preview_thumbnail",
+            "fields.preview_url",
+        ),
+    )
     [entry] = timeline.build([views.Sighting("il-cl", full, True, T0, T0)], {full.key: [text, preview]})
     assert len(entry.updates) == 1 and entry.updates[0].fields[0].name == "docket text"
     assert entry.preview is not None and entry.preview.pages == 3 and entry.preview.excerpt == "ORDER ..."
     assert entry.preview.thumbnail_path == f"/previews/{'ab' * 32}.png" and entry.preview.url == "https://x/a.pdf"
     assert entry.updated_at == T0 + timedelta(minutes=5)
-    odd = timeline.preview_of(Change("x", "updated", Item("k", "t", fields={"preview_thumbnail": "../../etc"}),
-                                     uid="o", changed_fields=("fields.preview_thumbnail",)))
+    odd = timeline.preview_of(
+        Change(
+            "x",
+            "updated",
+            Item("k", "t", fields={"preview_thumbnail": "../../etc"}),
+            uid="o",
+            changed_fields=("fields.preview_thumbnail",),
+        )
+    )
     assert odd.thumbnail_path is None  # only a sha256 reference becomes a path
-    body = atom.render(name="c", title="t", self_url="http://127.0.0.1/f", page_url="http://127.0.0.1/",
-                       entries=[entry], watch_names={}, entry_url=lambda e: "http://127.0.0.1/", now=T0)
+    body = atom.render(
+        name="c",
+        title="t",
+        self_url="http://127.0.0.1/f",
+        page_url="http://127.0.0.1/",
+        entries=[entry],
+        watch_names={},
+        entry_url=lambda e: "http://127.0.0.1/",
+        now=T0,
+    )
     assert b"Document preview (3 pages)" in body and b"Free PDF: https://x/a.pdf" in body
 
 
@@ -193,7 +306,12 @@ def test_case_page_values_list_releases_moves_and_origin(store):
     assert data is not None
     [first, second] = data["related"]
     assert (first.title, first.agency, first.watch_name, first.date, first.matched) == (
-        HOSTILE + " (corrected)", "Department of Justice", "doj", "2025-02-06", "1:25-cv-01285")
+        HOSTILE + " (corrected)",
+        "Department of Justice",
+        "doj",
+        "2025-02-06",
+        "1:25-cv-01285",
+    )
     assert second.key == "doj:both" and first.anchor.startswith("item-")
     appeal, transfer = data["moves"]
     assert (appeal.where, appeal.case_id, appeal.status_text) == ("No. 25-1234, 7th Cir.", "ca7-25-1234", "followed")
@@ -217,7 +335,9 @@ def test_case_page_feed_and_picture_served_behind_the_token(store):
     with serving(guarded) as base:
         status, body = get(f"{base}/cases/{CASE}", auth)
         assert status == 200
-        assert "&lt;script&gt;window.__pwned=1&lt;/script&gt; Sues Illinois (corrected)" in body and "<script>" not in body
+        assert (
+            "&lt;script&gt;window.__pwned=1&lt;/script&gt; Sues Illinois (corrected)" in body and "<script>" not in body
+        )
         assert 'id="related"' in body and "Related press releases" in body
         assert 'href="/cases/ca7-25-1234"' in body and "No. 25-1234, 7th Cir." in body
         assert "NOTICE OF APPEAL &lt;b&gt;to&lt;/b&gt; 7th Cir." in body
@@ -238,7 +358,9 @@ def test_case_page_feed_and_picture_served_behind_the_token(store):
         parsed = feedparser.parse(feed)
         assert status == 200 and not parsed.bozo
         titles = [e.title for e in parsed.entries]
-        assert HOSTILE + " (corrected)" in titles and "About both cases" in titles and "About San Francisco" not in titles
+        assert (
+            HOSTILE + " (corrected)" in titles and "About both cases" in titles and "About San Francisco" not in titles
+        )
         related = next(e for e in parsed.entries if e.title == "About both cases")
         assert related.id == atom.entry_id("doj:both")  # the same id as in the all-items feed
         anchor = timeline.Entry("doj:both", Item("doj:both", "About both cases")).anchor
@@ -263,8 +385,10 @@ def test_overview_lists_pending_moves_and_each_cases_appeal(store):
 
 def test_a_store_that_fails_to_give_the_picture_answers_404_not_a_traceback(store, monkeypatch):
     """The picture's read failing (the store down) is a 404 for the image, never a crash of the server."""
+
     def broken(ref: str) -> bytes:
         raise RuntimeError("database is locked")
+
     monkeypatch.setattr(store, "preview_image", broken)
     with serving(Dashboard(store, config)) as base:
         assert get(f"{base}/previews/{'ab' * 32}.png")[0] == 404

@@ -65,7 +65,7 @@ class Site:
 def _config(tmp: Path, sources: ReplayServer, cl: CourtListenerServer, docket_id: int) -> Path:
     path = tmp / "watches.yaml"
     path.write_text(f"""\
-state: sqlite:///{tmp / 'state.db'}
+state: sqlite:///{tmp / "state.db"}
 defaults: {{every: 2s, notify: [terminal]}}
 daemon: {{log_format: json, dashboard_auth: "${{MONITOR_DASHBOARD_TOKEN}}"}}
 previews: {{hosts: ["127.0.0.1:{sources.port}"]}}
@@ -81,11 +81,11 @@ watches:
     base_url: "{cl.base_url}"
     per_minute: 0
     daily_budget: 5000
-    follow_appeals: {{feed_url: "{sources.url('/{court}/rss')}"}}
+    follow_appeals: {{feed_url: "{sources.url("/{court}/rss")}"}}
   - id: doj-news
     name: DOJ news
     type: feed
-    url: "{sources.url('/doj.xml')}"
+    url: "{sources.url("/doj.xml")}"
     agency: Department of Justice
 """)
     return path
@@ -124,14 +124,33 @@ def site(tmp_path_factory) -> Iterator[Site]:
         daemon.wait_log("recorded (2 pages)", timeout=60)
 
         # the appeal: the D.C. Circuit opens it; the district clerk dockets its number
-        cl.add_docket(id=900025000, court_id="cadc", docket_number="25-5000", docket_number_core="255000",
-                      case_name="United States v. Google LLC", slug="united-states-v-google-llc",
-                      date_filed="2025-09-10", original_court_info={"docket_number": "1:20-cv-03010"})
-        cl.add_entry(docket["id"], {"entry_number": 1437, "date_filed": "2025-09-10",
-                                    "description": "USCA Case Number 25-5000 for 1436 Notice of Appeal to DC Circuit "
-                                                   "Court. (zrdj) (Entered: 09/10/2025)",
-                                    "recap_documents": [{"document_type": 1, "document_number": "1437",
-                                                         "description": "USCA Case Number", "is_available": False}]})
+        cl.add_docket(
+            id=900025000,
+            court_id="cadc",
+            docket_number="25-5000",
+            docket_number_core="255000",
+            case_name="United States v. Google LLC",
+            slug="united-states-v-google-llc",
+            date_filed="2025-09-10",
+            original_court_info={"docket_number": "1:20-cv-03010"},
+        )
+        cl.add_entry(
+            docket["id"],
+            {
+                "entry_number": 1437,
+                "date_filed": "2025-09-10",
+                "description": "USCA Case Number 25-5000 for 1436 Notice of Appeal to DC Circuit "
+                "Court. (zrdj) (Entered: 09/10/2025)",
+                "recap_documents": [
+                    {
+                        "document_type": 1,
+                        "document_number": "1437",
+                        "description": "USCA Case Number",
+                        "is_available": False,
+                    }
+                ],
+            },
+        )
         daemon.wait_log("Now following the appeal", timeout=30)
         yield Site(daemon, daemon.base_url, values["MONITOR_DASHBOARD_TOKEN"], values)
     finally:
@@ -150,7 +169,10 @@ def test_case_page_shows_the_related_release_the_appeal_and_the_preview(site, pa
     related = page.locator("#related ~ ul.related li")
     assert related.count() == 1
     assert related.locator("a").inner_text() == RELEASE_TITLE
-    assert related.locator("a").get_attribute("href") == "https://www.justice.gov/opa/pr/statement-united-states-v-google-llc"
+    assert (
+        related.locator("a").get_attribute("href")
+        == "https://www.justice.gov/opa/pr/statement-united-states-v-google-llc"
+    )
     assert "Department of Justice" in related.inner_text() and "2021-08-19" in related.inner_text()
 
     move = page.locator("#moves ~ ul.moves li")
@@ -215,8 +237,9 @@ def test_the_cases_feed_carries_the_related_release(site):
 
     import feedparser
 
-    request = urllib.request.Request(f"{site.base}/feeds/cases/{CASE}.atom",
-                                     headers={"Authorization": f"Bearer {site.token}"})
+    request = urllib.request.Request(
+        f"{site.base}/feeds/cases/{CASE}.atom", headers={"Authorization": f"Bearer {site.token}"}
+    )
     with urllib.request.urlopen(request, timeout=10) as response:
         feed = feedparser.parse(response.read())
     assert not feed.bozo

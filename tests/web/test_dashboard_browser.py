@@ -65,7 +65,7 @@ class Site:
 def _config(tmp: Path, sources: ReplayServer, cl: CourtListenerServer) -> Path:
     path = tmp / "watches.yaml"
     path.write_text(f"""\
-state: sqlite:///{tmp / 'state.db'}
+state: sqlite:///{tmp / "state.db"}
 defaults: {{every: 2s, notify: [terminal, cms]}}
 daemon: {{log_format: json, dashboard_auth: "${{MONITOR_DASHBOARD_TOKEN}}"}}
 # entry 140's RECAP copy is on storage.courtlistener.com: no test fetches from the internet
@@ -74,7 +74,7 @@ notifiers:
   terminal: {{type: console}}
   cms:
     type: webhook
-    url: "{sources.url('/hook')}"
+    url: "{sources.url("/hook")}"
     headers: {{Authorization: "Bearer ${{HOOK_TOKEN}}"}}
 watches:
   - id: nvlsp-rss
@@ -82,7 +82,7 @@ watches:
     type: pacer_rss
     court: dcd
     cases: ["1:16-cv-00745"]
-    url: "{sources.url('/dcd/rss_outside.pl')}"
+    url: "{sources.url("/dcd/rss_outside.pl")}"
   - id: nvlsp-cl
     name: NVLSP on CourtListener
     type: courtlistener
@@ -96,16 +96,16 @@ watches:
     type: pacer_rss
     court: nysd
     cases: ["1:18-cv-03364", "1:18-cv-3358-ABC"]
-    url: "{sources.url('/nysd/rss_outside.pl')}"
+    url: "{sources.url("/nysd/rss_outside.pl")}"
   - id: doj-news
     name: DOJ news
     type: feed
-    url: "{sources.url('/doj.xml')}"
+    url: "{sources.url("/doj.xml")}"
     agency: Department of Justice
   - id: city-press
     name: City press room
     type: feed
-    url: "{sources.url('/private.xml')}?key=${{FEED_KEY}}"
+    url: "{sources.url("/private.xml")}?key=${{FEED_KEY}}"
     agency: City Attorney
 """)
     return path
@@ -116,16 +116,21 @@ def _with_hostile_release(feed: bytes) -> bytes:
     start, end = feed.index(b"<item>"), feed.index(b"</item>") + len(b"</item>")
     first = feed[start:end].decode()
     escaped = HOSTILE.replace("&", "&amp;").replace("<", "&amp;lt;").replace(">", "&amp;gt;")
-    copy = (re.sub(r"<title>.*?</title>", f"<title>{escaped}</title>", first, count=1, flags=re.S)
-            .replace("warren-county-fraudster-sentenced-10-years-imprisonment", "warren-county-fraudster-escaped-title"))
+    copy = re.sub(r"<title>.*?</title>", f"<title>{escaped}</title>", first, count=1, flags=re.S).replace(
+        "warren-county-fraudster-sentenced-10-years-imprisonment", "warren-county-fraudster-escaped-title"
+    )
     return feed[:start] + copy.encode() + feed[start:]
 
 
 @pytest.fixture(scope="module")
 def site(tmp_path_factory) -> Iterator[Site]:
     tmp = tmp_path_factory.mktemp("dashboard")
-    values = {"MONITOR_DASHBOARD_TOKEN": "dash-" + secrets.token_hex(16), "HOOK_TOKEN": "hook-" + secrets.token_hex(16),
-              "FEED_KEY": "feedkey-" + secrets.token_hex(12), "COURTLISTENER_TOKEN": CL_TOKEN}
+    values = {
+        "MONITOR_DASHBOARD_TOKEN": "dash-" + secrets.token_hex(16),
+        "HOOK_TOKEN": "hook-" + secrets.token_hex(16),
+        "FEED_KEY": "feedkey-" + secrets.token_hex(12),
+        "COURTLISTENER_TOKEN": CL_TOKEN,
+    }
     sources, cl = ReplayServer().start(), CourtListenerServer().start()
     daemon: DaemonProcess | None = None
     try:
@@ -133,8 +138,9 @@ def site(tmp_path_factory) -> Iterator[Site]:
         sources.set("/nysd/rss_outside.pl", DATA / "pacer_rss" / "sdny_1.xml")
         doj = (DATA / "core" / "doj_news.xml").read_bytes()
         sources.set("/doj.xml", doj)
-        sources.set("/private.xml", b"<html><body>Internal Server Error</body></html>", status=500,
-                    content_type="text/html")
+        sources.set(
+            "/private.xml", b"<html><body>Internal Server Error</body></html>", status=500, content_type="text/html"
+        )
         sources.set("/hook", b'{"error": "receiver down"}', status=500, content_type="application/json")
         cl.add_docket(**recorded("docket_detail_4214664.json"))  # the docket, without entry 140 yet
 
@@ -150,7 +156,9 @@ def site(tmp_path_factory) -> Iterator[Site]:
         daemon.wait_log("changes: 1 updated", timeout=30, watch="nvlsp-cl")
         daemon.wait_for(lambda: sources.count("/hook") >= 1, 30, "a delivery attempt to the webhook")
         built = Site(daemon, daemon.base_url, values["MONITOR_DASHBOARD_TOKEN"], values)
-        built.daemon.wait_for(lambda: "HTTP 500" in built.fetch("/deliveries")[1], 30, "the failed attempt on /deliveries")
+        built.daemon.wait_for(
+            lambda: "HTTP 500" in built.fetch("/deliveries")[1], 30, "the failed attempt on /deliveries"
+        )
         yield built
     finally:
         if daemon is not None:
@@ -216,8 +224,12 @@ def test_case_timeline_shows_sources_and_an_update_before_and_after(site, page, 
     row = update.locator("dt:text-is('docket text') + dd")
     assert row.locator("del").inner_text() == "(none)"
     assert row.locator("ins").inner_text().startswith("MOTION for Settlement Preliminary Approval")
-    links = dict(zip(entry.locator("ul.links a").all_inner_texts(),
-                     entry.locator("ul.links a").evaluate_all("els => els.map(e => e.href)")))
+    links = dict(
+        zip(
+            entry.locator("ul.links a").all_inner_texts(),
+            entry.locator("ul.links a").evaluate_all("els => els.map(e => e.href)"),
+        )
+    )
     assert links["Document"].startswith("https://") and "Docket" in links
     sources = page.locator("#sources ~ div table tbody tr")
     assert sources.count() == 2
@@ -282,8 +294,16 @@ def test_watches_and_deliveries_show_state_with_secrets_masked(site, page):
 
 def test_every_page_loads_without_a_secret(site, page):
     """Each page and feed answers 200 in the browser, has one h1 (pages), and carries no secret."""
-    for path in ("/", f"/cases/{NVLSP}", f"/cases/{MOMA}", "/watches", "/deliveries", "/feeds/all.atom",
-                 f"/feeds/cases/{NVLSP}.atom", "/feeds/watches/doj-news.atom"):
+    for path in (
+        "/",
+        f"/cases/{NVLSP}",
+        f"/cases/{MOMA}",
+        "/watches",
+        "/deliveries",
+        "/feeds/all.atom",
+        f"/feeds/cases/{NVLSP}.atom",
+        "/feeds/watches/doj-news.atom",
+    ):
         response = page.goto(site.base + path)
         assert response.status == 200, path
         body = response.text()
@@ -296,8 +316,12 @@ def test_every_page_loads_without_a_secret(site, page):
 
 def test_pages_fit_a_phone_screen(site, browser):
     """On a 390-pixel-wide phone no page scrolls sideways: tables become stacked cards."""
-    context = browser.new_context(http_credentials={"username": "reader", "password": site.token},
-                                  viewport={"width": 390, "height": 844}, device_scale_factor=2, is_mobile=True)
+    context = browser.new_context(
+        http_credentials={"username": "reader", "password": site.token},
+        viewport={"width": 390, "height": 844},
+        device_scale_factor=2,
+        is_mobile=True,
+    )
     try:
         tab = context.new_page()
         for path in ("/", f"/cases/{NVLSP}", "/watches", "/deliveries"):
@@ -374,4 +398,3 @@ def test_atom_feeds_parse_and_keep_their_entry_ids(site):
     assert hostile.title.startswith("<script>")  # text to the reader; it is the reader's to escape
     assert site.fetch("/feeds/cases/nope.atom")[0] == 404
     assert parsed["/feeds/all.atom"].feed.title.startswith("Court-filing monitor")
-

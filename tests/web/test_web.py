@@ -14,7 +14,7 @@ import urllib.error
 import urllib.request
 from collections.abc import Iterator
 from contextlib import contextmanager
-from datetime import datetime, timedelta, timezone
+from datetime import UTC, datetime, timedelta
 from typing import Any
 
 import pytest
@@ -23,23 +23,29 @@ from monitor.config import loads
 from monitor.errors import ConfigError
 from monitor.health import Endpoints, HealthServer
 from monitor.models import Change, Item
-from monitor.store import CheckWrite, Store
-from monitor.store import views
+from monitor.store import CheckWrite, Store, views
 from monitor.web import atom, render, timeline
 from monitor.web.access import Access, is_loopback
 from monitor.web.cases import build_agencies, build_cases, case_id
 from monitor.web.pages import Dashboard
 from watchers.dockets import entry_item, parse_docket_number
 
-T0 = datetime(2025, 3, 3, 18, 0, tzinfo=timezone.utc)
+T0 = datetime(2025, 3, 3, 18, 0, tzinfo=UTC)
 ILLINOIS = parse_docket_number("1:25-cv-01285")
 TOKEN = "a-dashboard-token-0123456789"
 
 
 def filing(number: int, source: str, **more: Any) -> Item:
-    return entry_item(court="ilnd", docket=ILLINOIS, case_name="United States v. Illinois", entry_number=number,
-                      short_description=more.pop("short", f"Filing {number}"), date_filed=f"2025-02-{number:02d}",
-                      source=source, **more)
+    return entry_item(
+        court="ilnd",
+        docket=ILLINOIS,
+        case_name="United States v. Illinois",
+        entry_number=number,
+        short_description=more.pop("short", f"Filing {number}"),
+        date_filed=f"2025-02-{number:02d}",
+        source=source,
+        **more,
+    )
 
 
 def write(store: Store, watch_id: str, items: list[Item], at: datetime, changes: list[Change] = ()) -> None:
@@ -47,13 +53,15 @@ def write(store: Store, watch_id: str, items: list[Item], at: datetime, changes:
 
 
 def config(text: str = "", env: dict[str, str] | None = None):
-    return loads("watches:\n"
-                 "  - {id: il-rss, type: pacer_rss, court: ilnd, cases: ['1:25-cv-1285-JHL']}\n"
-                 "  - {id: il-cl, type: courtlistener, court: ilnd, docket_number: '1:25-cv-01285', token: ''}\n"
-                 "  - {id: chicago-suits, type: pacer_rss, court: ilnd, case_names: [City of Chicago]}\n"
-                 "  - {id: doj, type: doj}\n"
-                 "  - {id: city, type: feed, url: 'https://example.org/feed', agency: City Attorney}\n" + text,
-                 env=env or {})
+    return loads(
+        "watches:\n"
+        "  - {id: il-rss, type: pacer_rss, court: ilnd, cases: ['1:25-cv-1285-JHL']}\n"
+        "  - {id: il-cl, type: courtlistener, court: ilnd, docket_number: '1:25-cv-01285', token: ''}\n"
+        "  - {id: chicago-suits, type: pacer_rss, court: ilnd, case_names: [City of Chicago]}\n"
+        "  - {id: doj, type: doj}\n"
+        "  - {id: city, type: feed, url: 'https://example.org/feed', agency: City Attorney}\n" + text,
+        env=env or {},
+    )
 
 
 # ---------------------------------------------------------------- cases and agencies
@@ -62,10 +70,12 @@ def config(text: str = "", env: dict[str, str] | None = None):
 def test_every_spelling_of_a_case_is_one_case_with_all_its_watches():
     """RSS `cases`, CourtListener's court + docket_number and a watch that merely holds the case's entries
     group under one case id; entries held by a watch no longer configured are not a follower."""
-    holdings = [views.CaseHolding("chicago-suits", "case:ilnd:1:25-cv-01285", 3),
-                views.CaseHolding("il-cl", "case:ilnd:1:25-cv-01285", 12),
-                views.CaseHolding("removed-watch", "case:ilnd:1:25-cv-01285", 40),
-                views.CaseHolding("chicago-suits", "case:ilnd:1:25-cv-04000", 1)]
+    holdings = [
+        views.CaseHolding("chicago-suits", "case:ilnd:1:25-cv-01285", 3),
+        views.CaseHolding("il-cl", "case:ilnd:1:25-cv-01285", 12),
+        views.CaseHolding("removed-watch", "case:ilnd:1:25-cv-01285", 40),
+        views.CaseHolding("chicago-suits", "case:ilnd:1:25-cv-04000", 1),
+    ]
     cases = build_cases(config().watches, holdings)
     assert [c.id for c in cases] == ["ilnd-1-25-cv-01285", "ilnd-1-25-cv-04000"]
     assert cases[0].watch_ids == ["il-rss", "il-cl", "chicago-suits"]
@@ -75,14 +85,22 @@ def test_every_spelling_of_a_case_is_one_case_with_all_its_watches():
 
 def test_agencies_are_grouped_by_publisher():
     """A kind with one publisher names it; `agency` wins; otherwise the newest item's agency, else the name."""
-    newest = {"wp": [views.Sighting("wp", Item("wp:1", "Post", fields={"agency": "San Francisco City Attorney"}),
-                                    True, T0, T0)]}
-    extra = ("  - {id: wp, type: wordpress, url: 'https://example.org/feed/'}\n"
-             "  - {id: county, name: Santa Clara news, type: html, url: 'https://example.org/', item: div}\n")
+    newest = {
+        "wp": [
+            views.Sighting("wp", Item("wp:1", "Post", fields={"agency": "San Francisco City Attorney"}), True, T0, T0)
+        ]
+    }
+    extra = (
+        "  - {id: wp, type: wordpress, url: 'https://example.org/feed/'}\n"
+        "  - {id: county, name: Santa Clara news, type: html, url: 'https://example.org/', item: div}\n"
+    )
     agencies = build_agencies(config(extra).watches, newest)
     assert [(a.name, a.watch_ids) for a in agencies] == [
-        ("Department of Justice", ["doj"]), ("City Attorney", ["city"]), ("San Francisco City Attorney", ["wp"]),
-        ("Santa Clara news", ["county"])]
+        ("Department of Justice", ["doj"]),
+        ("City Attorney", ["city"]),
+        ("San Francisco City Attorney", ["wp"]),
+        ("Santa Clara news", ["county"]),
+    ]
 
 
 # ---------------------------------------------------------------- the store's views and timelines
@@ -94,24 +112,51 @@ def test_views_read_a_case_across_sources_on_both_backends(store_url):
     store = Store.open(store_url)
     try:
         write(store, "il-rss", [filing(n, "pacer_rss") for n in (1, 2, 10)], T0)
-        stub, full = filing(2, "pacer_rss"), filing(2, "courtlistener", description="MOTION for Preliminary Injunction.")
-        update = Change("il-cl", "updated", full, before=stub, changed_fields=("summary", "fields.description"),
-                        detected_at=T0 + timedelta(hours=1), uid="u-1")
+        stub, full = (
+            filing(2, "pacer_rss"),
+            filing(2, "courtlistener", description="MOTION for Preliminary Injunction."),
+        )
+        update = Change(
+            "il-cl",
+            "updated",
+            full,
+            before=stub,
+            changed_fields=("summary", "fields.description"),
+            detected_at=T0 + timedelta(hours=1),
+            uid="u-1",
+        )
         write(store, "il-cl", [full], T0 + timedelta(hours=1), [update])
-        write(store, "doj", [Item("doj:1", "Press release", published="2025-03-01"),
-                             Item("doj:2", "Older release", published="2025-01-01")], T0)
+        write(
+            store,
+            "doj",
+            [
+                Item("doj:1", "Press release", published="2025-03-01"),
+                Item("doj:2", "Older release", published="2025-01-01"),
+            ],
+            T0,
+        )
 
         holdings, latest = views.case_overview(store)
         assert {(h.watch_id, h.group): h.entries for h in holdings} == {
-            ("il-rss", "case:ilnd:1:25-cv-01285"): 3, ("il-cl", "case:ilnd:1:25-cv-01285"): 1}
+            ("il-rss", "case:ilnd:1:25-cv-01285"): 3,
+            ("il-cl", "case:ilnd:1:25-cv-01285"): 1,
+        }
         assert latest["case:ilnd:1:25-cv-01285"].item.key == "entry:ilnd:1:25-cv-01285:2", "the one seen last"
         assert [s.item.key for s in views.latest_by_watch(store, ["doj"], per_watch=1)["doj"]] == ["doj:1"]
         mentions = views.case_mentions(store, "ilnd", "1:25-cv-01285")
         assert sorted((m.watch_id, m.number) for m in mentions) == [
-            ("il-cl", 2), ("il-rss", 1), ("il-rss", 2), ("il-rss", 10)]
+            ("il-cl", 2),
+            ("il-rss", 1),
+            ("il-rss", 2),
+            ("il-rss", 10),
+        ]
         assert views.case_mentions(store, "ilnd", "1:25-cv-0128") == []  # a prefix of the number is another case
         lines = timeline.outline(mentions)
-        assert [(line.number, line.date) for line in lines] == [(10, "2025-02-10"), (2, "2025-02-02"), (1, "2025-02-01")]
+        assert [(line.number, line.date) for line in lines] == [
+            (10, "2025-02-10"),
+            (2, "2025-02-02"),
+            (1, "2025-02-01"),
+        ]
         assert [line.number for line in timeline.since(lines, "2025-02-02")] == [10, 2]
         keys = [line.key for line in lines]
         sightings = views.sightings_of(store, keys)
@@ -125,7 +170,8 @@ def test_views_read_a_case_across_sources_on_both_backends(store_url):
         assert two.text == "MOTION for Preliminary Injunction.", "the fullest version is shown"
         [changed] = two.updates
         assert ("docket text", "(none)", "MOTION for Preliminary Injunction.") in [
-            (f.name, f.before, f.after) for f in changed.fields]
+            (f.name, f.before, f.after) for f in changed.fields
+        ]
         assert two.updated_at == T0 + timedelta(hours=1) and two.anchor == "entry-2"
         assert views.group_of_key("entry:cand:3:25-cv-01350:seq:584") == "case:cand:3:25-cv-01350"
         assert views.group_of_key("entry:ca9:21-14262:3") == "case:ca9:21-14262"
@@ -181,8 +227,10 @@ def test_dashboard_auth_config_forms_and_errors():
 def test_scrub_masks_a_secret_in_every_spelling_a_page_could_hold():
     """A secret is replaced as is, HTML-escaped and URL-encoded (both ways); too short a value is left alone."""
     secret = "p&ss<word>/é 1"
-    page = (f"raw {secret} html {render.markupsafe.escape(secret)} url {render.quote(secret, safe='')} "
-            f"plus {render.quote_plus(secret)}")
+    page = (
+        f"raw {secret} html {render.markupsafe.escape(secret)} url {render.quote(secret, safe='')} "
+        f"plus {render.quote_plus(secret)}"
+    )
     scrubbed = render.scrub(page + " abc", {secret, "abc"})
     assert scrubbed == "raw *** html *** url *** plus *** abc"
 
@@ -191,11 +239,24 @@ def test_atom_writer_drops_characters_xml_cannot_carry_and_keeps_ids():
     """Control characters from a source are dropped; an entry's id is a UUID5 of its key, the same in any feed."""
     import feedparser
 
-    sighting = views.Sighting("doj", Item("doj:1", "Bad \x00\x08 title <b>", url="javascript:alert(1)",
-                                          summary="text \x1b here"), True, T0, T0)
+    sighting = views.Sighting(
+        "doj",
+        Item("doj:1", "Bad \x00\x08 title <b>", url="javascript:alert(1)", summary="text \x1b here"),
+        True,
+        T0,
+        T0,
+    )
     entries = timeline.build([sighting], {})
-    body = atom.render(name="all", title="t", self_url="http://127.0.0.1/feeds/all.atom", page_url="http://127.0.0.1/",
-                       entries=entries, watch_names={}, entry_url=lambda e: "http://127.0.0.1/watches", now=T0)
+    body = atom.render(
+        name="all",
+        title="t",
+        self_url="http://127.0.0.1/feeds/all.atom",
+        page_url="http://127.0.0.1/",
+        entries=entries,
+        watch_names={},
+        entry_url=lambda e: "http://127.0.0.1/watches",
+        now=T0,
+    )
     feed = feedparser.parse(body)
     assert not feed.bozo and feed.entries[0].title == "Bad  title <b>"
     assert feed.entries[0].id == atom.entry_id("doj:1") == f"urn:uuid:{atom.uuid.uuid5(atom.NAMESPACE, 'doj:1')}"
@@ -208,6 +269,7 @@ def test_atom_writer_drops_characters_xml_cannot_carry_and_keeps_ids():
 @contextmanager
 def serving(dashboard: Dashboard | None, live: bool = True) -> Iterator[str]:
     """A HealthServer on 127.0.0.1:0 on its own event loop in a thread; yields its base URL."""
+
     async def probe() -> tuple[bool, str]:
         return live, "ok"
 
