@@ -275,20 +275,21 @@ watches:
 
 def test_min_delay_spaces_the_requests_of_a_check_to_one_host(server, write_config):
     """http.min_delay, or a watch's own min_delay (the larger applies), spaces a cycle's requests to one
-    host: consecutive arrivals at the server are at least that far apart."""
+    host: consecutive arrivals at the server are at least that far apart. (The client spaces the starts
+    exactly; arrivals may drift from them by the time a busy machine takes to send: hence 1 s against 0.6.)"""
     for name in "abc":
         server.set(f"/{name}", with_new_item(DOJ) if name == "a" else DOJ)
     watches = "".join(
-        f"  - {{id: {name}, type: feed, url: '{server.url('/' + name)}', min_delay: 0.4s}}\n" for name in "abc"
+        f"  - {{id: {name}, type: feed, url: '{server.url('/' + name)}', min_delay: 1s}}\n" for name in "abc"
     )
     check(write_config("http: {min_delay: 0.1s}\nwatches:\n" + watches))
     times = sorted(seen.at for seen in server.requests)
-    assert len(times) == 3 and min(b - a for a, b in zip(times, times[1:])) >= 0.3
+    assert len(times) == 3 and min(b - a for a, b in zip(times, times[1:])) >= 0.6
 
     server.requests.clear()
-    check(write_config("http: {min_delay: 0.4s}\nwatches:\n" + watches.replace("min_delay: 0.4s", "min_delay: 0")))
+    check(write_config("http: {min_delay: 1s}\nwatches:\n" + watches.replace("min_delay: 1s", "min_delay: 0")))
     times = sorted(seen.at for seen in server.requests)
-    assert len(times) == 3 and min(b - a for a, b in zip(times, times[1:])) >= 0.3
+    assert len(times) == 3 and min(b - a for a, b in zip(times, times[1:])) >= 0.6
 
 
 def test_editing_min_delay_keeps_the_snapshot(server, write_config):
