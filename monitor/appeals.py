@@ -491,7 +491,8 @@ def _announcement(run: StageRun, move: NewMove, watch_ids: list[str], now: datet
     entry = f"entry #{trigger['entry_number']}" if trigger.get("entry_number") else "an entry"
     when = f" ({str(trigger['date'])[:10]})" if trigger.get("date") else ""
     summary = (
-        f"Found in {entry}{when} of {run.watch.display_name()}: \u201c{shorten(str(trigger.get('text') or ''), 300)}\u201d. "
+        f"Found in {entry}{when} of {run.watch.display_name()}: "
+        f"\u201c{shorten(str(trigger.get('text') or ''), 300)}\u201d. "
         f"Watches added: {', '.join(watch_ids)}. Their first check records a silent baseline; later "
         f"filings alert like any other. To stop: monitor unfollow {watch_ids[0]}."
     )

@@ -244,12 +244,12 @@ def _line_map(text: str) -> dict[tuple, int]:
         lines.setdefault(path, node.start_mark.line + 1)
         if isinstance(node, yaml.MappingNode):
             for key, value in node.value:
-                sub = path + (key.value,)
+                sub = (*path, key.value)
                 lines[sub] = key.start_mark.line + 1
                 walk(value, sub)
         elif isinstance(node, yaml.SequenceNode):
             for index, value in enumerate(node.value):
-                walk(value, path + (index,))
+                walk(value, (*path, index))
 
     try:
         root = yaml.compose(text, Loader=_LOADER)
@@ -352,9 +352,9 @@ def _substitute(value: Any, path: tuple, env: Mapping[str, str], problems: _Prob
 
         return _ENV_REF.sub(replace, value)
     if isinstance(value, dict):
-        return {k: _substitute(v, path + (k,), env, problems, secrets) for k, v in value.items()}
+        return {k: _substitute(v, (*path, k), env, problems, secrets) for k, v in value.items()}
     if isinstance(value, list):
-        return [_substitute(v, path + (i,), env, problems, secrets) for i, v in enumerate(value)]
+        return [_substitute(v, (*path, i), env, problems, secrets) for i, v in enumerate(value)]
     return value
 
 
@@ -369,7 +369,7 @@ def _plugin_config(data: Any, where: tuple, registry: Mapping[str, Any], what: s
     kind = data.get("type")
     plugin = registry.get(kind)
     if plugin is None:
-        problems.add(where + ("type",), f"unknown {what} type {kind!r}; known types: {', '.join(sorted(registry))}")
+        problems.add((*where, "type"), f"unknown {what} type {kind!r}; known types: {', '.join(sorted(registry))}")
         return None
     try:
         return plugin.Config.model_validate(data)
@@ -500,19 +500,19 @@ def loads(
         raw_id = data.get("id") if isinstance(data, dict) else None
         if isinstance(raw_id, str):
             if raw_id in seen:
-                problems.add(where + ("id",), f"duplicate watch id {raw_id!r} (also watches[{seen[raw_id]}])")
+                problems.add((*where, "id"), f"duplicate watch id {raw_id!r} (also watches[{seen[raw_id]}])")
             seen.setdefault(raw_id, index)
         watch = _plugin_config(data, where, WATCHERS, "watch", problems)
         if watch is None:
             continue
         if not WATCH_ID.match(watch.id):
-            problems.add(where + ("id",), f"{watch.id!r} is not a usable id: use letters, digits, '.', '_' and '-'")
+            problems.add((*where, "id"), f"{watch.id!r} is not a usable id: use letters, digits, '.', '_' and '-'")
         zone = watch.timezone or top.defaults.timezone
         update: dict[str, Any] = {"timezone": zone, "every": (watch.every or top.defaults.every).in_zone(zone)}
         if watch.notify is None:
             update["notify"] = list(top.defaults.notify)
         watch = watch.model_copy(update=update)
-        _check_notifier_names(watch.notify or [], where + ("notify",), top.notifiers, problems)
+        _check_notifier_names(watch.notify or [], (*where, "notify"), top.notifiers, problems)
         watches.append(watch)
     _check_notifier_names(top.defaults.notify, ("defaults", "notify"), top.notifiers, problems)
 
@@ -551,7 +551,7 @@ def _dashboard_auth(
         value = env.get(auth.token_env) or ""
         if not value:
             problems.add(
-                where + ("token_env",),
+                (*where, "token_env"),
                 f"environment variable {auth.token_env} is not set (export it, or put it in the env file)",
             )
             return None

@@ -53,6 +53,7 @@ from __future__ import annotations
 
 import argparse
 import asyncio
+import contextlib
 import logging
 import os
 import signal
@@ -475,10 +476,8 @@ class Daemon(Jobs, Probes, Reloading):
                 wait = (next_due - utcnow()).total_seconds()
                 busy = report.sent or report.retrying or report.failed
                 delay = min(DISPATCH_POLL, max(wait, 0.0 if busy else DISPATCH_MIN_GAP))
-            try:
+            with contextlib.suppress(TimeoutError):
                 await asyncio.wait_for(self._wake.wait(), delay)
-            except TimeoutError:
-                pass
 
     async def _deliver(self) -> DispatchReport:
         async with self._dispatch_lock:
@@ -512,8 +511,8 @@ class Daemon(Jobs, Probes, Reloading):
 
 def main(args: argparse.Namespace) -> int:
     """`monitor run`. Exit status: 0 stopped cleanly (130 when by SIGINT); 1 could not start (state database
-    unreachable, address in use), which a supervisor should retry, or `--once` saw a failure; 2 configuration error, which
-    retrying cannot fix."""
+    unreachable, address in use), which a supervisor should retry, or `--once` saw a failure; 2 configuration
+    error, which retrying cannot fix."""
     try:
         config = load(getattr(args, "config", None))
     except ConfigError as exc:

@@ -78,7 +78,7 @@ POLICY = email.policy.SMTP.clone(max_line_length=998, cte_type="7bit")
 def _address(value: str) -> str:
     if "\r" in value or "\n" in value:
         raise ValueError("an address may not contain a line break")
-    name, addr = parseaddr(value)
+    _, addr = parseaddr(value)
     if "@" not in addr or addr.startswith("@") or addr.endswith("@"):
         raise ValueError(f"{value!r} is not an email address")
     return value.strip()

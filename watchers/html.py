@@ -79,7 +79,7 @@ class HtmlConfig(UrlWatchConfig):
                 if selector:
                     try:
                         _css(selector)
-                    except Exception as exc:  # cssselect raises several types
+                    except Exception as exc:  # noqa: BLE001 - cssselect raises several types; each is the user's selector
                         raise ValueError(
                             f"CSS selector {selector!r} is not supported by the lxml engine ({exc}); "
                             "fix it, or set `engine: bs4`"

@@ -71,7 +71,7 @@ def _refuse(text: str, url: str) -> None:
     if "<!entity" in text:
         raise ParseError(f"{url}: refused: the document declares XML entities (a possible entity-expansion attack)")
     head = text.lstrip("\ufeff \t\r\n")
-    if head.startswith("<!doctype html") or head.startswith("<html"):
+    if head.startswith(("<!doctype html", "<html")):
         raise ParseError(f"{url}: got an HTML page where a feed was expected (an error or login page?)")
 
 

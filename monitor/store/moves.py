@@ -164,7 +164,7 @@ class MovesStore:
         self, move_id: int, next_try_at: datetime | None, note: str, at: datetime, *, abandon: bool = False
     ) -> None:
         c = s.case_moves.c
-        values: dict[str, Any] = dict(next_try_at=next_try_at, note=note, updated_at=at, tries=c.tries + 1)
+        values: dict[str, Any] = {"next_try_at": next_try_at, "note": note, "updated_at": at, "tries": c.tries + 1}
         if abandon:
             values["status"] = "abandoned"
         with self.engine.begin() as conn:
@@ -200,7 +200,7 @@ class MovesStore:
                         conn.execute(s.case_moves.delete().where(c.id.in_(list(resolves)), c.status == "pending"))
                     return None
                 taken = {r[0] for r in conn.execute(sa.select(a.id).where(a.id.in_([w for w, _ in watches])))}
-                values = dict(docket=move.docket, status="following", updated_at=at, next_try_at=None)
+                values = {"docket": move.docket, "status": "following", "updated_at": at, "next_try_at": None}
                 pending = list(resolves)
                 if pending:
                     move_id = pending[0]

@@ -327,7 +327,8 @@ class Store(ReplicaStore, OutboxStore, SharedStateStore, MovesStore, PreviewStor
         except StoreError as exc:
             return str(exc)
         except Exception as exc:  # noqa: BLE001 - any failure means unusable
-            return f"state database {self.display_url} unreachable: {str(getattr(exc, 'orig', None) or exc).splitlines()[0]}"
+            reason = str(getattr(exc, "orig", None) or exc).splitlines()[0]
+            return f"state database {self.display_url} unreachable: {reason}"
         return None
 
     @classmethod
@@ -446,14 +447,14 @@ class Store(ReplicaStore, OutboxStore, SharedStateStore, MovesStore, PreviewStor
         batched: one executemany per set of columns, not two statements per watch."""
         if not results:
             return
-        common = dict(
-            last_check_at=at,
-            last_success_at=at,
-            consecutive_failures=0,
-            failing_since=None,
-            last_error=None,
-            not_before=None,
-        )
+        common = {
+            "last_check_at": at,
+            "last_success_at": at,
+            "consecutive_failures": 0,
+            "failing_since": None,
+            "last_error": None,
+            "not_before": None,
+        }
         groups: dict[tuple[str, ...], list[dict[str, Any]]] = {}
         for watch_id, fingerprint, plugin_state, info, gaps in results:
             values: dict[str, Any] = dict(fingerprint=fingerprint, plugin_state=dict(plugin_state), **common)
@@ -563,16 +564,16 @@ class Store(ReplicaStore, OutboxStore, SharedStateStore, MovesStore, PreviewStor
                         for r in conn.execute(sa.select(t.key).where(t.watch_id == write.watch_id, t.key.in_(chunk)))
                     )
                 new_rows = [
-                    dict(
-                        watch_id=write.watch_id,
-                        key=i.key,
-                        content_hash=i.content_hash,
-                        data=i.to_dict(),
-                        present=True,
-                        first_seen_at=at,
-                        last_seen_at=at,
-                        gone_since=None,
-                    )
+                    {
+                        "watch_id": write.watch_id,
+                        "key": i.key,
+                        "content_hash": i.content_hash,
+                        "data": i.to_dict(),
+                        "present": True,
+                        "first_seen_at": at,
+                        "last_seen_at": at,
+                        "gone_since": None,
+                    }
                     for i in write.upserts
                     if i.key not in existing
                 ]
@@ -615,30 +616,30 @@ class Store(ReplicaStore, OutboxStore, SharedStateStore, MovesStore, PreviewStor
                 change_id = result.inserted_primary_key[0]
                 change_ids.append(change_id)
                 rows = [
-                    dict(
-                        change_id=change_id,
-                        notifier=name,
-                        status="pending",
-                        attempts=0,
-                        created_at=at,
-                        next_attempt_at=at,
-                    )
+                    {
+                        "change_id": change_id,
+                        "notifier": name,
+                        "status": "pending",
+                        "attempts": 0,
+                        "created_at": at,
+                        "next_attempt_at": at,
+                    }
                     for name in write.routes.get(change.uid, ())
                 ]
                 if rows:
                     conn.execute(s.deliveries.insert(), rows)
-            values: dict[str, Any] = dict(
-                fingerprint=write.fingerprint,
-                plugin_state=dict(write.plugin_state),
-                baseline_done=True,
-                last_check_at=at,
-                last_success_at=at,
-                consecutive_failures=0,
-                failing_since=None,
-                last_error=None,
-                not_before=None,
-                item_count=write.item_count,
-            )
+            values: dict[str, Any] = {
+                "fingerprint": write.fingerprint,
+                "plugin_state": dict(write.plugin_state),
+                "baseline_done": True,
+                "last_check_at": at,
+                "last_success_at": at,
+                "consecutive_failures": 0,
+                "failing_since": None,
+                "last_error": None,
+                "not_before": None,
+                "item_count": write.item_count,
+            }
             if write.info:
                 values["info"] = dict(write.info)
             if write.gaps is not None:
@@ -675,14 +676,14 @@ class Store(ReplicaStore, OutboxStore, SharedStateStore, MovesStore, PreviewStor
             conn.execute(
                 s.deliveries.insert(),
                 [
-                    dict(
-                        change_id=change_id,
-                        notifier=n,
-                        status="pending",
-                        attempts=0,
-                        created_at=change.detected_at,
-                        next_attempt_at=change.detected_at,
-                    )
+                    {
+                        "change_id": change_id,
+                        "notifier": n,
+                        "status": "pending",
+                        "attempts": 0,
+                        "created_at": change.detected_at,
+                        "next_attempt_at": change.detected_at,
+                    }
                     for n in notifiers
                 ],
             )

@@ -203,7 +203,7 @@ def watch_states(store: Store) -> dict[str, WatchState]:
     columns = [c for c in s.watch_state.c if c.name != "plugin_state" and c.name in WatchState.__slots__]
     names = [c.name for c in columns]
     with store.engine.connect() as conn:
-        return {row[0]: WatchState(**dict(zip(names, row))) for row in conn.execute(sa.select(*columns))}
+        return {row[0]: WatchState(**dict(zip(names, row, strict=True))) for row in conn.execute(sa.select(*columns))}
 
 
 def watch_items(store: Store, watch_ids: Sequence[str] | None = None, *, limit: int = 100) -> list[Sighting]:
