@@ -349,6 +349,7 @@ class FollowMoves(Stage):
         source = _courtlistener_source(run, move.origin_court, origin)
         plans: list[tuple[str, dict[str, Any]]] = []
         feed = self._feed_url(run, move.court)
+        config: dict[str, Any]
         if feed is not None and "pacer_rss" not in followed:
             config = {
                 "id": base + "-rss",

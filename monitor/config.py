@@ -300,7 +300,8 @@ class _Problems:
     again costs as much as loading it, and a valid file never needs it."""
 
     def __init__(self, source: str, text: str):
-        self.source, self.text, self.items = source, text, []
+        self.source, self.text = source, text
+        self.items: list[str] = []
         self._lines: dict[tuple, int] | None = None
 
     @property
@@ -367,7 +368,7 @@ def _plugin_config(data: Any, where: tuple, registry: Mapping[str, Any], what: s
         problems.add(where, "expected a mapping with a `type` key")
         return None
     kind = data.get("type")
-    plugin = registry.get(kind)
+    plugin = registry.get(kind) if kind is not None else None
     if plugin is None:
         problems.add((*where, "type"), f"unknown {what} type {kind!r}; known types: {', '.join(sorted(registry))}")
         return None
@@ -468,8 +469,8 @@ def loads(
         raw = yaml.load(text, Loader=_LOADER)
     except yaml.YAMLError as exc:
         mark = getattr(exc, "problem_mark", None)
-        where = f"{source}:{mark.line + 1}" if mark else source
-        raise ConfigError(f"{where}: not valid YAML: {getattr(exc, 'problem', exc)}") from exc
+        place = f"{source}:{mark.line + 1}" if mark else source
+        raise ConfigError(f"{place}: not valid YAML: {getattr(exc, 'problem', exc)}") from exc
     if raw is None:
         raw = {}
     problems = _Problems(source, text)

@@ -258,6 +258,11 @@ class Daemon(Jobs, Probes, Reloading):
         )
         self._stop.set()
 
+    def _stopping_now(self) -> bool:
+        """`_stopping` read again after an await (a signal may have set it meanwhile; mypy would keep
+        the attribute as narrowed by a read before the await)."""
+        return self._stopping
+
     def request_reload(self) -> None:
         if self._stopping:
             return
@@ -349,13 +354,13 @@ class Daemon(Jobs, Probes, Reloading):
                 # watch's lease, so another replica may take the watch meanwhile. While it waits,
                 # APScheduler drops this watch's further runs (max_instances=1): the queue stays bounded.
                 async with self._slots:
-                    if self._stopping:
+                    if self._stopping_now():
                         return None
                     if task is not None:
                         self._inflight.add(task)
                     return await self._leased_check(watch, utcnow())
             except asyncio.CancelledError:
-                if not self._stopping:
+                if not self._stopping_now():
                     raise
                 log.info("check cancelled at the shutdown deadline: nothing recorded, it runs again after the restart")
                 return None

@@ -177,7 +177,8 @@ class Jobs:
                 self.scheduler.remove_job(job_id)
             del self._jobs[job_id]
             self.metrics.forget_watch(job_id)
-        added, changed = [], []
+        added: list[str] = []
+        changed: list[str] = []
         states = await self.rt.store.aio.load_states(list(wanted)) if wanted else {}
         now = utcnow()
         for watch_id, watch in wanted.items():

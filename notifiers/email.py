@@ -304,7 +304,7 @@ class EmailNotifier(DigestScheduling):
         message.set_content(text)
         message.add_alternative(markup, subtype="html")
         if related:  # the HTML part becomes multipart/related: the HTML and the images it shows by cid:
-            html_part = message.get_payload()[1]
+            html_part = list(message.iter_parts())[1]  # after the plain text
             for cid, png in related:
                 html_part.add_related(
                     png, "image", "png", cid=f"<{cid}>", filename="first-page.png", disposition="inline"

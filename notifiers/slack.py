@@ -490,7 +490,7 @@ class SlackNotifier(DigestScheduling):
                     raise _BlocksRejected(f"{error}: {details}" if details else error) from None
                 raise NotifyError(_permanent_message(where, status, error, self.cfg), permanent=True) from None
             except (URLError, OSError, http.client.HTTPException, SlackRequestError) as exc:  # the last: an upload
-                reason = getattr(exc, "reason", None) or exc or type(exc).__name__
+                reason = str(getattr(exc, "reason", None) or exc or type(exc).__name__)
                 if last:
                     raise NotifyError(f"{where}: could not reach Slack at {self.cfg.base_url}: {reason}") from None
                 log.info("%s: could not reach Slack (%s); retrying", where, reason)

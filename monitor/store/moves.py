@@ -141,7 +141,7 @@ class MovesStore:
             ).first()
             if seen:
                 return None
-            new_id = conn.execute(
+            inserted = conn.execute(
                 s.case_moves.insert().values(
                     origin_court=move.origin_court,
                     origin_docket=move.origin_docket,
@@ -157,7 +157,8 @@ class MovesStore:
                     next_try_at=at,
                     tries=0,
                 )
-            ).inserted_primary_key[0]
+            )
+            new_id = s.inserted_id(inserted)
             return _move(conn.execute(sa.select(s.case_moves).where(c.id == new_id)).one())
 
     def retry_move_later(
@@ -212,7 +213,7 @@ class MovesStore:
                     if pending[1:]:
                         conn.execute(s.case_moves.delete().where(c.id.in_(pending[1:]), c.status == "pending"))
                 else:
-                    move_id = conn.execute(
+                    inserted = conn.execute(
                         s.case_moves.insert().values(
                             origin_court=move.origin_court,
                             origin_docket=move.origin_docket,
@@ -225,7 +226,8 @@ class MovesStore:
                             tries=0,
                             **values,
                         )
-                    ).inserted_primary_key[0]
+                    )
+                    move_id = s.inserted_id(inserted)
                 for watch_id, config in watches:
                     if watch_id not in taken:
                         conn.execute(

@@ -124,9 +124,11 @@ class PreviewStore:
 
     def _insert_new(self, table: sa.Table) -> Any:
         if self.dialect == "postgresql":
-            from sqlalchemy.dialects.postgresql import insert
-        else:
-            from sqlalchemy.dialects.sqlite import insert
+            from sqlalchemy.dialects.postgresql import insert as pg_insert
+
+            return pg_insert(table).on_conflict_do_nothing()
+        from sqlalchemy.dialects.sqlite import insert
+
         return insert(table).on_conflict_do_nothing()
 
     # ------------------------------------------------------------ working

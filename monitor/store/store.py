@@ -12,11 +12,11 @@ import logging
 import os
 import sqlite3
 import uuid
-from collections.abc import Iterable, Mapping, Sequence
+from collections.abc import Iterable, Iterator, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from pathlib import Path
-from typing import Any
+from typing import Any, TypeVar
 from urllib.parse import quote
 
 import sqlalchemy as sa
@@ -420,11 +420,15 @@ class Store(ReplicaStore, OutboxStore, SharedStateStore, MovesStore, PreviewStor
         PostgreSQL), race-free across replicas, instead of a SELECT and a savepointed INSERT per watch."""
         if not watch_ids:
             return
+        rows = [{"watch_id": w} for w in watch_ids]
         if self.dialect == "postgresql":
-            from sqlalchemy.dialects.postgresql import insert
+            from sqlalchemy.dialects.postgresql import insert as pg_insert
+
+            conn.execute(pg_insert(s.watch_state).on_conflict_do_nothing(), rows)
         else:
             from sqlalchemy.dialects.sqlite import insert
-        conn.execute(insert(s.watch_state).on_conflict_do_nothing(), [{"watch_id": w} for w in watch_ids])
+
+            conn.execute(insert(s.watch_state).on_conflict_do_nothing(), rows)
 
     def _state_update(self, columns: tuple[str, ...]) -> Any:
         """`UPDATE watch_state SET <columns> WHERE watch_id = :w_id`, built once per set of columns (a
@@ -557,12 +561,18 @@ class Store(ReplicaStore, OutboxStore, SharedStateStore, MovesStore, PreviewStor
             self._ensure_state(conn, write.watch_id)
             if write.upserts:
                 keys = [item.key for item in write.upserts]
-                existing = set() if write.known is None else write.known.intersection(keys)
-                for chunk in _chunks(keys, 500) if write.known is None else ():
-                    existing.update(
-                        r[0]
-                        for r in conn.execute(sa.select(t.key).where(t.watch_id == write.watch_id, t.key.in_(chunk)))
-                    )
+                existing: set[str] | frozenset[str]
+                if write.known is None:
+                    existing = set()
+                    for chunk in _chunks(keys, 500):
+                        existing.update(
+                            r[0]
+                            for r in conn.execute(
+                                sa.select(t.key).where(t.watch_id == write.watch_id, t.key.in_(chunk))
+                            )
+                        )
+                else:
+                    existing = write.known.intersection(keys)
                 new_rows = [
                     {
                         "watch_id": write.watch_id,
@@ -613,7 +623,7 @@ class Store(ReplicaStore, OutboxStore, SharedStateStore, MovesStore, PreviewStor
                         data=change.to_dict(),
                     )
                 )
-                change_id = result.inserted_primary_key[0]
+                change_id = s.inserted_id(result)
                 change_ids.append(change_id)
                 rows = [
                     {
@@ -671,7 +681,7 @@ class Store(ReplicaStore, OutboxStore, SharedStateStore, MovesStore, PreviewStor
                 data=change.to_dict(),
             )
         )
-        change_id = result.inserted_primary_key[0]
+        change_id = s.inserted_id(result)
         if notifiers:
             conn.execute(
                 s.deliveries.insert(),
@@ -726,6 +736,9 @@ def new_uid() -> str:
     return uuid.uuid4().hex
 
 
-def _chunks(values: list, size: int) -> Iterable[list]:
+_T = TypeVar("_T")
+
+
+def _chunks(values: list[_T], size: int) -> Iterator[list[_T]]:
     for start in range(0, len(values), size):
         yield values[start : start + size]
