@@ -349,6 +349,7 @@ class FollowMoves(Stage):
         source = _courtlistener_source(run, move.origin_court, origin)
         plans: list[tuple[str, dict[str, Any]]] = []
         feed = self._feed_url(run, move.court)
+        config: dict[str, Any]
         if feed is not None and "pacer_rss" not in followed:
             config = {
                 "id": base + "-rss",
@@ -491,7 +492,8 @@ def _announcement(run: StageRun, move: NewMove, watch_ids: list[str], now: datet
     entry = f"entry #{trigger['entry_number']}" if trigger.get("entry_number") else "an entry"
     when = f" ({str(trigger['date'])[:10]})" if trigger.get("date") else ""
     summary = (
-        f"Found in {entry}{when} of {run.watch.display_name()}: \u201c{shorten(str(trigger.get('text') or ''), 300)}\u201d. "
+        f"Found in {entry}{when} of {run.watch.display_name()}: "
+        f"\u201c{shorten(str(trigger.get('text') or ''), 300)}\u201d. "
         f"Watches added: {', '.join(watch_ids)}. Their first check records a silent baseline; later "
         f"filings alert like any other. To stop: monitor unfollow {watch_ids[0]}."
     )

@@ -20,13 +20,16 @@ from __future__ import annotations
 import dataclasses
 import logging
 from collections.abc import Sequence
-from typing import Any
+from typing import TYPE_CHECKING, Any, cast
 
 from pydantic import ValidationError
 
 from monitor.config import Config
 from monitor.store.moves import AutoWatch
 from watchers import WATCHERS, WatchConfig
+
+if TYPE_CHECKING:
+    from watchers.pacer_rss import PacerRssConfig
 
 log = logging.getLogger(__name__)
 
@@ -40,14 +43,14 @@ def file_watches(config: Config) -> list[WatchConfig]:
 
 
 def _resolved(data: dict[str, Any], parent: WatchConfig, config: Config) -> WatchConfig:
-    plugin = WATCHERS[data.get("type")]
+    plugin = WATCHERS[cast(str, data.get("type"))]  # none: a KeyError, as for an unknown type
     watch = plugin.Config.model_validate({**data, "notify": list(parent.notify or [])})
     update: dict[str, Any] = {}
     follow = getattr(parent, "follow_appeals", None)
     if follow is not None and hasattr(watch, "follow_appeals"):
         update["follow_appeals"] = follow
         if watch.type == "pacer_rss" and follow.feed_url:
-            update["url"] = follow.feed_url.format(court=watch.court)
+            update["url"] = follow.feed_url.format(court=cast("PacerRssConfig", watch).court)
     if watch.type == parent.type == "courtlistener":
         update.update({key: getattr(parent, key) for key in _FROM_PARENT})
     zone = watch.timezone or parent.timezone or config.defaults.timezone

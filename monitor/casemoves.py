@@ -4,8 +4,9 @@ Pure: text in, a `Move` (or None) out. `monitor/appeals.py` acts on it. What is 
 
 - **A notice of appeal starts an appeal**: the entry's text *begins* with it ("NOTICE OF APPEAL to the
   9th Circuit ...", "AMENDED NOTICE OF APPEAL", "NOTICE OF INTERLOCUTORY APPEAL", "Notice of Appeal
-  (fee)" or "Notice, Appeal (fee)" as a court's RSS feed says it). Later entries that merely mention one ("MANDATE of USCA as to
-  72 Notice of Appeal", "TRANSCRIPT ORDER re 45 Notice of Appeal") do not start an appeal.
+  (fee)" or "Notice, Appeal (fee)" as a court's RSS feed says it). Later entries that merely mention one
+  ("MANDATE of USCA as to 72 Notice of Appeal", "TRANSCRIPT ORDER re 45 Notice of Appeal") do not start an
+  appeal.
 - **The appellate number**: district clerks docket it once the circuit opens the case: "USCA Case
   Number 25-1234 Ninth Circuit for 45 Notice of Appeal ...". Also read: "USCA No.", "USCA #",
   "Appeal No.", "Court of Appeals Case No.", "C.A. No.", "9th Cir. No.". A court's RSS feed says only
@@ -82,8 +83,8 @@ _NOA_REFERENCE = re.compile(
     _I,
 )
 _TRANSFER = re.compile(
-    _LEAD
-    + r"(?:interdistrict\s+transfer|transfer\s+of\s+case\s+to|(?:case\s+)?(?:electronically\s+)?transferred\s+(?:out\s+)?to|"
+    _LEAD + r"(?:interdistrict\s+transfer|transfer\s+of\s+case\s+to|"
+    r"(?:case\s+)?(?:electronically\s+)?transferred\s+(?:out\s+)?to|"
     r"(?:order\s+)?transferring\s+case|(?:case\s+)?transfer\s+order|order\s+(?:of\s+)?transfer\b|"
     r"order\s+granting\s+\[?\d*\]?\s*(?:\w+\s+){0,3}?motion\s+to\s+transfer)",
     _I,

@@ -16,6 +16,7 @@ request. `monitor run` (the daemon) sets up its own logging: `monitor.daemon`, `
 from __future__ import annotations
 
 import argparse
+import contextlib
 import gc
 import io
 import os
@@ -245,10 +246,8 @@ def entry() -> int:
     if code == EXIT_INTERRUPTED:
         _said_interrupted.set()
         for stream in (sys.stdout, sys.stderr):
-            try:
+            with contextlib.suppress(OSError, ValueError):
                 stream.flush()
-            except (OSError, ValueError):
-                pass
         os._exit(EXIT_INTERRUPTED)
     return code
 
@@ -295,10 +294,8 @@ def main(argv: Sequence[str] | None = None) -> int:
         return _one_shot(args)
     except BrokenPipeError:  # `monitor history | head`: the reader has what it wanted
         for stream in (sys.stdout, sys.stderr):
-            try:
+            with contextlib.suppress(OSError, ValueError, io.UnsupportedOperation):
                 os.dup2(os.open(os.devnull, os.O_WRONLY), stream.fileno())  # no second error at exit
-            except (OSError, ValueError, io.UnsupportedOperation):
-                pass
         return EXIT_OK
     except KeyboardInterrupt:
         signal.signal(signal.SIGINT, signal.SIG_IGN)  # a second Ctrl-C must not interrupt the goodbye

@@ -5,10 +5,11 @@ its documents): by words (`q=San Francisco v. Trump`, optionally `court=cand`), 
 (`court=ilnd&docket_number=1:25-cv-01285`), by CourtListener docket id (`q=docket_id:69645013`) or by
 PACER case id (`q=pacer_case_id:434215&court=cand`). `docket_id` is a documented search field;
 `pacer_case_id` is a field of the docket search results and is assumed to be searchable the same
-way (not verified against the live site: without a network, this was built on the stand-in). The search API answers anonymous requests too;
-`COURTLISTENER_TOKEN` is sent when set (`Authorization: Token <key>`), so the calls count against
-that account rather than the anonymous allowance (100 a day). The watcher's own API budget
-(`watchers/courtlistener_budget.py`) is not touched: these are one-off calls a person asks for.
+way (not verified against the live site: without a network, this was built on the stand-in). The search
+API answers anonymous requests too; `COURTLISTENER_TOKEN` is sent when set (`Authorization: Token <key>`),
+so the calls count against that account rather than the anonymous allowance (100 a day). The watcher's
+own API budget (`watchers/courtlistener_budget.py`) is not touched: these are one-off calls a person asks
+for.
 
 Search results name the court by CourtListener's id (`arb` for Arizona bankruptcy); `FoundDocket.court`
 maps it back to the CM/ECF id the watches use (`watchers.courts`).

@@ -37,9 +37,8 @@ def cmd_validate(config: Config, args: argparse.Namespace) -> int:
     for watch in config.watches:
         flags = "" if watch.enabled else " (disabled)"
         every = watch.every.describe() if watch.every else "-"
-        print(
-            f"  {watch.id:<28} {watch.type:<14} every {every:<8} -> {', '.join(watch.notify or []) or '(record only)'}{flags}"
-        )
+        notify = ", ".join(watch.notify or []) or "(record only)"
+        print(f"  {watch.id:<28} {watch.type:<14} every {every:<8} -> {notify}{flags}")
     for name, notifier in config.notifiers.items():
         print(f"  notifier {name}: {notifier.type}")
     for warning in _validate_warnings(config):
@@ -254,7 +253,7 @@ def cmd_status(config: Config, args: argparse.Namespace) -> int:
         )
         return EXIT_OK
     print(f"{'WATCH':<28} {'LAST CHECK':<23} {'LAST CHANGE':<23} {'ITEMS':>5} {'FAILS':>5}  STATUS")
-    for row, watch in zip(rows, config.watches):
+    for row, watch in zip(rows, config.watches, strict=True):
         st = states.get(watch.id)
         status = (
             "never checked"
@@ -265,7 +264,8 @@ def cmd_status(config: Config, args: argparse.Namespace) -> int:
         )
         print(
             f"{row['watch']:<28} {when(st.last_check_at if st else None):<23} "
-            f"{when(st.last_change_at if st else None):<23} {row['items']:>5} {row['consecutive_failures']:>5}  {status}"
+            f"{when(st.last_change_at if st else None):<23} {row['items']:>5} "
+            f"{row['consecutive_failures']:>5}  {status}"
         )
         for key, value in (row["info"] or {}).items():
             if key.startswith("_"):
@@ -299,7 +299,7 @@ def cmd_status(config: Config, args: argparse.Namespace) -> int:
     print("deliveries: " + (", ".join(f"{n} {s}" for s, n in sorted(counts.items())) or "none"))
     if replica_rows:
         print("replicas:")
-        for r, raw in zip(replica_rows, replicas):
+        for r, raw in zip(replica_rows, replicas, strict=True):
             print(
                 f"  {r['owner']:<32} {'alive' if r['alive'] else 'STALE (no heartbeat for 60s)':<30} "
                 f"since {when(raw['started_at'])}  config {r['config_digest']}  v{r['version']}"

@@ -244,12 +244,12 @@ def _line_map(text: str) -> dict[tuple, int]:
         lines.setdefault(path, node.start_mark.line + 1)
         if isinstance(node, yaml.MappingNode):
             for key, value in node.value:
-                sub = path + (key.value,)
+                sub = (*path, key.value)
                 lines[sub] = key.start_mark.line + 1
                 walk(value, sub)
         elif isinstance(node, yaml.SequenceNode):
             for index, value in enumerate(node.value):
-                walk(value, path + (index,))
+                walk(value, (*path, index))
 
     try:
         root = yaml.compose(text, Loader=_LOADER)
@@ -300,7 +300,8 @@ class _Problems:
     again costs as much as loading it, and a valid file never needs it."""
 
     def __init__(self, source: str, text: str):
-        self.source, self.text, self.items = source, text, []
+        self.source, self.text = source, text
+        self.items: list[str] = []
         self._lines: dict[tuple, int] | None = None
 
     @property
@@ -352,9 +353,9 @@ def _substitute(value: Any, path: tuple, env: Mapping[str, str], problems: _Prob
 
         return _ENV_REF.sub(replace, value)
     if isinstance(value, dict):
-        return {k: _substitute(v, path + (k,), env, problems, secrets) for k, v in value.items()}
+        return {k: _substitute(v, (*path, k), env, problems, secrets) for k, v in value.items()}
     if isinstance(value, list):
-        return [_substitute(v, path + (i,), env, problems, secrets) for i, v in enumerate(value)]
+        return [_substitute(v, (*path, i), env, problems, secrets) for i, v in enumerate(value)]
     return value
 
 
@@ -367,9 +368,9 @@ def _plugin_config(data: Any, where: tuple, registry: Mapping[str, Any], what: s
         problems.add(where, "expected a mapping with a `type` key")
         return None
     kind = data.get("type")
-    plugin = registry.get(kind)
+    plugin = registry.get(kind) if kind is not None else None
     if plugin is None:
-        problems.add(where + ("type",), f"unknown {what} type {kind!r}; known types: {', '.join(sorted(registry))}")
+        problems.add((*where, "type"), f"unknown {what} type {kind!r}; known types: {', '.join(sorted(registry))}")
         return None
     try:
         return plugin.Config.model_validate(data)
@@ -468,8 +469,8 @@ def loads(
         raw = yaml.load(text, Loader=_LOADER)
     except yaml.YAMLError as exc:
         mark = getattr(exc, "problem_mark", None)
-        where = f"{source}:{mark.line + 1}" if mark else source
-        raise ConfigError(f"{where}: not valid YAML: {getattr(exc, 'problem', exc)}") from exc
+        place = f"{source}:{mark.line + 1}" if mark else source
+        raise ConfigError(f"{place}: not valid YAML: {getattr(exc, 'problem', exc)}") from exc
     if raw is None:
         raw = {}
     problems = _Problems(source, text)
@@ -500,19 +501,19 @@ def loads(
         raw_id = data.get("id") if isinstance(data, dict) else None
         if isinstance(raw_id, str):
             if raw_id in seen:
-                problems.add(where + ("id",), f"duplicate watch id {raw_id!r} (also watches[{seen[raw_id]}])")
+                problems.add((*where, "id"), f"duplicate watch id {raw_id!r} (also watches[{seen[raw_id]}])")
             seen.setdefault(raw_id, index)
         watch = _plugin_config(data, where, WATCHERS, "watch", problems)
         if watch is None:
             continue
         if not WATCH_ID.match(watch.id):
-            problems.add(where + ("id",), f"{watch.id!r} is not a usable id: use letters, digits, '.', '_' and '-'")
+            problems.add((*where, "id"), f"{watch.id!r} is not a usable id: use letters, digits, '.', '_' and '-'")
         zone = watch.timezone or top.defaults.timezone
         update: dict[str, Any] = {"timezone": zone, "every": (watch.every or top.defaults.every).in_zone(zone)}
         if watch.notify is None:
             update["notify"] = list(top.defaults.notify)
         watch = watch.model_copy(update=update)
-        _check_notifier_names(watch.notify or [], where + ("notify",), top.notifiers, problems)
+        _check_notifier_names(watch.notify or [], (*where, "notify"), top.notifiers, problems)
         watches.append(watch)
     _check_notifier_names(top.defaults.notify, ("defaults", "notify"), top.notifiers, problems)
 
@@ -551,7 +552,7 @@ def _dashboard_auth(
         value = env.get(auth.token_env) or ""
         if not value:
             problems.add(
-                where + ("token_env",),
+                (*where, "token_env"),
                 f"environment variable {auth.token_env} is not set (export it, or put it in the env file)",
             )
             return None

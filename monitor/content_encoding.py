@@ -175,7 +175,7 @@ class _Zstd:
 
 def _brotli_module() -> Any:
     try:
-        import brotli  # type: ignore[import-not-found]
+        import brotli
     except ImportError:
         return None
     try:
@@ -190,7 +190,7 @@ def _zstd_module() -> Any:
         from compression import zstd  # type: ignore[import-not-found]  # Python 3.14
     except ImportError:
         try:
-            from backports import zstd  # type: ignore[import-not-found,no-redef]
+            from backports import zstd
         except ImportError:
             return None
     return zstd

@@ -53,6 +53,7 @@ from __future__ import annotations
 
 import argparse
 import asyncio
+import contextlib
 import logging
 import os
 import signal
@@ -257,6 +258,11 @@ class Daemon(Jobs, Probes, Reloading):
         )
         self._stop.set()
 
+    def _stopping_now(self) -> bool:
+        """`_stopping` read again after an await (a signal may have set it meanwhile; mypy would keep
+        the attribute as narrowed by a read before the await)."""
+        return self._stopping
+
     def request_reload(self) -> None:
         if self._stopping:
             return
@@ -348,13 +354,13 @@ class Daemon(Jobs, Probes, Reloading):
                 # watch's lease, so another replica may take the watch meanwhile. While it waits,
                 # APScheduler drops this watch's further runs (max_instances=1): the queue stays bounded.
                 async with self._slots:
-                    if self._stopping:
+                    if self._stopping_now():
                         return None
                     if task is not None:
                         self._inflight.add(task)
                     return await self._leased_check(watch, utcnow())
             except asyncio.CancelledError:
-                if not self._stopping:
+                if not self._stopping_now():
                     raise
                 log.info("check cancelled at the shutdown deadline: nothing recorded, it runs again after the restart")
                 return None
@@ -475,10 +481,8 @@ class Daemon(Jobs, Probes, Reloading):
                 wait = (next_due - utcnow()).total_seconds()
                 busy = report.sent or report.retrying or report.failed
                 delay = min(DISPATCH_POLL, max(wait, 0.0 if busy else DISPATCH_MIN_GAP))
-            try:
+            with contextlib.suppress(TimeoutError):
                 await asyncio.wait_for(self._wake.wait(), delay)
-            except TimeoutError:
-                pass
 
     async def _deliver(self) -> DispatchReport:
         async with self._dispatch_lock:
@@ -512,8 +516,8 @@ class Daemon(Jobs, Probes, Reloading):
 
 def main(args: argparse.Namespace) -> int:
     """`monitor run`. Exit status: 0 stopped cleanly (130 when by SIGINT); 1 could not start (state database
-    unreachable, address in use), which a supervisor should retry, or `--once` saw a failure; 2 configuration error, which
-    retrying cannot fix."""
+    unreachable, address in use), which a supervisor should retry, or `--once` saw a failure; 2 configuration
+    error, which retrying cannot fix."""
     try:
         config = load(getattr(args, "config", None))
     except ConfigError as exc:

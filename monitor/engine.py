@@ -25,7 +25,7 @@ from monitor.errors import FetchError, MonitorError, ParseError, StoreError
 from monitor.fusion import merge_known
 from monitor.gaps import GapState, closing_title, evaluate
 from monitor.http import CycleFetcher, HttpClient
-from monitor.models import Change, Fetched, Item, utcnow
+from monitor.models import Change, ChangeKind, Fetched, Item, utcnow
 from monitor.stages import STAGES, StageRun, run_after_commit, run_before_commit
 from monitor.store import CheckWrite, Store, WatchState, new_uid
 from watchers import WATCHERS, CheckOutcome, WatchConfig, Watcher
@@ -487,6 +487,7 @@ class Engine:
         if dumped == before.dump():
             return None, []
         changes = []
+        kind: ChangeKind
         for t in transitions:
             if t.opened:  # the first sentence as the headline ("S.D.N.Y. court feed" is not one), the whole as text
                 first = first_sentence(t.message)

@@ -26,7 +26,7 @@ import asyncio
 import difflib
 import sys
 from dataclasses import dataclass, field
-from datetime import date
+from datetime import datetime
 from pathlib import Path
 from typing import Any
 from urllib.parse import urlsplit
@@ -91,7 +91,7 @@ def cmd_follow(config: Config, args: argparse.Namespace) -> int:
     if not watches:
         _err(f"nothing to follow {case.label} with (see the notes above); {path} is unchanged")
         return EXIT_FAILED
-    comment = f"{case.label} (added by monitor follow on {date.today().isoformat()})"
+    comment = f"{case.label} (added by monitor follow on {datetime.now().astimezone().date().isoformat()})"
     new_text = add_watches(text, watches, comment)
     try:
         new_config = loads(new_text, source=str(path), path=path)

@@ -15,6 +15,7 @@ functions here; the engine records what they decide.
 
 from __future__ import annotations
 
+import itertools
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
 from datetime import datetime
@@ -69,7 +70,7 @@ def usual_gap(activity: Iterable[str]) -> tuple[float, float] | None:
     times = sorted(datetime.fromisoformat(t) for t in activity)
     if len(times) < MIN_HISTORY:
         return None
-    gaps = sorted((b - a).total_seconds() for a, b in zip(times, times[1:]))
+    gaps = sorted((b - a).total_seconds() for a, b in itertools.pairwise(times))
     return gaps[len(gaps) // 2], gaps[-1]
 
 
@@ -126,7 +127,7 @@ def evaluate(
                 new.open[kind]["message"] = message  # the latest wording (a new "next check" time)
 
     if content_changed:
-        new.activity = (new.activity + [stamp])[-ACTIVITY_KEPT:]
+        new.activity = [*new.activity, stamp][-ACTIVITY_KEPT:]
         if "stale" in new.open:
             close_gap("stale")
     elif "stale" not in new.open and new.activity:

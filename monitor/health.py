@@ -32,7 +32,7 @@ log = logging.getLogger(__name__)
 Probe = Callable[[], Awaitable[tuple[bool, str]]]
 _MAX_REQUEST = 16384  # bytes of request head; more is refused
 _MAX_CONNECTIONS = 100  # concurrent connections; more are answered 503
-_CLOSE_GRACE = 2.0  # seconds open requests get to finish when the daemon stops
+_CLOSE_GRACE = 2  # seconds open requests get to finish when the daemon stops (uvicorn takes whole ones)
 
 
 def parse_listen(text: str) -> tuple[str, int]:

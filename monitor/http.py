@@ -372,7 +372,7 @@ class CycleFetcher:
         fetched = await asyncio.shield(task)
         if fetched.not_modified and self._cache.get(key, (0, mine))[1] != mine:
             # a 304 answers only the validators that were sent; this caller needs the body
-            fresh = ("unconditional",) + key
+            fresh = ("unconditional", *key)
             entry = self._cache.get(fresh)
             task = (
                 entry[2]

@@ -177,7 +177,8 @@ class Jobs:
                 self.scheduler.remove_job(job_id)
             del self._jobs[job_id]
             self.metrics.forget_watch(job_id)
-        added, changed = [], []
+        added: list[str] = []
+        changed: list[str] = []
         states = await self.rt.store.aio.load_states(list(wanted)) if wanted else {}
         now = utcnow()
         for watch_id, watch in wanted.items():
@@ -194,15 +195,15 @@ class Jobs:
         assert self.scheduler is not None
         schedule: Schedule = watch.every or self.config.defaults.every
         spread = self.config.daemon.jitter * job.interval
-        options = dict(
-            id=watch.id,
-            name=f"check {watch.id}",
-            args=[watch.id],
-            max_instances=1,
-            coalesce=True,
-            misfire_grace_time=max(1, int(job.interval / 2)),
-            replace_existing=True,
-        )
+        options = {
+            "id": watch.id,
+            "name": f"check {watch.id}",
+            "args": [watch.id],
+            "max_instances": 1,
+            "coalesce": True,
+            "misfire_grace_time": max(1, int(job.interval / 2)),
+            "replace_existing": True,
+        }
         if schedule.cron:
             # a cron time is a time of day someone chose ("9:00 court time"): spread runs by a minute at
             # most, not by a fraction of the (day-long) interval

@@ -8,10 +8,10 @@ series come from prometheus-client's own collectors, registered on the same regi
 
 | metric | type | labels | what |
 |---|---|---|---|
-| `court_monitor_checks_total` | counter | watch, outcome | checks by outcome: `changed`, `unchanged`, `baseline`, `failed`, `skipped` (backing off), `other_replica` (another replica has it) |
-| `court_monitor_changes_total` | counter | kind | recorded changes: `added`, `updated`, `removed`, `source_down`, `source_recovered` |
-| `court_monitor_check_duration_seconds` | histogram | | wall time of one check (fetch, parse, diff, record), all watches together |
-| `court_monitor_scheduler_runs_total` | counter | outcome | scheduled checks that did not run as scheduled: `skipped_busy`, `missed`, `coalesced` |
+| `court_monitor_checks_total` | counter | watch, outcome | checks by outcome [1] |
+| `court_monitor_changes_total` | counter | kind | recorded changes by kind [2] |
+| `court_monitor_check_duration_seconds` | histogram | | wall time of one check, fetch to record, all watches together |
+| `court_monitor_scheduler_runs_total` | counter | outcome | scheduled checks that did not run as scheduled [3] |
 | `court_monitor_watch_consecutive_failures` | gauge | watch | failed checks in a row (0 when healthy) |
 | `court_monitor_watch_down` | gauge | watch | 1 after a `source_down` alert, 0 after recovery |
 | `court_monitor_watch_last_success_timestamp_seconds` | gauge | watch | Unix time of the last successful check |
@@ -22,6 +22,10 @@ series come from prometheus-client's own collectors, registered on the same regi
 | `court_monitor_scheduler_heartbeat_timestamp_seconds` | gauge | | last scheduler heartbeat (what /healthz checks) |
 | `court_monitor_build_info` | gauge | version | always 1 |
 
+[1] `changed`, `unchanged`, `baseline`, `failed`, `skipped` (backing off), `other_replica` (another replica
+has it). [2] `added`, `updated`, `removed`, `source_down`, `source_recovered`. [3] `skipped_busy`, `missed`,
+`coalesced`.
+
 The check-duration histogram has no `watch` label on purpose: one bucket set per watch (14 series
 each) multiplies with every watch for little gain; a slow watch shows in its logs and its
 `last_success` gauge. Per-watch series are kept where one number per watch is the point (the gauges,
@@ -30,6 +34,7 @@ and the checks counter that alerts are built on).
 
 from __future__ import annotations
 
+import contextlib
 from collections.abc import Iterable, Iterator, Mapping
 from datetime import datetime
 from typing import Any
@@ -141,10 +146,8 @@ class Metrics:
         """A watch was removed from the configuration: drop its gauges (counters stay, as Prometheus expects)."""
         for name in _PER_WATCH_GAUGES:
             gauge: Gauge = getattr(self, name)
-            try:
+            with contextlib.suppress(KeyError):
                 gauge.remove(watch_id)
-            except KeyError:
-                pass
 
     def observe_check(self, watch_id: str, outcome: str, seconds: float | None, kinds: Iterable[str] = ()) -> None:
         self.checks.labels(watch_id, outcome).inc()

@@ -11,7 +11,7 @@ import json
 from collections.abc import Mapping
 from dataclasses import dataclass, field, replace
 from datetime import UTC, datetime
-from typing import Any, Literal
+from typing import Any, Literal, overload
 
 ChangeKind = Literal[
     "added", "updated", "removed", "source_down", "source_recovered", "gap_opened", "gap_closed", "following"
@@ -25,6 +25,10 @@ def utcnow() -> datetime:
     return datetime.now(UTC)
 
 
+@overload
+def aware(value: datetime) -> datetime: ...
+@overload
+def aware(value: None) -> None: ...
 def aware(value: datetime | None) -> datetime | None:
     """A time read back from the store, in UTC: SQLite returns times without their zone."""
     if value is not None and value.tzinfo is None:

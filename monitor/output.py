@@ -10,6 +10,7 @@
 
 from __future__ import annotations
 
+import contextlib
 import io
 import json
 import sys
@@ -90,10 +91,8 @@ def masked_output(secrets: Iterable[str] = ()) -> Iterator[tuple[MaskedStream, M
         yield out, err
     finally:
         for stream in (out, err):
-            try:
+            with contextlib.suppress(OSError, ValueError):  # a closed pipe: nothing more can be said there
                 stream.flush()
-            except (OSError, ValueError):  # a closed pipe: nothing more can be said there
-                pass
         sys.stdout, sys.stderr = saved
 
 

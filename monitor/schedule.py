@@ -253,7 +253,7 @@ def cron_fields(expr: str) -> tuple[str, str, str, str, str]:
         raise ValueError(f"cron has 5 fields (minute hour day-of-month month day-of-week), this has {len(fields)}")
     out = []
     expanded = []
-    for text, spec in zip(fields, _FIELDS):
+    for text, spec in zip(fields, _FIELDS, strict=True):
         values = _expand(text, spec)
         expanded.append(values)
         if text in ("*", "?"):

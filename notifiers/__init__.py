@@ -4,7 +4,7 @@ imported on first use, so a configuration of feeds never loads slack_sdk, aiosmt
 from monitor.registry import LazyRegistry
 from notifiers.base import Alert, Notifier, NotifierConfig
 
-NOTIFIERS = LazyRegistry(
+NOTIFIERS: LazyRegistry[Notifier] = LazyRegistry(
     {
         "console": "notifiers.console:ConsoleNotifier",
         "slack": "notifiers.slack:SlackNotifier",

@@ -110,7 +110,7 @@ def url_secrets(url: str) -> frozenset[str]:
         full, private = plugin.url(privacy=False), plugin.url(privacy=True)
         whole, masked = _URL_PARTS.split(full), _URL_PARTS.split(private)
         if len(whole) == len(masked):
-            found.update(a for a, b in zip(whole, masked) if a != b)
+            found.update(a for a, b in zip(whole, masked, strict=True) if a != b)
         else:  # not aligned: mask every part of the URL but its scheme
             found.update(_URL_PARTS.split(full.partition("://")[2]))
     found.update(re.findall(r"[?&]\+[^=&]+=([^&]+)", url))

@@ -78,7 +78,7 @@ POLICY = email.policy.SMTP.clone(max_line_length=998, cte_type="7bit")
 def _address(value: str) -> str:
     if "\r" in value or "\n" in value:
         raise ValueError("an address may not contain a line break")
-    name, addr = parseaddr(value)
+    _, addr = parseaddr(value)
     if "@" not in addr or addr.startswith("@") or addr.endswith("@"):
         raise ValueError(f"{value!r} is not an email address")
     return value.strip()
@@ -304,7 +304,7 @@ class EmailNotifier(DigestScheduling):
         message.set_content(text)
         message.add_alternative(markup, subtype="html")
         if related:  # the HTML part becomes multipart/related: the HTML and the images it shows by cid:
-            html_part = message.get_payload()[1]
+            html_part = list(message.iter_parts())[1]  # after the plain text
             for cid, png in related:
                 html_part.add_related(
                     png, "image", "png", cid=f"<{cid}>", filename="first-page.png", disposition="inline"

@@ -376,14 +376,14 @@ class SlackNotifier(DigestScheduling):
             return None
         self._channel_id = channel_id
         slug = re.sub(r"[^A-Za-z0-9]+", "-", content.preview.label).strip("-")[:80] or "filing"
-        payload: dict[str, Any] = dict(
-            channel=channel_id,
-            file=png,
-            filename=f"{slug}-page-1.png",
-            title=f"First page of {content.preview.label}",
-            alt_txt=f"First page of {content.preview.label}"[:1000],
-            initial_comment=preview_comment(content),
-        )
+        payload: dict[str, Any] = {
+            "channel": channel_id,
+            "file": png,
+            "filename": f"{slug}-page-1.png",
+            "title": f"First page of {content.preview.label}",
+            "alt_txt": f"First page of {content.preview.label}"[:1000],
+            "initial_comment": preview_comment(content),
+        }
         if thread_ts:
             payload["thread_ts"] = thread_ts
         try:
@@ -424,9 +424,14 @@ class SlackNotifier(DigestScheduling):
     async def _post_message(
         self, text: str, blocks: list[dict[str, Any]] | None, thread_ts: str | None, *, broadcast: bool | None = None
     ) -> dict[str, Any]:
-        payload: dict[str, Any] = dict(
-            channel=self.cfg.channel, text=text, unfurl_links=False, unfurl_media=False, link_names=False, parse="none"
-        )
+        payload: dict[str, Any] = {
+            "channel": self.cfg.channel,
+            "text": text,
+            "unfurl_links": False,
+            "unfurl_media": False,
+            "link_names": False,
+            "parse": "none",
+        }
         if blocks:
             payload["blocks"] = blocks
         if thread_ts:
@@ -485,7 +490,7 @@ class SlackNotifier(DigestScheduling):
                     raise _BlocksRejected(f"{error}: {details}" if details else error) from None
                 raise NotifyError(_permanent_message(where, status, error, self.cfg), permanent=True) from None
             except (URLError, OSError, http.client.HTTPException, SlackRequestError) as exc:  # the last: an upload
-                reason = getattr(exc, "reason", None) or exc or type(exc).__name__
+                reason = str(getattr(exc, "reason", None) or exc or type(exc).__name__)
                 if last:
                     raise NotifyError(f"{where}: could not reach Slack at {self.cfg.base_url}: {reason}") from None
                 log.info("%s: could not reach Slack (%s); retrying", where, reason)

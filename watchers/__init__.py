@@ -4,7 +4,7 @@ imported on first use, so a configuration of feeds never loads slack_sdk or aios
 from monitor.registry import LazyRegistry
 from watchers.base import CheckContext, CheckOutcome, FollowAppeals, Gap, UrlWatcher, WatchConfig, Watcher
 
-WATCHERS = LazyRegistry(
+WATCHERS: LazyRegistry[Watcher] = LazyRegistry(
     {
         "feed": "watchers.feed:FeedWatcher",
         "html": "watchers.html:HtmlWatcher",

@@ -15,7 +15,7 @@ import time
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
-from typing import Any
+from typing import Any, TypeGuard
 
 MINUTE, HOUR, DAY = 60, 3600, 86400
 ACTIVE = 1.5  # a watch that has not asked for this many pacing windows no longer holds a share
@@ -340,6 +340,11 @@ def _foreign(data: Mapping[str, Any], window: Window, t: float) -> int:
     return int(row.get("extra") or 0) if t < (usage.get("at") or 0) + window.seconds else 0
 
 
+def _whole(value: object) -> TypeGuard[int]:
+    """An int in a JSON answer (true and false are not counts)."""
+    return isinstance(value, int) and not isinstance(value, bool)
+
+
 def record_usage(
     raw: Any, *, account: Account, asked_at: float, rows: Any, clock: Callable[[], float] | None = None
 ) -> tuple[dict[str, Any], dict[str, Any]]:
@@ -355,7 +360,7 @@ def record_usage(
         if not isinstance(row, Mapping) or row.get("scope") != "user":
             continue
         seconds, used, limit = row.get("window_seconds"), row.get("used"), row.get("limit")
-        if not all(isinstance(v, int) and not isinstance(v, bool) for v in (seconds, used, limit)) or seconds <= 0:
+        if not (_whole(seconds) and _whole(used) and _whole(limit)) or seconds <= 0:
             continue
         blocked = blocked or row.get("blocked") is True
         mine = sum(1 for c in data["calls"] if asked_at - seconds < c <= asked_at - 2)

@@ -34,6 +34,7 @@ from monitor.models import Item
 from watchers.dockets import DocketNumber, case_group, entry_item, parse_docket_number
 from watchers.feed import NS, channel_info, entries, feed_kind, parse_xml
 from watchers.textutil import html_to_text, squash
+from watchers.xmlsafe import text_of
 
 STORAGE = "https://storage.courtlistener.com/"
 SOURCE = "courtlistener"
@@ -247,10 +248,10 @@ def parse_feed(body: bytes, url: str, docket_id: int, warnings: list[str] | None
 
 def _feed_entry(node: etree._Element, url: str) -> FeedEntry:
     title_node = _first(node, "title")
-    title = squash("".join(title_node.itertext()) if title_node is not None else "")
+    title = squash(text_of(title_node) if title_node is not None else "")
     link, enclosure = _link(node, "alternate"), _link(node, "enclosure")
     summary_node = _first(node, "summary")
-    summary = html_to_text("".join(summary_node.itertext())) if summary_node is not None else ""
+    summary = html_to_text(text_of(summary_node)) if summary_node is not None else ""
     published_node = _first(node, "published")
     if published_node is None:
         published_node = _first(node, "updated")

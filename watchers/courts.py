@@ -417,7 +417,7 @@ def cite(court_id: str) -> str:
 def readme_table() -> str:
     """The README's "Finding a court id" table, one row per state or territory, then the other courts."""
     rows = ["| state or territory | district courts | bankruptcy courts |", "|---|---|---|"]
-    for code, (state, _, _) in sorted(_STATES.items(), key=lambda kv: kv[1][0]):
+    for state, _, _ in sorted(_STATES.values(), key=lambda v: v[0]):
         districts = [c for c in COURTS.values() if c.state == state and c.kind == "district"]
         bankruptcy = [c for c in COURTS.values() if c.state == state and c.kind == "bankruptcy"]
         rows.append(f"| {state} | {_cells(districts)} | {_cells(bankruptcy)} |")

@@ -200,10 +200,11 @@ def parse_datetime(text: str | None, *, regional: bool = False) -> datetime | No
     """
     if text is None:
         return None
-    if not isinstance(text, str):
+    given: object = text  # from a parsed document (JSON, YAML), despite the annotation: say what it is
+    if not isinstance(given, str):
         kind = {"int": "a number", "float": "a number", "bool": "true/false", "list": "a list", "dict": "an object"}
-        raise DateError(f"is {kind.get(type(text).__name__, type(text).__name__)}, not text")
-    text = " ".join(text.split())
+        raise DateError(f"is {kind.get(type(given).__name__, type(given).__name__)}, not text")
+    text = " ".join(given.split())
     if not text:
         return None
     moment: datetime | None = None

@@ -398,7 +398,10 @@ def find_docket_numbers(text: str, courts: list[Any] | None = None) -> list[Dock
                 )
     found.sort(key=lambda m: m.start)
     courts = find_courts(text) if courts is None else courts
-    placed = [replace(m, **dict(zip(("court", "court_close"), nearby_court(text, m, courts)))) for m in found]
+    placed: list[DocketMention] = []
+    for mention in found:
+        court, close = nearby_court(text, mention, courts)
+        placed.append(replace(mention, court=court, court_close=close))
     for i in range(len(placed) - 2, -1, -1):  # "Nos. 25-1234 and 25-1235 (9th Cir.)": the court is the list's
         this, following = placed[i], placed[i + 1]
         if following.court and not this.court_close and _LIST_MORE.fullmatch(text[this.end : following.start]):

@@ -63,7 +63,7 @@ import json
 import re
 from collections.abc import Mapping, Sequence
 from datetime import UTC, datetime
-from typing import Any, ClassVar
+from typing import Any, ClassVar, cast
 from urllib.parse import parse_qsl, urlencode, urlsplit, urlunsplit
 
 from pydantic import Field
@@ -204,11 +204,15 @@ class DojWatcher(UrlWatcher):
     default_url: ClassVar[str | None] = DEFAULT_URL
     example: ClassVar[dict[str, Any]] = {"url": "{base}/api/v1/press_releases.json", "pages": 2}
 
+    @property
+    def settings(self) -> DojConfig:
+        return cast(DojConfig, self.config)
+
     def page_url(self, page: int) -> str:
         """The request for one page: our paging and sort first, then the URL's own parameters."""
         parts = urlsplit(self.url)
         own = [(k, v) for k, v in parse_qsl(parts.query, keep_blank_values=True) if k not in ("page", "pagesize")]
-        params = [("pagesize", str(self.config.pagesize)), ("page", str(page))]  # type: ignore[attr-defined]
+        params = [("pagesize", str(self.settings.pagesize)), ("page", str(page))]
         if not any(k == "sort" for k, _ in own):
             params += [("sort", "date"), ("direction", "DESC")]
         return urlunsplit(parts._replace(query=urlencode(params + own)))
@@ -221,15 +225,15 @@ class DojWatcher(UrlWatcher):
     ) -> tuple[list[Item], int]:
         """Items for the releases that pass `component` and `topic`; and how many had no id. A release
         that cannot be read is skipped with a warning naming it (in `warnings`)."""
-        config = self.config
+        config = self.settings
         skipped = 0
 
         def read(_: int, raw: Mapping[str, Any]) -> Item | None:
             nonlocal skipped
             if not (
-                _wanted(_terms(raw.get("component")), config.component)  # type: ignore[attr-defined]
+                _wanted(_terms(raw.get("component")), config.component)
                 and _wanted(_terms(raw.get("topic")), config.topic)
-            ):  # type: ignore[attr-defined]
+            ):
                 return None
             item = release_item(raw)
             skipped += item is None
@@ -252,12 +256,12 @@ class DojWatcher(UrlWatcher):
 
     async def check(self, ctx: CheckContext) -> CheckOutcome:
         previous = ctx.state
-        pagesize: int = self.config.pagesize  # type: ignore[attr-defined]
+        pagesize: int = self.settings.pagesize
         raws: list[Mapping[str, Any]] = []
         state: dict[str, Any] = {}
         total: int | None = None
         pages_read = 0
-        for page in range(self.config.pages):  # type: ignore[attr-defined]
+        for page in range(self.settings.pages):
             first = page == 0
             fetched = await ctx.fetch(
                 self.page_url(page),

@@ -50,7 +50,7 @@ import hashlib
 import json
 from collections.abc import Mapping, Sequence
 from datetime import date
-from typing import Any, ClassVar
+from typing import Any, ClassVar, cast
 from urllib.parse import parse_qsl, urlencode, urlsplit, urlunsplit
 
 from pydantic import Field
@@ -193,9 +193,13 @@ class FederalRegisterWatcher(UrlWatcher):
     default_url: ClassVar[str | None] = DEFAULT_URL
     example: ClassVar[dict[str, Any]] = {"url": "{base}/api/v1/documents.json", "since": "2025-01-20"}
 
+    @property
+    def settings(self) -> FederalRegisterConfig:
+        return cast(FederalRegisterConfig, self.config)
+
     def first_url(self) -> str:
         """The configured URL with the conditions, paging and field list added (the URL's own win)."""
-        config: FederalRegisterConfig = self.config  # type: ignore[assignment]
+        config = self.settings
         parts = urlsplit(self.url)
         own = parse_qsl(parts.query, keep_blank_values=True)
         have = {k for k, _ in own}
@@ -222,7 +226,7 @@ class FederalRegisterWatcher(UrlWatcher):
     ) -> tuple[list[Item], int, int]:
         """Items for documents that meet the conditions; how many failed them; how many had no number.
         A document that cannot be read is skipped with a warning naming it (in `warnings`)."""
-        config: FederalRegisterConfig = self.config  # type: ignore[assignment]
+        config = self.settings
         types = {TYPE_NAMES[t.upper()] for t in config.document_type if t.upper() in TYPE_NAMES}
         known_types = all(t.upper() in TYPE_NAMES for t in config.document_type)
         subtypes = {_slug(t) for t in config.presidential_types()}
@@ -270,7 +274,7 @@ class FederalRegisterWatcher(UrlWatcher):
         state: dict[str, Any] = {}
         about: Mapping[str, Any] = {}
         pages = 0
-        while url and pages < self.config.pages:  # type: ignore[attr-defined]
+        while url and pages < self.settings.pages:
             first = pages == 0
             fetched = await ctx.fetch(
                 url,

@@ -38,7 +38,7 @@ from watchers.base import Parsed, UrlWatchConfig, UrlWatcher, WatchConfig
 from watchers.dates import iso_date
 from watchers.listing import Problems, capped, label, read_each
 from watchers.textutil import absolute_url, canonical_url, clean_url, html_to_text, squash
-from watchers.xmlsafe import parse_xml
+from watchers.xmlsafe import parse_xml, text_of
 
 __all__ = [
     "FeedConfig",
@@ -86,7 +86,7 @@ def _local(tag: Any) -> str:
 
 
 def _text(element: etree._Element | None) -> str:
-    return "" if element is None else "".join(element.itertext())
+    return "" if element is None else text_of(element)
 
 
 def _child(parent: etree._Element, *names: str) -> etree._Element | None:
@@ -184,7 +184,8 @@ def parse_entry(
         summary_node = _child(entry, "summary")
         body_node = _child(entry, "content")
         date = _text(_child(entry, "published", "updated"))
-        author = squash(_text(_child(_child(entry, "author"), "name"))) if _child(entry, "author") is not None else ""
+        author_node = _child(entry, "author")
+        author = squash(_text(_child(author_node, "name"))) if author_node is not None else ""
         categories = [c.get("term") or c.get("label") or "" for c in entry if _local(c.tag) == "category"]
     else:
         link = squash(_text(_child(entry, "link"))) or None

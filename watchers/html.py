@@ -25,7 +25,7 @@ from __future__ import annotations
 
 from collections.abc import Mapping
 from functools import lru_cache
-from typing import Any, ClassVar, Literal
+from typing import Any, ClassVar, Literal, cast
 
 import lxml.html
 from lxml import etree
@@ -79,7 +79,7 @@ class HtmlConfig(UrlWatchConfig):
                 if selector:
                     try:
                         _css(selector)
-                    except Exception as exc:  # cssselect raises several types
+                    except Exception as exc:  # noqa: BLE001 - cssselect raises several types; each is the user's selector
                         raise ValueError(
                             f"CSS selector {selector!r} is not supported by the lxml engine ({exc}); "
                             "fix it, or set `engine: bs4`"
@@ -98,17 +98,21 @@ class HtmlWatcher(UrlWatcher):
         "fields": {"title": "h3 a", "link": "h3 a @href", "date": "time @datetime"},
     }
 
+    @property
+    def settings(self) -> HtmlConfig:
+        return cast(HtmlConfig, self.config)
+
     def parse(self, fetched: Fetched) -> list[Item]:
         return self.parse_with_info(fetched).items
 
     def parse_with_info(self, fetched: Fetched) -> Parsed:
-        config = self.config
+        config = self.settings
         if not fetched.body.strip():
             raise ParseError(f"{fetched.url}: the page is empty")
-        if config.engine == "bs4":  # type: ignore[attr-defined]
-            rows = list(_bs4_rows(fetched.body, config.item, config.fields))  # type: ignore[attr-defined]
+        if config.engine == "bs4":
+            rows = list(_bs4_rows(fetched.body, config.item, config.fields))
         else:
-            rows = list(_lxml_rows(fetched.body, config.item, config.fields))  # type: ignore[attr-defined]
+            rows = list(_lxml_rows(fetched.body, config.item, config.fields))
         if not rows and not config.allow_empty:
             # On a first check this is usually a wrong selector; later, an error page or a redesign.
             raise ParseError(

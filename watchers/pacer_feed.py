@@ -25,7 +25,7 @@ from watchers.dockets import normalize_pacer_doc_id
 from watchers.feed import channel_info, entries, feed_kind
 from watchers.listing import Problems, label, read_each
 from watchers.textutil import clean_url, squash
-from watchers.xmlsafe import parse_xml
+from watchers.xmlsafe import parse_xml, text_of
 
 Coverage = Literal["all", "partial", "unknown"]
 
@@ -242,7 +242,7 @@ def harmonize_case_name(raw: str) -> str:
 def _child_text(item: etree._Element, name: str) -> str:
     for child in item:
         if isinstance(child.tag, str) and etree.QName(child.tag).localname.lower() == name:
-            return "".join(child.itertext())
+            return text_of(child)
     return ""
 
 

@@ -29,7 +29,8 @@ DEFAULT_URL = "https://www.whitehouse.gov/presidential-actions/feed/"
 
 
 class WhiteHouseConfig(WordPressConfig):
-    url: str | None = Field(None, description=f"the feed URL (default {DEFAULT_URL})")
+    # optional here, unlike on a WordPress watch: the watcher has a default; both read it as `UrlWatcher.url`
+    url: str | None = Field(None, description=f"the feed URL (default {DEFAULT_URL})")  # type: ignore[assignment]
 
 
 class WhiteHouseWatcher(WordPressWatcher):

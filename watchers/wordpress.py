@@ -40,7 +40,7 @@ from __future__ import annotations
 import html
 import re
 from dataclasses import replace
-from typing import Any, ClassVar
+from typing import Any, ClassVar, cast
 from urllib.parse import parse_qs, urlsplit
 
 import lxml.html
@@ -53,6 +53,7 @@ from watchers.feed import NS, channel_info, parse_entry, parse_xml, read_entries
 from watchers.jsonapi import NameList
 from watchers.listing import Problems, capped
 from watchers.textutil import html_to_text, squash
+from watchers.xmlsafe import text_of
 
 _APPEARED_FIRST = re.compile(r"The post .+ appeared first on .+", re.DOTALL)
 _CHROME = (
@@ -129,7 +130,7 @@ def _guid(entry: etree._Element) -> str:
     node = entry.find("guid")
     if node is None:
         node = entry.find(f"{{{NS['atom']}}}id")
-    return squash("".join(node.itertext())) if node is not None else ""
+    return squash(text_of(node)) if node is not None else ""
 
 
 class WordPressWatcher(UrlWatcher):
@@ -139,6 +140,10 @@ class WordPressWatcher(UrlWatcher):
     Config: ClassVar[type[WatchConfig]] = WordPressConfig
     default_agency: ClassVar[str | None] = None
     example: ClassVar[dict[str, Any]] = {"url": "{base}/feed/", "agency": "San Francisco City Attorney"}
+
+    @property
+    def settings(self) -> WordPressConfig:
+        return cast(WordPressConfig, self.config)
 
     def _item(
         self, entry: etree._Element, base_url: str, agency: str | None, warnings: list[str], position: int
@@ -152,16 +157,16 @@ class WordPressWatcher(UrlWatcher):
         if agency:
             fields["agency"] = agency
         content = entry.find(f"{{{NS['content']}}}encoded")
-        body = post_text("".join(content.itertext())) if content is not None else ""
+        body = post_text(text_of(content)) if content is not None else ""
         if body:
-            fields["body" if self.config.include_body else "_body"] = body  # type: ignore[attr-defined]
+            fields["body" if self.settings.include_body else "_body"] = body
         summary = strip_appeared_first(item.summary or "") or None
         key = post_key(_guid(entry)) or item.key
         host = urlsplit(base_url).netloc.lower().removeprefix("www.")
         return replace(item, key=key, summary=summary, fields=fields, group=f"agency:{host}" if host else None)
 
     def _selected(self, item: Item) -> bool:
-        wanted = {slug(c) for c in self.config.categories}  # type: ignore[attr-defined]
+        wanted = {slug(c) for c in self.settings.categories}
         return not wanted or any(slug(c) in wanted for c in item.fields.get("categories", []))
 
     def parse(self, fetched: Fetched) -> list[Item]:
@@ -171,7 +176,7 @@ class WordPressWatcher(UrlWatcher):
         warnings = Problems()
         root = parse_xml(fetched.body, fetched.url, warnings)
         feed = channel_info(root)
-        agency = self.config.agency or self.default_agency or site_name(feed.get("title"))  # type: ignore[attr-defined]
+        agency = self.settings.agency or self.default_agency or site_name(feed.get("title"))
         posts = read_entries(
             root,
             fetched.url,

@@ -306,7 +306,7 @@ def split_items(text: str) -> ItemSplit | None:
     if not ancestors:
         return None
     skeleton = [text[: spans[0][0]], f"<?{MARK}?>"]
-    for (_, end, _), following in zip(spans, [*spans[1:], (len(text), 0, True)]):
+    for (_, end, _), following in zip(spans, [*spans[1:], (len(text), 0, True)], strict=True):
         skeleton.append(text[end : following[0]])
     return ItemSplit(
         skeleton="".join(skeleton),

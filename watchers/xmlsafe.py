@@ -36,6 +36,8 @@ from __future__ import annotations
 
 import logging
 import re
+from collections.abc import Iterator
+from typing import cast
 
 from lxml import etree
 
@@ -62,6 +64,11 @@ def _parser(*, recover: bool = False) -> etree.XMLParser:
     )
 
 
+def text_of(element: etree._Element) -> str:
+    """All the text inside `element`. lxml gives str for a parsed document; its stubs say str or bytes."""
+    return "".join(cast("Iterator[str]", element.itertext()))
+
+
 def _strict(data: bytes) -> etree._Element:
     return etree.fromstring(data, _parser())
 
@@ -71,7 +78,7 @@ def _refuse(text: str, url: str) -> None:
     if "<!entity" in text:
         raise ParseError(f"{url}: refused: the document declares XML entities (a possible entity-expansion attack)")
     head = text.lstrip("\ufeff \t\r\n")
-    if head.startswith("<!doctype html") or head.startswith("<html"):
+    if head.startswith(("<!doctype html", "<html")):
         raise ParseError(f"{url}: got an HTML page where a feed was expected (an error or login page?)")
 
 
@@ -136,6 +143,7 @@ def _repaired(body: bytes, url: str, first: etree.XMLSyntaxError) -> tuple[etree
         raise ParseError(
             f"{failed}: the document ends before its root element does (cut short in transit, or not XML at all)"
         ) from first
+    root: etree._Element | None
     try:
         root = _strict(text.encode("utf-8"))
     except etree.XMLSyntaxError:
@@ -174,7 +182,8 @@ def _by_item(text: str, repair: Repair) -> etree._Element | None:
         repair.done.append(
             "the feed's header (outside its items) read in lxml's recovery mode: some of its text may be missing"
         )
-    mark = next((pi for pi in document.iter(etree.ProcessingInstruction) if pi.target == MARK), None)
+    instructions = document.iter(etree.ProcessingInstruction)
+    mark = next((pi for pi in instructions if isinstance(pi, etree._ProcessingInstruction) and pi.target == MARK), None)
     parent = mark.getparent() if mark is not None else None
     if mark is None or parent is None or _local(parent) not in _ITEM_PARENTS:
         return None

@@ -138,14 +138,18 @@ DOJ_PATH = "/news/rss"
 DOJ_WATCH = "doj-news"
 DOJ_KEYWORDS = ["sanctuary", "Illinois", "Chicago", "Cook County", "San Francisco", "Santa Clara"]
 # Written for the demo from the public facts of the suit (see monitor/demo_data/SOURCES.md).
-NEW_RELEASE = b"""<item>
+NEW_RELEASE_TEXT = (
+    "The Justice Department filed a complaint in the Northern District of Illinois (United States v. Illinois, "
+    "1:25-cv-01285) challenging state and local laws that obstruct federal immigration enforcement."
+)
+NEW_RELEASE = f"""<item>
   <title>Justice Department Sues Illinois, Chicago and Cook County Over Sanctuary Policies</title>
   <link>https://www.justice.gov/opa/pr/justice-department-sues-illinois-chicago-and-cook-county</link>
-  <description>The Justice Department filed a complaint in the Northern District of Illinois (United States v. Illinois, 1:25-cv-01285) challenging state and local laws that obstruct federal immigration enforcement.</description>
+  <description>{NEW_RELEASE_TEXT}</description>
   <pubDate>Thu, 06 Feb 2025 12:00:00 +0000</pubDate>
   <guid isPermaLink="true">https://www.justice.gov/opa/pr/justice-department-sues-illinois-chicago-and-cook-county</guid>
 </item>
-"""
+""".encode()
 RSS_CONTENT_TYPE = "application/rss+xml; charset=utf-8"
 
 

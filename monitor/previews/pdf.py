@@ -45,6 +45,7 @@ MAX_IMAGE_PIXELS = 150_000_000  # a letter page scanned at 1,200 dpi is 135 mill
 THUMBNAIL_WIDTH = 600
 THUMBNAIL_MAX_HEIGHT = 1200
 EXCERPT_CHARS = 500
+_HERE = Path(__file__).resolve().parents[2]  # the directory holding the `monitor` package, for the child
 _SLOTS: weakref.WeakKeyDictionary[asyncio.AbstractEventLoop, asyncio.Semaphore] = weakref.WeakKeyDictionary()
 
 
@@ -78,7 +79,9 @@ def not_a_pdf(body: bytes) -> str | None:
     return f"not a PDF (it starts with {shown!r})"
 
 
-async def read_pdf(body: bytes, *, max_pages: int = 2, timeout: float = 20.0) -> Document:
+# `timeout` is not a plain wait: it also caps the child's CPU time and kills the child when it runs out, which a
+# caller's `asyncio.timeout()` could do neither of
+async def read_pdf(body: bytes, *, max_pages: int = 2, timeout: float = 20.0) -> Document:  # noqa: ASYNC109
     """Page count, excerpt and thumbnail of a PDF, read in a child process; raises Unreadable."""
     reason = not_a_pdf(body)
     if reason:
@@ -91,9 +94,8 @@ async def read_pdf(body: bytes, *, max_pages: int = 2, timeout: float = 20.0) ->
         return await _run_child(body, max_pages, timeout)
 
 
-async def _run_child(body: bytes, max_pages: int, timeout: float) -> Document:
-    here = Path(__file__).resolve().parents[2]  # the directory holding the `monitor` package
-    env = {"PATH": os.environ.get("PATH", "/usr/bin:/bin"), "PYTHONPATH": str(here), "LANG": "C.UTF-8"}
+async def _run_child(body: bytes, max_pages: int, limit: float) -> Document:
+    env = {"PATH": os.environ.get("PATH", "/usr/bin:/bin"), "PYTHONPATH": str(_HERE), "LANG": "C.UTF-8"}
     process = await asyncio.create_subprocess_exec(
         sys.executable,
         "-m",
@@ -101,7 +103,7 @@ async def _run_child(body: bytes, max_pages: int, timeout: float) -> Document:
         "--max-pages",
         str(max_pages),
         "--cpu",
-        str(max(1, int(timeout))),
+        str(max(1, int(limit))),
         stdin=asyncio.subprocess.PIPE,
         stdout=asyncio.subprocess.PIPE,
         stderr=asyncio.subprocess.PIPE,
@@ -109,12 +111,12 @@ async def _run_child(body: bytes, max_pages: int, timeout: float) -> Document:
         start_new_session=True,
     )  # a Ctrl-C to the monitor's terminal is the monitor's to handle, not the child's
     try:
-        out, err = await asyncio.wait_for(process.communicate(body), timeout)
+        out, err = await asyncio.wait_for(process.communicate(body), limit)
     except TimeoutError:
         process.kill()
         await process.wait()
         raise Unreadable(
-            f"reading it took longer than {timeout:g} s (a decompression bomb, or a page far too "
+            f"reading it took longer than {limit:g} s (a decompression bomb, or a page far too "
             "complex to draw); raise previews.timeout if your filings are really like that"
         ) from None
     except BaseException:  # cancelled (shutdown): the child must not outlive us

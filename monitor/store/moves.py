@@ -141,7 +141,7 @@ class MovesStore:
             ).first()
             if seen:
                 return None
-            new_id = conn.execute(
+            inserted = conn.execute(
                 s.case_moves.insert().values(
                     origin_court=move.origin_court,
                     origin_docket=move.origin_docket,
@@ -157,14 +157,15 @@ class MovesStore:
                     next_try_at=at,
                     tries=0,
                 )
-            ).inserted_primary_key[0]
+            )
+            new_id = s.inserted_id(inserted)
             return _move(conn.execute(sa.select(s.case_moves).where(c.id == new_id)).one())
 
     def retry_move_later(
         self, move_id: int, next_try_at: datetime | None, note: str, at: datetime, *, abandon: bool = False
     ) -> None:
         c = s.case_moves.c
-        values: dict[str, Any] = dict(next_try_at=next_try_at, note=note, updated_at=at, tries=c.tries + 1)
+        values: dict[str, Any] = {"next_try_at": next_try_at, "note": note, "updated_at": at, "tries": c.tries + 1}
         if abandon:
             values["status"] = "abandoned"
         with self.engine.begin() as conn:
@@ -200,7 +201,7 @@ class MovesStore:
                         conn.execute(s.case_moves.delete().where(c.id.in_(list(resolves)), c.status == "pending"))
                     return None
                 taken = {r[0] for r in conn.execute(sa.select(a.id).where(a.id.in_([w for w, _ in watches])))}
-                values = dict(docket=move.docket, status="following", updated_at=at, next_try_at=None)
+                values = {"docket": move.docket, "status": "following", "updated_at": at, "next_try_at": None}
                 pending = list(resolves)
                 if pending:
                     move_id = pending[0]
@@ -212,7 +213,7 @@ class MovesStore:
                     if pending[1:]:
                         conn.execute(s.case_moves.delete().where(c.id.in_(pending[1:]), c.status == "pending"))
                 else:
-                    move_id = conn.execute(
+                    inserted = conn.execute(
                         s.case_moves.insert().values(
                             origin_court=move.origin_court,
                             origin_docket=move.origin_docket,
@@ -225,7 +226,8 @@ class MovesStore:
                             tries=0,
                             **values,
                         )
-                    ).inserted_primary_key[0]
+                    )
+                    move_id = s.inserted_id(inserted)
                 for watch_id, config in watches:
                     if watch_id not in taken:
                         conn.execute(

@@ -108,25 +108,27 @@ class PreviewStore:
                     ).first()
                 ):
                     url = None
-                row = dict(
-                    change_uid=change.uid,
-                    watch_id=change.watch_id,
-                    key=change.key,
-                    url=url,
-                    status="pending" if url else "none",
-                    attempts=0,
-                    created_at=now,
-                    next_attempt_at=now,
-                )
+                row = {
+                    "change_uid": change.uid,
+                    "watch_id": change.watch_id,
+                    "key": change.key,
+                    "url": url,
+                    "status": "pending" if url else "none",
+                    "attempts": 0,
+                    "created_at": now,
+                    "next_attempt_at": now,
+                }
                 conn.execute(self._insert_new(s.preview_jobs), [row])
                 queued += url is not None
         return queued
 
     def _insert_new(self, table: sa.Table) -> Any:
         if self.dialect == "postgresql":
-            from sqlalchemy.dialects.postgresql import insert
-        else:
-            from sqlalchemy.dialects.sqlite import insert
+            from sqlalchemy.dialects.postgresql import insert as pg_insert
+
+            return pg_insert(table).on_conflict_do_nothing()
+        from sqlalchemy.dialects.sqlite import insert
+
         return insert(table).on_conflict_do_nothing()
 
     # ------------------------------------------------------------ working
@@ -171,7 +173,7 @@ class PreviewStore:
         with self.engine.begin() as conn:
             conn.execute(
                 self._insert_new(s.preview_images),
-                [dict(id=ref.removeprefix("sha256:"), png=png, width=width, height=height, created_at=now)],
+                [{"id": ref.removeprefix("sha256:"), "png": png, "width": width, "height": height, "created_at": now}],
             )
         # still claimed: the same pass goes on to record it once its alert is out
         self._settle(

@@ -9,11 +9,12 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from datetime import UTC, datetime
+from typing import Any
 
 import sqlalchemy as sa
 
 
-class UTCDateTime(sa.TypeDecorator):
+class UTCDateTime(sa.TypeDecorator[datetime]):
     """Timezone-aware UTC datetimes on both backends (SQLite stores text and forgets the zone)."""
 
     impl = sa.DateTime(timezone=True)
@@ -33,14 +34,14 @@ class UTCDateTime(sa.TypeDecorator):
         return value.replace(tzinfo=UTC) if value.tzinfo is None else value.astimezone(UTC)
 
 
-class JSONType(sa.TypeDecorator):
+class JSONType(sa.TypeDecorator[Any]):
     """JSON on SQLite, JSONB on PostgreSQL. The PostgreSQL dialect (and every driver module its package
     imports) is loaded only when a PostgreSQL database is used: ~25 ms off every SQLite run."""
 
     impl = sa.JSON
     cache_ok = True
 
-    def load_dialect_impl(self, dialect: sa.Dialect) -> sa.types.TypeEngine:
+    def load_dialect_impl(self, dialect: sa.Dialect) -> sa.types.TypeEngine[Any]:
         if dialect.name == "postgresql":
             from sqlalchemy.dialects.postgresql import JSONB
 
@@ -58,7 +59,7 @@ meta = sa.Table(
 )
 
 
-def _watch_state_v1_columns() -> list[sa.Column]:
+def _watch_state_v1_columns() -> list[sa.Column[Any]]:
     """watch_state as schema 1 made it (fresh Column objects each call: a column has one table)."""
     return [
         sa.Column("watch_id", sa.String(100), primary_key=True),
@@ -229,6 +230,16 @@ preview_images = sa.Table(
     sa.Column("height", sa.Integer, nullable=False),
     sa.Column("created_at", UTCDateTime, nullable=False),
 )
+
+
+def inserted_id(result: sa.CursorResult[Any]) -> int:
+    """The id of the one row an INSERT added (SQLAlchemy types the primary key as optional: for a
+    single-row INSERT on these tables it never is)."""
+    key = result.inserted_primary_key
+    if key is None:
+        raise RuntimeError("the INSERT returned no primary key")
+    new_id: int = key[0]
+    return new_id
 
 
 def _v1(conn: sa.Connection) -> None:

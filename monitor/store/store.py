@@ -12,11 +12,11 @@ import logging
 import os
 import sqlite3
 import uuid
-from collections.abc import Iterable, Mapping, Sequence
+from collections.abc import Iterable, Iterator, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from pathlib import Path
-from typing import Any
+from typing import Any, TypeVar
 from urllib.parse import quote
 
 import sqlalchemy as sa
@@ -327,7 +327,8 @@ class Store(ReplicaStore, OutboxStore, SharedStateStore, MovesStore, PreviewStor
         except StoreError as exc:
             return str(exc)
         except Exception as exc:  # noqa: BLE001 - any failure means unusable
-            return f"state database {self.display_url} unreachable: {str(getattr(exc, 'orig', None) or exc).splitlines()[0]}"
+            reason = str(getattr(exc, "orig", None) or exc).splitlines()[0]
+            return f"state database {self.display_url} unreachable: {reason}"
         return None
 
     @classmethod
@@ -419,11 +420,15 @@ class Store(ReplicaStore, OutboxStore, SharedStateStore, MovesStore, PreviewStor
         PostgreSQL), race-free across replicas, instead of a SELECT and a savepointed INSERT per watch."""
         if not watch_ids:
             return
+        rows = [{"watch_id": w} for w in watch_ids]
         if self.dialect == "postgresql":
-            from sqlalchemy.dialects.postgresql import insert
+            from sqlalchemy.dialects.postgresql import insert as pg_insert
+
+            conn.execute(pg_insert(s.watch_state).on_conflict_do_nothing(), rows)
         else:
             from sqlalchemy.dialects.sqlite import insert
-        conn.execute(insert(s.watch_state).on_conflict_do_nothing(), [{"watch_id": w} for w in watch_ids])
+
+            conn.execute(insert(s.watch_state).on_conflict_do_nothing(), rows)
 
     def _state_update(self, columns: tuple[str, ...]) -> Any:
         """`UPDATE watch_state SET <columns> WHERE watch_id = :w_id`, built once per set of columns (a
@@ -446,14 +451,14 @@ class Store(ReplicaStore, OutboxStore, SharedStateStore, MovesStore, PreviewStor
         batched: one executemany per set of columns, not two statements per watch."""
         if not results:
             return
-        common = dict(
-            last_check_at=at,
-            last_success_at=at,
-            consecutive_failures=0,
-            failing_since=None,
-            last_error=None,
-            not_before=None,
-        )
+        common = {
+            "last_check_at": at,
+            "last_success_at": at,
+            "consecutive_failures": 0,
+            "failing_since": None,
+            "last_error": None,
+            "not_before": None,
+        }
         groups: dict[tuple[str, ...], list[dict[str, Any]]] = {}
         for watch_id, fingerprint, plugin_state, info, gaps in results:
             values: dict[str, Any] = dict(fingerprint=fingerprint, plugin_state=dict(plugin_state), **common)
@@ -556,23 +561,29 @@ class Store(ReplicaStore, OutboxStore, SharedStateStore, MovesStore, PreviewStor
             self._ensure_state(conn, write.watch_id)
             if write.upserts:
                 keys = [item.key for item in write.upserts]
-                existing = set() if write.known is None else write.known.intersection(keys)
-                for chunk in _chunks(keys, 500) if write.known is None else ():
-                    existing.update(
-                        r[0]
-                        for r in conn.execute(sa.select(t.key).where(t.watch_id == write.watch_id, t.key.in_(chunk)))
-                    )
+                existing: set[str] | frozenset[str]
+                if write.known is None:
+                    existing = set()
+                    for chunk in _chunks(keys, 500):
+                        existing.update(
+                            r[0]
+                            for r in conn.execute(
+                                sa.select(t.key).where(t.watch_id == write.watch_id, t.key.in_(chunk))
+                            )
+                        )
+                else:
+                    existing = write.known.intersection(keys)
                 new_rows = [
-                    dict(
-                        watch_id=write.watch_id,
-                        key=i.key,
-                        content_hash=i.content_hash,
-                        data=i.to_dict(),
-                        present=True,
-                        first_seen_at=at,
-                        last_seen_at=at,
-                        gone_since=None,
-                    )
+                    {
+                        "watch_id": write.watch_id,
+                        "key": i.key,
+                        "content_hash": i.content_hash,
+                        "data": i.to_dict(),
+                        "present": True,
+                        "first_seen_at": at,
+                        "last_seen_at": at,
+                        "gone_since": None,
+                    }
                     for i in write.upserts
                     if i.key not in existing
                 ]
@@ -612,33 +623,33 @@ class Store(ReplicaStore, OutboxStore, SharedStateStore, MovesStore, PreviewStor
                         data=change.to_dict(),
                     )
                 )
-                change_id = result.inserted_primary_key[0]
+                change_id = s.inserted_id(result)
                 change_ids.append(change_id)
                 rows = [
-                    dict(
-                        change_id=change_id,
-                        notifier=name,
-                        status="pending",
-                        attempts=0,
-                        created_at=at,
-                        next_attempt_at=at,
-                    )
+                    {
+                        "change_id": change_id,
+                        "notifier": name,
+                        "status": "pending",
+                        "attempts": 0,
+                        "created_at": at,
+                        "next_attempt_at": at,
+                    }
                     for name in write.routes.get(change.uid, ())
                 ]
                 if rows:
                     conn.execute(s.deliveries.insert(), rows)
-            values: dict[str, Any] = dict(
-                fingerprint=write.fingerprint,
-                plugin_state=dict(write.plugin_state),
-                baseline_done=True,
-                last_check_at=at,
-                last_success_at=at,
-                consecutive_failures=0,
-                failing_since=None,
-                last_error=None,
-                not_before=None,
-                item_count=write.item_count,
-            )
+            values: dict[str, Any] = {
+                "fingerprint": write.fingerprint,
+                "plugin_state": dict(write.plugin_state),
+                "baseline_done": True,
+                "last_check_at": at,
+                "last_success_at": at,
+                "consecutive_failures": 0,
+                "failing_since": None,
+                "last_error": None,
+                "not_before": None,
+                "item_count": write.item_count,
+            }
             if write.info:
                 values["info"] = dict(write.info)
             if write.gaps is not None:
@@ -670,19 +681,19 @@ class Store(ReplicaStore, OutboxStore, SharedStateStore, MovesStore, PreviewStor
                 data=change.to_dict(),
             )
         )
-        change_id = result.inserted_primary_key[0]
+        change_id = s.inserted_id(result)
         if notifiers:
             conn.execute(
                 s.deliveries.insert(),
                 [
-                    dict(
-                        change_id=change_id,
-                        notifier=n,
-                        status="pending",
-                        attempts=0,
-                        created_at=change.detected_at,
-                        next_attempt_at=change.detected_at,
-                    )
+                    {
+                        "change_id": change_id,
+                        "notifier": n,
+                        "status": "pending",
+                        "attempts": 0,
+                        "created_at": change.detected_at,
+                        "next_attempt_at": change.detected_at,
+                    }
                     for n in notifiers
                 ],
             )
@@ -725,6 +736,9 @@ def new_uid() -> str:
     return uuid.uuid4().hex
 
 
-def _chunks(values: list, size: int) -> Iterable[list]:
+_T = TypeVar("_T")
+
+
+def _chunks(values: list[_T], size: int) -> Iterator[list[_T]]:
     for start in range(0, len(values), size):
         yield values[start : start + size]

@@ -13,10 +13,10 @@ A docket entry's key is `entry:<court>:<docket>:<entry>` and its `group` is `cas
 from __future__ import annotations
 
 import re
-from collections.abc import Iterable, Sequence
+from collections.abc import Iterable, Iterator, Sequence
 from dataclasses import dataclass
 from datetime import datetime
-from typing import Any
+from typing import Any, TypeVar
 
 import sqlalchemy as sa
 
@@ -52,7 +52,8 @@ class CaseHolding:
 def _json_text(*path: str) -> sa.ColumnElement[str]:
     """`data -> path` as text, on both backends."""
     data = sa.type_coerce(s.items.c.data, sa.JSON)
-    return (data[path[0]] if len(path) == 1 else data[tuple(path)]).as_string()
+    text: sa.ColumnElement[str] = (data[path[0]] if len(path) == 1 else data[tuple(path)]).as_string()
+    return text
 
 
 def _key_range(prefix: str, key: sa.ColumnElement[str] = s.items.c.key) -> sa.ColumnElement[bool]:
@@ -203,7 +204,7 @@ def watch_states(store: Store) -> dict[str, WatchState]:
     columns = [c for c in s.watch_state.c if c.name != "plugin_state" and c.name in WatchState.__slots__]
     names = [c.name for c in columns]
     with store.engine.connect() as conn:
-        return {row[0]: WatchState(**dict(zip(names, row))) for row in conn.execute(sa.select(*columns))}
+        return {row[0]: WatchState(**dict(zip(names, row, strict=True))) for row in conn.execute(sa.select(*columns))}
 
 
 def watch_items(store: Store, watch_ids: Sequence[str] | None = None, *, limit: int = 100) -> list[Sighting]:
@@ -332,6 +333,9 @@ def shared_value(store: Store, key: str) -> Any:
     return store.get_notifier_state("_shared", key)
 
 
-def _chunks(values: list, size: int = _CHUNK) -> Iterable[list]:
+_T = TypeVar("_T")
+
+
+def _chunks(values: list[_T], size: int = _CHUNK) -> Iterator[list[_T]]:
     for start in range(0, len(values), size):
         yield values[start : start + size]

@@ -20,12 +20,15 @@ import binascii
 import hashlib
 import hmac
 import ipaddress
-from collections.abc import Awaitable, Callable
+from collections.abc import Callable
 from dataclasses import dataclass
-from typing import Any, Literal
+from typing import TYPE_CHECKING, Literal
 
 from monitor.config import DASHBOARD_TOKEN_ENV
 from monitor.web import render
+
+if TYPE_CHECKING:
+    from starlette.types import ASGIApp, Receive, Scope, Send
 
 OPEN_PATHS = ("/healthz", "/livez", "/readyz", "/metrics")
 OPEN_PREFIXES = ("/static/",)
@@ -73,9 +76,6 @@ class Access:
         return "login"
 
 
-ASGIApp = Callable[[dict[str, Any], Callable[[], Awaitable[dict]], Callable[[dict], Awaitable[None]]], Awaitable[None]]
-
-
 class Gate:
     """ASGI middleware in front of the dashboard's pages and feeds: lets a request through, asks for the
     token (401), or refuses because no token is set on a public address (403)."""
@@ -84,7 +84,7 @@ class Gate:
         self.app = app
         self.access = access
 
-    async def __call__(self, scope: dict[str, Any], receive: Any, send: Any) -> None:
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         path = scope.get("path", "")
         if scope["type"] != "http" or path in OPEN_PATHS or path.startswith(OPEN_PREFIXES):
             await self.app(scope, receive, send)

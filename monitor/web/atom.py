@@ -91,7 +91,8 @@ def render(
     now: datetime,
 ) -> bytes:
     """The feed as UTF-8 bytes. `name` identifies the feed (its id derives from it)."""
-    feed = etree.Element(f"{{{ATOM}}}feed", nsmap={None: ATOM})
+    # None is the default namespace's key, as lxml documents it; lxml-stubs allow only str keys
+    feed = etree.Element(f"{{{ATOM}}}feed", nsmap={None: ATOM})  # type: ignore[dict-item]
     _add(feed, "id", feed_id(name))
     _add(feed, "title", title)
     _add(feed, "updated", _stamp(max((e.updated_at for e in entries), default=now)))

@@ -380,7 +380,8 @@ def case_timeline(dashboard: Dashboard, case: Case) -> CaseTimeline:
     store = dashboard.store
     mentions = views.case_mentions(store, case.court, case.docket)
     order = {w.id: i for i, w in enumerate(dashboard.config().watches)}
-    for holder in sorted({m.watch_id for m in mentions if m.watch_id in order} - set(case.watch_ids), key=order.get):
+    others = {m.watch_id for m in mentions if m.watch_id in order} - set(case.watch_ids)
+    for holder in sorted(others, key=order.__getitem__):
         case.watch_ids.append(holder)
     records = {m.key for m in mentions if m.key.startswith("docket:")}
     record = read_entries(dashboard, list(records))
