@@ -368,7 +368,7 @@ def _plugin_config(data: Any, where: tuple, registry: Mapping[str, Any], what: s
         problems.add(where, "expected a mapping with a `type` key")
         return None
     kind = data.get("type")
-    plugin = registry.get(kind) if kind is not None else None
+    plugin = registry.get(kind) if isinstance(kind, str) else None  # `type: [feed]` is unknown, not a crash
     if plugin is None:
         problems.add((*where, "type"), f"unknown {what} type {kind!r}; known types: {', '.join(sorted(registry))}")
         return None

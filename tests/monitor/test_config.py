@@ -77,6 +77,17 @@ def test_unknown_watch_type_lists_known_types():
     assert "unknown watch type 'fed'" in problem and "feed" in problem and "html" in problem
 
 
+def test_a_type_that_is_not_text_is_an_unknown_type_not_a_crash():
+    """`type: [feed]` or `type: {x: 1}` (YAML's list and mapping) read as unknown types, named, like any other."""
+    found = problems(
+        "watches:\n  - {id: a, type: [feed], url: 'http://x/'}\n  - {id: b, type: {x: 1}, url: 'http://x/'}\n"
+        "notifiers:\n  n: {type: [console]}\n"
+    )
+    assert any("watches[0].type" in p and "unknown watch type ['feed']" in p for p in found), found
+    assert any("watches[1].type" in p and "unknown watch type {'x': 1}" in p for p in found), found
+    assert any("notifiers.n.type" in p and "unknown notifier type ['console']" in p for p in found), found
+
+
 def test_cron_and_interval_forms():
     """Intervals take units (90s, 1h30m) and a 5-field cron expression; a bad cron is an error."""
     config = loads(
