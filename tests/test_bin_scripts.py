@@ -18,15 +18,20 @@ import pytest
 
 REPO = Path(__file__).resolve().parents[1]
 
-# The stand-in for python3.11: `-m venv DIR` makes DIR/bin/python (this same script) and DIR/bin/monitor
-# (which prints where it runs and its arguments); `-m pip` is logged and prints pip's progress lines;
+# The stand-in for python3.11: `-m venv DIR` makes DIR/bin/python (this same script), DIR/bin/monitor
+# (which prints where it runs and its arguments) and DIR/bin/ruff and mypy (logged; exit $FAKE_LINT_STATUS);
+# `-m pip` is logged and prints pip's progress lines;
 # anything else (the version check) is the real interpreter.
 FAKE_PYTHON = f"""#!/usr/bin/env bash
 if [ "$1 $2" = "-m venv" ]; then
     mkdir -p "$3/bin"
     cp "$0" "$3/bin/python"
     printf '#!/usr/bin/env bash\\necho "cwd=$(pwd) args=$*"\\n' >"$3/bin/monitor"
-    chmod +x "$3/bin/monitor"
+    for tool in ruff mypy; do
+        printf '#!/usr/bin/env bash\\necho "%s $*" >>"$FAKE_LOG"\\nexit ${{FAKE_LINT_STATUS:-0}}\\n' \\
+            $tool >"$3/bin/$tool"
+    done
+    chmod +x "$3/bin/monitor" "$3/bin/ruff" "$3/bin/mypy"
 elif [ "$1 $2" = "-m pip" ]; then
     echo "pip $*" >>"$FAKE_LOG"
     echo "Collecting httpx>=0.27"
@@ -65,7 +70,7 @@ class Clone:
         self.elsewhere = tmp_path / "elsewhere"
         self.elsewhere.mkdir()
 
-    def run(self, script: str, *args: str) -> subprocess.CompletedProcess:
+    def run(self, script: str, *args: str, status: int = 0) -> subprocess.CompletedProcess:
         result = subprocess.run(
             [str(self.root / "bin" / script), *args],
             cwd=self.elsewhere,
@@ -74,7 +79,7 @@ class Clone:
             text=True,
             timeout=60,
         )
-        assert result.returncode == 0, result.stderr
+        assert result.returncode == status, result.stderr
         return result
 
     def pip_calls(self) -> list[str]:
@@ -117,6 +122,25 @@ def test_switching_between_monitor_and_test_never_reinstalls(clone):
         assert "set-up" not in result.stderr
     assert len(clone.pip_calls()) == calls
     assert "pytest -m pytest -x" in clone.log.read_text()
+
+
+def test_bin_test_lints_formats_and_type_checks_before_the_tests(clone):
+    """bin/test (and so CI) runs ruff, ruff format --check and mypy, then pytest; `--no-lint` skips them."""
+    clone.run("test", "-q")
+    calls = [line.strip() for line in clone.log.read_text().splitlines() if not line.startswith("pip")]
+    assert calls == ["ruff check .", "ruff format --check .", "mypy", "pytest -m pytest -q"]
+    clone.log.write_text("")
+    clone.run("test", "--no-lint", "-x")
+    assert clone.log.read_text().splitlines() == ["pytest -m pytest -x"]
+
+
+def test_a_lint_or_type_error_fails_bin_test_after_the_tests_ran(clone):
+    """A finding fails the run (CI goes red), but the tests still run so one run shows everything."""
+    clone.run("monitor", "check")
+    clone.env["FAKE_LINT_STATUS"] = "1"
+    result = clone.run("test", status=1)
+    assert "pytest -m pytest" in clone.log.read_text()
+    assert "bin/lint found problems" in result.stderr.splitlines()[-1]
 
 
 def test_bin_test_first_sets_up_the_same_environment(clone):
