@@ -210,7 +210,7 @@ def http_experiments(
     and the CPU each adds to start-up (median of 7 `python -c "import ..."` runs each)."""
     combos = [(t, lp) for t in ("httpx", "aiohttp") for lp in ("asyncio", "uvloop")] + [("none", "asyncio")]
     found: dict[str, list[dict]] = {f"{t}+{lp}": [] for t, lp in combos}
-    for rep in range(args.experiment_repeat):
+    for _ in range(args.experiment_repeat):
         for t, lp in combos:
             result = probe(
                 args,

@@ -263,7 +263,7 @@ def main() -> None:
         print(f"| {label} | {r['median_ms']:.0f} ms | {r['max_ms']:.0f} ms | {r['cpu_ms']:.0f} ms | {r['kb']} KB |")
     out = ROOT / "bench" / "results"
     out.mkdir(parents=True, exist_ok=True)
-    path = out / f"dashboard-{datetime.now().strftime('%Y%m%d-%H%M%S')}.json"
+    path = out / f"dashboard-{datetime.now().astimezone().strftime('%Y%m%d-%H%M%S')}.json"
     path.write_text(
         json.dumps({"state": state.split(":")[0], "runs": args.runs, "load": load, "pages": results}, indent=2)
     )

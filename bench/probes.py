@@ -199,7 +199,7 @@ async def _http_rounds(urls: list[str], transport: str, rounds: int, per_host: i
             ok.append(time.process_time() - t)
             etags = [f.etag for f in got]
             t = time.process_time()
-            again = await asyncio.gather(*(client.get(u, etag=e) for u, e in zip(urls, etags)))
+            again = await asyncio.gather(*(client.get(u, etag=e) for u, e in zip(urls, etags, strict=True)))
             not_modified.append(time.process_time() - t)
             if not all(f.not_modified for f in again) or any(f.status != 200 for f in got):
                 raise SystemExit("http probe: expected 200s, then 304s for every URL")

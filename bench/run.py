@@ -166,7 +166,7 @@ def main(argv: list[str] | None = None) -> int:
     if args.all:
         args.peer = True
         args.scale = args.scale or 1
-    out_dir = args.out or BENCH / "results" / datetime.now().strftime("%Y%m%d-%H%M%S")
+    out_dir = args.out or BENCH / "results" / datetime.now().astimezone().strftime("%Y%m%d-%H%M%S")
     out_dir.mkdir(parents=True, exist_ok=True)
     print(f"results in {out_dir}")
     main_env = child_env(variant_env(args.src, args.env))
@@ -197,7 +197,7 @@ def main(argv: list[str] | None = None) -> int:
         "env": args.env,
         "compare_env": args.compare_env,
         "commit": git_head(),
-        "started": datetime.now().isoformat(),
+        "started": datetime.now().astimezone().isoformat(),
     }
     launcher = Launcher(args.python)
     imports: dict[str, dict] = {}
@@ -293,7 +293,7 @@ def summary_text(
         return report.summarize([c for c in cycles if (c.tool, c.variant, c.sources) == (tool, variant, sources)])
 
     parts = [
-        f"# Benchmark {datetime.now():%Y-%m-%d %H:%M} ({git_head()}; Python {platform.python_version()}, "
+        f"# Benchmark {datetime.now().astimezone():%Y-%m-%d %H:%M} ({git_head()}; Python {platform.python_version()}, "
         f"{os.cpu_count()} CPUs, load average at the end {os.getloadavg()[0]:.2f})"
     ]
     mon, uw = pick("monitor"), pick("urlwatch")

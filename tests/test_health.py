@@ -115,7 +115,8 @@ def test_heartbeat_goes_stale():
 
 
 def test_readyz_is_503_when_the_state_database_is_unreachable(tmp_path):
-    """Readiness pings the state database: 200 for a working SQLite file, 503 naming it (password hidden) when unreachable."""
+    """Readiness pings the state database: 200 for a working SQLite file, 503 naming it (password hidden) when
+    unreachable."""
     config = loads("watches: []\n")
 
     def ready(url: str, store: Store) -> tuple[bool, str]:

@@ -1,8 +1,9 @@
 """One contract over every registered plugin: documented, strict config, and failures that stay failures.
 
 Every watcher kind is run against a local server that answers HTTP 500, an HTML error page with status
-200, an empty body, garbage, too slowly, a compression bomb and a redirect to `data:`; each must fail cleanly (a recorded error, no change, no
-crash), never report items. Every kind must document itself and reject unknown keys.
+200, an empty body, garbage, too slowly, a compression bomb and a redirect to `data:`; each must fail
+cleanly (a recorded error, no change, no crash), never report items. Every kind must document itself
+and reject unknown keys.
 """
 
 from __future__ import annotations

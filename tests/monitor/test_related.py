@@ -284,7 +284,8 @@ def test_the_shipped_config_links_releases_about_its_cases():
             "'Illinois' is not a case name: write both parties",
         ),
         (
-            '{id: w, type: pacer_rss, court: ilnd, cases: ["1:25-cv-01285", "1:25-cv-01286"], aliases: ["U.S. v. Illinois"]}',
+            '{id: w, type: pacer_rss, court: ilnd, cases: ["1:25-cv-01285", "1:25-cv-01286"], '
+            'aliases: ["U.S. v. Illinois"]}',
             "aliases name one case, and this watch follows 2",
         ),
         ('{id: w, type: doj, aliases: ["U.S. v. Illinois"]}', "aliases"),

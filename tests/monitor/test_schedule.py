@@ -74,7 +74,8 @@ def test_cron_numbers_are_checked_against_each_fields_range():
 
 
 def test_cron_ranges_steps_and_lists():
-    """Ranges, steps (`*/n`, `a-b/n`, `a/n`) and lists expand as in cron; a zero step or a backwards range is an error."""
+    """Ranges, steps (`*/n`, `a-b/n`, `a/n`) and lists expand as in cron; a zero step or a backwards range is an
+    error."""
     assert cron_fields("*/15 8-18/2 1,15 * *")[:3] == ("0,15,30,45", "8,10,12,14,16,18", "1,15")
     assert cron_fields("5/20 * * * *")[0] == "5,25,45"
     assert "at least 1" in error("*/0 * * * *")

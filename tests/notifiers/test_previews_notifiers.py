@@ -17,7 +17,6 @@ from notifiers.apprise import AppriseNotifier
 from notifiers.base import Alert
 from tests.conftest import DATA
 from tests.notifiers import SF, Outbox, added, config, deliver, filing
-from tests.notifiers.test_delivery_e2e import slack  # noqa: F401 - fixture: the Slack Web API server
 from tests.support.slack_server import Answer
 
 PNG = b"\x89PNG\r\n\x1a\n" + b"thumbnail bytes" * 20

@@ -219,7 +219,7 @@ def test_dashboard_auth_config_forms_and_errors():
         "daemon: {dashboard_auth: {}}\n": "give `token`",
     }
     for text, message in problems.items():
-        with pytest.raises(ConfigError, match="daemon.dashboard_auth") as caught:
+        with pytest.raises(ConfigError, match=r"daemon\.dashboard_auth") as caught:
             loads(text, env={})
         assert message in str(caught.value)
 
