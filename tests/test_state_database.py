@@ -131,6 +131,7 @@ def test_a_lock_held_12s_by_another_process_blocks_nothing_but_writes(server, wr
     holder = subprocess.Popen(
         [sys.executable, "-c", LOCK_HOLDER, str(tmp_path / "state.db"), "12"], stdout=subprocess.PIPE, text=True
     )
+    assert holder.stdout is not None
     try:
         assert holder.stdout.readline().strip() == "locked"
         locked_at = time.monotonic()
@@ -231,6 +232,7 @@ def test_check_on_a_locked_database_is_one_readable_line(server, write_config, t
     holder = subprocess.Popen(
         [sys.executable, "-c", LOCK_HOLDER, str(tmp_path / "state.db"), "14"], stdout=subprocess.PIPE, text=True
     )
+    assert holder.stdout is not None
     try:
         assert holder.stdout.readline().strip() == "locked"
         process = check_process(config, tmp_path)

@@ -7,6 +7,7 @@ import errno
 import os
 import stat
 from pathlib import Path
+from typing import Any
 
 import pytest
 import yaml
@@ -15,7 +16,7 @@ from monitor.config import loads
 from monitor.configedit import ConfigEditError, add_watches, describe_write_error, remove_watches, write_atomically
 
 SHIPPED = (Path(__file__).resolve().parents[2] / "config" / "watches.yaml").read_text()
-NEW = [
+NEW: list[dict[str, Any]] = [
     {
         "id": "ilnd-1-25-cv-00001-rss",
         "name": "A v. B (N.D. Ill.)",

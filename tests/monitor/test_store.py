@@ -223,6 +223,7 @@ def test_sqlite_leases_are_exclusive_across_processes_and_die_with_their_holder(
         text=True,
         env={**os.environ, "PYTHONPATH": str(Path(__file__).resolve().parents[2])},
     )
+    assert holder.stdout is not None
     try:
         assert holder.stdout.readline().strip() == "held"
         assert not store.try_lease("w", "me", T0, hold=hold, min_interval=none)

@@ -180,19 +180,23 @@ def test_stand_in_answers_with_courtlistener_field_names(cl, token):
 
 def test_config_names_the_case_and_keeps_the_token_secret(monkeypatch):
     """A watch needs court+docket_number or docket_id; the token defaults to $COURTLISTENER_TOKEN and never prints."""
+
+    def read(**raw: Any) -> CourtListenerConfig:  # raw values, as from the YAML file
+        return CourtListenerConfig.model_validate({"id": "w", "type": "courtlistener", **raw})
+
     with pytest.raises(ValueError, match="name the case"):
-        CourtListenerConfig(id="w", type="courtlistener", court="cand")
+        read(court="cand")
     with pytest.raises(ValueError, match="not a docket number"):
-        CourtListenerConfig(id="w", type="courtlistener", court="cand", docket_number="sanctuary")
+        read(court="cand", docket_number="sanctuary")
     with pytest.raises(ValueError, match="entries_via"):
-        CourtListenerConfig(id="w", type="courtlistener", docket_id=1, entries_via="rss")
+        read(docket_id=1, entries_via="rss")
     monkeypatch.setenv("COURTLISTENER_TOKEN", TOKEN)
-    config = CourtListenerConfig(id="w", type="courtlistener", court="CAND", docket_number="3:25-cv-01350")
-    assert config.court == "cand" and config.token.get_secret_value() == TOKEN
+    config = read(court="CAND", docket_number="3:25-cv-01350")
+    assert config.court == "cand" and config.token and config.token.get_secret_value() == TOKEN
     assert TOKEN not in repr(config) and TOKEN not in json.dumps(config.model_dump(mode="json"))
-    explicit = CourtListenerConfig(id="w", type="courtlistener", docket_id=1, token="Token abc123")
-    assert explicit.token.get_secret_value() == "abc123"  # pasted with the header's prefix
-    assert CourtListenerConfig(id="w", type="courtlistener", docket_id=1, token="").token is None
+    explicit = read(docket_id=1, token="Token abc123")
+    assert explicit.token and explicit.token.get_secret_value() == "abc123"  # pasted with the header's prefix
+    assert read(docket_id=1, token="").token is None
 
 
 # ------------------------------------------------------------------ with a token
