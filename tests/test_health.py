@@ -8,9 +8,11 @@ import urllib.error
 import urllib.request
 from email.message import Message
 from types import SimpleNamespace
+from typing import cast
 
 import pytest
 
+from monitor.app import Runtime
 from monitor.config import loads
 from monitor.daemon import Daemon
 from monitor.errors import ConfigError
@@ -121,7 +123,7 @@ def test_readyz_is_503_when_the_state_database_is_unreachable(tmp_path):
 
     def ready(url: str, store: Store) -> tuple[bool, str]:
         daemon = Daemon(config)
-        daemon.rt = SimpleNamespace(store=store)
+        daemon.rt = cast(Runtime, SimpleNamespace(store=store))  # readiness reads only the store
         return asyncio.run(daemon._ready())
 
     good = Store.open(f"sqlite:///{tmp_path / 'state.db'}")

@@ -120,7 +120,13 @@ def test_every_district_and_bankruptcy_court_has_a_court_of_appeals():
     for court in COURTS.values():
         if court.kind in ("district", "bankruptcy"):
             assert appeals_court(court.id) is not None, court
-    assert [appeals_court(c).id for c in ("cand", "ilnd", "dcd", "nysb", "prd", "gud", "vid", "cit")] == [
+
+    def circuit(court_id: str) -> str:
+        court = appeals_court(court_id)
+        assert court is not None, court_id
+        return court.id
+
+    assert [circuit(c) for c in ("cand", "ilnd", "dcd", "nysb", "prd", "gud", "vid", "cit")] == [
         "ca9",
         "ca7",
         "cadc",

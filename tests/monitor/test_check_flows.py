@@ -319,7 +319,8 @@ def test_429_retry_after_is_recorded(server, write_config):
     from monitor.store import Store
 
     state = Store.open(load(path).state_url).load_states()["doj"]
-    assert state.not_before is not None and state.not_before > state.last_check_at
+    assert state.not_before is not None and state.last_check_at is not None
+    assert state.not_before > state.last_check_at
 
 
 def test_dry_run_records_and_sends_nothing(server, doj_config):

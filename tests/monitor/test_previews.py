@@ -7,6 +7,7 @@ the CourtListener API budget and never send its token anywhere."""
 from __future__ import annotations
 
 import asyncio
+import inspect
 import json
 import re
 from datetime import UTC, datetime
@@ -424,7 +425,7 @@ def test_the_default_host_is_recaps_storage_and_pacer_links_are_not_free():
     from monitor.models import Item
     from monitor.previews.settings import PreviewsConfig
 
-    free_pdf = preview_worker.free_pdf.__wrapped__  # the real one (tests only fetch from 127.0.0.1)
+    free_pdf = inspect.unwrap(preview_worker.free_pdf)  # the real one (tests only fetch from 127.0.0.1)
     hosts = PreviewsConfig().hosts
     recap = "https://storage.courtlistener.com/recap/gov.uscourts.dcd.178502/gov.uscourts.dcd.178502.140.0.pdf"
     assert free_pdf(Item("k", "t", fields={"document_url": recap}), hosts) == recap

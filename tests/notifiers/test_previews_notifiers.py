@@ -201,7 +201,9 @@ def test_apprise_and_email_text_say_pages_and_first_lines(tmp_path):
         message = EmailNotifier("counsel", box.config.notifiers["counsel"]).build_message(
             Alert("counsel", "sf-v-trump", "SF v. Trump", (delivery,)), {image_ref(PNG): PNG}
         )
-        text = message.get_body(preferencelist=("plain",)).get_content()
+        plain = message.get_body(preferencelist=("plain",))
+        assert plain is not None
+        text = plain.get_content()
         assert "Pages: 12" in text and EXCERPT[:60] in text
         assert [p.get_content_type() for p in message.walk()][-1] == "image/png"
     finally:

@@ -33,6 +33,7 @@ SF_GROUP = "case:cand:3:25-cv-01350"  # the group of the filings `filing()` buil
 def related_release(at: datetime | None = None) -> Change:
     """The San Francisco release as the DOJ watch adds it, linked as the related stage links it."""
     item = release_item(SF_RELEASE)
+    assert item is not None
     found = relate(item_text(item), [SF_CASE])
     assert [r["group"] for r in found.related] == [SF_GROUP]
     return replace(added("doj-news", item, at), related=found.related, unfollowed=found.unfollowed)

@@ -284,7 +284,7 @@ def test_digest_stays_within_slack_limits_and_counts_the_rest(slack, tmp_path):
         tuple(Delivery(i, c, "newsroom", "pending", 0, utcnow()) for i, c in enumerate(changes)),
     )
     result = asyncio.run(notifier.send(alert))
-    assert result["ts"] == slack.messages[0].ts and not [p for p in slack.posts() if p.error]
+    assert result is not None and result["ts"] == slack.messages[0].ts and not [p for p in slack.posts() if p.error]
 
 
 def test_rejected_blocks_fall_back_to_plain_text(outbox, slack):

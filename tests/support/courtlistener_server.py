@@ -413,13 +413,13 @@ class CourtListenerServer:
                 {"detail": f"Request was throttled. Expected available in {wait:g} seconds."},
                 **{"Retry-After": f"{wait:g}"},
             )
-        wait = self._throttle_wait(request.caller, request.at)
-        if wait is not None:
-            wait = max(1, round(wait))
+        over = self._throttle_wait(request.caller, request.at)
+        if over is not None:
+            seconds = max(1, round(over))
             return self._json(
                 429,
-                {"detail": f"Request was throttled. Expected available in {wait} seconds."},
-                **{"Retry-After": str(wait)},
+                {"detail": f"Request was throttled. Expected available in {seconds} seconds."},
+                **{"Retry-After": str(seconds)},
             )
         if rest == "/dockets/":
             return self._dockets(request.query)

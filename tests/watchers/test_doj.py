@@ -305,8 +305,9 @@ def _wh_content_html() -> bytes:
     """The HTML of the recorded White House post (`content:encoded`): a real HTML page body."""
     from lxml import etree
 
-    root = etree.fromstring(WH.read_bytes())
-    return root.find(".//{http://purl.org/rss/1.0/modules/content/}encoded").text.encode()
+    encoded = etree.fromstring(WH.read_bytes()).find(".//{http://purl.org/rss/1.0/modules/content/}encoded")
+    assert encoded is not None and encoded.text is not None
+    return encoded.text.encode()
 
 
 @pytest.mark.parametrize(

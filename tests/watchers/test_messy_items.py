@@ -73,19 +73,23 @@ def docket(body: bytes, key: str | None = "number"):
 
 
 def pacer(body: bytes):
-    watcher = PacerRssWatcher(PacerRssConfig(id="p", type="pacer_rss", court="nysd", case_names=["v."]))
+    watcher = PacerRssWatcher(
+        PacerRssConfig.model_validate({"id": "p", "type": "pacer_rss", "court": "nysd", "case_names": ["v."]})
+    )
     return parsed(watcher, body, "https://ecf.nysd.uscourts.gov/cgi-bin/rss_outside.pl")
 
 
 def doj(data: dict):
-    return DojWatcher(DojConfig(id="d", type="doj")).select(data["results"], warnings := [], "u"), warnings
+    warnings: list[str] = []
+    return DojWatcher(DojConfig(id="d", type="doj")).select(data["results"], warnings, "u"), warnings
 
 
 def fr(data: dict):
     watcher = FederalRegisterWatcher(
         FederalRegisterConfig(id="fr", type="federal_register", presidential_document_type=[])
     )
-    return watcher.select(data["results"], warnings := [], "u"), warnings
+    warnings: list[str] = []
+    return watcher.select(data["results"], warnings, "u"), warnings
 
 
 def nth_link(body: bytes, n: int, new: bytes) -> bytes:
