@@ -23,6 +23,7 @@ from datetime import UTC, datetime, timedelta
 from email.utils import format_datetime
 from functools import lru_cache
 from pathlib import Path
+from typing import Any
 from xml.sax.saxutils import escape
 
 FIXTURE = Path(__file__).resolve().parent / "data" / "justice_news_rss_2026-10-02.xml"
@@ -265,10 +266,10 @@ def _slug(text: str) -> str:
     return "-".join(filter(None, out.split("-")))[:60]
 
 
-def _page_items(index: int, phase: str) -> list[dict[str, str]]:
+def _page_items(index: int, phase: str) -> list[dict[str, Any]]:
     stories = load_stories()
     place = _PLACES[index % len(_PLACES)]
-    rows = []
+    rows: list[dict[str, Any]] = []
     for n in range(ITEMS_PER_SOURCE):
         story = stories[(index * 7 + n) % len(stories)]
         date = BASE_DATE - timedelta(days=n * 2, hours=index % 24)
@@ -416,7 +417,7 @@ def build_page(index: int, phase: str = "base") -> bytes:
     )
     images = index % 2 == 0  # some newsrooms show a thumbnail per teaser: pages of 30-40 KB
     for row in _page_items(index, phase):
-        date: datetime = row["date"]  # type: ignore[assignment]
+        date: datetime = row["date"]
         w(f'<article class="news-teaser node--type-news-release" data-history-node-id="{row["nid"]}" role="article">\n')
         if images:
             w(

@@ -33,6 +33,7 @@ import tempfile
 import threading
 import time
 import urllib.request
+from collections.abc import Callable
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from xml.etree import ElementTree
@@ -187,7 +188,7 @@ def write(store: Store, watch_id: str, items: list[Item], changes: list[Change],
     )
 
 
-def serve(dashboard: Dashboard) -> tuple[str, callable]:
+def serve(dashboard: Dashboard) -> tuple[str, Callable[[], None]]:
     async def probe() -> tuple[bool, str]:
         return True, "ok"
 

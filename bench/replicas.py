@@ -48,6 +48,7 @@ def start_server(sources: int) -> tuple[subprocess.Popen, str]:
         stdout=subprocess.PIPE,
         text=True,
     )
+    assert proc.stdout is not None
     line = proc.stdout.readline()
     match = re.search(r"READY (\S+)", line)
     if not match:

@@ -170,12 +170,12 @@ def main(argv: list[str] | None = None) -> int:
     out_dir.mkdir(parents=True, exist_ok=True)
     print(f"results in {out_dir}")
     main_env = child_env(variant_env(args.src, args.env))
-    tools = [MonitorTool(args, main_env)]
+    tools: list[MonitorTool | UrlwatchTool] = [MonitorTool(args, main_env)]
     if args.compare or args.compare_env:
         env = child_env(variant_env(args.compare or args.src, args.env + args.compare_env))
         tools.append(MonitorTool(args, env, variant="compare"))
     for names in args.variant:
-        wrap = {s: ([str(BENCH / "variant.py")], {}) for s in SCENARIOS}
+        wrap: dict[str, tuple[list[str], dict[str, str]]] = {s: ([str(BENCH / "variant.py")], {}) for s in SCENARIOS}
         tools.append(MonitorTool(args, {**main_env, "BENCH_VARIANT": names}, variant=names, wrap=wrap))
     for n in filter(None, args.per_host_sweep.split(",")):
         tools.append(MonitorTool(args, main_env, variant=f"per_host={int(n)}", per_host=int(n)))
@@ -203,7 +203,7 @@ def main(argv: list[str] | None = None) -> int:
     imports: dict[str, dict] = {}
     cycles: list[Cycle] = []
     reports: dict[str, list[str]] = {}
-    breakdown: dict[str, dict[str, dict[str, float]]] = {}
+    breakdown: dict[str, dict[str, dict[str, dict[str, float]]]] = {}
     probes: dict[str, dict | None] = {}
     try:
         if not (args.no_imports or args.profile_only or args.only_phases):

@@ -21,15 +21,15 @@ from __future__ import annotations
 
 import argparse
 import asyncio
+import contextlib
 import gzip
 import hashlib
 import json
 import sys
 from pathlib import Path
+from typing import Any
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
-
-import contextlib
 
 import content
 
@@ -132,6 +132,7 @@ class SourceServer:
 
     def control(self, path: str, conn: bytes) -> bytes:
         parts = path.strip("/").split("/")
+        answer: dict[str, Any]
         if parts[1:2] == ["phase"] and len(parts) == 3 and parts[2] in content.PHASES:
             self.phase = parts[2]
             answer = {"phase": self.phase}
