@@ -11,6 +11,7 @@ import re
 import statistics
 import subprocess
 from pathlib import Path
+from typing import Any
 
 from cycles import MonitorTool, run_repetition
 from harness import BENCH, Launcher, Server
@@ -31,7 +32,7 @@ def import_overhead(
     runs: int = 7,
 ) -> dict:
     """Interpreter start alone, and start + the monitor's imports: median of `runs` each."""
-    result = {}
+    result: dict[str, Any] = {}
     for name, code in (
         ("bare", "pass"),
         ("imports", IMPORTS),
@@ -102,7 +103,9 @@ def profile(
     prof_dir = out_dir / "profile"
     prof_dir.mkdir(exist_ok=True)
     reports: dict[str, list[str]] = {}
-    wrap = {s: (["-m", "cProfile", "-o", str(prof_dir / f"{s}.prof"), "-m", "monitor"], {}) for s in SCENARIOS}
+    wrap: dict[str, tuple[list[str], dict[str, str]]] = {
+        s: (["-m", "cProfile", "-o", str(prof_dir / f"{s}.prof"), "-m", "monitor"], {}) for s in SCENARIOS
+    }
     print("profiling with cProfile (figures inflated by the profiler)")
     run_repetition(MonitorTool(args, env, wrap=wrap), 0, launcher, server, prof_dir, label="cprofile-")
     import io
@@ -210,7 +213,7 @@ def http_experiments(
     and the CPU each adds to start-up (median of 7 `python -c "import ..."` runs each)."""
     combos = [(t, lp) for t in ("httpx", "aiohttp") for lp in ("asyncio", "uvloop")] + [("none", "asyncio")]
     found: dict[str, list[dict]] = {f"{t}+{lp}": [] for t, lp in combos}
-    for rep in range(args.experiment_repeat):
+    for _ in range(args.experiment_repeat):
         for t, lp in combos:
             result = probe(
                 args,

@@ -23,6 +23,7 @@ from datetime import UTC, datetime, timedelta
 from email.utils import format_datetime
 from functools import lru_cache
 from pathlib import Path
+from typing import Any
 from xml.sax.saxutils import escape
 
 FIXTURE = Path(__file__).resolve().parent / "data" / "justice_news_rss_2026-10-02.xml"
@@ -132,7 +133,7 @@ def _feed_items(index: int, phase: str) -> list[tuple[str, str, str, datetime]]:
             "1:25-cv-01285, and in City and County of San Francisco v. Trump, 3:25-cv-01350."
         )
         new_desc = html.unescape(new_desc)
-        rows = [(new_title, new_link, new_desc, BASE_DATE + timedelta(hours=1))] + rows[:-1]
+        rows = [(new_title, new_link, new_desc, BASE_DATE + timedelta(hours=1)), *rows[:-1]]
     return rows
 
 
@@ -265,10 +266,10 @@ def _slug(text: str) -> str:
     return "-".join(filter(None, out.split("-")))[:60]
 
 
-def _page_items(index: int, phase: str) -> list[dict[str, str]]:
+def _page_items(index: int, phase: str) -> list[dict[str, Any]]:
     stories = load_stories()
     place = _PLACES[index % len(_PLACES)]
-    rows = []
+    rows: list[dict[str, Any]] = []
     for n in range(ITEMS_PER_SOURCE):
         story = stories[(index * 7 + n) % len(stories)]
         date = BASE_DATE - timedelta(days=n * 2, hours=index % 24)
@@ -301,7 +302,7 @@ def _page_items(index: int, phase: str) -> list[dict[str, str]]:
             "topics": ["Sanctuary Policy", "Litigation"],
             "nid": str(100000 + index * 50 + 49),
         }
-        return [new] + rows[:-1]
+        return [new, *rows[:-1]]
     return rows
 
 
@@ -316,7 +317,8 @@ def build_page(index: int, phase: str = "base") -> bytes:
     w(f"<title>News Releases | {e(site)}</title>\n")
     w('<meta name="viewport" content="width=device-width, initial-scale=1.0">\n')
     w(
-        f'<meta name="description" content="The latest news releases, statements and media advisories from the {e(site)}.">\n'
+        '<meta name="description" content="The latest news releases, statements and media advisories from the '
+        f'{e(site)}.">\n'
     )
     w(f'<link rel="canonical" href="https://www.agency{index:04d}.example.gov/news">\n')
     w('<meta property="og:type" content="website">\n<meta property="og:title" content="News Releases">\n')
@@ -329,7 +331,8 @@ def build_page(index: int, phase: str = "base") -> bytes:
         '"https://www.youtube.com/agency","https://www.linkedin.com/company/agency"]}</script>\n'
     )
     w(
-        "<script>window.dataLayer=window.dataLayer||[];function gtag(){dataLayer.push(arguments);}gtag('js',new Date());"
+        "<script>window.dataLayer=window.dataLayer||[];function gtag(){dataLayer.push(arguments);}"
+        "gtag('js',new Date());"
         "gtag('config','G-XXXXXXX',{'anonymize_ip':true,'cookie_flags':'SameSite=None;Secure'});"
         "(function(d){var s=d.createElement('script');s.async=true;s.src='/core/misc/announce.js';"
         "d.head.appendChild(s);})(document);</script>\n"
@@ -347,7 +350,8 @@ def build_page(index: int, phase: str = "base") -> bytes:
     w(
         '<body class="path-news page-view-news layout-sidebar-second">\n'
         '<a href="#main-content" class="visually-hidden focusable skip-link">Skip to main content</a>\n'
-        '<div class="alert-banner" role="region" aria-label="Alert"><div class="container"><p><strong>Office closure:</strong> '
+        '<div class="alert-banner" role="region" aria-label="Alert"><div class="container">'
+        "<p><strong>Office closure:</strong> "
         "County offices will be closed on Monday, October 12 for Indigenous Peoples' Day. "
         '<a href="/holidays">See the holiday schedule</a>.</p><button class="alert-banner__close" type="button">'
         "Dismiss</button></div></div>\n"
@@ -375,7 +379,8 @@ def build_page(index: int, phase: str = "base") -> bytes:
         w("</ul></li>\n")
     w("</ul></div></nav>\n")
     w(
-        '<nav class="breadcrumb" aria-labelledby="system-breadcrumb"><h2 id="system-breadcrumb" class="visually-hidden">'
+        '<nav class="breadcrumb" aria-labelledby="system-breadcrumb">'
+        '<h2 id="system-breadcrumb" class="visually-hidden">'
         'Breadcrumb</h2><ol><li><a href="/">Home</a></li><li><a href="/news-media">News &amp; Media</a></li>'
         "<li>News Releases</li></ol></nav>\n"
     )
@@ -398,7 +403,7 @@ def build_page(index: int, phase: str = "base") -> bytes:
         '</select></div><div class="form-item"><label for="edit-type">Type</label><select id="edit-type" name="type" '
         'class="form-select"><option value="All" selected="selected">- Any -</option>'
     )
-    for k, kind in enumerate(_TYPES):
+    for kind in _TYPES:
         w(f'<option value="{_slug(kind)}">{e(kind)}</option>')
     w(
         '</select></div><div class="form-item"><label for="edit-year">Year</label><select id="edit-year" name="year" '
@@ -412,17 +417,19 @@ def build_page(index: int, phase: str = "base") -> bytes:
     )
     images = index % 2 == 0  # some newsrooms show a thumbnail per teaser: pages of 30-40 KB
     for row in _page_items(index, phase):
-        date: datetime = row["date"]  # type: ignore[assignment]
+        date: datetime = row["date"]
         w(f'<article class="news-teaser node--type-news-release" data-history-node-id="{row["nid"]}" role="article">\n')
         if images:
             w(
-                f'  <div class="news-teaser__image"><img src="/files/{date:%Y-%m}/news-{row["nid"]}.jpg" alt="" loading="lazy" width="320" height="180"></div>\n'
+                f'  <div class="news-teaser__image"><img src="/files/{date:%Y-%m}/news-{row["nid"]}.jpg" alt="" '
+                'loading="lazy" width="320" height="180"></div>\n'
             )
         w(
             '  <div class="news-teaser__body">\n'
             f'    <span class="news-teaser__type">{e(row["type"])}</span>\n'
             f'    <h3 class="news-teaser__title"><a href="{e(row["href"])}" hreflang="en">{e(row["title"])}</a></h3>\n'
-            f'    <time class="news-teaser__date" datetime="{date:%Y-%m-%dT%H:%M:%SZ}">{date:%B} {date.day}, {date:%Y}</time>\n'
+            f'    <time class="news-teaser__date" datetime="{date:%Y-%m-%dT%H:%M:%SZ}">'
+            f"{date:%B} {date.day}, {date:%Y}</time>\n"
             f'    <p class="news-teaser__summary">{e(row["summary"])}</p>\n'
             '    <ul class="news-teaser__tags">'
         )
@@ -438,13 +445,15 @@ def build_page(index: int, phase: str = "base") -> bytes:
         w(f'<li class="pager__item"><a href="?page={page}" title="Go to page {page + 1}">{page + 1}</a></li>')
     w(
         '<li class="pager__item pager__item--next"><a href="?page=1" title="Go to next page" rel="next">Next ›</a></li>'
-        '<li class="pager__item pager__item--last"><a href="?page=48" title="Go to last page">Last »</a></li></ul></nav>\n'
+        '<li class="pager__item pager__item--last"><a href="?page=48" title="Go to last page">Last »</a></li>'
+        "</ul></nav>\n"
         "</div>\n</div></main>\n"
     )
     w(
         '<aside class="layout-sidebar-second" role="complementary"><section class="block block--contact">'
         "<h2>Press office</h2><p>Media inquiries only. Members of the public, please call 311.</p>"
-        '<p><a href="tel:+15555550100">(555) 555-0100</a><br><a href="mailto:press@example.gov">press@example.gov</a></p>'
+        '<p><a href="tel:+15555550100">(555) 555-0100</a><br>'
+        '<a href="mailto:press@example.gov">press@example.gov</a></p>'
         '</section><section class="block block--related"><h2>Related</h2><ul>'
         '<li><a href="/litigation/sanctuary">Sanctuary jurisdiction litigation</a></li>'
         '<li><a href="/litigation/federal-funding">Federal funding cases</a></li>'

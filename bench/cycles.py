@@ -143,6 +143,7 @@ class UrlwatchTool:
     name = "urlwatch"
     state_glob = "cache.db*"
     variant = "main"
+    per_host: int | None = None  # the monitor's setting; urlwatch has none
 
     def __init__(self, prefix: list[str], env: dict[str, str]):
         self.prefix, self.env = prefix, env

@@ -33,6 +33,7 @@ import tempfile
 import threading
 import time
 import urllib.request
+from collections.abc import Callable
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from xml.etree import ElementTree
@@ -187,7 +188,7 @@ def write(store: Store, watch_id: str, items: list[Item], changes: list[Change],
     )
 
 
-def serve(dashboard: Dashboard) -> tuple[str, callable]:
+def serve(dashboard: Dashboard) -> tuple[str, Callable[[], None]]:
     async def probe() -> tuple[bool, str]:
         return True, "ok"
 
@@ -263,7 +264,7 @@ def main() -> None:
         print(f"| {label} | {r['median_ms']:.0f} ms | {r['max_ms']:.0f} ms | {r['cpu_ms']:.0f} ms | {r['kb']} KB |")
     out = ROOT / "bench" / "results"
     out.mkdir(parents=True, exist_ok=True)
-    path = out / f"dashboard-{datetime.now().strftime('%Y%m%d-%H%M%S')}.json"
+    path = out / f"dashboard-{datetime.now().astimezone().strftime('%Y%m%d-%H%M%S')}.json"
     path.write_text(
         json.dumps({"state": state.split(":")[0], "runs": args.runs, "load": load, "pages": results}, indent=2)
     )

@@ -102,8 +102,8 @@ class Server:
     def __init__(self, python: str, sources: int, use_gzip: bool, log: Path):
         argv = [python, str(BENCH / "server.py"), "--sources", str(sources)] + (["--gzip"] if use_gzip else [])
         self.sources = sources
-        self._log = open(log, "wb")
-        self.proc = subprocess.Popen(argv, stdout=subprocess.PIPE, stderr=self._log)
+        with open(log, "wb") as err:  # the server writes to its own copy of the descriptor
+            self.proc = subprocess.Popen(argv, stdout=subprocess.PIPE, stderr=err)
         line = self.proc.stdout.readline().decode().strip()  # type: ignore[union-attr]
         if not line.startswith("READY "):
             self.stop()
@@ -124,7 +124,6 @@ class Server:
             except subprocess.TimeoutExpired:
                 self.proc.kill()
                 self.proc.wait()
-        self._log.close()
 
 
 def git_head() -> str | None:

@@ -53,7 +53,7 @@ def _watch_event_loop_idle() -> None:
     for cls in {selectors.DefaultSelector, selectors.SelectSelector}:
         original = cls.select
 
-        def select(self, timeout=None, _original=original):  # type: ignore[no-untyped-def]
+        def select(self, timeout=None, _original=original):
             w = time.perf_counter()
             try:
                 return _original(self, timeout)

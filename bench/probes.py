@@ -37,7 +37,7 @@ import time
 from collections.abc import Callable
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
-from typing import Any
+from typing import Any, cast
 
 if sys.path and os.path.dirname(os.path.abspath(__file__)) == os.path.abspath(sys.path[0]):
     del sys.path[0]  # bench/'s own modules (content, report, ...) must not shadow anything the monitor imports
@@ -129,7 +129,9 @@ def diff_probe(entries: int, runs: int) -> dict[str, Any]:
     if len(result.changes) != 1 or result.changes[0].kind != "added" or len(result.seen) != entries:
         raise SystemExit(f"diff probe is wrong: {len(result.changes)} changes, {len(result.seen)} seen")
     hashes = {key: s.item.content_hash for key, s in previous.items()}
-    with_stored_hash = {key: StoredItem(_StoredHash(s.item, hashes[key]), True, now) for key, s in previous.items()}
+    with_stored_hash = {
+        key: StoredItem(cast(Item, _StoredHash(s.item, hashes[key])), True, now) for key, s in previous.items()
+    }  # the stand-in reads as the Item it wraps
     check = diff("docket", with_stored_hash, current, now=now)
     if len(check.changes) != 1 or len(check.seen) != entries:
         raise SystemExit("diff probe with stored hashes is wrong")
@@ -199,7 +201,7 @@ async def _http_rounds(urls: list[str], transport: str, rounds: int, per_host: i
             ok.append(time.process_time() - t)
             etags = [f.etag for f in got]
             t = time.process_time()
-            again = await asyncio.gather(*(client.get(u, etag=e) for u, e in zip(urls, etags)))
+            again = await asyncio.gather(*(client.get(u, etag=e) for u, e in zip(urls, etags, strict=True)))
             not_modified.append(time.process_time() - t)
             if not all(f.not_modified for f in again) or any(f.status != 200 for f in got):
                 raise SystemExit("http probe: expected 200s, then 304s for every URL")

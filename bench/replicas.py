@@ -14,6 +14,7 @@ user postgres), as the tests do. Results go to bench/results/replicas-<timestamp
 from __future__ import annotations
 
 import argparse
+import contextlib
 import json
 import os
 import re
@@ -47,6 +48,7 @@ def start_server(sources: int) -> tuple[subprocess.Popen, str]:
         stdout=subprocess.PIPE,
         text=True,
     )
+    assert proc.stdout is not None
     line = proc.stdout.readline()
     match = re.search(r"READY (\S+)", line)
     if not match:
@@ -101,10 +103,8 @@ def cpu_seconds(pid: int) -> float:
 def postgres_cpu() -> float:
     total = 0.0
     for pid in subprocess.run(["pgrep", "-f", "postgres"], capture_output=True, text=True).stdout.split():
-        try:
+        with contextlib.suppress(OSError, ValueError):
             total += cpu_seconds(int(pid))
-        except (OSError, ValueError):
-            pass
     return total
 
 
@@ -117,15 +117,15 @@ def run(replicas: int, sources: int, every: float, window: float, workdir: Path)
     procs, listens = [], []
     try:
         for k in range(replicas):
-            err = open(workdir / f"replica-{replicas}-{k}.log", "w")
-            procs.append(
-                subprocess.Popen(
-                    [sys.executable, "-m", "monitor", "run", "--config", str(config), "--listen", "127.0.0.1:0"],
-                    stderr=err,
-                    stdout=subprocess.DEVNULL,
-                    env=env,
+            with open(workdir / f"replica-{replicas}-{k}.log", "w") as err:  # the replica keeps its own copy
+                procs.append(
+                    subprocess.Popen(
+                        [sys.executable, "-m", "monitor", "run", "--config", str(config), "--listen", "127.0.0.1:0"],
+                        stderr=err,
+                        stdout=subprocess.DEVNULL,
+                        env=env,
+                    )
                 )
-            )
         for k in range(replicas):
             log = workdir / f"replica-{replicas}-{k}.log"
             deadline = time.monotonic() + 60
@@ -144,11 +144,11 @@ def run(replicas: int, sources: int, every: float, window: float, workdir: Path)
             time.sleep(1)
         baseline_seconds = time.monotonic() - started
         time.sleep(every)  # into the steady state
-        c0, t0 = sum(checks(l) for l in listens), time.monotonic()
+        c0, t0 = sum(checks(listen) for listen in listens), time.monotonic()
         cpu0 = sum(cpu_seconds(p.pid) for p in procs)
         pg0 = postgres_cpu()
         time.sleep(window)
-        c1, t1 = sum(checks(l) for l in listens), time.monotonic()
+        c1, t1 = sum(checks(listen) for listen in listens), time.monotonic()
         cpu1 = sum(cpu_seconds(p.pid) for p in procs)
         pg1 = postgres_cpu()
     finally:

@@ -90,8 +90,10 @@ def side_by_side(monitor: dict[str, dict], urlwatch: dict[str, dict], sources: i
             continue
         rows.append(
             f"| {LABELS[s]}{_flag(m)}{' (urlwatch INVALID)' if not u['valid'] else ''} | "
-            f"{m['cpu']:.2f} ({m['cpu_min']:.2f}–{m['cpu_max']:.2f}) | {u['cpu']:.2f} ({u['cpu_min']:.2f}–{u['cpu_max']:.2f}) | "
-            f"{u['cpu'] / m['cpu']:.1f}× | {m['maxrss_mib']:.1f} | {u['maxrss_mib']:.1f} | {m['wall']:.2f} | {u['wall']:.2f} | "
+            f"{m['cpu']:.2f} ({m['cpu_min']:.2f}–{m['cpu_max']:.2f}) | "
+            f"{u['cpu']:.2f} ({u['cpu_min']:.2f}–{u['cpu_max']:.2f}) | "
+            f"{u['cpu'] / m['cpu']:.1f}× | {m['maxrss_mib']:.1f} | {u['maxrss_mib']:.1f} | "
+            f"{m['wall']:.2f} | {u['wall']:.2f} | "
             + (f"≤ {TARGETS[s]} s: {_met(m['cpu'], TARGETS[s])}; " if sources == 1000 else "")
             + (
                 f"≤ {TARGET_RSS_MIB:.0f} MiB: {_met(m['maxrss_mib'], TARGET_RSS_MIB)} |"

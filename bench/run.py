@@ -166,16 +166,16 @@ def main(argv: list[str] | None = None) -> int:
     if args.all:
         args.peer = True
         args.scale = args.scale or 1
-    out_dir = args.out or BENCH / "results" / datetime.now().strftime("%Y%m%d-%H%M%S")
+    out_dir = args.out or BENCH / "results" / datetime.now().astimezone().strftime("%Y%m%d-%H%M%S")
     out_dir.mkdir(parents=True, exist_ok=True)
     print(f"results in {out_dir}")
     main_env = child_env(variant_env(args.src, args.env))
-    tools = [MonitorTool(args, main_env)]
+    tools: list[MonitorTool | UrlwatchTool] = [MonitorTool(args, main_env)]
     if args.compare or args.compare_env:
         env = child_env(variant_env(args.compare or args.src, args.env + args.compare_env))
         tools.append(MonitorTool(args, env, variant="compare"))
     for names in args.variant:
-        wrap = {s: ([str(BENCH / "variant.py")], {}) for s in SCENARIOS}
+        wrap: dict[str, tuple[list[str], dict[str, str]]] = {s: ([str(BENCH / "variant.py")], {}) for s in SCENARIOS}
         tools.append(MonitorTool(args, {**main_env, "BENCH_VARIANT": names}, variant=names, wrap=wrap))
     for n in filter(None, args.per_host_sweep.split(",")):
         tools.append(MonitorTool(args, main_env, variant=f"per_host={int(n)}", per_host=int(n)))
@@ -197,13 +197,13 @@ def main(argv: list[str] | None = None) -> int:
         "env": args.env,
         "compare_env": args.compare_env,
         "commit": git_head(),
-        "started": datetime.now().isoformat(),
+        "started": datetime.now().astimezone().isoformat(),
     }
     launcher = Launcher(args.python)
     imports: dict[str, dict] = {}
     cycles: list[Cycle] = []
     reports: dict[str, list[str]] = {}
-    breakdown: dict[str, dict[str, dict[str, float]]] = {}
+    breakdown: dict[str, dict[str, dict[str, dict[str, float]]]] = {}
     probes: dict[str, dict | None] = {}
     try:
         if not (args.no_imports or args.profile_only or args.only_phases):
@@ -293,7 +293,7 @@ def summary_text(
         return report.summarize([c for c in cycles if (c.tool, c.variant, c.sources) == (tool, variant, sources)])
 
     parts = [
-        f"# Benchmark {datetime.now():%Y-%m-%d %H:%M} ({git_head()}; Python {platform.python_version()}, "
+        f"# Benchmark {datetime.now().astimezone():%Y-%m-%d %H:%M} ({git_head()}; Python {platform.python_version()}, "
         f"{os.cpu_count()} CPUs, load average at the end {os.getloadavg()[0]:.2f})"
     ]
     mon, uw = pick("monitor"), pick("urlwatch")

@@ -21,11 +21,13 @@ from __future__ import annotations
 
 import argparse
 import asyncio
+import contextlib
 import gzip
 import hashlib
 import json
 import sys
 from pathlib import Path
+from typing import Any
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 
@@ -130,6 +132,7 @@ class SourceServer:
 
     def control(self, path: str, conn: bytes) -> bytes:
         parts = path.strip("/").split("/")
+        answer: dict[str, Any]
         if parts[1:2] == ["phase"] and len(parts) == 3 and parts[2] in content.PHASES:
             self.phase = parts[2]
             answer = {"phase": self.phase}
@@ -167,10 +170,8 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--port", type=int, default=0, help="port on 127.0.0.1 (default: any free one)")
     parser.add_argument("--gzip", action="store_true", help="serve gzip to clients that accept it")
     args = parser.parse_args(argv)
-    try:
+    with contextlib.suppress(KeyboardInterrupt):
         asyncio.run(serve(args.sources, args.port, args.gzip))
-    except KeyboardInterrupt:
-        pass
     return 0
 
 

@@ -43,7 +43,7 @@ def apply(names: set[str]) -> None:
             policy = asyncio.get_event_loop_policy()
             new_loop = policy.new_event_loop
 
-            def eager_loop():  # type: ignore[no-untyped-def]
+            def eager_loop():
                 loop = new_loop()
                 loop.set_task_factory(asyncio.eager_task_factory)  # type: ignore[attr-defined]
                 return loop
@@ -54,7 +54,7 @@ def apply(names: set[str]) -> None:
 
         pragmas = store._sqlite_pragmas
 
-        def more_pragmas(dbapi_connection, record):  # type: ignore[no-untyped-def]
+        def more_pragmas(dbapi_connection, record):
             pragmas(dbapi_connection, record)
             cursor = dbapi_connection.cursor()
             cursor.execute("PRAGMA wal_autocheckpoint=10000")
@@ -69,7 +69,7 @@ def apply(names: set[str]) -> None:
 
         original = monitor.http.HttpClient.__init__
 
-        def init(self, settings=None, *, transport=None):  # type: ignore[no-untyped-def]
+        def init(self, settings=None, *, transport=None):
             if transport is None:
                 transport = AiohttpTransport(limits=httpx.Limits(max_connections=100, max_keepalive_connections=50))
             original(self, settings, transport=transport)

@@ -4,13 +4,21 @@ from __future__ import annotations
 
 import io
 import os
+from collections.abc import Callable, Iterator
 from contextlib import redirect_stderr, redirect_stdout
 from dataclasses import dataclass
 from pathlib import Path
+from typing import TYPE_CHECKING, Any
 
 import pytest
 
 from tests.support.http_server import ReplayServer
+
+if TYPE_CHECKING:
+    from tests.support.courtlistener_server import CourtListenerServer
+    from tests.support.daemon import DaemonProcess
+    from tests.support.slack_server import SlackServer
+    from tests.support.smtp_server import SmtpServer
 
 DATA = Path(__file__).parent / "data"
 
@@ -20,6 +28,58 @@ def server():
     srv = ReplayServer().start()
     yield srv
     srv.stop()
+
+
+# Stand-ins on 127.0.0.1 that tests in several directories use (a module may override one with its own,
+# e.g. a CourtListener stand-in with dockets already added).
+
+
+@pytest.fixture
+def slack() -> Iterator[SlackServer]:
+    """A server speaking the Slack Web API, accepting the bot token the tests configure."""
+    from tests.notifiers import SLACK_TOKEN
+    from tests.support.slack_server import SlackServer
+
+    server = SlackServer(token=SLACK_TOKEN).start()
+    yield server
+    server.stop()
+
+
+@pytest.fixture
+def smtp() -> Iterator[SmtpServer]:
+    """An SMTP server (aiosmtpd) that keeps what it receives."""
+    from tests.support.smtp_server import SmtpServer
+
+    server = SmtpServer().start()
+    yield server
+    server.stop()
+
+
+@pytest.fixture
+def cl() -> Iterator[CourtListenerServer]:
+    """The CourtListener stand-in, empty: tests add the dockets and entries they need."""
+    from tests.support.courtlistener_server import CourtListenerServer
+
+    server = CourtListenerServer().start()
+    yield server
+    server.stop()
+
+
+@pytest.fixture
+def daemons(tmp_path) -> Iterator[Callable[..., DaemonProcess]]:
+    """Start daemons; whatever is still running at the end of the test is killed."""
+    from tests.support.daemon import DaemonProcess
+
+    started: list[DaemonProcess] = []
+
+    def start(config: Path, **kwargs: Any) -> DaemonProcess:
+        daemon = DaemonProcess(config, tmp_path, name=f"daemon{len(started)}", **kwargs)
+        started.append(daemon)
+        return daemon
+
+    yield start
+    for daemon in started:
+        daemon.kill()
 
 
 @pytest.fixture(autouse=True)

@@ -318,6 +318,7 @@ def test_a_reader_that_stops_early_is_not_an_error(write_config, tmp_path):
         stderr=subprocess.PIPE,
         text=True,
     )
+    assert process.stdout is not None and process.stderr is not None
     process.stdout.close()  # long before the command writes its first line
     err = process.stderr.read()
     assert (process.wait(60), err) == (0, "")

@@ -12,6 +12,7 @@ from __future__ import annotations
 import json
 import time
 from collections.abc import Iterator
+from typing import Any
 
 import pytest
 
@@ -85,7 +86,7 @@ def test_three_replicas_never_exceed_any_window_of_either_account(tmp_path, pg_u
     env = {"COURTLISTENER_TOKEN": TOKEN, "CL_TOKEN_B": TOKEN_B}
     replicas.extend(DaemonProcess(config, tmp_path, name=f"replica{k}", env=env) for k in range(3))
     for replica in replicas:
-        replica.base_url  # waits for "monitor running"
+        _ = replica.base_url  # waits for "monitor running"
 
     def calls(token: str) -> list[float]:
         return [r.at for r in cl.api_requests() if r.caller == token and r.status == 200]
@@ -101,7 +102,7 @@ def test_three_replicas_never_exceed_any_window_of_either_account(tmp_path, pg_u
     for replica in replicas:
         assert replica.proc.poll() is None, replica.dump()
 
-    figures = {}
+    figures: dict[str, Any] = {}
     for name, token, budget in (("A", TOKEN, A), ("B", TOKEN_B, B)):
         times = calls(token)
         figures[name] = {

@@ -16,7 +16,6 @@ import pytest
 from monitor.backoff import backoff_delay, hold_until
 from monitor.schedule import cron_dow, cron_trigger
 from monitor.store import WatchState
-from tests.support.daemon import DaemonProcess
 from tests.support.http_server import Route
 
 pytestmark = pytest.mark.slow
@@ -27,21 +26,6 @@ def rss(*titles: str) -> bytes:
         f"<item><title>{t}</title><link>https://example.org/{t.replace(' ', '-')}</link></item>" for t in titles
     )
     return f"<?xml version='1.0'?><rss version='2.0'><channel><title>DOJ</title>{items}</channel></rss>".encode()
-
-
-@pytest.fixture
-def daemons(tmp_path):
-    """Start daemons; whatever is still running at the end of the test is killed."""
-    started: list[DaemonProcess] = []
-
-    def start(config, **kwargs) -> DaemonProcess:
-        daemon = DaemonProcess(config, tmp_path, name=f"daemon{len(started)}", **kwargs)
-        started.append(daemon)
-        return daemon
-
-    yield start
-    for daemon in started:
-        daemon.kill()
 
 
 def config_text(server, *, every: str = "2s", daemon: str = "", watches: str | None = None) -> str:
@@ -93,7 +77,8 @@ def test_probes_and_metrics(server, write_config, daemons):
 
 @pytest.mark.parametrize("grace", ["10s", "1s"], ids=["check-finishes", "check-cancelled"])
 def test_sigterm_during_a_check_exits_0_and_the_alert_goes_out_once(server, write_config, daemons, grace):
-    """SIGTERM while a check is in flight exits 0 within the grace; the change is alerted exactly once across the restart."""
+    """SIGTERM while a check is in flight exits 0 within the grace; the change is alerted exactly once across the
+    restart."""
     server.set("/feed.xml", rss("Complaint"))
     config = write_config(config_text(server, every="1s", daemon=f"shutdown_grace: {grace}"))
     first = daemons(config)
@@ -182,7 +167,8 @@ def test_sighup_rejects_a_broken_config_and_applies_a_good_one(server, write_con
 
 
 def test_a_source_down_longer_than_the_threshold_alerts_once_and_recovers_once(server, write_config, daemons):
-    """A source failing past down_after gives one "source down" alert, backs off, and one "recovered" alert on success."""
+    """A source failing past down_after gives one "source down" alert, backs off, and one "recovered" alert on
+    success."""
     server.set("/feed.xml", b"overloaded", status=503, content_type="text/plain")
     daemon = daemons(write_config(config_text(server, every="1s", daemon="down_after: 3s, max_backoff: 2s")))
     daemon.wait_stdout("[Source down] doj", timeout=30)
@@ -244,7 +230,8 @@ def test_backoff_doubles_from_the_interval_up_to_the_cap():
 
 
 def test_hold_until_combines_retry_after_and_backoff():
-    """A watch is held until the later of its Retry-After time and its back-off window (which ends half an interval early)."""
+    """A watch is held until the later of its Retry-After time and its back-off window (which ends half an interval
+    early)."""
     now = datetime(2025, 2, 7, 18, 0, tzinfo=UTC)
     assert hold_until(None, 60, 600) is None
     assert hold_until(WatchState("w", last_check_at=now), 60, 600) is None

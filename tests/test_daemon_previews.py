@@ -11,12 +11,10 @@ import pytest
 from tests.conftest import DATA
 from tests.monitor.test_previews import DOCKET, RECAP_PATH, file_entry
 from tests.notifiers import SLACK_TOKEN
-from tests.notifiers.test_delivery_e2e import slack  # noqa: F401 - fixture: the Slack Web API server
 from tests.support import pdfs
 from tests.support.courtlistener_server import TOKEN
 from tests.support.daemon import DaemonProcess
-from tests.test_daemon import daemons  # noqa: F401 - fixture: daemons stopped whatever happens
-from tests.watchers.test_courtlistener import SF_V_TRUMP, cl, stub_entry  # noqa: F401 - cl: a fixture
+from tests.watchers.test_courtlistener import SF_V_TRUMP, stub_entry
 
 pytestmark = pytest.mark.slow
 

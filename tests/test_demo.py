@@ -123,7 +123,7 @@ def test_demo_alerts_a_filing_once_then_updates_it_from_courtlistener(played):
     ]
     flat = " ".join(out.split())
     positions = [flat.find(" ".join(p.split())) for p in promises]
-    assert -1 not in positions, [p for p, at in zip(promises, positions) if at == -1]
+    assert -1 not in positions, [p for p, at in zip(promises, positions, strict=True) if at == -1]
     assert positions == sorted(positions)
 
     # what the database recorded: the same entry, added by the feed's watch, then updated by CourtListener's

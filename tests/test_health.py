@@ -8,9 +8,11 @@ import urllib.error
 import urllib.request
 from email.message import Message
 from types import SimpleNamespace
+from typing import cast
 
 import pytest
 
+from monitor.app import Runtime
 from monitor.config import loads
 from monitor.daemon import Daemon
 from monitor.errors import ConfigError
@@ -115,12 +117,13 @@ def test_heartbeat_goes_stale():
 
 
 def test_readyz_is_503_when_the_state_database_is_unreachable(tmp_path):
-    """Readiness pings the state database: 200 for a working SQLite file, 503 naming it (password hidden) when unreachable."""
+    """Readiness pings the state database: 200 for a working SQLite file, 503 naming it (password hidden) when
+    unreachable."""
     config = loads("watches: []\n")
 
     def ready(url: str, store: Store) -> tuple[bool, str]:
         daemon = Daemon(config)
-        daemon.rt = SimpleNamespace(store=store)
+        daemon.rt = cast(Runtime, SimpleNamespace(store=store))  # readiness reads only the store
         return asyncio.run(daemon._ready())
 
     good = Store.open(f"sqlite:///{tmp_path / 'state.db'}")

@@ -122,7 +122,8 @@ def test_the_daemon_never_logs_a_secret_from_the_config(server, write_config, tm
 
 
 def test_secret_named_environment_variables_are_masked_too():
-    """Values of variables named like secrets are masked even if no config references them; short or plain ones are not."""
+    """Values of variables named like secrets are masked even if no config references them; short or plain ones are
+    not."""
     env = {
         "COURTLISTENER_TOKEN": "cl-0123456789",
         "SMTP_PASSWORD": "pw-abcdef",

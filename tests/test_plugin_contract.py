@@ -1,8 +1,9 @@
 """One contract over every registered plugin: documented, strict config, and failures that stay failures.
 
 Every watcher kind is run against a local server that answers HTTP 500, an HTML error page with status
-200, an empty body, garbage, too slowly, a compression bomb and a redirect to `data:`; each must fail cleanly (a recorded error, no change, no
-crash), never report items. Every kind must document itself and reject unknown keys.
+200, an empty body, garbage, too slowly, a compression bomb and a redirect to `data:`; each must fail
+cleanly (a recorded error, no change, no crash), never report items. Every kind must document itself
+and reject unknown keys.
 """
 
 from __future__ import annotations
@@ -11,11 +12,11 @@ import json
 
 import pytest
 
-from notifiers import NOTIFIERS
+from notifiers import NOTIFIERS, Notifier
 from tests.conftest import run_cli
 from tests.support.bombs import gzip_of, gzip_zeros
 from tests.support.http_server import Route
-from watchers import WATCHERS
+from watchers import WATCHERS, WatchConfig, Watcher
 
 BAD_ANSWERS = {
     "http-500": Route(b"<html><body>Internal Server Error</body></html>", status=500, content_type="text/html"),
@@ -37,8 +38,14 @@ def _yaml_value(value) -> str:
     return json.dumps(value)
 
 
+def watcher(kind: str) -> type[Watcher]:
+    cls = WATCHERS[kind]
+    assert issubclass(cls, Watcher), f"{kind}: {cls} is not a Watcher"
+    return cls
+
+
 def watch_yaml(kind: str, base: str) -> str:
-    example = json.loads(json.dumps(WATCHERS[kind].example).replace("{base}", base))
+    example = json.loads(json.dumps(watcher(kind).example).replace("{base}", base))
     lines = [f"  - id: contract-{kind}", f"    type: {kind}"]
     lines += [f"    {key}: {_yaml_value(value)}" for key, value in example.items()]
     return "\n".join(lines) + "\n"
@@ -49,10 +56,10 @@ def test_watcher_is_documented(kind):
     """Each watcher module says what it watches and lists its config keys in its docstring."""
     import sys
 
-    cls = WATCHERS[kind]
+    cls = watcher(kind)
     doc = sys.modules[cls.__module__].__doc__ or ""
     assert len(doc) > 200, f"{kind}: module docstring is the user documentation"
-    own_keys = set(cls.Config.model_fields) - set(WATCHERS["feed"].Config.__mro__[2].model_fields)
+    own_keys = set(cls.Config.model_fields) - set(WatchConfig.model_fields)  # the keys every kind has
     for key in own_keys:
         assert f"`{key}`" in doc, f"{kind}: key {key!r} is not documented in {cls.__module__}"
     assert cls.example, f"{kind}: needs an `example` config"
@@ -64,6 +71,7 @@ def test_notifier_is_documented(kind):
     import sys
 
     cls = NOTIFIERS[kind]
+    assert issubclass(cls, Notifier), f"{kind}: {cls} is not a Notifier"
     doc = sys.modules[cls.__module__].__doc__ or ""
     assert len(doc) > 100
     for key in set(cls.Config.model_fields) - {"type"}:

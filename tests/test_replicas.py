@@ -81,7 +81,7 @@ def checks_done(replica: DaemonProcess) -> float:
 def start(n: int, config, tmp_path) -> list[DaemonProcess]:
     replicas = [DaemonProcess(config, tmp_path, name=f"replica{k}") for k in range(n)]
     for r in replicas:
-        r.base_url  # waits for "monitor running"
+        _ = r.base_url  # waits for "monitor running"
     return replicas
 
 
@@ -147,7 +147,8 @@ def test_three_replicas_check_each_watch_once_per_interval(tmp_path, pg_url, ser
 
 
 def test_killed_replica_is_taken_over_and_every_change_delivered_once(tmp_path, pg_url, server):
-    """SIGKILL of one replica mid-cycle: its watches are checked by the others within the lease time, and each change is delivered exactly once."""
+    """SIGKILL of one replica mid-cycle: its watches are checked by the others within the lease time, and each change
+    is delivered exactly once."""
     count = 120
     serve_feeds(server, count)
     config = write_config(tmp_path, pg_url, server, count)

@@ -131,6 +131,7 @@ def test_a_lock_held_12s_by_another_process_blocks_nothing_but_writes(server, wr
     holder = subprocess.Popen(
         [sys.executable, "-c", LOCK_HOLDER, str(tmp_path / "state.db"), "12"], stdout=subprocess.PIPE, text=True
     )
+    assert holder.stdout is not None
     try:
         assert holder.stdout.readline().strip() == "locked"
         locked_at = time.monotonic()
@@ -180,7 +181,7 @@ def test_a_deleted_state_database_is_noticed_not_silently_recreated(server, writ
     for suffix in ("", "-wal", "-shm"):
         Path(f"{database}{suffix}").unlink(missing_ok=True)
     server.set("/a", rss({"a2": "Motion", "a1": "Complaint"}))
-    status, text = daemon.wait_for(lambda: (r := daemon.get("/readyz"))[0] == 503 and r, 30, "/readyz to fail")
+    _status, text = daemon.wait_for(lambda: (r := daemon.get("/readyz"))[0] == 503 and r, 30, "/readyz to fail")
     assert str(database) in text and "deleted" in text and "restored from a backup" in text
     time.sleep(3)  # three more scheduled runs
     assert not database.exists(), "a fresh database was created silently"
@@ -202,7 +203,7 @@ def test_a_replaced_state_database_is_noticed(server, write_config, tmp_path):
     other = tmp_path / "other.db"
     sqlite3.connect(other).close()
     os.replace(other, tmp_path / "state.db")
-    status, text = daemon.wait_for(lambda: (r := daemon.get("/readyz"))[0] == 503 and r, 30, "/readyz to fail")
+    _status, text = daemon.wait_for(lambda: (r := daemon.get("/readyz"))[0] == 503 and r, 30, "/readyz to fail")
     assert "replaced" in text
     assert daemon.stop() == 0
 
@@ -231,6 +232,7 @@ def test_check_on_a_locked_database_is_one_readable_line(server, write_config, t
     holder = subprocess.Popen(
         [sys.executable, "-c", LOCK_HOLDER, str(tmp_path / "state.db"), "14"], stdout=subprocess.PIPE, text=True
     )
+    assert holder.stdout is not None
     try:
         assert holder.stdout.readline().strip() == "locked"
         process = check_process(config, tmp_path)

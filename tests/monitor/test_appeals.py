@@ -37,10 +37,12 @@ def district_feed(*items: tuple[int, str, str]) -> bytes:
     text = (FEEDS / "sdny_1.xml").read_bytes().decode("iso-8859-1")
     head, _, rest = text.partition("<item>")
     template = "<item>" + rest.split("</item>")[0] + "</item>\n"
+    types = re.search(r"Docket entries of type: [^<]*", head)
+    assert types is not None
     head = (
         head.replace("Southern District of New York", "Northern District of California")
         .replace("ecf.nysd.", "ecf.cand.")
-        .replace(re.search(r"Docket entries of type: [^<]*", head).group(0), "Docket entries of type: all")
+        .replace(types.group(0), "Docket entries of type: all")
     )
     body = ""
     for number, short, when in items:

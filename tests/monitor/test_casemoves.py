@@ -34,8 +34,8 @@ def read(text: str, court: str = "cand", docket: str = "3:25-cv-01350") -> Move 
     [
         # the notice starts the appeal; the court of appeals is the district's circuit unless named
         (
-            "NOTICE OF APPEAL to the 9th Circuit Court of Appeals filed by Donald J. Trump. (Appeal fee of $605 receipt "
-            "number ACANDC-20155555 paid.)",
+            "NOTICE OF APPEAL to the 9th Circuit Court of Appeals filed by Donald J. Trump. "
+            "(Appeal fee of $605 receipt number ACANDC-20155555 paid.)",
             Move("appeal", "ca9", None, True),
         ),
         ("Notice of Appeal to the 9th Circuit", Move("appeal", "ca9", None, True)),  # as the RSS feed says it
@@ -44,7 +44,8 @@ def read(text: str, court: str = "cand", docket: str = "3:25-cv-01350") -> Move 
         ("NOTICE OF APPEAL to the Federal Circuit by Acme", Move("appeal", "cafc", None, True)),
         # the number, once the circuit has opened the case; which notice it is for
         (
-            "USCA Case Number 25-1234 Ninth Circuit for 45 Notice of Appeal to the 9th Circuit, filed by Donald J. Trump.",
+            "USCA Case Number 25-1234 Ninth Circuit for 45 Notice of Appeal to the 9th Circuit, "
+            "filed by Donald J. Trump.",
             Move("appeal", "ca9", "25-1234", False, "45"),
         ),
         (
@@ -119,7 +120,13 @@ def test_every_district_and_bankruptcy_court_has_a_court_of_appeals():
     for court in COURTS.values():
         if court.kind in ("district", "bankruptcy"):
             assert appeals_court(court.id) is not None, court
-    assert [appeals_court(c).id for c in ("cand", "ilnd", "dcd", "nysb", "prd", "gud", "vid", "cit")] == [
+
+    def circuit(court_id: str) -> str:
+        court = appeals_court(court_id)
+        assert court is not None, court_id
+        return court.id
+
+    assert [circuit(c) for c in ("cand", "ilnd", "dcd", "nysb", "prd", "gud", "vid", "cit")] == [
         "ca9",
         "ca7",
         "cadc",

@@ -4,9 +4,11 @@ from __future__ import annotations
 
 import pytest
 
-from monitor.config import load, loads, mask
+from monitor.config import Config, load, loads, mask
 from monitor.errors import ConfigError
+from monitor.schedule import Schedule
 from tests.conftest import run_cli
+from watchers.feed import FeedConfig
 
 GOOD = """
 defaults:
@@ -27,11 +29,18 @@ def problems(text: str, env: dict[str, str] | None = None) -> list[str]:
     return info.value.problems
 
 
+def schedule_of(config: Config, watch_id: str) -> Schedule:
+    """A watch's `every` as loaded: resolved (from `defaults` when the watch has none), never None."""
+    every = config.watch(watch_id).every
+    assert every is not None, f"{watch_id}: no schedule after loading"
+    return every
+
+
 def test_good_config_resolves_defaults():
     """A watch without `every`/`notify` takes them from `defaults` (notify: all notifiers when unset)."""
     config = loads(GOOD, env={})
     watch = config.watch("doj-news")
-    assert watch.every.seconds == 300
+    assert schedule_of(config, "doj-news").seconds == 300
     assert watch.notify == ["terminal"]
 
 
@@ -95,8 +104,8 @@ def test_cron_and_interval_forms():
         "  - {id: y, type: feed, url: 'http://x/', every: '*/10 * * * *'}\n",
         env={},
     )
-    assert config.watch("x").every.seconds == 5400
-    assert config.watch("y").every.cron == "*/10 * * * *"
+    assert schedule_of(config, "x").seconds == 5400
+    assert schedule_of(config, "y").cron == "*/10 * * * *"
     assert (
         "not a valid cron" in problems("watches:\n  - {id: x, type: feed, url: 'http://x/', every: '99 * * * *'}\n")[0]
     )
@@ -109,7 +118,8 @@ def test_env_substitution_and_masking():
         env={"API_KEY": "s3cret-value"},
     )
     assert config.state_url == "sqlite:///x.db"
-    assert config.watch("x").url == "http://h/?key=s3cret-value"
+    watch = config.watch("x")
+    assert isinstance(watch, FeedConfig) and watch.url == "http://h/?key=s3cret-value"
     assert mask("fetching http://h/?key=s3cret-value failed", config.secrets) == "fetching http://h/?key=*** failed"
 
 
@@ -174,8 +184,8 @@ def test_cron_weekdays_mean_what_they_mean_to_cron():
         "  - {id: w, type: feed, url: 'http://x/', every: '0 9 * * 1-5'}\n",
         env={},
     )
-    assert config.watch("s").every.nominal_seconds() == 7 * 86400
-    assert config.watch("w").every.cron == "0 9 * * 1-5"
+    assert schedule_of(config, "s").nominal_seconds() == 7 * 86400
+    assert schedule_of(config, "w").cron == "0 9 * * 1-5"
 
 
 def test_unknown_top_level_key_hides_nothing_else():

@@ -7,6 +7,7 @@ import errno
 import os
 import stat
 from pathlib import Path
+from typing import Any
 
 import pytest
 import yaml
@@ -15,7 +16,7 @@ from monitor.config import loads
 from monitor.configedit import ConfigEditError, add_watches, describe_write_error, remove_watches, write_atomically
 
 SHIPPED = (Path(__file__).resolve().parents[2] / "config" / "watches.yaml").read_text()
-NEW = [
+NEW: list[dict[str, Any]] = [
     {
         "id": "ilnd-1-25-cv-00001-rss",
         "name": "A v. B (N.D. Ill.)",
@@ -68,7 +69,8 @@ def test_adding_to_the_shipped_config_changes_no_other_byte():
         "watches:\n    # four-space items\n    -   id: a\n        type: feed\n        url: https://e.org/f\n",
         "watches:\n- id: a\n  type: feed\n  url: https://e.org/f\n# trailing comment\n",
         "watches:\r\n  - id: a\r\n    type: feed\r\n    url: https://e.org/f\r\n",
-        "watches:\n  - id: a\n    type: feed\n    url: https://e.org/f\n    keywords:\n      any: [x,\n            y]\n",
+        "watches:\n  - id: a\n    type: feed\n    url: https://e.org/f\n"
+        "    keywords:\n      any: [x,\n            y]\n",
         "watches:\n  - id: a\n    type: feed\n    url: https://e.org/f",  # no newline at the end
     ],
 )
@@ -176,5 +178,5 @@ def test_write_errors_say_what_to_do(tmp_path):
         path, PermissionError(errno.EACCES, "x")
     )
     missing = tmp_path / "gone" / "watches.yaml"
-    with pytest.raises(ConfigEditError, match="cannot write .*No such file"):
+    with pytest.raises(ConfigEditError, match=r"cannot write .*No such file"):
         write_atomically(missing, "x", was="")

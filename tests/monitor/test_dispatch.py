@@ -7,13 +7,13 @@ import socket
 import subprocess
 import sys
 
-from monitor.config import loads
+from monitor.config import Config, loads
 from monitor.dispatch import Dispatcher, build_notifiers
 from monitor.models import Change, Item, utcnow
 from monitor.store import CheckWrite, Store, new_uid
 
 
-def _store_with_pending(tmp_path, notifiers=("console",)) -> tuple[Store, object]:
+def _store_with_pending(tmp_path, notifiers=("console",)) -> tuple[Store, Config]:
     config = loads(f"state: sqlite:///{tmp_path / 's.db'}\nwatches: []\n", env={})
     store = Store.open(config.state_url)
     item = Item(key="k", title="A new filing")
@@ -47,8 +47,9 @@ def test_delivery_for_a_removed_notifier_fails_with_the_reason(tmp_path):
     """A pending delivery whose notifier was removed from the config is marked failed, saying so."""
     store, config = _store_with_pending(tmp_path, notifiers=("gone",))
     report = asyncio.run(Dispatcher(config, store, build_notifiers(config, store)).deliver_due())
-    assert report.failed == 1
-    assert "no longer configured" in store.failed_deliveries()[0].last_error
+    failed = store.failed_deliveries()[0]
+    assert report.failed == 1 and failed.last_error is not None
+    assert "no longer configured" in failed.last_error
 
 
 def test_backoff_doubles_and_is_capped(tmp_path):
@@ -78,5 +79,6 @@ def test_a_notifier_error_quoting_a_secret_is_stored_and_reported_masked(tmp_pat
     store, _ = _store_with_pending(tmp_path, notifiers=("loud",))
     report = asyncio.run(Dispatcher(config, store, {"loud": Echo("loud", config.notifiers["loud"])}).deliver_due())
     [row] = store.pending_deliveries()
-    assert report.retrying == 1 and "refused token console:***" in row.last_error
+    assert report.retrying == 1 and row.last_error is not None
+    assert "refused token console:***" in row.last_error
     assert secret not in row.last_error and secret not in " ".join(report.errors)

@@ -8,6 +8,7 @@ served before another's queue drains), never as rates, so a busy 2-core machine 
 from __future__ import annotations
 
 import asyncio
+import itertools
 
 import pytest
 
@@ -24,7 +25,7 @@ TOLERANCE = 0.1  # seconds: the client's clock starts a request a little before 
 def gaps(server: ReplayServer) -> list[float]:
     """Seconds between consecutive request arrivals at the server."""
     times = sorted(seen.at for seen in server.requests)
-    return [later - earlier for earlier, later in zip(times, times[1:])]
+    return [later - earlier for earlier, later in itertools.pairwise(times)]
 
 
 async def get_all(client: HttpClient, urls: list[str], min_delay: float = 0.0) -> list:

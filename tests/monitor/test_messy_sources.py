@@ -8,9 +8,9 @@ from __future__ import annotations
 import json
 
 from tests.conftest import DATA, check_json, run_cli
-from tests.monitor.test_check_flows import NEW_ITEM, doj_config, with_new_item  # noqa: F401 - doj_config: a fixture
+from tests.monitor.conftest import DOJ
+from tests.monitor.test_check_flows import NEW_ITEM, with_new_item
 
-DOJ = (DATA / "core" / "doj_news.xml").read_bytes()
 DOJ_TITLE = b"<title>Warren County Fraudster Sentenced to 10 Years\xe2\x80\x99 Imprisonment  </title>"
 MDB = (DATA / "pacer_rss" / "mdb_2.xml").read_bytes()
 

@@ -7,6 +7,7 @@ the CourtListener API budget and never send its token anywhere."""
 from __future__ import annotations
 
 import asyncio
+import inspect
 import json
 import re
 from datetime import UTC, datetime
@@ -21,7 +22,6 @@ from monitor.previews import worker as preview_worker
 from monitor.store import Store, schema
 from tests.conftest import DATA, run_cli
 from tests.notifiers import SLACK_TOKEN
-from tests.notifiers.test_delivery_e2e import slack, smtp  # noqa: F401 - fixtures: the Slack and SMTP servers
 from tests.support import pdfs
 from tests.support.courtlistener_server import TOKEN, CourtListenerServer
 from tests.support.http_server import ReplayServer, Route
@@ -33,7 +33,6 @@ from tests.watchers.test_courtlistener import (
     RECORDED_ID,
     RECORDED_KEY,
     SF_V_TRUMP,
-    cl,  # noqa: F401 - cl: the CourtListener stand-in fixture
     recorded,
     stub_entry,
 )
@@ -149,7 +148,7 @@ def test_a_free_pdf_is_previewed_after_the_alert_in_slack_and_email(cl, server, 
     baseline(cl, path)
 
     file_entry(cl, 2, server.url(RECAP_PATH))
-    code, report, err = check(path)
+    code, report, _err = check(path)
     assert code == 0, report
     [alert, preview] = changes(report)
     assert (alert["kind"], preview["kind"]) == ("added", "updated") and alert["key"] == preview["key"] == KEY
@@ -188,7 +187,7 @@ def test_a_free_pdf_is_previewed_after_the_alert_in_slack_and_email(cl, server, 
     assert second.message["Subject"] == "Preview of filing #2 in City and County of San Francisco v. Trump (2 pages)"
     parts = [p.get_content_type() for p in second.message.walk()]
     assert parts == ["multipart/alternative", "text/plain", "multipart/related", "text/html", "image/png"]
-    png_part = [p for p in second.message.walk() if p.get_content_type() == "image/png"][0]
+    png_part = next(p for p in second.message.walk() if p.get_content_type() == "image/png")
     cid = png_part["Content-ID"].strip("<>")
     assert f'src="cid:{cid}"' in second.part("html") and png_part.get_content() == image.data
     assert "Pages: 2" in second.part("plain") and "MINUTE ORDER Pursuant to the discovery hearing" in second.part(
@@ -260,7 +259,7 @@ def test_a_hostile_or_missing_pdf_is_a_warning_and_the_check_succeeds(
     path = case_config(write_config, cl, server, slack)
     baseline(cl, path)
     file_entry(cl, 2, server.url(RECAP_PATH))
-    code, report, err = check(path)
+    code, report, _err = check(path)
     assert code == 0 and report["ok"], report
     [alert] = changes(report)
     assert alert["kind"] == "added"
@@ -363,7 +362,7 @@ def test_a_crash_between_the_alert_and_the_preview_loses_nothing_and_sends_it_on
 
     asyncio.run(check_and_die())
     assert len(slack.messages) == 1 and not slack.uploads()
-    code, report, _ = check(path)  # nothing new at the source; the preview is found and sent
+    code, _report, _ = check(path)  # nothing new at the source; the preview is found and sent
     assert code == 0 and len(slack.uploads()) == 1
     for _ in range(2):
         check(path)
@@ -384,7 +383,8 @@ previews: {{hosts: ["127.0.0.1:{server.port}"]}}
 notifiers:
   newsroom: {{type: slack, token: "${{SLACK_BOT_TOKEN}}", channel: "C0SANCTUARY", base_url: "{slack.base_url}"}}
 watches:
-  - {{id: nvlsp-rss, type: pacer_rss, court: dcd, cases: ["1:16-cv-00745"], url: "{server.url("/cgi-bin/rss_outside.pl")}"}}
+  - {{id: nvlsp-rss, type: pacer_rss, court: dcd, cases: ["1:16-cv-00745"],
+      url: "{server.url("/cgi-bin/rss_outside.pl")}"}}
   - {{id: nvlsp-cl, type: courtlistener, base_url: "{cl.base_url}", docket_id: {RECORDED_ID}, per_minute: 0}}
 """)
     assert run_cli("check", "--config", str(path)).code == 0
@@ -425,7 +425,7 @@ def test_the_default_host_is_recaps_storage_and_pacer_links_are_not_free():
     from monitor.models import Item
     from monitor.previews.settings import PreviewsConfig
 
-    free_pdf = preview_worker.free_pdf.__wrapped__  # the real one (tests only fetch from 127.0.0.1)
+    free_pdf = inspect.unwrap(preview_worker.free_pdf)  # the real one (tests only fetch from 127.0.0.1)
     hosts = PreviewsConfig().hosts
     recap = "https://storage.courtlistener.com/recap/gov.uscourts.dcd.178502/gov.uscourts.dcd.178502.140.0.pdf"
     assert free_pdf(Item("k", "t", fields={"document_url": recap}), hosts) == recap

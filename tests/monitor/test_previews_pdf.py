@@ -111,7 +111,8 @@ def test_a_landscape_or_long_page_stays_within_the_thumbnail_box():
 )
 def test_what_is_not_a_pdf_is_refused_before_any_reader_runs(body, reason):
     """An error page, an empty body or another kind of file is refused from its first bytes."""
-    assert reason in not_a_pdf(body)
+    problem = not_a_pdf(body)
+    assert problem is not None and reason in problem
     assert reason in refused(body)
 
 

@@ -268,6 +268,7 @@ def test_the_shipped_config_links_releases_about_its_cases():
 
     def related(raw: dict[str, Any]) -> list[str]:
         item = release_item(raw)
+        assert item is not None
         return [r["case"] for r in relate(item_text(item), cases).related]
 
     assert related(BY_NUMBER) == ["U.S. v. Illinois"] and related(BY_ALIAS) == ["U.S. v. Illinois"]
@@ -284,7 +285,8 @@ def test_the_shipped_config_links_releases_about_its_cases():
             "'Illinois' is not a case name: write both parties",
         ),
         (
-            '{id: w, type: pacer_rss, court: ilnd, cases: ["1:25-cv-01285", "1:25-cv-01286"], aliases: ["U.S. v. Illinois"]}',
+            '{id: w, type: pacer_rss, court: ilnd, cases: ["1:25-cv-01285", "1:25-cv-01286"], '
+            'aliases: ["U.S. v. Illinois"]}',
             "aliases name one case, and this watch follows 2",
         ),
         ('{id: w, type: doj, aliases: ["U.S. v. Illinois"]}', "aliases"),
@@ -338,7 +340,8 @@ watches:
     assert check_json(path)["exit"] == 0
     store = Store.open(loads(path.read_text()).state_url)
     try:
-        assert store.load_states(["torres"])["torres"].plugin_state["case_names"] == {
+        plugin_state = store.load_states(["torres"])["torres"].plugin_state
+        assert plugin_state is not None and plugin_state["case_names"] == {
             "17-cv-09141": "Torres v. Bronx Lebanon Hospital Center"
         }
     finally:

@@ -10,6 +10,7 @@ import pytest
 from monitor.config import loads
 from monitor.errors import ConfigError
 from monitor.schedule import Schedule, check_timezone, cron_fields
+from tests.monitor.test_config import schedule_of
 
 UTC = UTC
 LA = ZoneInfo("America/Los_Angeles")
@@ -74,7 +75,8 @@ def test_cron_numbers_are_checked_against_each_fields_range():
 
 
 def test_cron_ranges_steps_and_lists():
-    """Ranges, steps (`*/n`, `a-b/n`, `a/n`) and lists expand as in cron; a zero step or a backwards range is an error."""
+    """Ranges, steps (`*/n`, `a-b/n`, `a/n`) and lists expand as in cron; a zero step or a backwards range is an
+    error."""
     assert cron_fields("*/15 8-18/2 1,15 * *")[:3] == ("0,15,30,45", "8,10,12,14,16,18", "1,15")
     assert cron_fields("5/20 * * * *")[0] == "5,25,45"
     assert "at least 1" in error("*/0 * * * *")
@@ -155,10 +157,10 @@ watches:
 """,
         env={},
     )
-    assert config.watch("court").every.timezone == "America/Los_Angeles"
-    assert config.watch("other").every.timezone == "America/Chicago"
-    assert config.watch("court").every.describe() == "0 9 * * 1-5 (America/Los_Angeles)"
-    assert config.watch("interval").every.seconds == 300
+    assert schedule_of(config, "court").timezone == "America/Los_Angeles"
+    assert schedule_of(config, "other").timezone == "America/Chicago"
+    assert schedule_of(config, "court").describe() == "0 9 * * 1-5 (America/Los_Angeles)"
+    assert schedule_of(config, "interval").seconds == 300
     with pytest.raises(ConfigError) as info:
         loads(
             "watches:\n  - {id: x, type: feed, url: 'http://x/', every: '0 9 * * *', timezone: Pacific/Nowhere}\n",

@@ -149,7 +149,8 @@ def test_unreachable_postgres_is_a_clear_error():
 
 @pytest.mark.postgres
 def test_lease_is_exclusive_and_expires(pg_url):
-    """A due watch is leased to one replica; the lease blocks others until released or expired; then it is due again after the interval."""
+    """A due watch is leased to one replica; the lease blocks others until released or expired; then it is due again
+    after the interval."""
     store = Store.open(pg_url)
     hold, interval = timedelta(minutes=2), timedelta(minutes=5)
     assert store.try_lease("w", "a", T0, hold=hold, min_interval=interval)
@@ -222,6 +223,7 @@ def test_sqlite_leases_are_exclusive_across_processes_and_die_with_their_holder(
         text=True,
         env={**os.environ, "PYTHONPATH": str(Path(__file__).resolve().parents[2])},
     )
+    assert holder.stdout is not None
     try:
         assert holder.stdout.readline().strip() == "held"
         assert not store.try_lease("w", "me", T0, hold=hold, min_interval=none)

@@ -156,7 +156,8 @@ def test_unusable_urls_are_configuration_errors_that_do_not_quote_them(tmp_path,
 notifiers:
   phones:
     type: apprise
-    urls: ["ntfys://ntfy.sh/court-alerts", "nosuch://secret-token-5678/x", "discord://only-an-id-9999", "secret-word-4321"]
+    urls: ["ntfys://ntfy.sh/court-alerts", "nosuch://secret-token-5678/x", "discord://only-an-id-9999",
+           "secret-word-4321"]
 watches: []
 """)
     result = run_cli("validate", "--config", str(path))

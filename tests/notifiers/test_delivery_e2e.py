@@ -16,24 +16,9 @@ import pytest
 from tests.conftest import DATA, run_cli
 from tests.notifiers import SF, SLACK_TOKEN, Outbox, added, config, filing
 from tests.support.slack_server import SlackServer
-from tests.support.smtp_server import SmtpServer
 
 REPO = Path(__file__).resolve().parents[2]
 DOJ = (DATA / "core" / "doj_news.xml").read_bytes()
-
-
-@pytest.fixture
-def slack():
-    server = SlackServer(token=SLACK_TOKEN).start()
-    yield server
-    server.stop()
-
-
-@pytest.fixture
-def smtp():
-    server = SmtpServer().start()
-    yield server
-    server.stop()
 
 
 def rss_item(n: int, title: str | None = None) -> bytes:
@@ -56,8 +41,10 @@ def test_new_filing_is_one_slack_message_and_one_email(tmp_path, slack, smtp):
     box = Outbox.open(
         config(
             tmp_path,
-            f"""  newsroom: {{type: slack, token: "${{SLACK_BOT_TOKEN}}", channel: "#sanctuary-cases", base_url: "{slack.base_url}"}}
-  counsel: {{type: email, host: 127.0.0.1, port: {smtp.port}, from: alerts@example.org, to: [litigation@example.org]}}""",
+            '  newsroom: {type: slack, token: "${SLACK_BOT_TOKEN}", channel: "#sanctuary-cases", '
+            f'base_url: "{slack.base_url}"}}\n'
+            f"  counsel: {{type: email, host: 127.0.0.1, port: {smtp.port}, from: alerts@example.org, "
+            "to: [litigation@example.org]}",
         )
     )
     try:
@@ -213,7 +200,8 @@ def _count(slack: SlackServer, urls: list[str]) -> dict[str, int]:
 
 @pytest.mark.slow
 def test_killed_while_a_post_is_in_flight_each_alert_arrives_exactly_once(tmp_path, server, slack):
-    """SIGKILL while a post is in flight (before Slack accepted it): after a restart every alert arrives exactly once."""
+    """SIGKILL while a post is in flight (before Slack accepted it): after a restart every alert arrives exactly
+    once."""
     command, env, urls = _kill_setup(tmp_path, server, slack)
     hold = slack.hold(2, accept=False)
     _run_until_held(command, env, hold, tmp_path)

@@ -13,13 +13,6 @@ from tests.notifiers import SF, Outbox, added, config, deliver, filing, release,
 from tests.support.smtp_server import SmtpServer, make_certificate, server_context
 
 
-@pytest.fixture
-def smtp():
-    server = SmtpServer().start()
-    yield server
-    server.stop()
-
-
 def email_config(tmp_path, smtp: SmtpServer, extra: str = "", env: dict | None = None):
     return config(
         tmp_path,
@@ -166,7 +159,8 @@ def test_digest_boundaries():
 
 
 def test_smtp_4xx_is_retried_and_5xx_fails(outbox, smtp):
-    """A 451 answer leaves the delivery pending for a retry; a 550 refusal of every recipient fails it with the reply."""
+    """A 451 answer leaves the delivery pending for a retry; a 550 refusal of every recipient fails it with the
+    reply."""
     smtp.data_answers.append("451 4.3.0 Mail server temporarily rejected message")
     report = deliver(outbox, added("sf-v-trump", filing(1)))
     assert report.retrying == 1 and outbox.rows()[0]["status"] == "pending"
@@ -273,7 +267,8 @@ def test_starttls_is_required_when_configured(tmp_path):
     ],
 )
 def test_config_rejects_unsafe_or_invalid_settings(tmp_path, extra, expected):
-    """Conflicting TLS modes, a password over plain text, half credentials, bad addresses or digest settings are errors."""
+    """Conflicting TLS modes, a password over plain text, half credentials, bad addresses or digest settings are
+    errors."""
     settings = {"host": "127.0.0.1", "port": "25", "from": "alerts@example.org", "to": "[a@example.org]"}
     overrides = dict(part.strip().split(": ", 1) for part in extra.split(",") if part.strip())
     settings.update(overrides)

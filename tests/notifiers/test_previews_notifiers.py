@@ -17,7 +17,6 @@ from notifiers.apprise import AppriseNotifier
 from notifiers.base import Alert
 from tests.conftest import DATA
 from tests.notifiers import SF, Outbox, added, config, deliver, filing
-from tests.notifiers.test_delivery_e2e import slack  # noqa: F401 - fixture: the Slack Web API server
 from tests.support.slack_server import Answer
 
 PNG = b"\x89PNG\r\n\x1a\n" + b"thumbnail bytes" * 20
@@ -202,7 +201,9 @@ def test_apprise_and_email_text_say_pages_and_first_lines(tmp_path):
         message = EmailNotifier("counsel", box.config.notifiers["counsel"]).build_message(
             Alert("counsel", "sf-v-trump", "SF v. Trump", (delivery,)), {image_ref(PNG): PNG}
         )
-        text = message.get_body(preferencelist=("plain",)).get_content()
+        plain = message.get_body(preferencelist=("plain",))
+        assert plain is not None
+        text = plain.get_content()
         assert "Pages: 12" in text and EXCERPT[:60] in text
         assert [p.get_content_type() for p in message.walk()][-1] == "image/png"
     finally:

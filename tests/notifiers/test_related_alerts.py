@@ -19,9 +19,8 @@ from notifiers.base import Alert
 from notifiers.webhook import payload
 from tests.conftest import DATA
 from tests.notifiers import SF, Outbox, added, config, deliver, filing, release
-from tests.notifiers.test_slack import slack, slack_config  # noqa: F401 - the fixture
+from tests.notifiers.test_slack import slack_config
 from tests.support.slack_server import Answer
-from tests.support.smtp_server import SmtpServer
 from watchers.dockets import parse_docket_number
 from watchers.doj import release_item
 
@@ -34,22 +33,16 @@ SF_GROUP = "case:cand:3:25-cv-01350"  # the group of the filings `filing()` buil
 def related_release(at: datetime | None = None) -> Change:
     """The San Francisco release as the DOJ watch adds it, linked as the related stage links it."""
     item = release_item(SF_RELEASE)
+    assert item is not None
     found = relate(item_text(item), [SF_CASE])
     assert [r["group"] for r in found.related] == [SF_GROUP]
     return replace(added("doj-news", item, at), related=found.related, unfollowed=found.unfollowed)
 
 
-@pytest.fixture
-def smtp():
-    server = SmtpServer().start()
-    yield server
-    server.stop()
-
-
 # ---------------------------------------------------------------- Slack
 
 
-def test_release_is_posted_top_level_and_in_the_case_thread(tmp_path, slack):  # noqa: F811
+def test_release_is_posted_top_level_and_in_the_case_thread(tmp_path, slack):
     """A release naming a followed case is a top-level message (as every release is) and the same message as a
     reply in the case's thread; the reply does not go to the channel a second time."""
     box = Outbox.open(slack_config(tmp_path, slack, ", also_post_to_channel: true"))
@@ -74,7 +67,7 @@ def test_release_is_posted_top_level_and_in_the_case_thread(tmp_path, slack):  #
         box.close()
 
 
-def test_a_case_without_a_thread_gets_none(tmp_path, slack):  # noqa: F811
+def test_a_case_without_a_thread_gets_none(tmp_path, slack):
     """The case has no thread yet: the release is one top-level message, and no thread is started for the case."""
     box = Outbox.open(slack_config(tmp_path, slack))
     try:
@@ -89,7 +82,7 @@ def test_a_case_without_a_thread_gets_none(tmp_path, slack):  # noqa: F811
         box.close()
 
 
-def test_a_failed_reply_is_retried_without_posting_the_release_twice(tmp_path, slack):  # noqa: F811
+def test_a_failed_reply_is_retried_without_posting_the_release_twice(tmp_path, slack):
     """The top-level post succeeds, the reply fails (Slack 500s through every quick retry): the outbox retries the
     delivery, and the retry posts only the reply."""
     box = Outbox.open(slack_config(tmp_path, slack))
@@ -111,7 +104,7 @@ def test_a_failed_reply_is_retried_without_posting_the_release_twice(tmp_path, s
 
 
 @pytest.mark.parametrize("setting", ["thread: none", "digest: daily"])
-def test_no_replies_without_threads_or_in_a_summary(tmp_path, slack, setting):  # noqa: F811
+def test_no_replies_without_threads_or_in_a_summary(tmp_path, slack, setting):
     """`thread: none` posts everything top-level, and a scheduled summary is one top-level message: no reply."""
     box = Outbox.open(slack_config(tmp_path, slack, ", " + setting))
     try:

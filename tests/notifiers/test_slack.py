@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import itertools
 import json
 import logging
 from datetime import UTC, datetime, timedelta
@@ -16,14 +17,7 @@ from notifiers.format import describe
 from notifiers.slack import MAX_BLOCKS, SlackNotifier, digest_message
 from tests.conftest import run_cli
 from tests.notifiers import SF, SLACK_TOKEN, Outbox, added, config, deliver, filing, release, updated
-from tests.support.slack_server import Answer, SlackServer
-
-
-@pytest.fixture
-def slack():
-    server = SlackServer(token=SLACK_TOKEN).start()
-    yield server
-    server.stop()
+from tests.support.slack_server import Answer
 
 
 def slack_config(tmp_path, slack, extra: str = "", name: str = "newsroom", channel: str = "#sanctuary-cases"):
@@ -162,8 +156,9 @@ def test_channel_not_found_fails_with_reason_while_other_notifier_delivers(tmp_p
     """channel_not_found fails that delivery at once, with Slack's error; another notifier still delivers."""
     cfg = config(
         tmp_path,
-        f"""  newsroom: {{type: slack, token: "${{SLACK_BOT_TOKEN}}", channel: "#no-such-channel", base_url: "{slack.base_url}"}}
-  backup: {{type: slack, token: "${{SLACK_BOT_TOKEN}}", channel: "#other", base_url: "{slack.base_url}"}}""",
+        '  newsroom: {type: slack, token: "${SLACK_BOT_TOKEN}", channel: "#no-such-channel", '
+        f'base_url: "{slack.base_url}"}}\n'
+        f'  backup: {{type: slack, token: "${{SLACK_BOT_TOKEN}}", channel: "#other", base_url: "{slack.base_url}"}}',
     )
     box = Outbox.open(cfg)
     try:
@@ -273,7 +268,7 @@ def test_digest_stays_within_slack_limits_and_counts_the_rest(slack, tmp_path):
     long_text = "Declaration of counsel in support of the motion " * 8
     changes = [added("sf-v-trump", filing(n, text=long_text)) for n in range(1, 301)]
     contents = [describe(c, "SF v. Trump") for c in changes]
-    text, blocks = digest_message("300 new items: SF v. Trump", contents)
+    _text, blocks = digest_message("300 new items: SF v. Trump", contents)
     assert len(blocks) <= MAX_BLOCKS
     assert all(len(b["text"]["text"]) <= 3000 for b in blocks if b["type"] == "section")
     footer = blocks[-1]["elements"][0]["text"]
@@ -289,7 +284,7 @@ def test_digest_stays_within_slack_limits_and_counts_the_rest(slack, tmp_path):
         tuple(Delivery(i, c, "newsroom", "pending", 0, utcnow()) for i, c in enumerate(changes)),
     )
     result = asyncio.run(notifier.send(alert))
-    assert result["ts"] == slack.messages[0].ts and not [p for p in slack.posts() if p.error]
+    assert result is not None and result["ts"] == slack.messages[0].ts and not [p for p in slack.posts() if p.error]
 
 
 def test_rejected_blocks_fall_back_to_plain_text(outbox, slack):
@@ -305,7 +300,7 @@ def test_posts_are_paced_one_per_second_per_channel(outbox, slack):
     deliver(outbox, *[added("doj-news", release(f"Release {n}")) for n in range(3)])
     arrivals = [m.at for m in slack.messages]
     assert len(arrivals) == 3
-    assert all(b - a >= 0.8 for a, b in zip(arrivals, arrivals[1:]))  # sent 1 s apart; arrival jitter allowed
+    assert all(b - a >= 0.8 for a, b in itertools.pairwise(arrivals))  # sent 1 s apart; arrival jitter allowed
 
 
 def test_test_notifier_checks_the_token_and_posts(tmp_path, slack, write_config, monkeypatch):
@@ -439,7 +434,7 @@ def test_daily_summary_is_held_in_the_outbox_then_posted_once_grouped_by_case_th
     one top-level summary: the period it covers, each case with its filings, then each agency."""
     cfg = slack_config(tmp_path, slack, extra=', digest: daily, daily_at: "07:30", timezone: America/Los_Angeles')
     day = datetime(2025, 4, 24, 17, 0, tzinfo=UTC)  # 10:00 in Los Angeles (PDT)
-    illinois = dict(case="United States v. Illinois", docket="1:25-cv-01285", court="ilnd")
+    illinois = {"case": "United States v. Illinois", "docket": "1:25-cv-01285", "court": "ilnd"}
     changes = [
         added("sf-v-trump", filing(112, text="Order granting preliminary injunction"), at=day),
         added("doj-news", release("Justice Department Sues Illinois"), at=day + timedelta(hours=1)),

@@ -60,7 +60,8 @@ def test_an_update_carries_before_and_after(outbox, server):
 
 
 def test_429_honours_retry_after_and_retries_with_the_same_key(outbox, server):
-    """429 with Retry-After leaves the delivery pending no sooner than asked; the retry sends the same Idempotency-Key."""
+    """429 with Retry-After leaves the delivery pending no sooner than asked; the retry sends the same
+    Idempotency-Key."""
     server.set("/hook", b"slow down", status=429, headers={"Retry-After": "120"})
     before = utcnow()
     report = deliver(outbox, added("sf-v-trump", filing(1)))

@@ -24,10 +24,11 @@ API endpoints answer HTTP 401 without one, and HTTP 401 to a wrong token.
 
 Throttling, as CourtListener's (Django REST framework's sliding windows, `ExceptionalUserRateThrottle`):
 `rates` gives the windows per caller kind, e.g. `{"user": ["5/min", "50/hour", "125/day"], "anon":
-["100/day"]}`, or for one token (its own tier) under the token; a call over any window answers HTTP 429 with the Retry-After of that window. Each token
-is one caller, every anonymous call another. Time is `clock()` (a test's clock, or the real one).
-`rate_limit()` forces the next answers to be 429. `spend_elsewhere()` counts calls another program
-made with the same token. Every request is recorded with its time and headers (`requests`).
+["100/day"]}`, or for one token (its own tier) under the token; a call over any window answers HTTP 429
+with the Retry-After of that window. Each token is one caller, every anonymous call another. Time is
+`clock()` (a test's clock, or the real one). `rate_limit()` forces the next answers to be 429.
+`spend_elsewhere()` counts calls another program made with the same token. Every request is recorded
+with its time and headers (`requests`).
 
 Data is edited through `add_docket`, `add_entry`, `update_entry` and `update_docket`; like
 CourtListener, adding or changing an entry bumps the docket's `date_modified`.
@@ -412,13 +413,13 @@ class CourtListenerServer:
                 {"detail": f"Request was throttled. Expected available in {wait:g} seconds."},
                 **{"Retry-After": f"{wait:g}"},
             )
-        wait = self._throttle_wait(request.caller, request.at)
-        if wait is not None:
-            wait = max(1, round(wait))
+        over = self._throttle_wait(request.caller, request.at)
+        if over is not None:
+            seconds = max(1, round(over))
             return self._json(
                 429,
-                {"detail": f"Request was throttled. Expected available in {wait} seconds."},
-                **{"Retry-After": str(wait)},
+                {"detail": f"Request was throttled. Expected available in {seconds} seconds."},
+                **{"Retry-After": str(seconds)},
             )
         if rest == "/dockets/":
             return self._dockets(request.query)

@@ -12,6 +12,7 @@ Scripts stop when the client hangs up, when the server stops, and after at most 
 
 from __future__ import annotations
 
+import contextlib
 import socket
 import socketserver
 import threading
@@ -71,10 +72,8 @@ class HostileServer:
                 path = head.split(b" ", 2)[1].decode("latin-1") if head.count(b" ") >= 2 else "/"
                 server.requests.append(Arrival(path, head))
                 script = server.routes.get(path, raw(b"HTTP/1.1 404 Not Found\r\nContent-Length: 0\r\n\r\n"))
-                try:
+                with contextlib.suppress(OSError):  # the client hung up: what a hostile answer is for
                     script(sock, server._stopping)
-                except OSError:
-                    pass  # the client hung up: what a hostile answer is for
 
         class Server(socketserver.ThreadingTCPServer):
             daemon_threads = True

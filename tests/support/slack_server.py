@@ -2,11 +2,11 @@
 
 `chat.postMessage`, `auth.test` and the file upload flow (`files.getUploadURLExternal`, a POST of the
 bytes to the upload URL it hands out, `files.completeUploadExternal` sharing the file into a channel or
-a thread with a comment: kept in `messages` too, with its `files`), checked the way Slack checks them: the bearer token, the channel
-(by ID or name), the text or blocks (within Slack's Block Kit limits: 50 blocks, 3000 characters of
-section text, 10 fields of 2000), and `thread_ts` (it must name a message in the channel). Accepted
-messages are kept in `messages`; every request, accepted or not, in `requests`, with its arrival time
-on `time.monotonic()`.
+a thread with a comment: kept in `messages` too, with its `files`), checked the way Slack checks them:
+the bearer token, the channel (by ID or name), the text or blocks (within Slack's Block Kit limits: 50
+blocks, 3000 characters of section text, 10 fields of 2000), and `thread_ts` (it must name a message in
+the channel). Accepted messages are kept in `messages`; every request, accepted or not, in `requests`,
+with its arrival time on `time.monotonic()`.
 
 Failures are scripted per method, answered in order before normal service resumes:
 `Answer.http(500)` (an error page), `Answer.rate_limited(2)` (429 with `Retry-After: 2`),
@@ -326,15 +326,17 @@ class SlackServer:
             return Answer.error("channel_not_found")
         thread_ts = payload.get("thread_ts") or None
         with self._lock:
-            uploads = [self.files.get(str(f.get("id"))) for f in listed if isinstance(f, dict)]
-            if not uploads or any(u is None or u.data is None for u in uploads):
-                return Answer.error("file_upload_not_completed" if uploads else "invalid_arguments")
+            entries = [f for f in listed if isinstance(f, dict)]
+            found = [self.files.get(str(f.get("id"))) for f in entries]
+            uploads = [u for u in found if u is not None and u.data is not None]
+            if not entries or len(uploads) < len(entries):  # none listed, or one not uploaded (or not complete)
+                return Answer.error("file_upload_not_completed" if entries else "invalid_arguments")
             if thread_ts and not any(
                 m.ts == thread_ts and m.channel == channel and not m.thread_ts for m in self.messages
             ):
                 return Answer.error("invalid_thread_ts")
-            for upload, entry in zip(uploads, listed):
-                upload.title = entry.get("title")  # type: ignore[union-attr]
+            for upload, entry in zip(uploads, entries, strict=True):
+                upload.title = entry.get("title")
             if channel:
                 self._counter += 1
                 ts = f"{int(time.time())}.{self._counter:06d}"
@@ -347,10 +349,10 @@ class SlackServer:
                         thread_ts,
                         payload,
                         time.monotonic(),
-                        files=list(uploads),
+                        files=uploads,
                     )
-                )  # type: ignore[arg-type]
-        return Answer(body={"ok": True, "files": [{"id": u.id, "title": u.title} for u in uploads if u]})
+                )
+        return Answer(body={"ok": True, "files": [{"id": u.id, "title": u.title} for u in uploads]})
 
     def _channel(self, value: str) -> str | None:
         if value in self.channels.values():

@@ -55,7 +55,7 @@ class _Handler:
             return self.server.data_answers.pop(0)
         data = envelope.original_content or envelope.content
         message = email.message_from_bytes(data, policy=email.policy.default)
-        self.server.messages.append(Received(envelope.mail_from, list(envelope.rcpt_tos), data, message))  # type: ignore[arg-type]
+        self.server.messages.append(Received(envelope.mail_from, list(envelope.rcpt_tos), data, message))
         return "250 Message accepted for delivery"
 
 

@@ -6,7 +6,6 @@ from __future__ import annotations
 
 import json
 import re
-from collections.abc import Iterator
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any, ClassVar
@@ -30,27 +29,27 @@ RECORDED_ID = 4214664  # NVLSP v. United States, D.D.C. 1:16-cv-00745 (recorded 
 RECORDED_KEY = "entry:dcd:1:16-cv-00745:140"
 
 # Constructed (not recorded): the shipped example cases, with made-up CourtListener ids.
-SF_V_TRUMP = dict(
-    id=900001350,
-    court_id="cand",
-    docket_number="3:25-cv-01350",
-    docket_number_core="2501350",
-    case_name="City and County of San Francisco v. Trump",
-    slug="city-and-county-of-san-francisco-v-trump",
-    absolute_url="/docket/900001350/city-and-county-of-san-francisco-v-trump/",
-    date_filed="2025-02-07",
-    date_last_filing="2025-02-07",
-    date_terminated=None,
-    assigned_to=None,
-    assigned_to_str="William H. Orrick",
-    pacer_case_id="",
-    cause="",
-    nature_of_suit="",
-    jurisdiction_type="",
-    filepath_ia="",
-    filepath_ia_json="",
-    tags=[],
-)
+SF_V_TRUMP = {
+    "id": 900001350,
+    "court_id": "cand",
+    "docket_number": "3:25-cv-01350",
+    "docket_number_core": "2501350",
+    "case_name": "City and County of San Francisco v. Trump",
+    "slug": "city-and-county-of-san-francisco-v-trump",
+    "absolute_url": "/docket/900001350/city-and-county-of-san-francisco-v-trump/",
+    "date_filed": "2025-02-07",
+    "date_last_filing": "2025-02-07",
+    "date_terminated": None,
+    "assigned_to": None,
+    "assigned_to_str": "William H. Orrick",
+    "pacer_case_id": "",
+    "cause": "",
+    "nature_of_suit": "",
+    "jurisdiction_type": "",
+    "filepath_ia": "",
+    "filepath_ia_json": "",
+    "tags": [],
+}
 
 
 def stub_entry(number: int, short: str, date: str = "2025-03-03", **fields: Any) -> dict[str, Any]:
@@ -113,13 +112,6 @@ def clock(monkeypatch) -> Clock:
     monkeypatch.setattr(ledger_mod, "now", c.now)
     monkeypatch.setattr(budget_mod, "sleep", c.sleep)
     return c
-
-
-@pytest.fixture
-def cl() -> Iterator[CourtListenerServer]:
-    server = CourtListenerServer().start()
-    yield server
-    server.stop()
 
 
 @pytest.fixture
@@ -188,19 +180,23 @@ def test_stand_in_answers_with_courtlistener_field_names(cl, token):
 
 def test_config_names_the_case_and_keeps_the_token_secret(monkeypatch):
     """A watch needs court+docket_number or docket_id; the token defaults to $COURTLISTENER_TOKEN and never prints."""
+
+    def read(**raw: Any) -> CourtListenerConfig:  # raw values, as from the YAML file
+        return CourtListenerConfig.model_validate({"id": "w", "type": "courtlistener", **raw})
+
     with pytest.raises(ValueError, match="name the case"):
-        CourtListenerConfig(id="w", type="courtlistener", court="cand")
+        read(court="cand")
     with pytest.raises(ValueError, match="not a docket number"):
-        CourtListenerConfig(id="w", type="courtlistener", court="cand", docket_number="sanctuary")
+        read(court="cand", docket_number="sanctuary")
     with pytest.raises(ValueError, match="entries_via"):
-        CourtListenerConfig(id="w", type="courtlistener", docket_id=1, entries_via="rss")
+        read(docket_id=1, entries_via="rss")
     monkeypatch.setenv("COURTLISTENER_TOKEN", TOKEN)
-    config = CourtListenerConfig(id="w", type="courtlistener", court="CAND", docket_number="3:25-cv-01350")
-    assert config.court == "cand" and config.token.get_secret_value() == TOKEN
+    config = read(court="CAND", docket_number="3:25-cv-01350")
+    assert config.court == "cand" and config.token and config.token.get_secret_value() == TOKEN
     assert TOKEN not in repr(config) and TOKEN not in json.dumps(config.model_dump(mode="json"))
-    explicit = CourtListenerConfig(id="w", type="courtlistener", docket_id=1, token="Token abc123")
-    assert explicit.token.get_secret_value() == "abc123"  # pasted with the header's prefix
-    assert CourtListenerConfig(id="w", type="courtlistener", docket_id=1, token="").token is None
+    explicit = read(docket_id=1, token="Token abc123")
+    assert explicit.token and explicit.token.get_secret_value() == "abc123"  # pasted with the header's prefix
+    assert read(docket_id=1, token="").token is None
 
 
 # ------------------------------------------------------------------ with a token
@@ -626,13 +622,16 @@ DCD_RSS = """<?xml version="1.0" encoding="ISO-8859-1"?>
 </channel>
 </rss>
 """
-ENTRY_140_RSS = """<item>
-<title>1:16-cv-00745 NATIONAL VETERANS LEGAL SERVICES PROGRAM et al v. USA</title>
-<link>https://ecf.dcd.uscourts.gov/cgi-bin/DktRpt.pl?178502</link>
-<description>[Motion for Settlement] (&#x3C;a href=&#x22;https://ecf.dcd.uscourts.gov/doc1/04509519006?caseid=178502&#x26;de_seq_num=584&#x22; &#x3E;140&#x3C;/a&#x3E;)</description>
-<guid isPermaLink="true">https://ecf.dcd.uscourts.gov/cgi-bin/DktRpt.pl?178502&#x26;584</guid>
-<pubDate>Tue, 11 Oct 2022 21:21:40 GMT</pubDate>
-</item>"""
+ENTRY_140_RSS = (
+    "<item>\n"
+    "<title>1:16-cv-00745 NATIONAL VETERANS LEGAL SERVICES PROGRAM et al v. USA</title>\n"
+    "<link>https://ecf.dcd.uscourts.gov/cgi-bin/DktRpt.pl?178502</link>\n"
+    "<description>[Motion for Settlement] (&#x3C;a href=&#x22;https://ecf.dcd.uscourts.gov/doc1/04509519006"
+    "?caseid=178502&#x26;de_seq_num=584&#x22; &#x3E;140&#x3C;/a&#x3E;)</description>\n"
+    '<guid isPermaLink="true">https://ecf.dcd.uscourts.gov/cgi-bin/DktRpt.pl?178502&#x26;584</guid>\n'
+    "<pubDate>Tue, 11 Oct 2022 21:21:40 GMT</pubDate>\n"
+    "</item>"
+)
 
 
 def test_rss_then_courtlistener_is_one_alert_then_one_update(cl, token, write_config, server):
@@ -705,14 +704,14 @@ def test_engine_two_sources_same_key_one_added_then_one_updated(write_config, st
     stub_watcher.listing = {"first": [], "second": []}
     assert check(path)[0] == 0  # baselines
     stub_watcher.listing["first"] = [rss_stub_item("pacer_rss")]
-    code, report = check(path)
+    _, report = check(path)
     assert kinds(watch_result(report, "first")) == [("added", "entry:cand:3:25-cv-01350:2")]
     stub_watcher.listing["second"] = [
         rss_stub_item(
             "other", description="MOTION for Preliminary Injunction filed by City and County of San Francisco."
         )
     ]
-    code, report = check(path)
+    _, report = check(path)
     assert kinds(watch_result(report, "first")) == []
     assert kinds(watch_result(report, "second")) == [("updated", "entry:cand:3:25-cv-01350:2")]
 
@@ -726,7 +725,7 @@ def test_engine_rss_stub_then_courtlistener_is_one_update(cl, token, write_confi
     stub_watcher.listing = {"rss": []}
     assert check(path)[0] == 0
     stub_watcher.listing["rss"] = [rss_stub_item("pacer_rss")]
-    code, report = check(path)
+    _, report = check(path)
     assert kinds(watch_result(report, "rss")) == [("added", "entry:cand:3:25-cv-01350:2")]
     assert kinds(watch_result(report, "sf")) == []  # CourtListener has nothing new yet: one gate call
 
@@ -739,7 +738,7 @@ def test_engine_rss_stub_then_courtlistener_is_one_update(cl, token, write_confi
             "San Francisco. (Entered: 03/03/2025)",
         ),
     )
-    code, report = check(path)
+    _, report = check(path)
     result = watch_result(report, "sf")
     assert kinds(watch_result(report, "rss")) == [] and kinds(result) == [("updated", "entry:cand:3:25-cv-01350:2")]
     assert result["changes"][0]["changed"]["fields.description"]["before"] is None

@@ -11,6 +11,7 @@ from __future__ import annotations
 import asyncio
 import json
 import random
+from collections.abc import Mapping
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
@@ -23,6 +24,7 @@ from monitor.app import runtime
 from monitor.config import load
 from monitor.engine import _Context
 from monitor.http import CycleFetcher
+from monitor.models import Fetched
 from tests.conftest import run_cli
 from tests.support.courtlistener_server import TOKEN, CourtListenerServer
 from watchers.base import CheckOutcome
@@ -82,10 +84,30 @@ def busiest(times: list[float], seconds: float) -> int:
 
 
 class SharedOnly:
-    """Just the shared-state part of a CheckContext, in memory (JSON round trips, as the store does)."""
+    """A CheckContext whose shared state works, in memory (JSON round trips, as the store does): all the budget
+    uses. Anything else is unused by the budget; a fetch fails the test."""
+
+    watch_id = "w"
+    state: Mapping[str, Any] = {}
 
     def __init__(self) -> None:
         self.shared: dict[str, Any] = {}
+
+    async def fetch(
+        self,
+        url: str,
+        *,
+        headers: Mapping[str, str] | None = None,
+        etag: str | None = None,
+        last_modified: str | None = None,
+    ) -> Fetched:
+        raise AssertionError(f"the budget fetched {url}")
+
+    def get_shared(self, key: str) -> Any:
+        return json.loads(json.dumps(self.shared.get(key)))
+
+    def set_shared(self, key: str, value: Any) -> None:
+        self.shared[key] = json.loads(json.dumps(value))
 
     async def update_shared(self, key: str, change: Any) -> Any:
         value, result = change(json.loads(json.dumps(self.shared.get(key))))
@@ -118,7 +140,8 @@ async def one_check(ctx: SharedOnly, watch_id: str, calls: int, account=None, *,
 def test_every_window_holds_at_once_for_many_watches(clock):
     """25 watches trying two calls every 3 minutes for two days: never more than 5 in any minute, 50 in any hour,
     125 in any day, and the budget is used, not starved."""
-    ctx, log = SharedOnly(), []
+    ctx = SharedOnly()
+    log: list[float] = []
 
     async def two_days() -> None:
         for _ in range(2 * 24 * 20):
@@ -134,7 +157,8 @@ def test_every_window_holds_at_once_for_many_watches(clock):
 
 def test_pacing_spreads_one_watch_over_the_day(clock):
     """One watch checked every minute spends its 125 calls evenly: never more than pro-rata plus headroom."""
-    ctx, log = SharedOnly(), []
+    ctx = SharedOnly()
+    log: list[float] = []
     start = clock.now()
 
     async def two_days() -> None:
@@ -259,10 +283,11 @@ def test_budget_config_tiers_overrides_and_old_keys():
     assert [w.label for w in BudgetConfig(tier="member-2").windows()] == ["15/min", "150/hour", "600/day"]
     assert [w.label for w in BudgetConfig(tier="edu").windows()] == ["20/min", "1000/hour"]
     assert [w.label for w in BudgetConfig(per_hour=0, per_day=300).windows()] == ["5/min", "300/day"]
-    old = CourtListenerConfig(id="w", type="courtlistener", docket_id=1, daily_budget=16, per_minute=2)
+    watch = {"id": "w", "type": "courtlistener", "docket_id": 1}
+    old = CourtListenerConfig.model_validate({**watch, "daily_budget": 16, "per_minute": 2})
     assert [w.label for w in old.windows()] == ["2/min", "50/hour", "16/day"]
     with pytest.raises(ValueError, match=r"`daily_budget` is the old name of `budget.per_day`"):
-        CourtListenerConfig(id="w", type="courtlistener", docket_id=1, daily_budget=16, budget={"per_day": 10})
+        CourtListenerConfig.model_validate({**watch, "daily_budget": 16, "budget": {"per_day": 10}})
 
 
 def test_a_misspelt_budget_key_names_the_right_ones(write_config):
@@ -355,7 +380,7 @@ def test_25_watches_of_one_account_never_exceed_any_window(throttled_cl, clock, 
     path = write_config(watches_yaml(cl, 25))
     checked = asyncio.run(simulate(path, cl, clock, hours=30, step=300))
     times = [r.at for r in cl.api_requests()]
-    figures = {
+    figures: dict[str, Any] = {
         "calls": len(times),
         "max_per_minute": busiest(times, MINUTE),
         "max_per_hour": busiest(times, HOUR),
@@ -474,6 +499,7 @@ def test_budget_gap_opens_stays_while_the_case_is_paced_and_closes_when_checks_r
             clock.advance(900)
         assert outcomes[0].items is not None and outcomes[0].gaps == ()  # 17:00: checked (2 calls)
         assert all(o.items is None for o in outcomes[1:24])  # the 4 a day are paced: one check each 6 hours
+        assert outcomes[4].gaps is not None
         [gap] = outcomes[4].gaps  # 18:00: unchecked for an hour
         assert gap.kind == "budget" and gap.message == (
             "U.S. v. Illinois not checked since 17:00 UTC; next check about 23:00 UTC (CourtListener budget: "
@@ -511,7 +537,7 @@ def test_budget_gap_names_the_spent_window(clock, write_config, monkeypatch):
             outcome = asyncio.run(check_watch(path, "us-v-illinois", state))
             state = dict(outcome.state)
             clock.advance(900)
-        assert cl.api_requests() == [] and len(cl.usage_requests()) >= 1
+        assert cl.api_requests() == [] and len(cl.usage_requests()) >= 1 and outcome.gaps is not None
         [gap] = outcome.gaps
         assert gap.message == (
             "U.S. v. Illinois not checked yet; next check about 2025-03-04 18:00 UTC (CourtListener "
@@ -541,6 +567,7 @@ def test_setup_gap_when_nothing_anonymous_works(clock, write_config):
             + "\n"
         )
         first = asyncio.run(check_watch(path, "sf", {}))
+        assert first.gaps is not None
         [gap] = first.gaps
         assert gap.kind == "setup" and "needs COURTLISTENER_TOKEN or docket_id" in gap.message
         again = asyncio.run(check_watch(path, "sf", dict(first.state)))

@@ -254,8 +254,10 @@ def test_edited_title_is_one_update_of_the_same_release(server, doj_watch):
     assert [(c["kind"], c["key"]) for c in watch["changes"]] == [("updated", f"doj:{BELL}")]
     assert watch["changes"][0]["changed"] == {
         "title": {
-            "before": "Statement of Attorney General Michael B. Mukasey on the Death of Former Attorney General Griffin Bell",
-            "after": "Statement of Attorney General Michael B. Mukasey on the Death of Former Attorney General Griffin B. Bell",
+            "before": "Statement of Attorney General Michael B. Mukasey on the Death of Former Attorney General "
+            "Griffin Bell",
+            "after": "Statement of Attorney General Michael B. Mukasey on the Death of Former Attorney General "
+            "Griffin B. Bell",
         }
     }
     assert [(c["kind"], c["key"]) for c in history(config)] == [("updated", f"doj:{BELL}")]
@@ -303,8 +305,9 @@ def _wh_content_html() -> bytes:
     """The HTML of the recorded White House post (`content:encoded`): a real HTML page body."""
     from lxml import etree
 
-    root = etree.fromstring(WH.read_bytes())
-    return root.find(".//{http://purl.org/rss/1.0/modules/content/}encoded").text.encode()
+    encoded = etree.fromstring(WH.read_bytes()).find(".//{http://purl.org/rss/1.0/modules/content/}encoded")
+    assert encoded is not None and encoded.text is not None
+    return encoded.text.encode()
 
 
 @pytest.mark.parametrize(
@@ -360,7 +363,8 @@ watches:
 
 
 def test_component_filter_leaving_nothing_is_not_a_failure(server, doj_watch):
-    """When the matching release scrolls out of the window read, the check succeeds; its leaving is recorded, not alerted."""
+    """When the matching release scrolls out of the window read, the check succeeds; its leaving is recorded, not
+    alerted."""
     config = doj_watch("    component: Civil Rights Division\n")
     server.set(query(0, 2), API, content_type="application/json")
     assert watch_report(check(config))["items"] == 1

@@ -146,12 +146,14 @@ def test_default_fields_without_subtype_are_kept():
 def test_first_url_has_conditions_fields_and_keeps_own_parameters():
     """The request carries the conditions, newest-first order and field list; parameters in `url` win."""
     watcher = FederalRegisterWatcher(
-        FederalRegisterConfig(
-            id="fr",
-            type="federal_register",
-            agencies=["justice-department"],
-            since="2025-01-20",
-            url="https://www.federalregister.gov/api/v1/documents.json?per_page=100",
+        FederalRegisterConfig.model_validate(
+            {
+                "id": "fr",
+                "type": "federal_register",
+                "agencies": ["justice-department"],
+                "since": "2025-01-20",
+                "url": "https://www.federalregister.gov/api/v1/documents.json?per_page=100",
+            }
         )
     )
     query = parse_qs(urlsplit(watcher.first_url()).query)
@@ -166,7 +168,8 @@ def test_first_url_has_conditions_fields_and_keeps_own_parameters():
 
 def test_other_document_types_have_no_presidential_default():
     """With `document_type: [RULE]` no presidential-document condition is sent."""
-    watcher = FederalRegisterWatcher(FederalRegisterConfig(id="fr", type="federal_register", document_type="RULE"))
+    config = FederalRegisterConfig.model_validate({"id": "fr", "type": "federal_register", "document_type": "RULE"})
+    watcher = FederalRegisterWatcher(config)
     query = parse_qs(urlsplit(watcher.first_url()).query)
     assert query["conditions[type][]"] == ["RULE"] and "conditions[presidential_document_type][]" not in query
 
@@ -268,8 +271,9 @@ def test_html_answer_fails_the_check_and_records_nothing(server, fr_watch):
     check(config)
     from lxml import etree
 
-    page = etree.fromstring(WH.read_bytes()).find(".//{http://purl.org/rss/1.0/modules/content/}encoded").text
-    server.set(PATH, page.encode(), content_type="text/html")
+    encoded = etree.fromstring(WH.read_bytes()).find(".//{http://purl.org/rss/1.0/modules/content/}encoded")
+    assert encoded is not None and encoded.text is not None
+    server.set(PATH, encoded.text.encode(), content_type="text/html")
     report = check(config)
     assert report["exit"] == 1 and "got an HTML page" in report["watch"]["error"]
     assert json.loads(run_cli("history", "--config", str(config), "--json", "--all").out) == []

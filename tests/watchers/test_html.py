@@ -23,15 +23,17 @@ FIELDS = {
 
 def watcher(engine: str = "lxml", **extra) -> HtmlWatcher:
     return HtmlWatcher(
-        HtmlConfig(
-            id="h",
-            type="html",
-            url="https://ecf.mad.uscourts.gov/cgi-bin/DktRpt.pl?193254",
-            item="table[rules=all] tr:not(:first-child)",
-            fields=FIELDS,
-            key="number",
-            engine=engine,
-            **extra,
+        HtmlConfig.model_validate(
+            {
+                "id": "h",
+                "type": "html",
+                "url": "https://ecf.mad.uscourts.gov/cgi-bin/DktRpt.pl?193254",
+                "item": "table[rules=all] tr:not(:first-child)",
+                "fields": FIELDS,
+                "key": "number",
+                "engine": engine,
+                **extra,
+            }
         )
     )
 

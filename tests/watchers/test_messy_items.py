@@ -73,19 +73,23 @@ def docket(body: bytes, key: str | None = "number"):
 
 
 def pacer(body: bytes):
-    watcher = PacerRssWatcher(PacerRssConfig(id="p", type="pacer_rss", court="nysd", case_names=["v."]))
+    watcher = PacerRssWatcher(
+        PacerRssConfig.model_validate({"id": "p", "type": "pacer_rss", "court": "nysd", "case_names": ["v."]})
+    )
     return parsed(watcher, body, "https://ecf.nysd.uscourts.gov/cgi-bin/rss_outside.pl")
 
 
 def doj(data: dict):
-    return DojWatcher(DojConfig(id="d", type="doj")).select(data["results"], warnings := [], "u"), warnings
+    warnings: list[str] = []
+    return DojWatcher(DojConfig(id="d", type="doj")).select(data["results"], warnings, "u"), warnings
 
 
 def fr(data: dict):
     watcher = FederalRegisterWatcher(
         FederalRegisterConfig(id="fr", type="federal_register", presidential_document_type=[])
     )
-    return watcher.select(data["results"], warnings := [], "u"), warnings
+    warnings: list[str] = []
+    return watcher.select(data["results"], warnings, "u"), warnings
 
 
 def nth_link(body: bytes, n: int, new: bytes) -> bytes:
@@ -166,7 +170,7 @@ def test_federal_register_document_that_cannot_be_read_is_skipped_and_named():
     """A document whose abstract is a list, not text: the other five are read, this one is named."""
     data = json.loads(json.dumps(FR))
     data["results"][0]["abstract"] = ["not", "text"]
-    (items, outside, skipped), warnings = fr(data)
+    (items, _outside, _skipped), warnings = fr(data)
     assert len(items) == len(FR["results"]) - 1
     assert f"1 document of {len(FR['results'])} could not be read" in warnings[0]
     assert FR["results"][0]["title"][:30] in warnings[0]
@@ -194,7 +198,7 @@ def test_pacer_entry_with_a_bad_date_keeps_everything_else(bad):
     start = SDNY.index(b"<pubDate>") + len(b"<pubDate>")
     result = pacer(SDNY[:start] + bad.encode() + SDNY[SDNY.index(b"</pubDate>", start) :])
     assert len(result.items) == len(clean.items)
-    changed = [(a, b) for a, b in zip(clean.items, result.items) if a != b]
+    changed = [(a, b) for a, b in zip(clean.items, result.items, strict=True) if a != b]
     [(before, after)] = changed
     assert "date_entered" in before.fields and "date_entered" not in after.fields
     assert after.title == before.title and repr(bad) in result.warnings[0]

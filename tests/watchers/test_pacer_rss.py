@@ -101,7 +101,7 @@ def test_feed_parses_as_juriscraper_expects(json_path: Path):
     # juriscraper drops items without a docket number; none of these feeds has one
     got = [as_juriscraper(e) for e in feed.entries if e.docket_number]
     assert len(got) == len(want)
-    for index, (ours, theirs) in enumerate(zip(got, want)):
+    for index, (ours, theirs) in enumerate(zip(got, want, strict=True)):
         assert ours == theirs, f"entry {index}"
 
 

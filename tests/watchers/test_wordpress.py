@@ -50,10 +50,11 @@ def retitled(feed: bytes = FEED) -> bytes:
 
 
 def parse(body: bytes = FEED, kind: str = "whitehouse", **config) -> list:
+    watcher: WordPressWatcher
     if kind == "whitehouse":
-        watcher = WhiteHouseWatcher(WhiteHouseConfig(id="w", type="whitehouse", **config))
+        watcher = WhiteHouseWatcher(WhiteHouseConfig.model_validate({"id": "w", "type": "whitehouse", **config}))
     else:
-        watcher = WordPressWatcher(WordPressConfig(id="w", type="wordpress", **config))
+        watcher = WordPressWatcher(WordPressConfig.model_validate({"id": "w", "type": "wordpress", **config}))
     return watcher.parse(Fetched(url=FEED_URL, status=200, headers={}, body=body))
 
 
@@ -159,7 +160,7 @@ def test_whitehouse_default_url_and_wordpress_needs_one():
         "http://127.0.0.1:1/f"
     ]
     with pytest.raises(ValueError, match="url"):
-        WordPressConfig(id="w", type="wordpress")
+        WordPressConfig.model_validate({"id": "w", "type": "wordpress"})
 
 
 # ---------------------------------------------------------------- end to end through the CLI

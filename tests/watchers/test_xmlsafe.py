@@ -156,7 +156,7 @@ def test_a_feed_whose_every_item_is_malformed_is_an_error():
 
 def test_a_document_cut_short_is_an_error_not_a_shorter_feed():
     """A download cut in the middle is refused: its last item would be half a text and the rest 'gone'."""
-    with pytest.raises(ParseError, match="not well-formed.*ends before its root element does"):
+    with pytest.raises(ParseError, match=r"not well-formed.*ends before its root element does"):
         feed(DOJ[: len(DOJ) // 2])
 
 
@@ -179,7 +179,8 @@ def test_a_header_broken_so_that_items_would_land_out_of_place_is_an_error():
     "body, message",
     [
         (
-            b'<?xml version="1.0"?><!DOCTYPE r [<!ENTITY a "&b;&b;">]><rss><channel><title>&a; & x</title></channel></rss>',
+            b'<?xml version="1.0"?><!DOCTYPE r [<!ENTITY a "&b;&b;">]>'
+            b"<rss><channel><title>&a; & x</title></channel></rss>",
             "declares XML entities",
         ),
         (

@@ -18,7 +18,7 @@ from typing import Any
 import feedparser
 import pytest
 
-from monitor.models import Change, Item
+from monitor.models import Change, ChangeKind, Item
 from monitor.previews import PREVIEW_FIELDS
 from monitor.store import Store, views
 from monitor.store.moves import NewMove
@@ -65,7 +65,7 @@ def png(width: int = 2, height: int = 3) -> bytes:
 
 
 def release(
-    key: str, title: str, related: tuple[dict[str, Any], ...], at, kind: str = "added", watch: str = "doj"
+    key: str, title: str, related: tuple[dict[str, Any], ...], at, kind: ChangeKind = "added", watch: str = "doj"
 ) -> Change:
     item = Item(
         key,

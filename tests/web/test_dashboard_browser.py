@@ -228,6 +228,7 @@ def test_case_timeline_shows_sources_and_an_update_before_and_after(site, page, 
         zip(
             entry.locator("ul.links a").all_inner_texts(),
             entry.locator("ul.links a").evaluate_all("els => els.map(e => e.href)"),
+            strict=True,
         )
     )
     assert links["Document"].startswith("https://") and "Docket" in links

@@ -12,7 +12,7 @@ import logging
 import threading
 import urllib.error
 import urllib.request
-from collections.abc import Iterator
+from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
 from datetime import UTC, datetime, timedelta
 from typing import Any
@@ -48,7 +48,7 @@ def filing(number: int, source: str, **more: Any) -> Item:
     )
 
 
-def write(store: Store, watch_id: str, items: list[Item], at: datetime, changes: list[Change] = ()) -> None:
+def write(store: Store, watch_id: str, items: list[Item], at: datetime, changes: Sequence[Change] = ()) -> None:
     store.commit_check(CheckWrite(watch_id, "f", {}, None, items, [], [], list(changes), {}, len(items), at))
 
 
@@ -209,8 +209,10 @@ def test_dashboard_auth_config_forms_and_errors():
     env = {"DASH": TOKEN}
     for text in ('daemon: {dashboard_auth: "${DASH}"}\n', "daemon: {dashboard_auth: {token_env: DASH}}\n"):
         loaded = loads(text, env=env)
-        assert loaded.daemon.dashboard_auth.secret() == TOKEN and TOKEN in loaded.secrets
-    assert loads("watches: []\n", env={"MONITOR_DASHBOARD_TOKEN": TOKEN}).daemon.dashboard_auth.secret() == TOKEN
+        auth = loaded.daemon.dashboard_auth
+        assert auth is not None and auth.secret() == TOKEN and TOKEN in loaded.secrets
+    auth = loads("watches: []\n", env={"MONITOR_DASHBOARD_TOKEN": TOKEN}).daemon.dashboard_auth
+    assert auth is not None and auth.secret() == TOKEN
     assert loads("watches: []\n", env={"MONITOR_DASHBOARD_TOKEN": ""}).daemon.dashboard_auth is None
     problems = {
         "daemon: {dashboard_auth: {token_env: UNSET}}\n": "environment variable UNSET is not set",
@@ -219,7 +221,7 @@ def test_dashboard_auth_config_forms_and_errors():
         "daemon: {dashboard_auth: {}}\n": "give `token`",
     }
     for text, message in problems.items():
-        with pytest.raises(ConfigError, match="daemon.dashboard_auth") as caught:
+        with pytest.raises(ConfigError, match=r"daemon\.dashboard_auth") as caught:
             loads(text, env={})
         assert message in str(caught.value)
 
