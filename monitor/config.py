@@ -15,7 +15,7 @@ import re
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
+from typing import Any, Literal
 
 import yaml
 from pydantic import BaseModel, ConfigDict, Field, SecretStr, ValidationError, field_validator, model_validator
@@ -64,6 +64,12 @@ class HttpConfig(BaseModel):
         0.0, description="least time between the starts of two requests to one host; 0 (the default) means no spacing"
     )
 
+    transport: Literal["aiohttp", "httpx"] = Field(
+        "aiohttp",
+        description="what carries httpx's requests: aiohttp (faster) or httpx's own; "
+        "MONITOR_HTTP_TRANSPORT overrides it",
+    )
+
     @field_validator("max_bytes", mode="before")
     @classmethod
     def _size(cls, value: Any) -> int:
@@ -82,6 +88,7 @@ class HttpConfig(BaseModel):
             per_host=self.per_host,
             user_agent=self.user_agent,
             min_delay=self.min_delay,
+            transport=self.transport,
         )
 
 

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from datetime import UTC, datetime
+from typing import Any
 
 from monitor.diff import diff, suspicious_empty
 from monitor.models import Item
@@ -113,7 +114,7 @@ def _with_fields(n: int, **fields) -> Item:
 
 def test_a_value_changing_only_between_1_true_and_1_0_is_an_update():
     """Python has 1 == 1.0 == True; the content (canonical JSON) does not: each is an update."""
-    pairs = [
+    pairs: list[tuple[dict[str, Any], dict[str, Any]]] = [
         ({"count": 1}, {"count": True}),
         ({"count": 1}, {"count": 1.0}),
         ({"count": 0}, {"count": False}),
