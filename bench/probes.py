@@ -174,12 +174,17 @@ async def _http_rounds(urls: list[str], transport: str, rounds: int, per_host: i
     from monitor.http import HttpClient, HttpSettings
 
     t = time.process_time()
-    custom = None
-    if transport == "aiohttp":
+    custom: Any = None  # an httpx transport, or None: `http.transport`'s choice
+    if transport == "aiohttp":  # the monitor's own wrapper of httpx-aiohttp's transport (monitor/http_aiohttp.py)
         import httpx
-        from httpx_aiohttp import AiohttpTransport
 
-        custom = AiohttpTransport(limits=httpx.Limits(max_connections=100, max_keepalive_connections=50))
+        from monitor.http_aiohttp import MonitorAiohttpTransport
+
+        custom = MonitorAiohttpTransport(httpx.Limits(max_connections=100, max_keepalive_connections=50))
+    elif transport == "httpx":  # httpx's own transport (httpcore + anyio + h11), whatever `http.transport` says
+        import httpx
+
+        custom = httpx.AsyncHTTPTransport(limits=httpx.Limits(max_connections=100, max_keepalive_connections=50))
     elif transport == "none":  # httpx's own layers and the monitor's, no network at all: the floor of httpx as the API
         import httpx
 

@@ -6,7 +6,7 @@
     .venv/bin/python bench/run.py --phases 1           # also CPU time by phase (bench/phases.py)
     .venv/bin/python bench/run.py --profile            # also profile each cycle (cProfile; pyinstrument if installed)
     .venv/bin/python bench/run.py --compare /tmp/copy  # A/B against a scratch copy of the core (see README.md)
-    .venv/bin/python bench/run.py --variant aiohttp    # A/B: the same code with a candidate speed-up (bench/variant.py)
+    .venv/bin/python bench/run.py --variant httpx      # A/B: the same code with a candidate speed-up (bench/variant.py)
 
 What it does:
 1. starts bench/server.py in its own process (its CPU time is never counted): half RSS feeds built
@@ -126,7 +126,7 @@ def _parser() -> argparse.ArgumentParser:
         default=[],
         metavar="NAMES",
         help="also run the same code through bench/variant.py with these candidate speed-ups "
-        "(comma-separated: aiohttp, uvloop; repeatable, one variant each), interleaved, and compare",
+        "(comma-separated: httpx, aiohttp, uvloop, checkpoint; repeatable, one variant each), interleaved, and compare",
     )
     parser.add_argument(
         "--per-host-sweep",

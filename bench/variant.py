@@ -4,10 +4,9 @@
     .venv/bin/python bench/run.py --variant aiohttp          # A/B against the unmodified command, interleaved
 
 Candidates (comma-separated in $BENCH_VARIANT):
-- `aiohttp`: the shared `httpx.AsyncClient` over `httpx_aiohttp.AiohttpTransport` (aiohttp's C HTTP/1.1
-  parser and connection pool under the same httpx API) instead of httpx's default httpcore transport.
-  Same limits as `monitor.http.HttpClient` (100 connections, 50 kept alive); timeouts travel with
-  each request as they do for httpcore. Needs `pip install httpx-aiohttp`.
+- `aiohttp` / `httpx`: which transport carries the shared `httpx.AsyncClient` (`MONITOR_HTTP_TRANSPORT`):
+  httpx-aiohttp's (aiohttp's C HTTP/1.1 parser and connection pool; the monitor's default since issue 16)
+  or httpx's own (httpcore + anyio + h11, the default before). `--variant httpx` measures the old path.
 - `uvloop`: uvloop's event loop (libuv) instead of asyncio's default. Needs `pip install uvloop`.
 - `checkpoint`: `PRAGMA wal_autocheckpoint=10000` on every SQLite connection (40 MB of WAL between
   checkpoints instead of 4 MB): a first cycle writes ~150 MB of WAL for a 28 MB database, and each
@@ -29,7 +28,7 @@ if sys.path and os.path.dirname(os.path.abspath(__file__)) == os.path.abspath(sy
 
 
 def apply(names: set[str]) -> None:
-    unknown = names - {"aiohttp", "uvloop", "eager-tasks", "checkpoint"}
+    unknown = names - {"aiohttp", "httpx", "uvloop", "eager-tasks", "checkpoint"}
     if unknown:
         raise SystemExit(f"bench/variant.py: unknown candidate(s) {', '.join(sorted(unknown))}")
     if "uvloop" in names:
@@ -61,20 +60,12 @@ def apply(names: set[str]) -> None:
             cursor.close()
 
         store._sqlite_pragmas = more_pragmas  # read by Store.open when it registers the connect hook
+    if "aiohttp" in names and "httpx" in names:
+        raise SystemExit("bench/variant.py: aiohttp and httpx are two choices of one transport")
     if "aiohttp" in names:
-        import httpx
-        from httpx_aiohttp import AiohttpTransport
-
-        import monitor.http
-
-        original = monitor.http.HttpClient.__init__
-
-        def init(self, settings=None, *, transport=None):
-            if transport is None:
-                transport = AiohttpTransport(limits=httpx.Limits(max_connections=100, max_keepalive_connections=50))
-            original(self, settings, transport=transport)
-
-        monitor.http.HttpClient.__init__ = init  # type: ignore[method-assign]
+        os.environ["MONITOR_HTTP_TRANSPORT"] = "aiohttp"  # the default since it was adopted (monitor/http.py)
+    if "httpx" in names:
+        os.environ["MONITOR_HTTP_TRANSPORT"] = "httpx"  # httpx's own transport, as before
 
 
 def main() -> int:

@@ -15,6 +15,7 @@ from __future__ import annotations
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime
+from typing import Any
 
 from monitor.models import Change, Item
 from monitor.store import StoredItem
@@ -29,9 +30,48 @@ class DiffResult:
     duplicates: list[str] = field(default_factory=list)  # keys listed twice by the source (one kept: `preferred`)
 
 
+def _strictly_equal(a: Any, b: Any) -> bool:
+    """`a == b` with the types of every value alike, so that the canonical JSON of both is the same:
+    Python has `1 == 1.0 == True` (and `(1,) != [1]`), JSON tells `1`, `1.0` and `true` apart."""
+    kind = type(a)
+    if kind is not type(b):
+        return False
+    if kind is str:
+        return bool(a == b)
+    if kind is dict:
+        return a.keys() == b.keys() and all(_strictly_equal(value, b[key]) for key, value in a.items())
+    if kind is list or kind is tuple:
+        return len(a) == len(b) and all(map(_strictly_equal, a, b))
+    return bool(a == b)
+
+
+_CONTAINERS = frozenset({dict, list, tuple})
+
+
+def _same(before: Item, after: Item) -> bool:
+    """Whether two versions of an item certainly have the same content (so the same content hash).
+
+    `==` first (the dataclass's fields compared in C: it rejects a changed item at once), then the types
+    of the content's values, which `==` does not look at. False means "compare the hashes", not "changed"."""
+    if before != after:
+        return False
+    if (
+        type(before.title) is not type(after.title)
+        or type(before.url) is not type(after.url)
+        or type(before.summary) is not type(after.summary)
+        or type(before.published) is not type(after.published)
+    ):
+        return False
+    old, new = before.fields, after.fields
+    kinds = list(map(type, old.values()))
+    if kinds != list(map(type, map(new.__getitem__, old))):  # the same keys: the items are equal
+        return False
+    return _CONTAINERS.isdisjoint(kinds) or all(_strictly_equal(value, new[key]) for key, value in old.items())
+
+
 def changed_fields(before: Item, after: Item) -> tuple[str, ...]:
     old, new = before.content(), after.content()
-    return tuple(name for name in dict.fromkeys([*old, *new]) if old.get(name) != new.get(name))
+    return tuple(name for name in dict.fromkeys([*old, *new]) if not _strictly_equal(old.get(name), new.get(name)))
 
 
 def preferred(one: Item, other: Item, stored: StoredItem | None) -> Item:
@@ -90,7 +130,10 @@ def diff(
                 changes.append(Change(watch_id, "added", item, detected_at=now))
             continue
         before = stored.item
-        if before.content_hash != item.content_hash:
+        # Strictly equal items have equal content: the common case (nothing changed) costs a comparison,
+        # not two canonical serialisations. Unequal ones (new text, or only a non-content field such as
+        # `source` or `matched`) are decided by the content hash, as before.
+        if not _same(before, item) and before.content_hash != item.content_hash:
             upserts.append(item)
             fields = changed_fields(before, item)
             if not baseline or notify_baseline:

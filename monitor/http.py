@@ -18,7 +18,9 @@ from __future__ import annotations
 import asyncio
 import email.utils
 import logging
+import os
 import time
+import urllib.request
 from collections.abc import Mapping
 from dataclasses import dataclass
 from urllib.parse import urlsplit
@@ -27,7 +29,7 @@ import httpx
 
 from monitor import __version__
 from monitor.content_encoding import BodyTooLarge, UndecodableBody, parse_encodings, read_decoded
-from monitor.errors import FetchError
+from monitor.errors import ConfigError, FetchError
 from monitor.hosts import HostGates
 from monitor.models import Fetched
 
@@ -45,6 +47,7 @@ class HttpSettings:
     per_host: int = 4
     user_agent: str = DEFAULT_USER_AGENT
     min_delay: float = 0.0  # seconds between the starts of two requests to one host; 0: no spacing
+    transport: str = "aiohttp"  # what moves the bytes under httpx: "aiohttp" (httpx-aiohttp) or "httpx" (its own)
 
 
 def parse_retry_after(value: str | None, now: float | None = None) -> float | None:
@@ -82,15 +85,66 @@ class _Caps:
     follow_redirects: bool
 
 
+TRANSPORTS = ("aiohttp", "httpx")
+TRANSPORT_ENV = "MONITOR_HTTP_TRANSPORT"  # overrides `http.transport`, for trouble-shooting without editing
+
+
+def _env_proxies() -> bool:
+    """Whether the environment names a proxy for web requests (httpx's transport honours it)."""
+    return any(key in ("http", "https", "all") for key in urllib.request.getproxies())
+
+
+def transport_choice(settings: HttpSettings) -> str:
+    """The transport requests go through: `$MONITOR_HTTP_TRANSPORT`, else `http.transport`; httpx's own
+    when the environment sets a proxy (httpx only applies `*_PROXY` to its own transport)."""
+    choice = os.environ.get(TRANSPORT_ENV, "").strip().lower() or settings.transport
+    if choice not in TRANSPORTS:
+        raise ConfigError(f"{TRANSPORT_ENV}={choice!r}: use one of {', '.join(TRANSPORTS)}")
+    if choice == "aiohttp" and _env_proxies():
+        return "httpx"
+    return choice
+
+
+class LazyTransport(httpx.AsyncBaseTransport):
+    """httpx-aiohttp's transport (`monitor.http_aiohttp`), imported and built on the first request:
+    aiohttp costs ~0.2 s of CPU and ~11 MiB to import, which commands that fetch nothing never pay."""
+
+    def __init__(self, limits: httpx.Limits):
+        self._limits = limits
+        self._inner: httpx.AsyncBaseTransport | None = None
+
+    def prepare(self) -> httpx.AsyncBaseTransport:
+        """Import and build the transport now. `HttpClient.get` calls this before a request takes its turn
+        at its host, so that the import's time never comes between the turn and the request going out
+        (that would shrink the `min_delay` spacing the source sees)."""
+        if self._inner is None:
+            from monitor.http_aiohttp import MonitorAiohttpTransport
+
+            self._inner = MonitorAiohttpTransport(self._limits)
+        return self._inner
+
+    async def handle_async_request(self, request: httpx.Request) -> httpx.Response:
+        # prepared here too for the raw client's callers (webhooks), which take no turns
+        return await self.prepare().handle_async_request(request)
+
+    async def aclose(self) -> None:
+        if self._inner is not None:
+            await self._inner.aclose()
+
+
 class HttpClient:
     """The process-wide client. Create once, share everywhere, `aclose()` at the end."""
 
     def __init__(self, settings: HttpSettings | None = None, *, transport: httpx.AsyncBaseTransport | None = None):
         self.settings = settings or HttpSettings()
+        limits = httpx.Limits(max_connections=100, max_keepalive_connections=50)
+        self._lazy: LazyTransport | None = None
+        if transport is None and transport_choice(self.settings) == "aiohttp":
+            transport = self._lazy = LazyTransport(limits)
         self._client = httpx.AsyncClient(
             headers={"User-Agent": self.settings.user_agent, "Accept-Encoding": "gzip, deflate"},
             timeout=httpx.Timeout(self.settings.timeout, connect=self.settings.connect_timeout),
-            limits=httpx.Limits(max_connections=100, max_keepalive_connections=50),
+            limits=limits,
             follow_redirects=True,  # for notifiers using `raw`; `get` follows redirects itself
             transport=transport,
             event_hooks={"response": [_refuse_unfollowable_redirect]},
@@ -160,6 +214,8 @@ class HttpClient:
         if scheme not in ("http", "https"):
             raise FetchError(f"{url}: not an http or https URL; check the configured url")
         request = self._client.build_request("GET", url, headers=headers)
+        if self._lazy is not None:
+            self._lazy.prepare()  # before the first turn is taken (LazyTransport.prepare)
         remaining = self.settings.timeout
         loop = asyncio.get_running_loop()
         for _hop in range(MAX_REDIRECTS + 1):

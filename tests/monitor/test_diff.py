@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from datetime import UTC, datetime
+from typing import Any
 
 from monitor.diff import diff, suspicious_empty
 from monitor.models import Item
@@ -101,3 +102,73 @@ def test_matched_terms_are_not_content():
     before = snapshot(item(1).with_matched(("sanctuary",)))
     result = diff("w", before, [item(1).with_matched(("Chicago",))], now=NOW)
     assert result.changes == [] and [i.matched for i in result.upserts] == [("Chicago",)]
+
+
+# ---------------------------------------------------------------- the equality fast path
+# `diff` skips the content hash of items that are strictly equal; it must decide exactly as the hash does.
+
+
+def _with_fields(n: int, **fields) -> Item:
+    return Item(key=f"k{n}", title=f"Title {n}", url=f"https://example.org/{n}", fields=fields)
+
+
+def test_a_value_changing_only_between_1_true_and_1_0_is_an_update():
+    """Python has 1 == 1.0 == True; the content (canonical JSON) does not: each is an update."""
+    pairs: list[tuple[dict[str, Any], dict[str, Any]]] = [
+        ({"count": 1}, {"count": True}),
+        ({"count": 1}, {"count": 1.0}),
+        ({"count": 0}, {"count": False}),
+        ({"counts": [1, 2]}, {"counts": [True, 2]}),
+        ({"nested": {"a": 1}}, {"nested": {"a": 1.0}}),
+    ]
+    for n, (old, new) in enumerate(pairs):
+        before, after = _with_fields(n, **old), _with_fields(n, **new)
+        assert before == after and before.content_hash != after.content_hash  # what the fast path must see
+        result = diff("w", snapshot(before), [after], now=NOW)
+        assert [(c.kind, c.changed_fields) for c in result.changes] == [("updated", tuple(f"fields.{k}" for k in old))]
+        assert result.upserts == [after]
+
+
+def test_the_fast_path_decides_as_the_content_hash_does(monkeypatch):
+    """Over equal, edited, retyped, re-sourced and re-matched items, `diff` with the fast path gives the
+    same changes, upserts and seen keys as with every item hashed."""
+    import monitor.diff as diff_module
+
+    stored = [
+        _with_fields(1, court="mad", number="1"),
+        _with_fields(2, court="mad", pages=3, sealed=False),
+        _with_fields(3, court="mad", pages=3),
+        _with_fields(4, court="mad", source="pacer"),
+        _with_fields(5, tags=["a", "b"]),
+        _with_fields(6, tags=["a", "b"]),
+        Item(key="k7", title="T", matched=("fraud",)),
+        Item(key="k8", title="T", summary=None),
+        _with_fields(9, ratio=0.5),
+    ]
+    stored = [Item.from_dict(i.to_dict()) for i in stored]  # as the store hands them back
+    current = [
+        _with_fields(1, court="mad", number="1"),  # unchanged
+        _with_fields(2, court="mad", pages=3, sealed=0),  # False -> 0: changed content
+        _with_fields(3, court="mad", pages="3"),  # 3 -> "3": changed content
+        _with_fields(4, court="mad", source="courtlistener"),  # not content: a refresh at most
+        _with_fields(5, tags=("a", "b")),  # a tuple: the same JSON, not a change
+        _with_fields(6, tags=["b", "a"]),  # re-ordered list: changed
+        Item(key="k7", title="T", matched=("fraud", "bribery")),  # matched: a refresh, not a change
+        Item(key="k8", title="T", summary=""),  # None -> "": changed
+        _with_fields(9, ratio=0.5),  # unchanged float
+    ]
+    previous = snapshot(*stored)
+
+    def outcome(result):
+        return (
+            [(c.kind, c.item.key, c.changed_fields) for c in result.changes],
+            [i.key for i in result.upserts],
+            sorted(result.seen),
+        )
+
+    fast = outcome(diff("w", previous, current, now=NOW))
+    monkeypatch.setattr(diff_module, "_same", lambda before, after: False)
+    slow = outcome(diff("w", previous, current, now=NOW))
+    assert fast == slow
+    assert [key for _, key, _ in fast[0]] == ["k2", "k3", "k6", "k8"]
+    assert fast[2] == ["k1", "k4", "k5", "k9"]

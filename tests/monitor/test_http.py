@@ -8,6 +8,10 @@ from __future__ import annotations
 
 import asyncio
 import gzip
+import os
+import socket
+import subprocess
+import sys
 import time
 import tracemalloc
 import zlib
@@ -67,6 +71,14 @@ def fetch(url: str, *, trace: bool = False, headers: dict[str, str] | None = Non
         return Outcome(fetched, error, peak, ticked)
 
     return asyncio.run(run())
+
+
+@pytest.fixture(autouse=True, params=["aiohttp", "httpx"])
+def transport(request, monkeypatch) -> str:
+    """Every test here runs over both transports httpx can use (`http.transport`): the guarantees are the
+    monitor's, whichever moves the bytes."""
+    monkeypatch.setenv("MONITOR_HTTP_TRANSPORT", request.param)
+    return request.param
 
 
 @pytest.fixture
@@ -289,3 +301,72 @@ def test_not_a_web_url_is_a_fetch_error():
     """A configured URL that is not http(s) fails with a message saying so, without a request."""
     outcome = fetch("ftp://ftp.example.org/feed.xml")
     assert "not an http or https URL" in str(outcome.error)
+
+
+def test_a_refused_connection_says_so_not_timed_out():
+    """Nothing listens on the port: the error says the connection could not be made (aiohttp reports it
+    as a ClientConnectorError, which httpx-aiohttp alone would call a connect timeout)."""
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        port = probe.getsockname()[1]  # closed again: nothing listens there
+    url = f"http://127.0.0.1:{port}/feed"
+    outcome = fetch(url)
+    assert outcome.fetched is None and f"could not connect to 127.0.0.1:{port} for {url}" in str(outcome.error)
+    assert "timed out" not in str(outcome.error)
+
+
+def test_header_names_go_out_as_written_and_no_body_on_a_get(server):
+    """Header names keep their case on the wire (some servers compare them exactly), and a GET (also a
+    redirected one) carries no body and no Content-Type."""
+    server.set("/new", DOJ)
+    server.set("/old", b"", status=302, headers={"Location": "/new"})
+    outcome = fetch(server.url("/old"), headers={"X-Court-Token": "t"})
+    assert outcome.fetched is not None and outcome.fetched.body == DOJ
+    for seen in server.requests:
+        assert "X-Court-Token" in seen.headers and "User-Agent" in seen.headers
+        lowered = {name.lower() for name in seen.headers}
+        assert not lowered & {"content-type", "content-length", "transfer-encoding"}, seen.headers
+
+
+def test_the_transport_is_chosen_by_config_or_environment(monkeypatch, transport):
+    import httpx
+
+    from monitor.errors import ConfigError
+    from monitor.http import LazyTransport, transport_choice
+
+    monkeypatch.delenv("MONITOR_HTTP_TRANSPORT")
+    for name in ("http_proxy", "https_proxy", "all_proxy", "HTTP_PROXY", "HTTPS_PROXY", "ALL_PROXY"):
+        monkeypatch.delenv(name, raising=False)
+    assert transport_choice(HttpSettings()) == "aiohttp"
+    assert transport_choice(HttpSettings(transport="httpx")) == "httpx"
+    monkeypatch.setenv("MONITOR_HTTP_TRANSPORT", "httpx")
+    assert transport_choice(HttpSettings()) == "httpx"
+    monkeypatch.setenv("MONITOR_HTTP_TRANSPORT", "curl")
+    with pytest.raises(ConfigError, match="MONITOR_HTTP_TRANSPORT"):
+        transport_choice(HttpSettings())
+    monkeypatch.delenv("MONITOR_HTTP_TRANSPORT")
+    monkeypatch.setenv("HTTPS_PROXY", "http://proxy.example:3128")  # httpx applies proxies to its own only
+    assert transport_choice(HttpSettings()) == "httpx"
+    monkeypatch.delenv("HTTPS_PROXY")
+
+    async def built() -> tuple[type, type]:
+        aio, own = HttpClient(HttpSettings()), HttpClient(HttpSettings(transport="httpx"))
+        kinds = type(aio.raw._transport), type(own.raw._transport)
+        await aio.aclose()
+        await own.aclose()
+        return kinds
+
+    assert asyncio.run(built()) == (LazyTransport, httpx.AsyncHTTPTransport)
+
+
+def test_aiohttp_is_imported_on_the_first_request_only(tmp_path):
+    """`monitor status` and friends build the client but fetch nothing: they never import aiohttp."""
+    script = (
+        "import sys\n"
+        "from monitor.http import HttpClient, HttpSettings\n"
+        "HttpClient(HttpSettings())\n"
+        "print('aiohttp' in sys.modules)\n"
+    )
+    env = {k: v for k, v in os.environ.items() if k != "MONITOR_HTTP_TRANSPORT"}
+    done = subprocess.run([sys.executable, "-c", script], capture_output=True, text=True, env=env, timeout=60)
+    assert done.stdout.strip() == "False", done.stderr
