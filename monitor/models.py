@@ -64,8 +64,8 @@ class Fetched:
 NON_CONTENT_FIELDS = frozenset({"source", "sources"})
 
 
-def _canonical(value: Any) -> str:
-    return json.dumps(value, sort_keys=True, ensure_ascii=False, separators=(",", ":"), default=str)
+# `json.dumps` with these arguments, built once (`dumps` builds an encoder per call when given any).
+_canonical = json.JSONEncoder(sort_keys=True, ensure_ascii=False, separators=(",", ":"), default=str).encode
 
 
 @dataclass(frozen=True, slots=True)

@@ -198,6 +198,7 @@ class Store(ReplicaStore, OutboxStore, SharedStateStore, MovesStore, PreviewStor
         self.url = url
         self.display_url = _redact(url)
         self._state_updates: dict[tuple[str, ...], Any] = {}
+        self._ensure_stmt: Any = None
         self._aio: AsyncStore | None = None
         # Values masked in any text the store writes (errors, alerts): secrets stop here, once.
         self.secrets: set[str] = set()
@@ -420,15 +421,22 @@ class Store(ReplicaStore, OutboxStore, SharedStateStore, MovesStore, PreviewStor
         PostgreSQL), race-free across replicas, instead of a SELECT and a savepointed INSERT per watch."""
         if not watch_ids:
             return
-        rows = [{"watch_id": w} for w in watch_ids]
-        if self.dialect == "postgresql":
-            from sqlalchemy.dialects.postgresql import insert as pg_insert
+        stmt = self._ensure_stmt
+        if stmt is None:
+            # Built once: a statement built per call costs its construction and its cache key every time.
+            if self.dialect == "postgresql":
+                from sqlalchemy.dialects.postgresql import insert as pg_insert
 
-            conn.execute(pg_insert(s.watch_state).on_conflict_do_nothing(), rows)
+                stmt = pg_insert(s.watch_state).on_conflict_do_nothing()
+            else:
+                from sqlalchemy.dialects.sqlite import insert
+
+                stmt = insert(s.watch_state).on_conflict_do_nothing()
+            self._ensure_stmt = stmt
+        if len(watch_ids) == 1:
+            conn.execute(stmt, {"watch_id": watch_ids[0]})
         else:
-            from sqlalchemy.dialects.sqlite import insert
-
-            conn.execute(insert(s.watch_state).on_conflict_do_nothing(), rows)
+            conn.execute(stmt, [{"watch_id": w} for w in watch_ids])
 
     def _state_update(self, columns: tuple[str, ...]) -> Any:
         """`UPDATE watch_state SET <columns> WHERE watch_id = :w_id`, built once per set of columns (a
