@@ -12,7 +12,7 @@ import logging
 import os
 import sqlite3
 import uuid
-from collections.abc import Iterable, Iterator, Mapping, Sequence
+from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from pathlib import Path
@@ -199,6 +199,7 @@ class Store(ReplicaStore, OutboxStore, SharedStateStore, MovesStore, PreviewStor
         self.display_url = _redact(url)
         self._state_updates: dict[tuple[str, ...], Any] = {}
         self._ensure_stmt: Any = None
+        self._items_insert: tuple[str, dict[str, Callable[[Any], Any]]] | None = None
         self._aio: AsyncStore | None = None
         # Values masked in any text the store writes (errors, alerts): secrets stop here, once.
         self.secrets: set[str] = set()
@@ -560,6 +561,49 @@ class Store(ReplicaStore, OutboxStore, SharedStateStore, MovesStore, PreviewStor
                     )
         return found
 
+    def _insert_items(self, conn: sa.Connection, watch_id: str, items: Sequence[Item], at: datetime) -> None:
+        """INSERT one watch's new item rows (present, first and last seen `at`).
+
+        On SQLite the rows go to the driver directly, as SQLAlchemy would send them: the same SQL, each
+        value through its column's own bind processor (the JSON serialiser, the UTC datetime, the
+        boolean), but the values shared by every row (watch, `at`, `present`) processed once per call
+        rather than once per row, and no per-row parameter dictionaries: a first cycle inserts 20,000
+        rows. PostgreSQL keeps SQLAlchemy's own executemany."""
+        if self.dialect != "sqlite":
+            rows = [
+                {
+                    "watch_id": watch_id,
+                    "key": i.key,
+                    "content_hash": i.content_hash,
+                    "data": i.to_dict(),
+                    "present": True,
+                    "first_seen_at": at,
+                    "last_seen_at": at,
+                    "gone_since": None,
+                }
+                for i in items
+            ]
+            conn.execute(s.items.insert(), rows)
+            return
+        if self._items_insert is None:
+            self._items_insert = _driver_insert(s.items, conn.dialect)
+        sql, process = self._items_insert
+        w, present, first, last, gone = (
+            process["watch_id"](watch_id),
+            process["present"](True),
+            process["first_seen_at"](at),
+            process["last_seen_at"](at),
+            process["gone_since"](None),
+        )
+        key, content_hash, data = process["key"], process["content_hash"], process["data"]
+        conn.exec_driver_sql(
+            sql,
+            [
+                (w, key(i.key), content_hash(i.content_hash), data(i.to_dict()), present, first, last, gone)
+                for i in items
+            ],
+        )
+
     def commit_check(self, write: CheckWrite) -> list[int]:
         """Snapshot + changes + outbox rows in one transaction. Returns the new change ids."""
         at = write.at
@@ -581,22 +625,9 @@ class Store(ReplicaStore, OutboxStore, SharedStateStore, MovesStore, PreviewStor
                         )
                 else:
                     existing = write.known.intersection(keys)
-                new_rows = [
-                    {
-                        "watch_id": write.watch_id,
-                        "key": i.key,
-                        "content_hash": i.content_hash,
-                        "data": i.to_dict(),
-                        "present": True,
-                        "first_seen_at": at,
-                        "last_seen_at": at,
-                        "gone_since": None,
-                    }
-                    for i in write.upserts
-                    if i.key not in existing
-                ]
-                if new_rows:
-                    conn.execute(s.items.insert(), new_rows)
+                new_items = [i for i in write.upserts if i.key not in existing]
+                if new_items:
+                    self._insert_items(conn, write.watch_id, new_items, at)
                 for item in write.upserts:
                     if item.key in existing:
                         conn.execute(
@@ -738,6 +769,26 @@ class Store(ReplicaStore, OutboxStore, SharedStateStore, MovesStore, PreviewStor
             query = query.where(c.kind.in_(list(kinds)))
         with self.engine.connect() as conn:
             return [Change.from_dict(row.data) for row in conn.execute(query)]
+
+
+_COLUMN_ORDER = ("watch_id", "key", "content_hash", "data", "present", "first_seen_at", "last_seen_at", "gone_since")
+
+
+def _same_value(value: Any) -> Any:
+    return value
+
+
+def _driver_insert(table: sa.Table, dialect: sa.Dialect) -> tuple[str, dict[str, Callable[[Any], Any]]]:
+    """`table.insert()` as this (qmark) dialect compiles it, and each column's bind processor (identity
+    where the type has none): what SQLAlchemy's own executemany would apply to each row."""
+    compiled = table.insert().compile(dialect=dialect)
+    if tuple(compiled.positiontup or ()) != _COLUMN_ORDER:
+        raise RuntimeError(f"unexpected column order for {table.name}: {compiled.positiontup}")
+    process: dict[str, Callable[[Any], Any]] = {}
+    for column in table.c:
+        processor = column.type.dialect_impl(dialect).bind_processor(dialect)
+        process[column.name] = processor or _same_value
+    return str(compiled), process
 
 
 def new_uid() -> str:
