@@ -26,7 +26,7 @@ failure, never an empty feed.
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 from typing import Any, ClassVar
 
 from lxml import etree
@@ -89,12 +89,17 @@ def _text(element: etree._Element | None) -> str:
     return "" if element is None else text_of(element)
 
 
-def _child(parent: etree._Element, *names: str) -> etree._Element | None:
-    """First child whose local name or `prefix:name` matches, ignoring namespace for plain names."""
+def _child(
+    parent: etree._Element, *names: str, plain: Mapping[str, etree._Element] | None = None
+) -> etree._Element | None:
+    """First child whose local name or `prefix:name` matches, ignoring namespace for plain names.
+    `plain`: `_plain_children(parent)`, when the caller looks up several names in one parent."""
     for name in names:
         if ":" in name:
             prefix, local = name.split(":", 1)
             found = parent.find(f"{{{NS[prefix]}}}{local}")
+        elif plain is not None:
+            found = plain.get(name)
         else:
             found = None
             for child in parent:
@@ -105,6 +110,17 @@ def _child(parent: etree._Element, *names: str) -> etree._Element | None:
         if found is not None:
             return found
     return None
+
+
+def _plain_children(parent: etree._Element) -> dict[str, etree._Element]:
+    """The first child of each local name among those `_child` finds by a plain name (no namespace, or
+    Atom's or RSS 1.0's): one pass over an entry's children instead of one per name looked up."""
+    found: dict[str, etree._Element] = {}
+    for child in parent:
+        namespace, local = _split(child.tag)
+        if (namespace is None or namespace in _PLAIN_NS) and local not in found:
+            found[local] = child
+    return found
 
 
 def feed_kind(root: etree._Element) -> str:
@@ -177,23 +193,24 @@ def parse_entry(
     """One RSS item or Atom entry as an Item, or None if it has nothing to identify it by. A date that
     cannot be read is left out, with a warning naming the item (by `position`) in `warnings`."""
     is_atom = _local(entry.tag) == "entry"
-    title = squash(html_to_text(_text(_child(entry, "title"))))
+    plain = _plain_children(entry)
+    title = squash(html_to_text(_text(_child(entry, "title", plain=plain))))
     if is_atom:
         link = _atom_link(entry)
-        guid = squash(_text(_child(entry, "id")))
-        summary_node = _child(entry, "summary")
-        body_node = _child(entry, "content")
-        date = _text(_child(entry, "published", "updated"))
-        author_node = _child(entry, "author")
+        guid = squash(_text(_child(entry, "id", plain=plain)))
+        summary_node = _child(entry, "summary", plain=plain)
+        body_node = _child(entry, "content", plain=plain)
+        date = _text(_child(entry, "published", "updated", plain=plain))
+        author_node = _child(entry, "author", plain=plain)
         author = squash(_text(_child(author_node, "name"))) if author_node is not None else ""
         categories = [c.get("term") or c.get("label") or "" for c in entry if _local(c.tag) == "category"]
     else:
-        link = squash(_text(_child(entry, "link"))) or None
-        guid = squash(_text(_child(entry, "guid")))
-        summary_node = _child(entry, "description")
+        link = squash(_text(_child(entry, "link", plain=plain))) or None
+        guid = squash(_text(_child(entry, "guid", plain=plain)))
+        summary_node = _child(entry, "description", plain=plain)
         body_node = _child(entry, "content:encoded")
-        date = _text(_child(entry, "pubdate", "dc:date"))
-        author = squash(_text(_child(entry, "author", "dc:creator")))
+        date = _text(_child(entry, "pubdate", "dc:date", plain=plain))
+        author = squash(_text(_child(entry, "author", "dc:creator", plain=plain)))
         categories = [squash(_text(c)) for c in entry if _local(c.tag) == "category"]
     url = clean_url(absolute_url(base_url, link))
     summary = html_to_text(_text(summary_node))
