@@ -652,31 +652,7 @@ class Store(ReplicaStore, OutboxStore, SharedStateStore, MovesStore, PreviewStor
                     .values(present=False, gone_since=at)
                 )
             for change in write.changes:
-                result = conn.execute(
-                    s.changes.insert().values(
-                        uid=change.uid,
-                        watch_id=change.watch_id,
-                        kind=change.kind,
-                        key=change.key,
-                        detected_at=change.detected_at,
-                        data=change.to_dict(),
-                    )
-                )
-                change_id = s.inserted_id(result)
-                change_ids.append(change_id)
-                rows = [
-                    {
-                        "change_id": change_id,
-                        "notifier": name,
-                        "status": "pending",
-                        "attempts": 0,
-                        "created_at": at,
-                        "next_attempt_at": at,
-                    }
-                    for name in write.routes.get(change.uid, ())
-                ]
-                if rows:
-                    conn.execute(s.deliveries.insert(), rows)
+                change_ids.append(self._insert_change(conn, change, write.routes.get(change.uid, ()), at=at))
             values: dict[str, Any] = {
                 "fingerprint": write.fingerprint,
                 "plugin_state": dict(write.plugin_state),
@@ -709,7 +685,11 @@ class Store(ReplicaStore, OutboxStore, SharedStateStore, MovesStore, PreviewStor
                 self._insert_change(conn, change, notifiers)
             conn.execute(s.watch_state.update().where(s.watch_state.c.watch_id == watch_id).values(gaps=dict(gaps)))
 
-    def _insert_change(self, conn: sa.Connection, change: Change, notifiers: Sequence[str]) -> int:
+    def _insert_change(
+        self, conn: sa.Connection, change: Change, notifiers: Sequence[str], *, at: datetime | None = None
+    ) -> int:
+        """The change's row and one pending outbox row per notifier, due `at` (default: when detected)."""
+        due = at or change.detected_at
         result = conn.execute(
             s.changes.insert().values(
                 uid=change.uid,
@@ -730,8 +710,8 @@ class Store(ReplicaStore, OutboxStore, SharedStateStore, MovesStore, PreviewStor
                         "notifier": n,
                         "status": "pending",
                         "attempts": 0,
-                        "created_at": change.detected_at,
-                        "next_attempt_at": change.detected_at,
+                        "created_at": due,
+                        "next_attempt_at": due,
                     }
                     for n in notifiers
                 ],
