@@ -370,3 +370,68 @@ def test_aiohttp_is_imported_on_the_first_request_only(tmp_path):
     env = {k: v for k, v in os.environ.items() if k != "MONITOR_HTTP_TRANSPORT"}
     done = subprocess.run([sys.executable, "-c", script], capture_output=True, text=True, env=env, timeout=60)
     assert done.stdout.strip() == "False", done.stderr
+
+
+def test_the_transport_is_imported_before_a_request_takes_its_turn(server, transport):
+    """The first request imports aiohttp (~0.2 s, more on a busy machine) before it takes its turn at its
+    host, never between the turn and the request going out: `min_delay` is what the source sees."""
+    if transport != "aiohttp":
+        pytest.skip("only the aiohttp transport is imported lazily")
+    server.set("/feed", DOJ)
+    script = (
+        "import asyncio, sys\n"
+        "from monitor import hosts\n"
+        "from monitor.http import HttpClient, HttpSettings\n"
+        "seen = []\n"
+        "enter = hosts.HostGate.enter\n"
+        "async def spy(self, delay=0.0):\n"
+        "    seen.append('monitor.http_aiohttp' in sys.modules)\n"
+        "    await enter(self, delay)\n"
+        "hosts.HostGate.enter = spy\n"
+        "async def main():\n"
+        "    client = HttpClient(HttpSettings(min_delay=0.1))\n"
+        "    await client.get(sys.argv[1])\n"
+        "    await client.aclose()\n"
+        "asyncio.run(main())\n"
+        "print(seen)\n"
+    )
+    env = {**os.environ, "MONITOR_HTTP_TRANSPORT": "aiohttp"}
+    done = subprocess.run(
+        [sys.executable, "-c", script, server.url("/feed")], capture_output=True, text=True, env=env, timeout=60
+    )
+    assert done.stdout.strip() == "[True]", done.stderr
+
+
+def test_a_connection_the_server_closed_unannounced_is_not_a_failure(transport):
+    """A server that answers one request per connection without saying `Connection: close` (some do,
+    behind proxies): the next request on that connection is sent again on a new one, not reported as a
+    broken answer. aiohttp retries it; httpx's own transport does not, which is one reason for the choice."""
+    if transport != "aiohttp":
+        pytest.skip("httpx's own transport reports the dropped request as a broken answer")
+
+    async def one_per_connection(reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
+        await reader.readuntil(b"\r\n\r\n")
+        writer.write(b"HTTP/1.1 200 OK\r\nContent-Length: 6\r\nContent-Type: application/xml\r\n\r\n<rss/>")
+        await writer.drain()
+        await asyncio.sleep(0.05)
+        writer.close()
+
+    async def run() -> list[object]:
+        listener = await asyncio.start_server(one_per_connection, "127.0.0.1", 0)
+        port = listener.sockets[0].getsockname()[1]
+        client = HttpClient(HttpSettings(timeout=5))
+        results: list[object] = []
+        try:
+            for i in range(4):
+                try:
+                    results.append((await client.get(f"http://127.0.0.1:{port}/feed{i}")).status)
+                except FetchError as exc:
+                    results.append(str(exc))
+                await asyncio.sleep(0.2 if i % 2 else 0)  # right after the answer, and once it is closed
+        finally:
+            await client.aclose()
+            listener.close()
+            await listener.wait_closed()
+        return results
+
+    assert asyncio.run(run()) == [200, 200, 200, 200]
