@@ -59,6 +59,7 @@ import os
 import signal
 import sys
 import time
+from collections.abc import Awaitable, Callable
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
@@ -177,27 +178,9 @@ class Daemon(Jobs, Probes, Reloading):
                 return EXIT_FAILED
             self.scheduler = AsyncIOScheduler(timezone=UTC)
             RunAccounting(self.scheduler, self.metrics)  # runs skipped, missed or coalesced, in the metrics
-            self.scheduler.add_job(
-                self._beat,
-                IntervalTrigger(seconds=HEARTBEAT, timezone=UTC),
-                id="_heartbeat",
-                name="heartbeat",
-                next_run_time=utcnow(),
-                max_instances=1,
-                coalesce=True,
-                misfire_grace_time=None,
-            )
+            self._housekeeping(self.scheduler, self._beat, HEARTBEAT, "_heartbeat", "heartbeat")
             await self._sync_jobs()
-            self.scheduler.add_job(
-                self._replica_beat,
-                IntervalTrigger(seconds=REPLICA_BEAT, timezone=UTC),
-                id="_replica",
-                name="replica heartbeat",
-                next_run_time=utcnow(),
-                max_instances=1,
-                coalesce=True,
-                misfire_grace_time=None,
-            )
+            self._housekeeping(self.scheduler, self._replica_beat, REPLICA_BEAT, "_replica", "replica heartbeat")
             self.scheduler.start()
             dispatcher = asyncio.create_task(self._dispatch_loop(), name="dispatcher")
             self.previews = PreviewWorker(
@@ -221,6 +204,22 @@ class Daemon(Jobs, Probes, Reloading):
                 log.debug("could not remove the replica heartbeat: %s", exc)
         log.info("stopped")
         return EXIT_INTERRUPTED if self._interrupted else EXIT_OK
+
+    @staticmethod
+    def _housekeeping(
+        scheduler: AsyncIOScheduler, func: Callable[[], Awaitable[None]], seconds: float, job_id: str, name: str
+    ) -> None:
+        """A job of the daemon's own, every `seconds` from now: never two at once, a late run not made up."""
+        scheduler.add_job(
+            func,
+            IntervalTrigger(seconds=seconds, timezone=UTC),
+            id=job_id,
+            name=name,
+            next_run_time=utcnow(),
+            max_instances=1,
+            coalesce=True,
+            misfire_grace_time=None,
+        )
 
     async def run_once(self) -> int:
         """`monitor run --once`: every enabled watch once through `run_watch`, deliver, exit."""

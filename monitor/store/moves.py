@@ -143,19 +143,7 @@ class MovesStore:
                 return None
             inserted = conn.execute(
                 s.case_moves.insert().values(
-                    origin_court=move.origin_court,
-                    origin_docket=move.origin_docket,
-                    kind=move.kind,
-                    court=move.court,
-                    docket=None,
-                    status="pending",
-                    parent=move.parent,
-                    trigger_key=move.trigger_key,
-                    trigger=dict(move.trigger),
-                    created_at=at,
-                    updated_at=at,
-                    next_try_at=at,
-                    tries=0,
+                    **_new_move(move, at), docket=None, status="pending", updated_at=at, next_try_at=at
                 )
             )
             new_id = s.inserted_id(inserted)
@@ -213,20 +201,7 @@ class MovesStore:
                     if pending[1:]:
                         conn.execute(s.case_moves.delete().where(c.id.in_(pending[1:]), c.status == "pending"))
                 else:
-                    inserted = conn.execute(
-                        s.case_moves.insert().values(
-                            origin_court=move.origin_court,
-                            origin_docket=move.origin_docket,
-                            kind=move.kind,
-                            court=move.court,
-                            parent=move.parent,
-                            trigger_key=move.trigger_key,
-                            trigger=dict(move.trigger),
-                            created_at=at,
-                            tries=0,
-                            **values,
-                        )
-                    )
+                    inserted = conn.execute(s.case_moves.insert().values(**_new_move(move, at), **values))
                     move_id = s.inserted_id(inserted)
                 for watch_id, config in watches:
                     if watch_id not in taken:
@@ -261,3 +236,18 @@ class MovesStore:
                 if not left:
                     conn.execute(s.case_moves.update().where(c.id == move_id).values(status="removed", updated_at=at))
         return targets
+
+
+def _new_move(move: NewMove, at: datetime) -> dict[str, Any]:
+    """The columns of a new `case_moves` row that say which move of which case it is (pending or followed)."""
+    return {
+        "origin_court": move.origin_court,
+        "origin_docket": move.origin_docket,
+        "kind": move.kind,
+        "court": move.court,
+        "parent": move.parent,
+        "trigger_key": move.trigger_key,
+        "trigger": dict(move.trigger),
+        "created_at": at,
+        "tries": 0,
+    }
